@@ -1,0 +1,44 @@
+/* fsutil.h: small filesystem helpers built on the seam (never on libc I/O).
+ *
+ * All paths are relative to a directory fd (AT_FDCWD allowed).  Writers that replace a file
+ * do it atomically (temporary name + rename) so readers never see a torn file. */
+#ifndef FOCKER_FSUTIL_H
+#define FOCKER_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "core/err.h"
+
+/* Read a whole file (at most `max` bytes; larger is -EFBIG).  *out is NUL-terminated. */
+int read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
+                  struct focker_err **err);
+
+/* Write `len` bytes to fd, retrying short writes. */
+int write_all (int fd, const void *buf, size_t len);
+
+/* Read until `len` bytes or EOF; returns bytes read. */
+ssize_t read_all (int fd, void *buf, size_t len);
+
+/* Write a file atomically: dirfd/.name.tmp then rename over dirfd/name. */
+int write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                          struct focker_err **err);
+
+/* mkdir -p relative to dirfd; existing directories are fine. */
+int mkdir_p_at (int dirfd, const char *path, mode_t mode, struct focker_err **err);
+
+/* Remove `name` under dirfd recursively (files, symlinks, dirs).  Missing is success.  Does
+ * not cross into other mounts' content beyond what unlinkat allows (a busy mount point makes
+ * it fail with EBUSY). */
+int rm_rf_at (int dirfd, const char *name);
+
+/* Open a directory (O_DIRECTORY|O_CLOEXEC). */
+int open_dir_at (int dirfd, const char *path, struct focker_err **err);
+
+/* Does dirfd/path exist (lstat)? */
+bool exists_at (int dirfd, const char *path);
+
+/* Join two path pieces with exactly one '/' between them. */
+char *path_join (const char *a, const char *b);
+
+#endif

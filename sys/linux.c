@@ -1,0 +1,517 @@
+/* linux.c: the real backend of the seam.
+ *
+ * Each slot is a thin wrapper over one kernel entry point (or a few, for the semantic calls:
+ * unix_listen, send_fd, pty_peer ...).  Every slot returns >= 0 or a negative errno; the
+ * conversion is the function neg_errno(), never a macro, so the call is evaluated once. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+#include <grp.h>
+#include "sys/sys.h"
+
+static long
+neg_errno (long r)
+{
+  return r < 0 ? -errno : r;
+}
+
+static int
+l_openat (int dirfd, const char *path, int flags, mode_t mode)
+{
+  return neg_errno (openat (dirfd, path, flags, mode));
+}
+
+static int
+l_openat2 (int dirfd, const char *path, struct open_how *how, size_t size)
+{
+  return neg_errno (syscall (SYS_openat2, dirfd, path, how, size));
+}
+
+static int
+l_close (int fd)
+{
+  return neg_errno (close (fd));
+}
+
+static ssize_t
+l_read (int fd, void *buf, size_t count)
+{
+  ssize_t r;
+  do
+    r = read (fd, buf, count);
+  while (r < 0 && errno == EINTR);
+  return neg_errno (r);
+}
+
+static ssize_t
+l_write (int fd, const void *buf, size_t count)
+{
+  ssize_t r;
+  do
+    r = write (fd, buf, count);
+  while (r < 0 && errno == EINTR);
+  return neg_errno (r);
+}
+
+static int
+l_fstatat (int dirfd, const char *path, struct stat *st, int flags)
+{
+  return neg_errno (fstatat (dirfd, path, st, flags));
+}
+
+static int
+l_mkdirat (int dirfd, const char *path, mode_t mode)
+{
+  return neg_errno (mkdirat (dirfd, path, mode));
+}
+
+static int
+l_mknodat (int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+  return neg_errno (mknodat (dirfd, path, mode, dev));
+}
+
+static int
+l_symlinkat (const char *target, int dirfd, const char *path)
+{
+  return neg_errno (symlinkat (target, dirfd, path));
+}
+
+static ssize_t
+l_readlinkat (int dirfd, const char *path, char *buf, size_t size)
+{
+  return neg_errno (readlinkat (dirfd, path, buf, size));
+}
+
+static int
+l_unlinkat (int dirfd, const char *path, int flags)
+{
+  return neg_errno (unlinkat (dirfd, path, flags));
+}
+
+static int
+l_renameat (int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+  return neg_errno (renameat (olddirfd, oldpath, newdirfd, newpath));
+}
+
+static int
+l_fchownat (int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+  return neg_errno (fchownat (dirfd, path, uid, gid, flags));
+}
+
+static int
+l_fchmod (int fd, mode_t mode)
+{
+  return neg_errno (fchmod (fd, mode));
+}
+
+static int
+l_fsync (int fd)
+{
+  return neg_errno (fsync (fd));
+}
+
+static int
+l_flock (int fd, int op)
+{
+  int r;
+  do
+    r = flock (fd, op);
+  while (r < 0 && errno == EINTR);
+  return neg_errno (r);
+}
+
+static ssize_t
+l_getdents64 (int fd, void *buf, size_t count)
+{
+  return neg_errno (syscall (SYS_getdents64, fd, buf, count));
+}
+
+static int
+l_dup3 (int oldfd, int newfd, int flags)
+{
+  return neg_errno (dup3 (oldfd, newfd, flags));
+}
+
+static int
+l_fcntl (int fd, int cmd, long arg)
+{
+  return neg_errno (fcntl (fd, cmd, arg));
+}
+
+static int
+l_pipe2 (int fds[2], int flags)
+{
+  return neg_errno (pipe2 (fds, flags));
+}
+
+static int
+l_close_range (unsigned first, unsigned last, unsigned flags)
+{
+  return neg_errno (syscall (SYS_close_range, first, last, flags));
+}
+
+static int
+l_poll (struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+  return neg_errno (poll (fds, nfds, timeout_ms));
+}
+
+/* Unix socket addresses hold 108 bytes; a name relative to a directory fd is reached through
+ * /proc/self/fd so that deep state directories still work. */
+static int
+unix_addr (struct sockaddr_un *addr, int dirfd, const char *name)
+{
+  int n;
+
+  memset (addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  if (dirfd == AT_FDCWD || name[0] == '/')
+    n = snprintf (addr->sun_path, sizeof addr->sun_path, "%s", name);
+  else
+    n = snprintf (addr->sun_path, sizeof addr->sun_path, "/proc/self/fd/%d/%s", dirfd, name);
+  return n < 0 || (size_t) n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
+}
+
+static int
+l_unix_listen (int dirfd, const char *name)
+{
+  struct sockaddr_un addr;
+  int fd, r;
+
+  r = unix_addr (&addr, dirfd, name);
+  if (r < 0)
+    return r;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0 || listen (fd, 8) < 0)
+    {
+      r = -errno;
+      close (fd);
+      return r;
+    }
+  return fd;
+}
+
+static int
+l_unix_connect (int dirfd, const char *name)
+{
+  struct sockaddr_un addr;
+  int fd, r;
+
+  r = unix_addr (&addr, dirfd, name);
+  if (r < 0)
+    return r;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  do
+    r = connect (fd, (struct sockaddr *) &addr, sizeof addr);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    {
+      r = -errno;
+      close (fd);
+      return r;
+    }
+  return fd;
+}
+
+static int
+l_accept (int fd)
+{
+  int r;
+  do
+    r = accept4 (fd, NULL, NULL, SOCK_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  return neg_errno (r);
+}
+
+static int
+l_send_fd (int sock, int fd, const void *data, size_t len)
+{
+  char control[CMSG_SPACE (sizeof (int))] = { 0 };
+  char dummy = 0;
+  struct iovec iov = { .iov_base = (void *) (len ? data : &dummy), .iov_len = len ? len : 1 };
+  struct msghdr msg = { .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control,
+                        .msg_controllen = sizeof control };
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg);
+  ssize_t r;
+
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &fd, sizeof fd);
+  do
+    r = sendmsg (sock, &msg, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}
+
+static int
+l_mount (const char *source, const char *target, const char *fstype, unsigned long flags,
+         const void *data)
+{
+  return neg_errno (mount (source, target, fstype, flags, data));
+}
+
+static int
+l_umount2 (const char *target, int flags)
+{
+  return neg_errno (umount2 (target, flags));
+}
+
+static int
+l_pivot_root (const char *new_root, const char *put_old)
+{
+  return neg_errno (syscall (SYS_pivot_root, new_root, put_old));
+}
+
+static int
+l_chroot (const char *path)
+{
+  return neg_errno (chroot (path));
+}
+
+static int
+l_chdir (const char *path)
+{
+  return neg_errno (chdir (path));
+}
+
+static int
+l_fchdir (int fd)
+{
+  return neg_errno (fchdir (fd));
+}
+
+/* clone3 when the kernel has it (5.3+), else the legacy clone with the same flags.  No stack
+ * is given: the child runs on a copy of the parent's, like fork, and leaves with _exit so no
+ * atexit handler or stdio buffer of the parent runs twice. */
+static pid_t
+l_clone (struct sys_clone_args *a)
+{
+  struct clone_args ca;
+  int pidfd = -1;
+  long r;
+
+  memset (&ca, 0, sizeof ca);
+  ca.flags = a->flags;
+  ca.exit_signal = (uint64_t) a->exit_signal;
+  if (a->flags & CLONE_PIDFD)
+    ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
+  if (a->flags & CLONE_INTO_CGROUP)
+    ca.cgroup = (uint64_t) a->cgroup_fd;
+  r = syscall (SYS_clone3, &ca, sizeof ca);
+  if (r < 0 && errno == ENOSYS && !(a->flags & CLONE_INTO_CGROUP))
+    r = syscall (SYS_clone, (unsigned long) a->flags | (unsigned) a->exit_signal, NULL,
+                 (a->flags & CLONE_PIDFD) ? &pidfd : NULL, NULL, 0);
+  if (r == 0)
+    _exit (a->fn (a->arg));
+  if (r < 0)
+    return -errno;
+  a->pidfd = pidfd;
+  return (pid_t) r;
+}
+
+static int
+l_unshare (int flags)
+{
+  return neg_errno (unshare (flags));
+}
+
+static int
+l_setns (int fd, int nstype)
+{
+  return neg_errno (setns (fd, nstype));
+}
+
+static int
+l_waitid (idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+  int r;
+  do
+    r = waitid (idtype, id, info, options);
+  while (r < 0 && errno == EINTR);
+  return neg_errno (r);
+}
+
+static int
+l_kill (pid_t pid, int sig)
+{
+  return neg_errno (kill (pid, sig));
+}
+
+static int
+l_pidfd_open (pid_t pid, unsigned flags)
+{
+  return neg_errno (syscall (SYS_pidfd_open, pid, flags));
+}
+
+static int
+l_pidfd_send_signal (int pidfd, int sig, unsigned flags)
+{
+  return neg_errno (syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, flags));
+}
+
+static pid_t
+l_getpid (void)
+{
+  return getpid ();
+}
+
+/* Fields 3 (state) and 22 (starttime) of /proc/PID/stat; the command name may hold spaces
+ * and parentheses, so parsing starts after the last ')'. */
+static int
+l_proc_starttime (pid_t pid, unsigned long long *starttime, char *state)
+{
+  char path[64], buf[1024];
+  ssize_t n;
+  int fd;
+  char *p;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? -ESRCH : -errno;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return -ESRCH;
+  buf[n] = '\0';
+  p = strrchr (buf, ')');
+  if (p == NULL || p[1] == '\0')
+    return -EIO;
+  p += 2;
+  if (state)
+    *state = *p;
+  for (int field = 3; field < 22; field++)
+    {
+      p = strchr (p, ' ');
+      if (p == NULL)
+        return -EIO;
+      p++;
+    }
+  if (starttime)
+    *starttime = strtoull (p, NULL, 10);
+  return 0;
+}
+
+static int
+l_sethostname (const char *name, size_t len)
+{
+  return neg_errno (sethostname (name, len));
+}
+
+static int
+l_setdomainname (const char *name, size_t len)
+{
+  return neg_errno (setdomainname (name, len));
+}
+
+static int
+l_prctl (int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
+{
+  return neg_errno (prctl (option, a2, a3, a4, a5));
+}
+
+static int
+l_setresuid (uid_t r, uid_t e, uid_t s)
+{
+  /* the raw call: glibc's wrapper would broadcast to other threads, there are none */
+  return neg_errno (syscall (SYS_setresuid, r, e, s));
+}
+
+static int
+l_setresgid (gid_t r, gid_t e, gid_t s)
+{
+  return neg_errno (syscall (SYS_setresgid, r, e, s));
+}
+
+static int
+l_setgroups (size_t n, const gid_t *list)
+{
+  return neg_errno (syscall (SYS_setgroups, n, list));
+}
+
+static int
+l_prlimit (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old)
+{
+  return neg_errno (prlimit (pid, resource, nv, old));
+}
+
+static int
+l_umask (mode_t mask)
+{
+  return (int) umask (mask);
+}
+
+static int
+l_setsid (void)
+{
+  return neg_errno (setsid ());
+}
+
+static int
+l_set_ctty (int fd)
+{
+  return neg_errno (ioctl (fd, TIOCSCTTY, 0));
+}
+
+static int
+l_pty_peer (int master, int flags)
+{
+  return neg_errno (ioctl (master, TIOCGPTPEER, flags));
+}
+
+static int
+l_pty_unlock (int master)
+{
+  int unlock = 0;
+  return neg_errno (ioctl (master, TIOCSPTLCK, &unlock));
+}
+
+static int
+l_execve (const char *path, char *const argv[], char *const envp[])
+{
+  return neg_errno (execve (path, argv, envp));
+}
+
+static int
+l_clock_gettime (clockid_t clk, struct timespec *ts)
+{
+  return neg_errno (clock_gettime (clk, ts));
+}
+
+static int
+l_kernel_version (int *major, int *minor)
+{
+  struct utsname u;
+
+  if (uname (&u) < 0)
+    return -errno;
+  if (sscanf (u.release, "%d.%d", major, minor) != 2)
+    return -EINVAL;
+  return 0;
+}
+
+#define SYS_X_LINUX(ret, name, params, args) .name = l_##name,
+const struct sys_ops sys_linux = { SYS_CALLS (SYS_X_LINUX) };
+#undef SYS_X_LINUX

@@ -1,0 +1,173 @@
+/* sys.h: the seam between focker's logic and the kernel.
+ *
+ * Every kernel entry point core/ uses is named once in SYS_CALLS(X).  The list generates
+ * struct sys_ops (one slot per call), the SYS_ID_<name> enum, the name table, and the
+ * static inline sys_<name>() wrappers that call through the process-global `sys` table.
+ *
+ * Contract of every slot: returns >= 0 on success or a negative errno on failure; it never
+ * sets errno for the caller to read and never exits.  A backend that forgets a slot fails
+ * to compile (the backend tables are generated from the same list).
+ *
+ * Backends: sys_linux (sys/linux.c), the fake kernel (sys-fake/), and decorators that wrap
+ * any backend: trace (sys/trace.c) and fault injection (sys/fault.c).
+ *
+ * Only CLI start-up and test setup/teardown assign `sys`. */
+#ifndef FOCKER_SYS_H
+#define FOCKER_SYS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+
+/* Forward declarations for the few structured arguments. */
+struct sys_clone_args;
+
+/* Arguments of sys_clone: what the kernel's clone3() takes, minus the stack (the child
+ * runs fn(arg) on a copy of the caller's stack, like fork) plus the function to run. */
+struct sys_clone_args
+{
+  uint64_t flags;       /* CLONE_NEW*, CLONE_PIDFD, CLONE_INTO_CGROUP ... */
+  int exit_signal;      /* usually SIGCHLD */
+  int cgroup_fd;        /* with CLONE_INTO_CGROUP */
+  int pidfd;            /* out: with CLONE_PIDFD */
+  int (*fn) (void *);   /* run in the child; its return value is the exit status */
+  void *arg;
+};
+
+/* Kind of a kernel feature set, asked with sys_kernel_version(): the fake reports its
+ * personality, the real backend uname(2). */
+
+/*     X(ret,     name,              params,                                      args) */
+#define SYS_CALLS(X)                                                                            \
+  X (int, openat, (int dirfd, const char *path, int flags, mode_t mode),                       \
+     (dirfd, path, flags, mode))                                                                \
+  X (int, openat2, (int dirfd, const char *path, struct open_how *how, size_t size),           \
+     (dirfd, path, how, size))                                                                  \
+  X (int, close, (int fd), (fd))                                                                \
+  X (ssize_t, read, (int fd, void *buf, size_t count), (fd, buf, count))                        \
+  X (ssize_t, write, (int fd, const void *buf, size_t count), (fd, buf, count))                 \
+  X (int, fstatat, (int dirfd, const char *path, struct stat *st, int flags),                  \
+     (dirfd, path, st, flags))                                                                  \
+  X (int, mkdirat, (int dirfd, const char *path, mode_t mode), (dirfd, path, mode))             \
+  X (int, mknodat, (int dirfd, const char *path, mode_t mode, dev_t dev),                      \
+     (dirfd, path, mode, dev))                                                                  \
+  X (int, symlinkat, (const char *target, int dirfd, const char *path),                        \
+     (target, dirfd, path))                                                                     \
+  X (ssize_t, readlinkat, (int dirfd, const char *path, char *buf, size_t size),               \
+     (dirfd, path, buf, size))                                                                  \
+  X (int, unlinkat, (int dirfd, const char *path, int flags), (dirfd, path, flags))             \
+  X (int, renameat, (int olddirfd, const char *oldpath, int newdirfd, const char *newpath),    \
+     (olddirfd, oldpath, newdirfd, newpath))                                                    \
+  X (int, fchownat, (int dirfd, const char *path, uid_t uid, gid_t gid, int flags),            \
+     (dirfd, path, uid, gid, flags))                                                            \
+  X (int, fchmod, (int fd, mode_t mode), (fd, mode))                                            \
+  X (int, fsync, (int fd), (fd))                                                                \
+  X (int, flock, (int fd, int op), (fd, op))                                                    \
+  X (ssize_t, getdents64, (int fd, void *buf, size_t count), (fd, buf, count))                  \
+  X (int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                       \
+  X (int, fcntl, (int fd, int cmd, long arg), (fd, cmd, arg))                                   \
+  X (int, pipe2, (int fds[2], int flags), (fds, flags))                                         \
+  X (int, close_range, (unsigned first, unsigned last, unsigned flags), (first, last, flags))   \
+  X (int, poll, (struct pollfd * fds, nfds_t nfds, int timeout_ms), (fds, nfds, timeout_ms))    \
+  X (int, unix_listen, (int dirfd, const char *name), (dirfd, name))                            \
+  X (int, unix_connect, (int dirfd, const char *name), (dirfd, name))                           \
+  X (int, accept, (int fd), (fd))                                                               \
+  X (int, send_fd, (int sock, int fd, const void *data, size_t len), (sock, fd, data, len))     \
+  X (int, mount,                                                                                \
+     (const char *source, const char *target, const char *fstype, unsigned long flags,          \
+      const void *data),                                                                        \
+     (source, target, fstype, flags, data))                                                     \
+  X (int, umount2, (const char *target, int flags), (target, flags))                            \
+  X (int, pivot_root, (const char *new_root, const char *put_old), (new_root, put_old))        \
+  X (int, chroot, (const char *path), (path))                                                   \
+  X (int, chdir, (const char *path), (path))                                                    \
+  X (int, fchdir, (int fd), (fd))                                                               \
+  X (pid_t, clone, (struct sys_clone_args * args), (args))                                      \
+  X (int, unshare, (int flags), (flags))                                                        \
+  X (int, setns, (int fd, int nstype), (fd, nstype))                                            \
+  X (int, waitid, (idtype_t idtype, id_t id, siginfo_t *info, int options),                    \
+     (idtype, id, info, options))                                                               \
+  X (int, kill, (pid_t pid, int sig), (pid, sig))                                               \
+  X (int, pidfd_open, (pid_t pid, unsigned flags), (pid, flags))                                \
+  X (int, pidfd_send_signal, (int pidfd, int sig, unsigned flags), (pidfd, sig, flags))        \
+  X (pid_t, getpid, (void), ())                                                                 \
+  X (int, proc_starttime, (pid_t pid, unsigned long long *starttime, char *state),             \
+     (pid, starttime, state))                                                                   \
+  X (int, sethostname, (const char *name, size_t len), (name, len))                             \
+  X (int, setdomainname, (const char *name, size_t len), (name, len))                           \
+  X (int, prctl,                                                                                \
+     (int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5),      \
+     (option, a2, a3, a4, a5))                                                                  \
+  X (int, setresuid, (uid_t ruid, uid_t euid, uid_t suid), (ruid, euid, suid))                                    \
+  X (int, setresgid, (gid_t rgid, gid_t egid, gid_t sgid), (rgid, egid, sgid))                                    \
+  X (int, setgroups, (size_t n, const gid_t *list), (n, list))                                  \
+  X (int, prlimit, (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old),     \
+     (pid, resource, nv, old))                                                                  \
+  X (int, umask, (mode_t mask), (mask))                                                         \
+  X (int, setsid, (void), ())                                                                   \
+  X (int, set_ctty, (int fd), (fd))                                                             \
+  X (int, pty_peer, (int master, int flags), (master, flags))                                   \
+  X (int, pty_unlock, (int master), (master))                                                   \
+  X (int, execve, (const char *path, char *const argv[], char *const envp[]),                  \
+     (path, argv, envp))                                                                        \
+  X (int, clock_gettime, (clockid_t clk, struct timespec *ts), (clk, ts))                       \
+  X (int, kernel_version, (int *major, int *minor), (major, minor))
+
+/* The call ids: SYS_ID_openat, SYS_ID_close, ... (not SYS_<name>: glibc owns those). */
+#define SYS_X_ID(ret, name, params, args) SYS_ID_##name,
+enum sys_id
+{
+  SYS_CALLS (SYS_X_ID) SYS_ID__COUNT
+};
+#undef SYS_X_ID
+
+/* The table every backend fills. */
+#define SYS_X_SLOT(ret, name, params, args) ret (*name) params;
+struct sys_ops
+{
+  SYS_CALLS (SYS_X_SLOT)
+};
+#undef SYS_X_SLOT
+
+/* The backend in use.  Assigned by cli/ at start-up and by tests. */
+extern const struct sys_ops *sys;
+
+/* The real Linux backend. */
+extern const struct sys_ops sys_linux;
+
+/* "openat", "close", ... indexed by enum sys_id. */
+extern const char *const sys_names[SYS_ID__COUNT];
+
+/* Wrappers used at every call site: sys_openat (...) calls sys->openat (...). */
+#define SYS_X_WRAP(ret, name, params, args)                                                    \
+  static inline ret sys_##name params { return sys->name args; }
+SYS_CALLS (SYS_X_WRAP)
+#undef SYS_X_WRAP
+
+/* Trace decorator: wraps `inner`, writes "name(args) = result" for every call to fd 2.
+ * Returns the decorated table (static storage; one trace decorator per process). */
+const struct sys_ops *sys_trace_wrap (const struct sys_ops *inner);
+
+/* Fault decorator: wraps `inner`; call number `nth` (1-based, counting only calls whose id
+ * bit is set in `mask`, or every call when mask is 0) fails with `-error`; with `persist`
+ * every later counted call fails too.  sys_fault_hits() says how many faults fired. */
+const struct sys_ops *sys_fault_wrap (const struct sys_ops *inner, long nth, int persist,
+                                      int error, uint64_t mask);
+long sys_fault_hits (void);
+
+/* Bit for `mask` arguments: SYS_MASK (openat) | SYS_MASK (mount). */
+#define SYS_MASK(name) (1ULL << SYS_ID_##name)
+
+#endif
