@@ -1,0 +1,381 @@
+/* spec_resources.c: linux.resources (also the document of `update --resources FILE`):
+ * device rules, memory, cpu, pids, blockIO, hugepageLimits, network, rdma, unified.
+ *
+ * Scalars are described by tables (JSON key -> has_ flag and value offsets in struct
+ * spec_resources), so each one is type- and range-checked the same way.  Invariants: every
+ * scalar's has_ flag is set iff the member was present; device rules have a known type and
+ * an access string over "rwm"; rdma is type-checked and kept only in the JSON. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/err.h"
+#include "core/spec_internal.h"
+
+enum field_kind
+{
+  F_I64,
+  F_U64,
+  F_U16,
+  F_BOOL,
+};
+
+struct field
+{
+  const char *key;
+  enum field_kind kind;
+  size_t has; /* offsetof the bool has_ flag */
+  size_t val; /* offsetof the value */
+  int64_t min;
+};
+
+#define R(x) offsetof (struct spec_resources, x)
+
+static const struct field memory_fields[] = {
+  { "limit", F_I64, R (has_memory_limit), R (memory_limit), -1 },
+  { "reservation", F_I64, R (has_memory_reservation), R (memory_reservation), -1 },
+  { "swap", F_I64, R (has_memory_swap), R (memory_swap), -1 },
+  { "kernel", F_I64, R (has_memory_kernel), R (memory_kernel), -1 },
+  { "kernelTCP", F_I64, R (has_memory_kernel_tcp), R (memory_kernel_tcp), -1 },
+  { "swappiness", F_U64, R (has_memory_swappiness), R (memory_swappiness), 0 },
+  { "disableOOMKiller", F_BOOL, R (has_disable_oom_killer), R (disable_oom_killer), 0 },
+  { "useHierarchy", F_BOOL, R (has_use_hierarchy), R (use_hierarchy), 0 },
+  { "checkBeforeUpdate", F_BOOL, R (has_check_before_update), R (check_before_update), 0 },
+  { NULL, 0, 0, 0, 0 },
+};
+
+static const struct field cpu_fields[] = {
+  { "shares", F_U64, R (has_cpu_shares), R (cpu_shares), 0 },
+  { "quota", F_I64, R (has_cpu_quota), R (cpu_quota), INT64_MIN },
+  { "burst", F_U64, R (has_cpu_burst), R (cpu_burst), 0 },
+  { "period", F_U64, R (has_cpu_period), R (cpu_period), 0 },
+  { "realtimeRuntime", F_I64, R (has_cpu_rt_runtime), R (cpu_rt_runtime), INT64_MIN },
+  { "realtimePeriod", F_U64, R (has_cpu_rt_period), R (cpu_rt_period), 0 },
+  { "idle", F_I64, R (has_cpu_idle), R (cpu_idle), INT64_MIN },
+  { NULL, 0, 0, 0, 0 },
+};
+
+static const struct field blkio_fields[] = {
+  { "weight", F_U16, R (has_blkio_weight), R (blkio_weight), 0 },
+  { "leafWeight", F_U16, R (has_blkio_leaf_weight), R (blkio_leaf_weight), 0 },
+  { NULL, 0, 0, 0, 0 },
+};
+
+#undef R
+
+static int
+parse_fields (struct spec_ctx *c, json_t *obj, const struct field *f, void *base)
+{
+  char *b = base;
+  uint64_t u;
+  int64_t i;
+  int r = 0;
+
+  for (; f->key && r >= 0; f++)
+    {
+      bool *has = (bool *)(b + f->has);
+      switch (f->kind)
+        {
+        case F_I64:
+          if ((r = spec_ji64 (c, obj, f->key, false, f->min, INT64_MAX, &i)) > 0)
+            *(int64_t *)(b + f->val) = i;
+          break;
+        case F_U64:
+          if ((r = spec_ju64 (c, obj, f->key, false, UINT64_MAX, &u)) > 0)
+            *(uint64_t *)(b + f->val) = u;
+          break;
+        case F_U16:
+          if ((r = spec_ju64 (c, obj, f->key, false, UINT16_MAX, &u)) > 0)
+            *(uint16_t *)(b + f->val) = (uint16_t)u;
+          break;
+        case F_BOOL:
+          r = spec_jbool (c, obj, f->key, (bool *)(b + f->val));
+          break;
+        }
+      if (r > 0)
+        *has = true;
+    }
+  return r < 0 ? r : 0;
+}
+
+/* Object member `key` parsed with `fn`, the path extended by `key`. */
+static int
+parse_obj (struct spec_ctx *c, json_t *obj, const char *key,
+           int (*fn) (struct spec_ctx *, json_t *, struct spec_resources *),
+           struct spec_resources *res)
+{
+  json_t *o = NULL;
+  size_t mark;
+  int r;
+
+  r = spec_jobject (c, obj, key, false, &o);
+  if (r <= 0)
+    return r;
+  mark = spec_ctx_key (c, key);
+  r = fn (c, o, res);
+  spec_ctx_pop (c, mark);
+  return r;
+}
+
+/* Array member `key`: stores a new array of n elements of `size` into the pointer at
+ * `outp` (any struct pointer; written with memcpy), calls fn on each with its path. */
+static int
+parse_arr (struct spec_ctx *c, json_t *obj, const char *key, size_t size, void *outp, size_t *n,
+           int (*fn) (struct spec_ctx *, json_t *, void *))
+{
+  json_t *arr = NULL, *e;
+  size_t mark, i;
+  char *p;
+  int r;
+
+  r = spec_jarray (c, obj, key, false, &arr);
+  if (r <= 0)
+    return r;
+  p = xcalloc (json_array_size (arr), size);
+  memcpy (outp, &p, sizeof p);
+  *n = json_array_size (arr);
+  mark = spec_ctx_key (c, key);
+  json_array_foreach (arr, i, e)
+  {
+    size_t m2 = spec_ctx_index (c, i);
+    if (!json_is_object (e))
+      r = spec_ctx_fail (c, NULL, "must be an object");
+    else
+      r = fn (c, e, p + i * size);
+    spec_ctx_pop (c, m2);
+    if (r < 0)
+      break;
+  }
+  spec_ctx_pop (c, mark);
+  return r;
+}
+
+static int
+device_rule_fn (struct spec_ctx *c, json_t *e, void *out)
+{
+  static const char *const types[] = { "a", "c", "b", NULL };
+  struct spec_device_rule *d = out;
+  char *type = NULL;
+  int r;
+
+  d->major = d->minor = -1;
+  r = spec_jbool (c, e, "allow", &d->allow);
+  if (r == 0)
+    r = spec_ctx_fail (c, "allow", "missing");
+  if (r >= 0 && (r = spec_jstring (c, e, "type", false, &type)) > 0)
+    r = spec_check_enum (c, "type", type, types, "device type");
+  if (r >= 0 && type)
+    d->type = type[0];
+  if (r >= 0)
+    r = spec_ji64 (c, e, "major", false, -1, INT64_MAX, &d->major);
+  if (r >= 0)
+    r = spec_ji64 (c, e, "minor", false, -1, INT64_MAX, &d->minor);
+  if (r >= 0 && (r = spec_jstring (c, e, "access", false, &d->access)) > 0
+      && d->access[strspn (d->access, "rwm")] != '\0')
+    r = spec_ctx_fail (c, "access", "must be a combination of \"rwm\", not \"%s\"", d->access);
+  free (type);
+  return r;
+}
+
+static int
+throttle_fn (struct spec_ctx *c, json_t *e, void *out)
+{
+  struct spec_throttle *t = out;
+  int r;
+
+  r = spec_ji64 (c, e, "major", true, 0, INT64_MAX, &t->major);
+  if (r >= 0)
+    r = spec_ji64 (c, e, "minor", true, 0, INT64_MAX, &t->minor);
+  if (r >= 0)
+    r = spec_ju64 (c, e, "rate", true, UINT64_MAX, &t->rate);
+  return r;
+}
+
+static int
+weight_device_fn (struct spec_ctx *c, json_t *e, void *out)
+{
+  struct spec_weight_device *w = out;
+  uint64_t u;
+  int r;
+
+  r = spec_ji64 (c, e, "major", true, 0, INT64_MAX, &w->major);
+  if (r >= 0)
+    r = spec_ji64 (c, e, "minor", true, 0, INT64_MAX, &w->minor);
+  if (r >= 0 && (r = spec_ju64 (c, e, "weight", false, UINT16_MAX, &u)) > 0)
+    {
+      w->has_weight = true;
+      w->weight = (uint16_t)u;
+    }
+  if (r >= 0 && (r = spec_ju64 (c, e, "leafWeight", false, UINT16_MAX, &u)) > 0)
+    {
+      w->has_leaf_weight = true;
+      w->leaf_weight = (uint16_t)u;
+    }
+  return r;
+}
+
+static int
+hugepage_fn (struct spec_ctx *c, json_t *e, void *out)
+{
+  struct spec_hugepage *h = out;
+  int r;
+
+  r = spec_jstring (c, e, "pageSize", true, &h->page_size);
+  if (r >= 0)
+    r = spec_ju64 (c, e, "limit", true, UINT64_MAX, &h->limit);
+  return r;
+}
+
+static int
+priority_fn (struct spec_ctx *c, json_t *e, void *out)
+{
+  struct spec_kv *kv = out;
+  uint64_t prio;
+  int r;
+
+  r = spec_jstring (c, e, "name", true, &kv->key);
+  if (r >= 0)
+    r = spec_ju64 (c, e, "priority", true, UINT32_MAX, &prio);
+  if (r >= 0)
+    kv->value = xasprintf ("%llu", (unsigned long long)prio);
+  return r;
+}
+
+static int
+memory_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+{
+  return parse_fields (c, o, memory_fields, res);
+}
+
+static int
+cpu_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+{
+  int r = parse_fields (c, o, cpu_fields, res);
+
+  if (r >= 0)
+    r = spec_jstring (c, o, "cpus", false, &res->cpu_cpus);
+  if (r >= 0)
+    r = spec_jstring (c, o, "mems", false, &res->cpu_mems);
+  return r;
+}
+
+static int
+pids_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+{
+  int r = spec_ji64 (c, o, "limit", false, INT64_MIN, INT64_MAX, &res->pids_limit);
+
+  res->has_pids_limit = r > 0;
+  return r;
+}
+
+static int
+blkio_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+{
+  int r = parse_fields (c, o, blkio_fields, res);
+
+  if (r >= 0)
+    r = parse_arr (c, o, "weightDevice", sizeof (struct spec_weight_device),
+                   &res->blkio_weight_devices, &res->n_blkio_weight_devices, weight_device_fn);
+  if (r >= 0)
+    r = parse_arr (c, o, "throttleReadBpsDevice", sizeof (struct spec_throttle),
+                   &res->throttle_read_bps, &res->n_throttle_read_bps, throttle_fn);
+  if (r >= 0)
+    r = parse_arr (c, o, "throttleWriteBpsDevice", sizeof (struct spec_throttle),
+                   &res->throttle_write_bps, &res->n_throttle_write_bps, throttle_fn);
+  if (r >= 0)
+    r = parse_arr (c, o, "throttleReadIOPSDevice", sizeof (struct spec_throttle),
+                   &res->throttle_read_iops, &res->n_throttle_read_iops, throttle_fn);
+  if (r >= 0)
+    r = parse_arr (c, o, "throttleWriteIOPSDevice", sizeof (struct spec_throttle),
+                   &res->throttle_write_iops, &res->n_throttle_write_iops, throttle_fn);
+  return r;
+}
+
+static int
+network_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+{
+  uint64_t id;
+  int r;
+
+  if ((r = spec_ju64 (c, o, "classID", false, UINT32_MAX, &id)) > 0)
+    {
+      res->has_net_class_id = true;
+      res->net_class_id = (uint32_t)id;
+    }
+  if (r >= 0)
+    r = parse_arr (c, o, "priorities", sizeof (struct spec_kv), &res->net_priorities,
+                   &res->n_net_priorities, priority_fn);
+  return r;
+}
+
+/* rdma: { "mlx5_1": { "hcaHandles": 3, "hcaObjects": 10000 } }; checked, not kept. */
+static int
+rdma_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+{
+  const char *dev;
+  json_t *v;
+  uint64_t u;
+  int r = 0;
+
+  json_object_foreach (o, dev, v)
+  {
+    size_t mark = spec_ctx_key (c, dev);
+    if (!json_is_object (v))
+      r = spec_ctx_fail (c, NULL, "must be an object");
+    if (r >= 0)
+      r = spec_ju64 (c, v, "hcaHandles", false, UINT32_MAX, &u);
+    if (r >= 0)
+      r = spec_ju64 (c, v, "hcaObjects", false, UINT32_MAX, &u);
+    spec_ctx_pop (c, mark);
+    if (r < 0)
+      break;
+  }
+  return r;
+}
+
+int
+spec_parse_resources (struct spec_ctx *c, json_t *obj, struct spec_resources *res)
+{
+  int r;
+
+  r = parse_arr (c, obj, "devices", sizeof (struct spec_device_rule), &res->devices,
+                 &res->n_devices, device_rule_fn);
+  if (r >= 0)
+    r = parse_obj (c, obj, "memory", memory_fn, res);
+  if (r >= 0)
+    r = parse_obj (c, obj, "cpu", cpu_fn, res);
+  if (r >= 0)
+    r = parse_obj (c, obj, "pids", pids_fn, res);
+  if (r >= 0)
+    r = parse_obj (c, obj, "blockIO", blkio_fn, res);
+  if (r >= 0)
+    r = parse_arr (c, obj, "hugepageLimits", sizeof (struct spec_hugepage), &res->hugepage_limits,
+                   &res->n_hugepage_limits, hugepage_fn);
+  if (r >= 0)
+    r = parse_obj (c, obj, "network", network_fn, res);
+  if (r >= 0)
+    r = parse_obj (c, obj, "rdma", rdma_fn, res);
+  if (r >= 0)
+    r = spec_jkv (c, obj, "unified", &res->unified, &res->n_unified);
+  return r < 0 ? r : 0;
+}
+
+void
+spec_resources_clear (struct spec_resources *r)
+{
+  for (size_t i = 0; i < r->n_devices; i++)
+    free (r->devices[i].access);
+  free (r->devices);
+  free (r->cpu_cpus);
+  free (r->cpu_mems);
+  free (r->blkio_weight_devices);
+  free (r->throttle_read_bps);
+  free (r->throttle_write_bps);
+  free (r->throttle_read_iops);
+  free (r->throttle_write_iops);
+  for (size_t i = 0; i < r->n_hugepage_limits; i++)
+    free (r->hugepage_limits[i].page_size);
+  free (r->hugepage_limits);
+  spec_kv_free (r->net_priorities, r->n_net_priorities);
+  spec_kv_free (r->unified, r->n_unified);
+}
