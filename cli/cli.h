@@ -1,0 +1,53 @@
+/* cli.h: shared pieces of the command line (global options, logging, subcommands). */
+#ifndef FOCKER_CLI_H
+#define FOCKER_CLI_H
+
+#include <stdbool.h>
+#include "core/err.h"
+
+#define FOCKER_VERSION "0.1.0"
+#define FOCKER_OCI_VERSION "1.2.0"
+
+struct global_opts
+{
+  const char *root;
+  const char *log;
+  const char *log_format;
+  bool debug;
+  bool systemd_cgroup;
+};
+
+extern struct global_opts g;
+
+struct cli_command
+{
+  const char *name;
+  int (*fn) (int argc, char **argv);
+  const char *help;
+};
+
+/* Log a line at `level` ("error", "warning", "debug") to stderr and, with --log, to the log
+ * file in --log-format. */
+void cli_log (const char *level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* Report err (freeing it) and return the exit status 1. */
+int cli_fail (struct focker_err *err);
+
+/* Report a usage error and return 1. */
+int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* Parse a signal: "KILL", "SIGKILL", "9", "kill"; -1 if unknown. */
+int cli_parse_signal (const char *s);
+
+int cmd_create (int argc, char **argv);
+int cmd_start (int argc, char **argv);
+int cmd_run (int argc, char **argv);
+int cmd_state (int argc, char **argv);
+int cmd_kill (int argc, char **argv);
+int cmd_delete (int argc, char **argv);
+int cmd_list (int argc, char **argv);
+int cmd_spec (int argc, char **argv);
+int cmd_features (int argc, char **argv);
+int cmd_unsupported (int argc, char **argv);
+
+#endif

@@ -1,0 +1,229 @@
+/* main.c: the focker command line, runc/crun compatible.
+ *
+ * argv -> typed options -> one core call -> output and exit status.  Only this file exits.
+ * Global options come before the subcommand (`focker --root R --log F --log-format json
+ * create ...`), in both `--opt=value` and `--opt value` forms, as podman (conmon) and
+ * containerd's shim send them. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "cli/cli.h"
+#include "core/cleanup.h"
+#include "core/container.h"
+#include "core/spec.h"
+
+struct global_opts g = { .root = FOCKER_DEFAULT_ROOT, .log_format = "text" };
+
+static void
+log_json_line (FILE *f, const char *level, const char *msg)
+{
+  json_t *o = json_object ();
+  char ts[64];
+  time_t now = time (NULL);
+  struct tm tm;
+  char *line;
+
+  gmtime_r (&now, &tm);
+  strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  json_object_set_new (o, "level", json_string (level));
+  json_object_set_new (o, "msg", json_string (msg));
+  json_object_set_new (o, "time", json_string (ts));
+  line = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (line)
+    fprintf (f, "%s\n", line);
+  free (line);
+  json_decref (o);
+}
+
+void
+cli_log (const char *level, const char *fmt, ...)
+{
+  char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  if (msg == NULL)
+    return;
+  if (strcmp (level, "debug") != 0 || g.debug)
+    fprintf (stderr, "focker: %s%s\n", strcmp (level, "warning") == 0 ? "warning: " : "", msg);
+  if (g.log)
+    {
+      FILE *f = fopen (g.log, "ae");
+      if (f)
+        {
+          if (strcmp (g.log_format, "json") == 0)
+            log_json_line (f, level, msg);
+          else
+            fprintf (f, "%s: %s\n", level, msg);
+          fclose (f);
+        }
+    }
+  free (msg);
+}
+
+int
+cli_fail (struct focker_err *err)
+{
+  const char *why = err->code ? strerror (-err->code) : NULL;
+  /* add strerror unless the message already says as much */
+  if (why && err->code != -ENOEXEC && err->code != -ECANCELED
+      && err->code != -EPROTO)
+    cli_log ("error", "%s: %s", err->msg, why);
+  else
+    cli_log ("error", "%s", err->msg);
+  focker_err_free (err);
+  return 1;
+}
+
+int
+cli_usage_error (const char *cmd, const char *fmt, ...)
+{
+  char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  cli_log ("error", "%s%s%s", cmd ? cmd : "", cmd ? ": " : "", msg ? msg : "usage error");
+  free (msg);
+  return 1;
+}
+
+static const struct cli_command commands[] = {
+  { "create", cmd_create, "create a container from a bundle" },
+  { "start", cmd_start, "start a created container" },
+  { "run", cmd_run, "create and start a container, wait for it, delete it" },
+  { "state", cmd_state, "print the state of a container" },
+  { "kill", cmd_kill, "send a signal to a container" },
+  { "delete", cmd_delete, "delete a container" },
+  { "list", cmd_list, "list containers" },
+  { "spec", cmd_spec, "write a default config.json" },
+  { "features", cmd_features, "print the features this runtime supports" },
+  { "exec", cmd_unsupported, "run a process in a container (not yet)" },
+  { "pause", cmd_unsupported, "pause a container (not yet)" },
+  { "resume", cmd_unsupported, "resume a container (not yet)" },
+  { "update", cmd_unsupported, "update resources (not yet)" },
+  { "ps", cmd_unsupported, "list a container's processes (not yet)" },
+  { "events", cmd_unsupported, "container events (not yet)" },
+  { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
+  { "restore", cmd_unsupported, "restore (not supported)" },
+  { NULL, NULL, NULL },
+};
+
+static void
+usage (FILE *f)
+{
+  fprintf (f, "usage: focker [--root DIR] [--log FILE] [--log-format text|json] [--debug] "
+              "COMMAND [OPTIONS] ...\n\ncommands:\n");
+  for (const struct cli_command *c = commands; c->name; c++)
+    fprintf (f, "  %-11s %s\n", c->name, c->help);
+}
+
+static void
+install_backend (void)
+{
+  const char *trace = getenv ("FOCKER_TRACE");
+  if (trace && strcmp (trace, "1") == 0)
+    sys = sys_trace_wrap (&sys_linux);
+}
+
+enum
+{
+  OPT_ROOT = 256,
+  OPT_LOG,
+  OPT_LOG_FORMAT,
+  OPT_DEBUG,
+  OPT_SYSTEMD_CGROUP,
+  OPT_CGROUP_MANAGER,
+  OPT_ROOTLESS,
+  OPT_VERSION,
+  OPT_HELP,
+};
+
+int
+main (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "root", required_argument, NULL, OPT_ROOT },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+    { "debug", no_argument, NULL, OPT_DEBUG },
+    { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
+    { "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
+    { "rootless", required_argument, NULL, OPT_ROOTLESS },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  install_backend ();
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+vh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case OPT_ROOT:
+        g.root = optarg;
+        break;
+      case OPT_LOG:
+        g.log = optarg;
+        break;
+      case OPT_LOG_FORMAT:
+        if (strcmp (optarg, "text") != 0 && strcmp (optarg, "json") != 0)
+          return cli_usage_error (NULL, "--log-format: unknown format \"%s\" (text or json)",
+                                  optarg);
+        g.log_format = optarg;
+        break;
+      case OPT_DEBUG:
+        g.debug = true;
+        break;
+      case OPT_SYSTEMD_CGROUP:
+        g.systemd_cgroup = true;
+        break;
+      case OPT_CGROUP_MANAGER:
+        if (strcmp (optarg, "cgroupfs") != 0 && strcmp (optarg, "systemd") != 0
+            && strcmp (optarg, "disabled") != 0)
+          return cli_usage_error (NULL, "--cgroup-manager: unknown manager \"%s\"", optarg);
+        g.systemd_cgroup = strcmp (optarg, "systemd") == 0;
+        break;
+      case OPT_ROOTLESS:
+        break;
+      case 'v':
+      case OPT_VERSION:
+        printf ("focker version %s\nspec: %s\n", FOCKER_VERSION, FOCKER_OCI_VERSION);
+        return 0;
+      case 'h':
+      case OPT_HELP:
+        usage (stdout);
+        return 0;
+      case ':':
+        return cli_usage_error (NULL, "option %s needs a value", argv[optind - 1]);
+      default:
+        return cli_usage_error (NULL, "unknown global option %s", argv[optind - 1]);
+      }
+  if (optind >= argc)
+    {
+      usage (stderr);
+      return 1;
+    }
+  for (const struct cli_command *cmd = commands; cmd->name; cmd++)
+    if (strcmp (cmd->name, argv[optind]) == 0)
+      {
+        int sub_argc = argc - optind;
+        char **sub_argv = argv + optind;
+        optind = 0; /* a full re-initialisation of getopt for the subcommand */
+        return cmd->fn (sub_argc, sub_argv);
+      }
+  return cli_usage_error (NULL, "unknown command \"%s\" (see focker --help)", argv[optind]);
+}

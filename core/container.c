@@ -1,0 +1,890 @@
+/* container.c: the OCI lifecycle, runtime side (see container.h; the init is in init.c).
+ *
+ * Every host change made by create is on the undo list as soon as it exists (the state
+ * directory, the init process), so a failure at any step leaves nothing behind.  Commands
+ * that change a container's state take the state directory's lock first. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <jansson.h>
+#include "core/cleanup.h"
+#include "core/container.h"
+#include "core/fsutil.h"
+#include "core/hooks.h"
+#include "core/init.h"
+#include "core/spec.h"
+#include "core/sync.h"
+#include "core/undo.h"
+
+#define EXEC_SOCK "exec.sock"
+
+struct undo_dir
+{
+  int rootfd;
+  char name[];
+};
+
+static void
+undo_rm_state_dir (void *data)
+{
+  struct undo_dir *u = data;
+  rm_rf_at (u->rootfd, u->name);
+}
+
+struct undo_child
+{
+  pid_t pid;
+};
+
+static void
+undo_kill_child (void *data)
+{
+  struct undo_child *u = data;
+  siginfo_t info;
+  sys_kill (u->pid, SIGKILL);
+  sys_waitid (P_PID, (id_t) u->pid, &info, WEXITED);
+}
+
+/* Move an fd to >= min (close-on-exec) so it cannot collide with preserved fds 3..min-1. */
+static int
+fd_above (int fd, int min)
+{
+  int nfd;
+  if (fd < 0 || fd >= min)
+    return fd;
+  nfd = sys_fcntl (fd, F_DUPFD_CLOEXEC, min);
+  sys_close (fd);
+  return nfd;
+}
+
+static int
+validate_for_create (const struct spec *s, struct focker_err **err)
+{
+  bool has_mnt = false, has_uts = false;
+
+  if (s->process == NULL)
+    return focker_fail (err, -EINVAL, "config.json: process: required to create a container");
+  if (s->root_path == NULL)
+    return focker_fail (err, -EINVAL, "config.json: root.path: required");
+  for (size_t i = 0; s->has_linux && i < s->linux_.n_namespaces; i++)
+    {
+      has_mnt |= s->linux_.namespaces[i].type == CLONE_NEWNS;
+      has_uts |= s->linux_.namespaces[i].type == CLONE_NEWUTS;
+    }
+  /* Without its own mount namespace every mount would land on the host. */
+  if (!has_mnt)
+    return focker_fail (err, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+  if ((s->hostname || s->domainname) && !has_uts)
+    return focker_fail (err, -EINVAL,
+                        "config.json: hostname: needs a uts namespace in linux.namespaces");
+  if (s->process->terminal && s->process->args == NULL)
+    return focker_fail (err, -EINVAL, "config.json: process.args: required");
+  return 0;
+}
+
+static char *
+resolve_rootfs (const char *bundle, const char *root_path)
+{
+  return root_path[0] == '/' ? xstrdup (root_path) : path_join (bundle, root_path);
+}
+
+/* Open namespaces to join and compute the flags of the ones to create. */
+static int
+plan_namespaces (struct init_ctx *c, uint64_t *clone_flags, int *pid_join_fd,
+                 struct focker_err **err)
+{
+  const struct spec *s = c->spec;
+  bool join_user = false;
+  int new_flags = 0;
+
+  for (size_t i = 0; s->has_linux && i < s->linux_.n_namespaces; i++)
+    {
+      const struct spec_namespace *ns = &s->linux_.namespaces[i];
+      int fd;
+      if (ns->path == NULL)
+        {
+          new_flags |= ns->type;
+          continue;
+        }
+      fd = sys_openat (AT_FDCWD, ns->path, O_RDONLY | O_CLOEXEC, 0);
+      if (fd < 0)
+        return focker_fail (err, fd, "config.json: linux.namespaces[%zu].path: open %s", i,
+                            ns->path);
+      if (ns->type == CLONE_NEWPID)
+        {
+          *pid_join_fd = fd;
+          continue;
+        }
+      if (c->n_join >= INIT_MAX_JOIN)
+        {
+          sys_close (fd);
+          return focker_fail (err, -EINVAL, "config.json: linux.namespaces: too many paths");
+        }
+      /* the user namespace is joined first: the others are owned by it */
+      if (ns->type == CLONE_NEWUSER)
+        {
+          join_user = true;
+          memmove (c->join_fds + 1, c->join_fds, sizeof (int) * (size_t) c->n_join);
+          memmove (c->join_types + 1, c->join_types, sizeof (int) * (size_t) c->n_join);
+          c->join_fds[0] = fd;
+          c->join_types[0] = CLONE_NEWUSER;
+        }
+      else
+        {
+          c->join_fds[c->n_join] = fd;
+          c->join_types[c->n_join] = ns->type;
+        }
+      c->n_join++;
+    }
+  c->new_time = (new_flags & CLONE_NEWTIME) != 0;
+  new_flags &= ~CLONE_NEWTIME;
+  if (join_user)
+    {
+      /* new namespaces must belong to the joined user namespace: create them after setns;
+       * only a new pid namespace has to come with the clone */
+      c->unshare_flags = new_flags & ~CLONE_NEWPID;
+      new_flags &= CLONE_NEWPID;
+    }
+  c->new_user = (new_flags & CLONE_NEWUSER) != 0;
+  *clone_flags = (uint64_t) new_flags;
+  return 0;
+}
+
+static char *
+id_map_text (const struct spec_id_map *m, size_t n)
+{
+  char *out = xstrdup ("");
+  for (size_t i = 0; i < n; i++)
+    {
+      char *next = xasprintf ("%s%u %u %u\n", out, m[i].container_id, m[i].host_id, m[i].size);
+      free (out);
+      out = next;
+    }
+  return out;
+}
+
+static int
+write_id_maps (const struct spec *s, pid_t pid, struct focker_err **err)
+{
+  const char *files[2] = { "uid_map", "gid_map" };
+  for (int i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *text
+          = i == 0 ? id_map_text (s->linux_.uid_mappings, s->linux_.n_uid_mappings)
+                   : id_map_text (s->linux_.gid_mappings, s->linux_.n_gid_mappings);
+      _cleanup_free_ char *path = xasprintf ("/proc/%d/%s", (int) pid, files[i]);
+      _cleanup_close_ int fd = -1;
+      int r;
+      if (*text == '\0')
+        return focker_fail (err, -EINVAL, "config.json: linux.%s: required with a new user namespace",
+                            i == 0 ? "uidMappings" : "gidMappings");
+      fd = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+      if (fd < 0)
+        return focker_fail (err, fd, "open %s", path);
+      r = write_all (fd, text, strlen (text));
+      if (r < 0)
+        return focker_fail (err, r, "write %s", path);
+    }
+  return 0;
+}
+
+static struct container_state *
+new_state (const struct create_opts *o, const struct spec *s, const char *rootfs, pid_t pid)
+{
+  struct container_state *st = xcalloc (1, sizeof *st);
+  json_t *ann = json_object_get ((json_t *) s->json, "annotations");
+
+  st->id = xstrdup (o->id);
+  st->pid = pid;
+  st->bundle = xstrdup (o->bundle);
+  st->rootfs = xstrdup (rootfs);
+  st->created = state_now_rfc3339 ();
+  st->owner = xstrdup ("");
+  if (json_is_object (ann))
+    st->annotations = json_incref (ann);
+  st->config = json_incref ((json_t *) s->json);
+  return st;
+}
+
+static int
+write_pid_file (const char *path, pid_t pid, struct focker_err **err)
+{
+  _cleanup_free_ char *dir = xstrdup (path);
+  _cleanup_close_ int dirfd = -1;
+  char *slash = strrchr (dir, '/');
+  char text[32];
+  const char *base = path;
+  int r;
+
+  if (slash)
+    {
+      *slash = '\0';
+      base = slash + 1;
+      dirfd = open_dir_at (AT_FDCWD, *dir ? dir : "/", err);
+      if (dirfd < 0)
+        return focker_err_prefix (err, "pid file %s", path);
+    }
+  snprintf (text, sizeof text, "%d", (int) pid);
+  r = write_file_atomic_at (slash ? dirfd : AT_FDCWD, base, text, strlen (text), 0644, err);
+  if (r < 0)
+    return focker_err_prefix (err, "pid file %s", path);
+  return 0;
+}
+
+struct create_run
+{
+  struct init_ctx init;
+  struct spec *spec;
+  char *rootfs;
+  int rootfd, dirfd;
+  int pid_join_fd, pid_restore_fd;
+  pid_t pid;
+};
+
+static void
+create_run_release (struct create_run *cr)
+{
+  int *fds[] = { &cr->init.to_init[0],  &cr->init.to_init[1], &cr->init.from_init[0],
+                 &cr->init.from_init[1], &cr->init.exec_listen, &cr->init.console_fd,
+                 &cr->rootfd, &cr->dirfd, &cr->pid_join_fd, &cr->pid_restore_fd };
+  for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+    if (*fds[i] >= 0)
+      {
+        sys_close (*fds[i]);
+        *fds[i] = -1;
+      }
+  for (int i = 0; i < cr->init.n_join; i++)
+    if (cr->init.join_fds[i] >= 0)
+      sys_close (cr->init.join_fds[i]);
+  cr->init.n_join = 0;
+  spec_free (cr->spec);
+  free (cr->rootfs);
+}
+
+/* Open every fd the init needs, above the preserved range. */
+static int
+create_open_fds (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+{
+  int min = 3 + o->preserve_fds, r;
+  int *fds[] = { &cr->init.to_init[0], &cr->init.to_init[1], &cr->init.from_init[0],
+                 &cr->init.from_init[1], &cr->init.exec_listen, &cr->init.console_fd };
+
+  if (cr->spec->process->terminal)
+    {
+      if (o->console_socket == NULL)
+        return focker_fail (err, -EINVAL,
+                            "process.terminal is true but no --console-socket was given");
+      cr->init.console_fd = sys_unix_connect (AT_FDCWD, o->console_socket);
+      if (cr->init.console_fd < 0)
+        return focker_fail (err, cr->init.console_fd, "console socket %s: connect",
+                            o->console_socket);
+    }
+  if ((r = sys_pipe2 (cr->init.to_init, O_CLOEXEC)) < 0
+      || (r = sys_pipe2 (cr->init.from_init, O_CLOEXEC)) < 0)
+    return focker_fail (err, r, "create sync pipes");
+  cr->init.exec_listen = sys_unix_listen (cr->dirfd, EXEC_SOCK);
+  if (cr->init.exec_listen < 0)
+    return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id, EXEC_SOCK);
+  for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+    if ((*fds[i] = fd_above (*fds[i], min)) < 0 && *fds[i] != -1)
+      return focker_fail (err, *fds[i], "move fd above --preserve-fds range");
+  return 0;
+}
+
+static int
+create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
+{
+  struct sys_clone_args ca
+      = { .flags = flags, .exit_signal = SIGCHLD, .fn = init_main, .arg = &cr->init };
+  int r;
+
+  if (cr->pid_join_fd >= 0)
+    {
+      /* setns(CLONE_NEWPID) only affects children: restore ours right after the clone so
+       * that hooks run in the runtime's pid namespace */
+      cr->pid_restore_fd = sys_openat (AT_FDCWD, "/proc/self/ns/pid", O_RDONLY | O_CLOEXEC, 0);
+      if (cr->pid_restore_fd < 0)
+        return focker_fail (err, cr->pid_restore_fd, "open /proc/self/ns/pid");
+      r = sys_setns (cr->pid_join_fd, CLONE_NEWPID);
+      if (r < 0)
+        return focker_fail (err, r, "join pid namespace");
+    }
+  cr->pid = sys_clone (&ca);
+  if (cr->pid_restore_fd >= 0)
+    sys_setns (cr->pid_restore_fd, CLONE_NEWPID);
+  if (cr->pid < 0)
+    return focker_fail (err, cr->pid, "clone container init");
+  return 0;
+}
+
+/* Everything between clone and `created`, on the parent side. */
+static int
+create_handshake (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+{
+  struct container_state *st = NULL;
+  _cleanup_free_ char *json = NULL;
+  struct sync_msg m;
+  int r;
+
+  sys_close (cr->init.to_init[0]);
+  sys_close (cr->init.from_init[1]);
+  cr->init.to_init[0] = cr->init.from_init[1] = -1;
+  if (cr->init.new_user)
+    {
+      r = write_id_maps (cr->spec, cr->pid, err);
+      if (r < 0)
+        return r;
+      r = sync_send (cr->init.to_init[1], SYNC_MAPS_DONE, 0, NULL);
+      if (r < 0)
+        return focker_fail (err, r, "signal container init");
+    }
+  r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
+  if (r < 0)
+    return r;
+  st = new_state (o, cr->spec, cr->rootfs, cr->pid);
+  json = state_to_json (st, STATUS_CREATING, false);
+  state_free (st);
+  r = hooks_run (cr->spec, SPEC_HOOK_PRESTART, json, err);
+  if (r >= 0)
+    r = hooks_run (cr->spec, SPEC_HOOK_CREATE_RUNTIME, json, err);
+  if (r < 0)
+    return r;
+  r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
+  if (r < 0)
+    return focker_fail (err, r, "signal container init");
+  return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
+}
+
+static int
+create_record (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = new_state (o, cr->spec, cr->rootfs, cr->pid);
+  _cleanup_free_ char *json = NULL;
+  struct sync_msg m;
+  int r;
+
+  r = sys_proc_starttime (cr->pid, &st->starttime, NULL);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: read start time of init %d", o->id, (int) cr->pid);
+  r = state_write (cr->dirfd, st, err);
+  if (r < 0)
+    return r;
+  if (o->pid_file)
+    {
+      r = write_pid_file (o->pid_file, cr->pid, err);
+      if (r < 0)
+        return r;
+    }
+  json = state_to_json (st, STATUS_CREATED, false);
+  r = sync_send (cr->init.to_init[1], SYNC_DETACH, 0, json);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: release init", o->id);
+  return sync_expect (cr->init.from_init[0], SYNC_DETACHED, &m, err);
+}
+
+static int
+create_prepare (struct create_run *cr, const struct create_opts *o, struct undo *undo,
+                struct focker_err **err)
+{
+  _cleanup_free_ char *config = NULL;
+  struct undo_dir *ud;
+  struct stat st;
+  int r;
+
+  if (!container_id_valid (o->id))
+    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", o->id);
+  if (o->bundle[0] != '/')
+    return focker_fail (err, -EINVAL, "bundle %s: must be an absolute path", o->bundle);
+  config = path_join (o->bundle, "config.json");
+  r = spec_load (&cr->spec, AT_FDCWD, config, err);
+  if (r < 0)
+    return r;
+  r = validate_for_create (cr->spec, err);
+  if (r < 0)
+    return r;
+  cr->rootfs = resolve_rootfs (o->bundle, cr->spec->root_path);
+  r = sys_fstatat (AT_FDCWD, cr->rootfs, &st, 0);
+  if (r < 0 || !S_ISDIR (st.st_mode))
+    return focker_fail (err, r < 0 ? r : -ENOTDIR, "root.path: %s is not a directory",
+                        cr->rootfs);
+  cr->init.spec = cr->spec;
+  cr->init.id = o->id;
+  cr->init.bundle = o->bundle;
+  cr->init.rootfs = cr->rootfs;
+  cr->init.preserve_fds = o->preserve_fds;
+  cr->init.no_pivot = o->no_pivot;
+  cr->rootfd = state_root_open (o->root, true, err);
+  if (cr->rootfd < 0)
+    return cr->rootfd;
+  cr->dirfd = state_dir_create (cr->rootfd, o->id, err);
+  if (cr->dirfd < 0)
+    return cr->dirfd;
+  ud = xmalloc (sizeof *ud + strlen (o->id) + 1);
+  ud->rootfd = cr->rootfd;
+  strcpy (ud->name, o->id);
+  undo_push (undo, undo_rm_state_dir, ud);
+  return create_open_fds (cr, o, err);
+}
+
+static int
+create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **err)
+{
+  struct create_run cr = { .init = { .to_init = { -1, -1 }, .from_init = { -1, -1 },
+                                     .exec_listen = -1, .console_fd = -1 },
+                           .rootfd = -1, .dirfd = -1, .pid_join_fd = -1, .pid_restore_fd = -1 };
+  struct undo undo = { 0 };
+  uint64_t flags = 0;
+  int r;
+
+  r = create_prepare (&cr, o, &undo, err);
+  if (r >= 0)
+    r = plan_namespaces (&cr.init, &flags, &cr.pid_join_fd, err);
+  if (r >= 0)
+    r = create_clone (&cr, flags, err);
+  if (r >= 0)
+    {
+      struct undo_child *uc = xmalloc (sizeof *uc);
+      uc->pid = cr.pid;
+      undo_push (&undo, undo_kill_child, uc);
+      r = create_handshake (&cr, o, err);
+    }
+  if (r >= 0)
+    r = create_record (&cr, o, err);
+  if (r < 0)
+    {
+      /* close our ends first so an init blocked on a pipe sees EOF, then undo */
+      int rootfd = cr.rootfd;
+      cr.rootfd = -1;
+      create_run_release (&cr);
+      undo_run (&undo);
+      if (rootfd >= 0)
+        sys_close (rootfd);
+      return r;
+    }
+  undo_drop (&undo);
+  *pid = cr.pid;
+  create_run_release (&cr);
+  return 0;
+}
+
+int
+container_create (const struct create_opts *o, pid_t *pid, struct focker_err **err)
+{
+  pid_t p = 0;
+  int r = create_internal (o, &p, err);
+  if (r < 0)
+    return focker_err_prefix (err, "create %s", o->id);
+  if (pid)
+    *pid = p;
+  return 0;
+}
+
+/* Re-parse the config kept in the state (hooks for start and delete). */
+static struct spec *
+state_spec (const struct container_state *st)
+{
+  struct spec *s = NULL;
+  struct focker_err *e = NULL;
+  char *text;
+
+  if (st->config == NULL)
+    return NULL;
+  text = json_dumps ((json_t *) st->config, JSON_COMPACT);
+  if (text && spec_parse (&s, text, strlen (text), "state.json: config", &e) < 0)
+    s = NULL;
+  focker_err_free (e);
+  free (text);
+  return s;
+}
+
+int
+container_state (struct container_state **out, enum container_status *status, const char *root,
+                 const char *id, struct focker_err **err)
+{
+  _cleanup_close_ int rootfd = -1, dirfd = -1;
+  int r;
+
+  if (!container_id_valid (id))
+    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+  rootfd = state_root_open (root, false, err);
+  if (rootfd == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return focker_fail (err, -ENOENT, "container %s does not exist", id);
+    }
+  if (rootfd < 0)
+    return rootfd;
+  dirfd = state_dir_open (rootfd, id, err);
+  if (dirfd < 0)
+    return dirfd;
+  r = state_read (out, dirfd, id, err);
+  if (r < 0)
+    return r;
+  if (status)
+    *status = state_status (*out);
+  return 0;
+}
+
+/* Open the container's dir, lock it, read its state. */
+static int
+open_locked (int *dirfd_out, struct container_state **st, const char *root, const char *id,
+             struct focker_err **err)
+{
+  _cleanup_close_ int rootfd = -1, dirfd = -1;
+  int r;
+
+  if (!container_id_valid (id))
+    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+  rootfd = state_root_open (root, false, err);
+  if (rootfd == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return focker_fail (err, -ENOENT, "container %s does not exist", id);
+    }
+  if (rootfd < 0)
+    return rootfd;
+  dirfd = state_dir_open (rootfd, id, err);
+  if (dirfd < 0)
+    return dirfd;
+  r = state_lock (dirfd, id, err);
+  if (r < 0)
+    return r;
+  r = state_read (st, dirfd, id, err);
+  if (r < 0)
+    return r;
+  *dirfd_out = TAKE_FD (dirfd);
+  return 0;
+}
+
+/* Tell the init to exec; EOF means it did, a message is its error. */
+static int
+start_handshake (int dirfd, const char *id, struct focker_err **err)
+{
+  _cleanup_close_ int conn = -1;
+  char buf[1024];
+  ssize_t n;
+  int r;
+
+  conn = sys_unix_connect (dirfd, EXEC_SOCK);
+  if (conn < 0)
+    return focker_fail (err, conn, "container %s: connect to init", id);
+  r = write_all (conn, "S", 1);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: signal init", id);
+  n = read_all (conn, buf, sizeof buf - 1);
+  if (n < 0)
+    return focker_fail (err, (int) n, "container %s: read from init", id);
+  sys_unlinkat (dirfd, EXEC_SOCK, 0);
+  if (n > 0)
+    {
+      buf[n] = '\0';
+      return focker_fail (err, -ENOEXEC, "container %s: %s", id, buf);
+    }
+  return 0;
+}
+
+static int
+start_locked (int dirfd, struct container_state *st, struct focker_err **err)
+{
+  enum container_status status = state_status (st);
+  struct spec *s;
+  int r;
+
+  if (status != STATUS_CREATED)
+    return focker_fail (err, -EINVAL, "container %s is not in created state: %s", st->id,
+                        state_status_name (status));
+  r = start_handshake (dirfd, st->id, err);
+  if (r < 0)
+    return r;
+  st->started = true;
+  r = state_write (dirfd, st, err);
+  if (r < 0)
+    return r;
+  s = state_spec (st);
+  if (s)
+    {
+      _cleanup_free_ char *json = state_to_json (st, STATUS_RUNNING, false);
+      struct focker_err *hook_err = NULL;
+      /* poststart failures are warnings: the container runs (runtime-spec) */
+      if (hooks_run (s, SPEC_HOOK_POSTSTART, json, &hook_err) < 0)
+        {
+          fprintf (stderr, "focker: warning: %s\n", hook_err->msg);
+          focker_err_free (hook_err);
+        }
+      spec_free (s);
+    }
+  return 0;
+}
+
+int
+container_start (const char *root, const char *id, struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = NULL;
+  _cleanup_close_ int dirfd = -1;
+  int r;
+
+  r = open_locked (&dirfd, &st, root, id, err);
+  if (r < 0)
+    return r;
+  return start_locked (dirfd, st, err);
+}
+
+static int
+signal_init (const struct container_state *st, int sig)
+{
+  _cleanup_close_ int pidfd = sys_pidfd_open (st->pid, 0);
+
+  if (pidfd >= 0)
+    {
+      /* the pidfd pins the process: check it is still ours, then signal through it */
+      if (!state_init_alive (st))
+        return -ESRCH;
+      return sys_pidfd_send_signal (pidfd, sig, 0);
+    }
+  if (!state_init_alive (st))
+    return -ESRCH;
+  return sys_kill (st->pid, sig);
+}
+
+int
+container_kill (const char *root, const char *id, int sig, bool all, struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = NULL;
+  enum container_status status;
+  int r;
+
+  r = container_state (&st, &status, root, id, err);
+  if (r < 0)
+    return r;
+  if (status == STATUS_STOPPED)
+    return focker_fail (err, -ESRCH, "container %s is not running", id);
+  r = signal_init (st, sig);
+  if (r == -ESRCH)
+    return focker_fail (err, r, "container %s is not running", id);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: send signal %d", id, sig);
+  return 0;
+}
+
+/* SIGKILL the init and wait (up to ~10 s) until it is gone or a zombie. */
+static int
+kill_and_wait (const struct container_state *st)
+{
+  int r = signal_init (st, SIGKILL);
+
+  if (r < 0 && r != -ESRCH)
+    return r;
+  for (int i = 0; i < 10000 && state_init_alive (st); i++)
+    sys_poll (NULL, 0, 1);
+  return state_init_alive (st) ? -EBUSY : 0;
+}
+
+static int
+delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
+               struct focker_err **err)
+{
+  enum container_status status = state_status (st);
+  struct spec *s;
+  int r;
+
+  (void) dirfd;
+  if (status != STATUS_STOPPED)
+    {
+      if (!force)
+        return focker_fail (err, -EBUSY, "cannot delete container %s that is not stopped: %s",
+                            st->id, state_status_name (status));
+      r = kill_and_wait (st);
+      if (r < 0)
+        return focker_fail (err, r, "container %s: kill init %d", st->id, (int) st->pid);
+    }
+  s = state_spec (st);
+  if (s)
+    {
+      _cleanup_free_ char *json = state_to_json (st, STATUS_STOPPED, false);
+      struct focker_err *hook_err = NULL;
+      if (hooks_run (s, SPEC_HOOK_POSTSTOP, json, &hook_err) < 0)
+        {
+          fprintf (stderr, "focker: warning: %s\n", hook_err->msg);
+          focker_err_free (hook_err);
+        }
+      spec_free (s);
+    }
+  r = rm_rf_at (rootfd, st->id);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: remove state directory", st->id);
+  return 0;
+}
+
+int
+container_delete (const char *root, const char *id, bool force, struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = NULL;
+  _cleanup_close_ int rootfd = -1, dirfd = -1;
+  int r;
+
+  if (!container_id_valid (id))
+    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+  rootfd = state_root_open (root, false, err);
+  if (rootfd < 0)
+    {
+      if (rootfd == -ENOENT && force)
+        {
+          focker_err_free (TAKE_PTR (*err));
+          return 0;
+        }
+      if (rootfd == -ENOENT)
+        {
+          focker_err_free (TAKE_PTR (*err));
+          return focker_fail (err, -ENOENT, "container %s does not exist", id);
+        }
+      return rootfd;
+    }
+  dirfd = state_dir_open (rootfd, id, err);
+  if (dirfd == -ENOENT && force)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return 0;
+    }
+  if (dirfd < 0)
+    return dirfd;
+  r = state_lock (dirfd, id, err);
+  if (r < 0)
+    return r;
+  r = state_read (&st, dirfd, id, err);
+  if (r < 0)
+    {
+      /* no readable state: a create killed half-way.  --force removes what is there. */
+      if (!force)
+        return r;
+      focker_err_free (TAKE_PTR (*err));
+      r = rm_rf_at (rootfd, id);
+      return r < 0 ? focker_fail (err, r, "container %s: remove state directory", id) : 0;
+    }
+  return delete_locked (rootfd, dirfd, st, force, err);
+}
+
+struct linux_dirent64_hdr
+{
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+int
+container_list (struct container_state ***out, const char *root, struct focker_err **err)
+{
+  _cleanup_close_ int rootfd = -1;
+  struct container_state **list = xcalloc (1, sizeof *list);
+  size_t n = 0;
+  char buf[4096];
+
+  rootfd = sys_openat (AT_FDCWD, root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (rootfd == -ENOENT)
+    {
+      *out = list;
+      return 0;
+    }
+  if (rootfd < 0)
+    {
+      free (list);
+      return focker_fail (err, rootfd, "runtime root %s", root);
+    }
+  for (;;)
+    {
+      ssize_t got = sys_getdents64 (rootfd, buf, sizeof buf);
+      if (got <= 0)
+        break;
+      for (ssize_t off = 0; off < got;)
+        {
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          _cleanup_close_ int dirfd = -1;
+          struct container_state *st = NULL;
+          struct focker_err *e = NULL;
+          off += d->d_reclen;
+          if (d->d_name[0] == '.' || !container_id_valid (d->d_name))
+            continue;
+          dirfd = sys_openat (rootfd, d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+          if (dirfd < 0 || state_read (&st, dirfd, d->d_name, &e) < 0)
+            {
+              focker_err_free (e);
+              continue;
+            }
+          list = xrealloc (list, (n + 2) * sizeof *list);
+          list[n++] = st;
+          list[n] = NULL;
+        }
+    }
+  *out = list;
+  return 0;
+}
+
+void
+container_list_free (struct container_state **list)
+{
+  for (size_t i = 0; list && list[i]; i++)
+    state_free (list[i]);
+  free (list);
+}
+
+static int
+wait_init (pid_t pid, pending_signal_fn pending, int *exit_status, struct focker_err **err)
+{
+  _cleanup_close_ int pidfd = sys_pidfd_open (pid, 0);
+  siginfo_t info;
+  int r;
+
+  for (;;)
+    {
+      if (pending)
+        {
+          int sig = pending ();
+          if (sig > 0)
+            sys_kill (pid, sig);
+        }
+      if (pidfd >= 0)
+        {
+          struct pollfd p = { .fd = pidfd, .events = POLLIN };
+          r = sys_poll (&p, 1, -1);
+          if (r == -EINTR)
+            continue;
+        }
+      memset (&info, 0, sizeof info);
+      r = sys_waitid (P_PID, (id_t) pid, &info, WEXITED | (pidfd >= 0 ? WNOHANG : 0));
+      if (r == -EINTR)
+        continue;
+      if (r < 0)
+        return focker_fail (err, r, "wait for container init %d", (int) pid);
+      if (info.si_pid == pid)
+        break;
+    }
+  *exit_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+  return 0;
+}
+
+int
+container_run (const struct create_opts *o, bool detach, pending_signal_fn pending,
+               int *exit_status, struct focker_err **err)
+{
+  pid_t pid = 0;
+  int r;
+
+  r = container_create (o, &pid, err);
+  if (r < 0)
+    return r;
+  r = container_start (o->root, o->id, err);
+  if (r < 0)
+    {
+      container_delete (o->root, o->id, true, NULL);
+      return r;
+    }
+  *exit_status = 0;
+  if (detach)
+    return 0;
+  r = wait_init (pid, pending, exit_status, err);
+  if (r < 0)
+    return r;
+  return container_delete (o->root, o->id, true, err);
+}

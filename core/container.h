@@ -1,0 +1,59 @@
+/* container.h: the OCI lifecycle (create, start, state, kill, delete, run, list).
+ *
+ * `create` clones the container init into its new namespaces.  The init builds the rootfs,
+ * pivots into it and then blocks on a unix socket in the state directory (exec.sock); the
+ * user process does not run until `start` connects there.  Through that connection `start`
+ * also learns whether the exec succeeded: the socket is close-on-exec, so EOF without a
+ * message means the process is running, and a message is the init's error. */
+#ifndef FOCKER_CONTAINER_H
+#define FOCKER_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "core/err.h"
+#include "core/state.h"
+
+#define FOCKER_DEFAULT_ROOT "/run/focker"
+
+struct create_opts
+{
+  const char *root;           /* runtime state root */
+  const char *id;
+  const char *bundle;         /* absolute path */
+  const char *pid_file;       /* absolute path, or NULL */
+  const char *console_socket; /* path, or NULL */
+  int preserve_fds;           /* fds 3 .. 3+N-1 reach the container */
+  bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root */
+  bool no_new_keyring;
+};
+
+/* Create the container: on success the init waits for `start`, state.json records it, and
+ * *pid (when not NULL) is its host pid.  On failure nothing is left: no state directory, no
+ * process. */
+int container_create (const struct create_opts *o, pid_t *pid, struct focker_err **err);
+
+int container_start (const char *root, const char *id, struct focker_err **err);
+
+/* Read the state and its current status. */
+int container_state (struct container_state **out, enum container_status *status,
+                     const char *root, const char *id, struct focker_err **err);
+
+/* Send `sig` to the init (with `all`, to every process of the container). */
+int container_kill (const char *root, const char *id, int sig, bool all, struct focker_err **err);
+
+/* Delete a stopped container (with `force`, kill it first; a missing id is then success). */
+int container_delete (const char *root, const char *id, bool force, struct focker_err **err);
+
+/* Every container under root, as states (NULL-terminated array). */
+int container_list (struct container_state ***out, const char *root, struct focker_err **err);
+void container_list_free (struct container_state **list);
+
+/* A signal to forward (or 0), asked by `run` while it waits; set by the CLI's handlers. */
+typedef int (*pending_signal_fn) (void);
+
+/* create + start + wait + delete; *exit_status is the container's status (128+N when killed
+ * by signal N).  With `detach`, return after start with *exit_status 0. */
+int container_run (const struct create_opts *o, bool detach, pending_signal_fn pending,
+                   int *exit_status, struct focker_err **err);
+
+#endif

@@ -1,0 +1,382 @@
+/* init.c: the container init, from clone to execve.
+ *
+ * Order matters and each step says why:
+ *  1. non-dumpable, and killed with its parent: until the state is recorded nobody else may
+ *     attach to it, and a create that dies must not leave it behind;
+ *  2. every inherited fd above the preserved ones is made close-on-exec, so no host fd reaches
+ *     the container (runc CVE-2024-21626);
+ *  3. user namespace maps (written by the parent), then namespace joins, user first, since the
+ *     others are owned by it;
+ *  4. the parent runs prestart/createRuntime hooks, then the rootfs is built and pivoted into;
+ *  5. `created` is reported and the init waits on exec.sock for `start`;
+ *  6. startContainer hooks, credentials, cwd, then execve.  Nothing runs after execve. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include "core/cleanup.h"
+#include "core/fsutil.h"
+#include "core/hooks.h"
+#include "core/init.h"
+#include "core/rootfs.h"
+#include "core/strv.h"
+#include "core/sync.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static bool
+is_executable (const char *path)
+{
+  struct stat st;
+  return sys_fstatat (AT_FDCWD, path, &st, 0) == 0 && S_ISREG (st.st_mode)
+         && (st.st_mode & 0111);
+}
+
+int
+init_find_executable (char **out, const char *arg0, char *const *env, struct focker_err **err)
+{
+  const char *path = strv_env_get (env, "PATH");
+  _cleanup_free_ char *copy = NULL;
+  char *save = NULL;
+
+  if (strchr (arg0, '/'))
+    {
+      struct stat st;
+      int r = sys_fstatat (AT_FDCWD, arg0, &st, 0);
+      if (r < 0)
+        return focker_fail (err, r, "exec %s", arg0);
+      if (!S_ISREG (st.st_mode) || !(st.st_mode & 0111))
+        return focker_fail (err, -EACCES, "exec %s: not an executable file", arg0);
+      *out = xstrdup (arg0);
+      return 0;
+    }
+  copy = xstrdup (path ? path : DEFAULT_PATH);
+  for (char *dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      _cleanup_free_ char *candidate = path_join (*dir ? dir : ".", arg0);
+      if (is_executable (candidate))
+        {
+          *out = TAKE_PTR (candidate);
+          return 0;
+        }
+    }
+  return focker_fail (err, -ENOENT, "exec \"%s\": executable file not found in $PATH", arg0);
+}
+
+/* Mark fds >= first close-on-exec, and clear the flag on the preserved ones below it. */
+static int
+fds_hygiene (int preserve)
+{
+  unsigned first = 3u + (unsigned) preserve;
+  int r = sys_close_range (first, ~0u, CLOSE_RANGE_CLOEXEC);
+
+  if (r == -ENOSYS || r == -EINVAL)
+    {
+      /* kernels before 5.11: walk the fd table */
+      for (int fd = (int) first; fd < 65536; fd++)
+        {
+          int fl = sys_fcntl (fd, F_GETFD, 0);
+          if (fl >= 0 && !(fl & FD_CLOEXEC))
+            sys_fcntl (fd, F_SETFD, fl | FD_CLOEXEC);
+        }
+      r = 0;
+    }
+  if (r < 0)
+    return r;
+  for (int fd = 3; fd < (int) first; fd++)
+    {
+      int fl = sys_fcntl (fd, F_GETFD, 0);
+      if (fl >= 0 && (fl & FD_CLOEXEC))
+        sys_fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC);
+    }
+  return 0;
+}
+
+static int
+join_namespaces (struct init_ctx *c, struct focker_err **err)
+{
+  int r;
+
+  for (int i = 0; i < c->n_join; i++)
+    {
+      r = sys_setns (c->join_fds[i], c->join_types[i]);
+      if (r < 0)
+        return focker_fail (err, r, "join %s namespace", spec_namespace_name (c->join_types[i]));
+      sys_close (c->join_fds[i]);
+      c->join_fds[i] = -1;
+    }
+  if (c->unshare_flags)
+    {
+      r = sys_unshare (c->unshare_flags);
+      if (r < 0)
+        return focker_fail (err, r, "create namespaces after joining the user namespace");
+    }
+  if (c->new_time)
+    {
+      r = sys_unshare (CLONE_NEWTIME);
+      if (r < 0)
+        return focker_fail (err, r, "create time namespace");
+    }
+  return 0;
+}
+
+static int
+write_proc_self (const char *file, const char *value, struct focker_err **err)
+{
+  _cleanup_close_ int fd = sys_openat (AT_FDCWD, file, O_WRONLY | O_CLOEXEC, 0);
+  int r;
+
+  if (fd < 0)
+    return focker_fail (err, fd, "open %s", file);
+  r = write_all (fd, value, strlen (value));
+  if (r < 0)
+    return focker_fail (err, r, "write %s", file);
+  return 0;
+}
+
+static int
+set_time_offsets (const struct spec *s, struct focker_err **err)
+{
+  _cleanup_free_ char *v = NULL;
+
+  if (!s->has_linux || !s->linux_.has_time_offsets)
+    return 0;
+  v = xasprintf ("monotonic %lld %u\nboottime %lld %u\n", (long long) s->linux_.monotonic_secs,
+                 s->linux_.monotonic_nanosecs, (long long) s->linux_.boottime_secs,
+                 s->linux_.boottime_nanosecs);
+  return write_proc_self ("/proc/self/timens_offsets", v, err);
+}
+
+static int
+set_names (const struct spec *s, struct focker_err **err)
+{
+  int r;
+
+  if (s->hostname)
+    {
+      r = sys_sethostname (s->hostname, strlen (s->hostname));
+      if (r < 0)
+        return focker_fail (err, r, "hostname: set \"%s\"", s->hostname);
+    }
+  if (s->domainname)
+    {
+      r = sys_setdomainname (s->domainname, strlen (s->domainname));
+      if (r < 0)
+        return focker_fail (err, r, "domainname: set \"%s\"", s->domainname);
+    }
+  return 0;
+}
+
+/* A pty from the container's own devpts; the master goes to the console socket, the slave
+ * becomes stdio and the controlling terminal of a new session. */
+static int
+setup_terminal (struct init_ctx *c, struct focker_err **err)
+{
+  _cleanup_close_ int master = -1, slave = -1;
+  int r;
+
+  master = sys_openat (AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0);
+  if (master < 0)
+    return focker_fail (err, master, "terminal: open /dev/ptmx");
+  r = sys_pty_unlock (master);
+  if (r < 0)
+    return focker_fail (err, r, "terminal: unlock pty");
+  slave = sys_pty_peer (master, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    return focker_fail (err, slave, "terminal: open pty peer");
+  r = sys_send_fd (c->console_fd, master, "pty", 3);
+  if (r < 0)
+    return focker_fail (err, r, "terminal: send pty to console socket");
+  sys_close (c->console_fd);
+  c->console_fd = -1;
+  r = sys_setsid ();
+  if (r < 0)
+    return focker_fail (err, r, "terminal: setsid");
+  r = sys_set_ctty (slave);
+  if (r < 0)
+    return focker_fail (err, r, "terminal: set controlling terminal");
+  for (int fd = 0; fd <= 2; fd++)
+    if ((r = sys_dup3 (slave, fd, 0)) < 0)
+      return focker_fail (err, r, "terminal: dup pty to fd %d", fd);
+  return 0;
+}
+
+static int
+apply_rlimits (const struct spec_process *p, struct focker_err **err)
+{
+  for (size_t i = 0; i < p->n_rlimits; i++)
+    {
+      struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
+      int r = sys_prlimit (0, p->rlimits[i].type, &rl, NULL);
+      if (r < 0)
+        return focker_fail (err, r, "process.rlimits[%zu]: set (soft %llu, hard %llu)", i,
+                            (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+    }
+  return 0;
+}
+
+/* Everything before `created` is reported. */
+static int
+init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
+{
+  const struct spec *s = c->spec;
+  struct sync_msg m;
+  int r;
+
+  if (c->new_user)
+    {
+      r = sync_expect (c->to_init[0], SYNC_MAPS_DONE, &m, err);
+      if (r < 0)
+        return r;
+      /* become root of the new user namespace: only now is uid 0 mapped */
+      if ((r = sys_setresgid (0, 0, 0)) < 0 || (r = sys_setresuid (0, 0, 0)) < 0)
+        return focker_fail (err, r, "become root in the user namespace");
+    }
+  r = join_namespaces (c, err);
+  if (r < 0)
+    return r;
+  r = set_time_offsets (s, err);
+  if (r < 0)
+    return r;
+  r = sync_send (c->from_init[1], SYNC_NS_READY, 0, NULL);
+  if (r < 0)
+    return focker_fail (err, r, "report to the runtime");
+  r = sync_expect (c->to_init[0], SYNC_GO, &m, err);
+  if (r < 0)
+    return r;
+  r = set_names (s, err);
+  if (r < 0)
+    return r;
+  r = rootfs_setup (s, c->bundle, c->rootfs, err);
+  if (r < 0)
+    return r;
+  r = hooks_run (s, SPEC_HOOK_CREATE_CONTAINER, m.payload, err);
+  if (r < 0)
+    return r;
+  r = c->no_pivot ? rootfs_pivot_chroot (c->rootfs, err) : rootfs_pivot (c->rootfs, err);
+  if (r < 0)
+    return r;
+  r = rootfs_finish (s, err);
+  if (r < 0)
+    return r;
+  if (s->process->terminal)
+    {
+      r = setup_terminal (c, err);
+      if (r < 0)
+        return r;
+    }
+  r = apply_rlimits (s->process, err);
+  if (r < 0)
+    return r;
+  if (s->process->has_oom_score_adj)
+    {
+      char v[16];
+      snprintf (v, sizeof v, "%d", s->process->oom_score_adj);
+      r = write_proc_self ("/proc/self/oom_score_adj", v, err);
+      if (r < 0)
+        return focker_err_prefix (err, "process.oomScoreAdj");
+    }
+  r = mkdir_p_at (AT_FDCWD, s->process->cwd, 0755, err);
+  if (r < 0)
+    return focker_err_prefix (err, "process.cwd");
+  r = init_find_executable (exe, s->process->args[0], s->process->env, err);
+  if (r < 0)
+    return focker_err_prefix (err, "process.args[0]");
+  /* keep the start payload for startContainer hooks */
+  return 0;
+}
+
+static int
+set_credentials (const struct spec_process *p, struct focker_err **err)
+{
+  int r;
+
+  r = sys_setgroups (p->n_additional_gids, p->additional_gids);
+  if (r < 0 && !(r == -EPERM && p->n_additional_gids == 0))
+    return focker_fail (err, r, "process.user.additionalGids: setgroups");
+  r = sys_setresgid (p->gid, p->gid, p->gid);
+  if (r < 0)
+    return focker_fail (err, r, "process.user.gid: set %u", (unsigned) p->gid);
+  r = sys_setresuid (p->uid, p->uid, p->uid);
+  if (r < 0)
+    return focker_fail (err, r, "process.user.uid: set %u", (unsigned) p->uid);
+  return 0;
+}
+
+/* After `start`: startContainer hooks, then become the user process. */
+static int
+init_exec (struct init_ctx *c, const char *exe, const char *state_json, struct focker_err **err)
+{
+  const struct spec_process *p = c->spec->process;
+  int r;
+
+  r = hooks_run (c->spec, SPEC_HOOK_START_CONTAINER, state_json, err);
+  if (r < 0)
+    return r;
+  if (p->no_new_privileges)
+    {
+      r = sys_prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      if (r < 0)
+        return focker_fail (err, r, "process.noNewPrivileges");
+    }
+  r = set_credentials (p, err);
+  if (r < 0)
+    return r;
+  r = sys_chdir (p->cwd);
+  if (r < 0)
+    return focker_fail (err, r, "process.cwd: chdir %s", p->cwd);
+  sys_umask (p->has_umask ? p->umask : 022);
+  r = sys_execve (exe, p->args, p->env ? p->env : (char *[]){ NULL });
+  return focker_fail (err, r, "exec %s", exe);
+}
+
+int
+init_main (void *arg)
+{
+  struct init_ctx *c = arg;
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *exe = NULL;
+  struct sync_msg go;
+  int conn, r;
+  char byte;
+
+  sys_close (c->to_init[1]);
+  sys_close (c->from_init[0]);
+  /* 1: nobody may ptrace or read /proc/PID/mem of the init while it holds host fds */
+  sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  r = fds_hygiene (c->preserve_fds);
+  if (r < 0)
+    focker_fail (&err, r, "close inherited fds");
+  if (r >= 0)
+    r = init_prepare (c, &exe, &err);
+  if (r < 0)
+    {
+      sync_send (c->from_init[1], SYNC_ERROR, err->code, err->msg);
+      return 1;
+    }
+  sync_send (c->from_init[1], SYNC_CREATED, 0, NULL);
+  /* wait until the runtime has recorded us; from then on its exit must not kill us */
+  r = sync_recv (c->to_init[0], &go);
+  if (r < 0 || go.type != SYNC_DETACH)
+    return 1;
+  sys_prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  /* the parent waits for this: exiting before the signal is cleared would kill us */
+  sync_send (c->from_init[1], SYNC_DETACHED, 0, NULL);
+  sys_close (c->to_init[0]);
+  sys_close (c->from_init[1]);
+
+  do
+    conn = sys_accept (c->exec_listen);
+  while (conn == -EINTR);
+  if (conn < 0)
+    return 1;
+  if (sys_read (conn, &byte, 1) != 1)
+    return 1;
+  sys_close (c->exec_listen);
+  r = init_exec (c, exe, go.payload, &err);
+  /* only reached on failure: tell `start` why */
+  write_all (conn, err->msg, strlen (err->msg));
+  return 127;
+}

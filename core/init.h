@@ -1,0 +1,39 @@
+/* init.h: what `create` hands the container init it clones, and the init's entry point. */
+#ifndef FOCKER_INIT_H
+#define FOCKER_INIT_H
+
+#include <stdbool.h>
+#include "core/spec.h"
+
+#define INIT_MAX_JOIN 8
+
+struct init_ctx
+{
+  const struct spec *spec;
+  const char *id;
+  const char *bundle;
+  const char *rootfs;
+  int to_init[2];   /* parent writes [1], init reads [0] */
+  int from_init[2]; /* init writes [1], parent reads [0] */
+  int exec_listen;  /* exec.sock listener: `start` connects here */
+  int console_fd;   /* connected console socket, or -1 */
+  int preserve_fds;
+  bool no_pivot;
+  bool new_user;          /* CLONE_NEWUSER at clone: wait for the maps */
+  int unshare_flags;      /* namespaces to create after joining a user namespace by path */
+  bool new_time;          /* unshare CLONE_NEWTIME in the init */
+  int join_fds[INIT_MAX_JOIN]; /* namespaces to join, user first */
+  int join_types[INIT_MAX_JOIN];
+  int n_join;
+};
+
+/* The container init, run in the clone child; returns the exit status on failure (after
+ * reporting the error to the parent or to `start`), never returns on success. */
+int init_main (void *ctx);
+
+/* Find the program to exec: args[0] as a path, or searched in the PATH of `env`, within the
+ * current root.  *out is malloc'd. */
+int init_find_executable (char **out, const char *arg0, char *const *env,
+                          struct focker_err **err);
+
+#endif

@@ -1,0 +1,33 @@
+/* rootfs.h: the container's filesystem view (mounts, devices, pivot_root, masked paths).
+ * Runs inside the container init, in the container's mount namespace. */
+#ifndef FOCKER_ROOTFS_H
+#define FOCKER_ROOTFS_H
+
+#include <stdbool.h>
+#include "core/err.h"
+#include "core/spec.h"
+
+/* Open `path` inside the tree at rootfd, never leaving it (symlinks and ".." are resolved
+ * as if rootfd were "/").  Returns an fd or a negative errno. */
+int rootfs_open_in_root (int rootfd, const char *path, int flags);
+
+/* Like rootfs_open_in_root with O_PATH, creating what is missing (directories, and the last
+ * component as an empty file when `as_file`). */
+int rootfs_ensure_in_root (int rootfd, const char *path, bool as_file, struct focker_err **err);
+
+/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices. */
+int rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
+                  struct focker_err **err);
+
+/* pivot_root into rootfs and detach the old root (MS_MOVE + chroot when / is a ramfs). */
+int rootfs_pivot (const char *rootfs, struct focker_err **err);
+
+/* MS_MOVE the rootfs over / and chroot (ramfs roots, --no-pivot). */
+int rootfs_pivot_chroot (const char *rootfs, struct focker_err **err);
+
+/* After pivot_root: masked and read-only paths, sysctls, root.readonly. */
+int rootfs_finish (const struct spec *s, struct focker_err **err);
+
+int rootfs_mount_cgroup (const char *target, const struct spec_mount *m, struct focker_err **err);
+
+#endif

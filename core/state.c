@@ -1,0 +1,253 @@
+/* state.c: the state directory (see state.h). */
+#include <errno.h>
+#include <string.h>
+#include <sys/file.h>
+#include <jansson.h>
+#include "core/cleanup.h"
+#include "core/fsutil.h"
+#include "core/state.h"
+
+#define STATE_FILE "state.json"
+#define STATE_MAX (1 << 20)
+#define OCI_STATE_VERSION "1.2.0"
+
+bool
+container_id_valid (const char *id)
+{
+  size_t n = strlen (id);
+
+  if (n == 0 || n > 1024 || strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
+    return false;
+  for (const char *p = id; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+          || *p == '_' || *p == '.' || *p == '+' || *p == '-'))
+      return false;
+  return true;
+}
+
+int
+state_root_open (const char *root, bool create, struct focker_err **err)
+{
+  int fd;
+
+  if (create)
+    {
+      int r = mkdir_p_at (AT_FDCWD, root, 0700, err);
+      if (r < 0)
+        return focker_err_prefix (err, "runtime root %s", root);
+    }
+  fd = sys_openat (AT_FDCWD, root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return focker_fail (err, fd, "runtime root %s", root);
+  return fd;
+}
+
+int
+state_dir_create (int rootfd, const char *id, struct focker_err **err)
+{
+  int r, fd;
+
+  r = sys_mkdirat (rootfd, id, 0700);
+  if (r == -EEXIST)
+    return focker_fail (err, r, "container %s already exists", id);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: mkdir state directory", id);
+  fd = sys_openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (fd < 0)
+    {
+      sys_unlinkat (rootfd, id, AT_REMOVEDIR);
+      return focker_fail (err, fd, "container %s: open state directory", id);
+    }
+  return fd;
+}
+
+int
+state_dir_open (int rootfd, const char *id, struct focker_err **err)
+{
+  int fd = sys_openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (fd == -ENOENT)
+    return focker_fail (err, fd, "container %s does not exist", id);
+  if (fd < 0)
+    return focker_fail (err, fd, "container %s: open state directory", id);
+  return fd;
+}
+
+int
+state_lock (int dirfd, const char *id, struct focker_err **err)
+{
+  int r = sys_flock (dirfd, LOCK_EX);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: lock state directory", id);
+  return 0;
+}
+
+static json_t *
+state_to_object (const struct container_state *st)
+{
+  json_t *o = json_object ();
+
+  json_object_set_new (o, "id", json_string (st->id));
+  json_object_set_new (o, "pid", json_integer (st->pid));
+  json_object_set_new (o, "starttime", json_integer ((json_int_t) st->starttime));
+  json_object_set_new (o, "bundle", json_string (st->bundle ? st->bundle : ""));
+  json_object_set_new (o, "rootfs", json_string (st->rootfs ? st->rootfs : ""));
+  json_object_set_new (o, "created", json_string (st->created ? st->created : ""));
+  json_object_set_new (o, "owner", json_string (st->owner ? st->owner : ""));
+  json_object_set_new (o, "started", json_boolean (st->started));
+  json_object_set_new (o, "paused", json_boolean (st->paused));
+  if (st->annotations)
+    json_object_set (o, "annotations", (json_t *) st->annotations);
+  if (st->config)
+    json_object_set (o, "config", (json_t *) st->config);
+  return o;
+}
+
+int
+state_write (int dirfd, const struct container_state *st, struct focker_err **err)
+{
+  json_t *o = state_to_object (st);
+  _cleanup_free_ char *text = json_dumps (o, JSON_COMPACT);
+  int r;
+
+  json_decref (o);
+  if (text == NULL)
+    return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
+  r = write_file_atomic_at (dirfd, STATE_FILE, text, strlen (text), 0600, err);
+  if (r < 0)
+    return focker_err_prefix (err, "container %s", st->id);
+  return 0;
+}
+
+static char *
+dup_str (json_t *o, const char *key)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  return xstrdup (s ? s : "");
+}
+
+int
+state_read (struct container_state **out, int dirfd, const char *id, struct focker_err **err)
+{
+  _cleanup_free_ char *text = NULL;
+  struct container_state *st;
+  json_error_t jerr;
+  json_t *o, *v;
+  size_t len;
+  int r;
+
+  r = read_file_at (&text, &len, dirfd, STATE_FILE, STATE_MAX, err);
+  if (r == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return focker_fail (err, -ENOENT, "container %s: no state (still being created?)", id);
+    }
+  if (r < 0)
+    return focker_err_prefix (err, "container %s", id);
+  o = json_loadb (text, len, 0, &jerr);
+  if (!json_is_object (o) || !json_is_integer (json_object_get (o, "pid")))
+    {
+      json_decref (o);
+      return focker_fail (err, -EINVAL, "container %s: state.json is corrupt", id);
+    }
+  st = xcalloc (1, sizeof *st);
+  st->id = dup_str (o, "id");
+  st->pid = (pid_t) json_integer_value (json_object_get (o, "pid"));
+  st->starttime = (unsigned long long) json_integer_value (json_object_get (o, "starttime"));
+  st->bundle = dup_str (o, "bundle");
+  st->rootfs = dup_str (o, "rootfs");
+  st->created = dup_str (o, "created");
+  st->owner = dup_str (o, "owner");
+  st->started = json_is_true (json_object_get (o, "started"));
+  st->paused = json_is_true (json_object_get (o, "paused"));
+  if ((v = json_object_get (o, "annotations")))
+    st->annotations = json_incref (v);
+  if ((v = json_object_get (o, "config")))
+    st->config = json_incref (v);
+  json_decref (o);
+  *out = st;
+  return 0;
+}
+
+void
+state_free (struct container_state *st)
+{
+  if (st == NULL)
+    return;
+  free (st->id);
+  free (st->bundle);
+  free (st->rootfs);
+  free (st->created);
+  free (st->owner);
+  json_decref ((json_t *) st->annotations);
+  json_decref ((json_t *) st->config);
+  free (st);
+}
+
+bool
+state_init_alive (const struct container_state *st)
+{
+  unsigned long long start = 0;
+  char c = 0;
+
+  if (st->pid <= 0)
+    return false;
+  if (sys_proc_starttime (st->pid, &start, &c) < 0)
+    return false;
+  if (c == 'Z' || c == 'X' || c == 'x')
+    return false;
+  return start == st->starttime;
+}
+
+enum container_status
+state_status (const struct container_state *st)
+{
+  if (!state_init_alive (st))
+    return STATUS_STOPPED;
+  if (st->paused)
+    return STATUS_PAUSED;
+  return st->started ? STATUS_RUNNING : STATUS_CREATED;
+}
+
+const char *
+state_status_name (enum container_status s)
+{
+  static const char *const names[]
+      = { "creating", "created", "running", "paused", "stopped" };
+  return names[s];
+}
+
+char *
+state_to_json (const struct container_state *st, enum container_status status, bool pretty)
+{
+  json_t *o = json_object ();
+  char *text;
+
+  json_object_set_new (o, "ociVersion", json_string (OCI_STATE_VERSION));
+  json_object_set_new (o, "id", json_string (st->id));
+  json_object_set_new (o, "pid", json_integer (status == STATUS_STOPPED ? 0 : st->pid));
+  json_object_set_new (o, "status", json_string (state_status_name (status)));
+  json_object_set_new (o, "bundle", json_string (st->bundle ? st->bundle : ""));
+  json_object_set_new (o, "rootfs", json_string (st->rootfs ? st->rootfs : ""));
+  json_object_set_new (o, "created", json_string (st->created ? st->created : ""));
+  json_object_set_new (o, "owner", json_string (st->owner ? st->owner : ""));
+  if (st->annotations && json_object_size ((json_t *) st->annotations))
+    json_object_set (o, "annotations", (json_t *) st->annotations);
+  text = json_dumps (o, pretty ? JSON_INDENT (2) | JSON_PRESERVE_ORDER : JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (o);
+  if (text == NULL)
+    abort ();
+  return text;
+}
+
+char *
+state_now_rfc3339 (void)
+{
+  struct timespec ts = { 0 };
+  struct tm tm;
+  char buf[64];
+
+  sys_clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
+}
