@@ -1,0 +1,80 @@
+# lib.sh: helpers for the end-to-end tests (sourced by tests/e2e/run.sh and vm/ runs).
+#
+# Every test gets a fresh bundle built from busybox-static and its own --root, under one
+# temporary directory that the runner removes at exit, after `delete --force` of whatever a
+# failed test left.  Leftover checks look at mounts, state dirs and processes, so a test that
+# passes but leaks still fails.
+
+FOCKER=${FOCKER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/focker}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+E2E_TMP=${E2E_TMP:-}
+
+e2e_init() {
+  E2E_TMP=$(mktemp -d /tmp/focker-e2e.XXXXXX)
+  ROOT="$E2E_TMP/state"
+}
+
+# make_bundle DIR ARGS_JSON: a busybox rootfs and the config `focker spec` writes, with
+# terminal off and the given process.args.
+make_bundle() {
+  local dir=$1 args=$2
+  mkdir -p "$dir/rootfs/bin" "$dir/rootfs/tmp" "$dir/rootfs/etc" "$dir/rootfs/proc" "$dir/rootfs/sys" "$dir/rootfs/dev"
+  cp "$BUSYBOX" "$dir/rootfs/bin/busybox"
+  for app in $("$BUSYBOX" --list); do
+    [ -e "$dir/rootfs/bin/$app" ] || ln -s busybox "$dir/rootfs/bin/$app"
+  done
+  (cd "$dir" && "$FOCKER" spec)
+  edit_config "$dir" "c['process']['terminal'] = False; c['process']['args'] = $args; c['root']['readonly'] = False"
+}
+
+# edit_config DIR PYTHON: run python statements on the parsed config as `c`.
+edit_config() {
+  python3 - "$1/config.json" "$2" <<'EOF'
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+exec(code)
+json.dump(c, open(path, "w"), indent=1)
+EOF
+}
+
+fk() { "$FOCKER" --root "$ROOT" "$@"; }
+
+# Mounts under our temporary directory (there must be none after a container is deleted).
+leftover_mounts() { grep -c " $E2E_TMP" /proc/self/mounts || true; }
+
+assert_eq() {
+  if [ "$1" != "$2" ]; then
+    echo "    expected [$2], got [$1] ${3:-}"
+    return 1
+  fi
+}
+
+assert_contains() {
+  case "$1" in
+  *"$2"*) return 0 ;;
+  *)
+    echo "    expected output to contain [$2], got [$1]"
+    return 1
+    ;;
+  esac
+}
+
+assert_nothing_left() {
+  local m
+  m=$(leftover_mounts)
+  assert_eq "$m" 0 "mounts left under $E2E_TMP" || return 1
+  if [ -d "$ROOT" ] && [ -n "$(ls -A "$ROOT")" ]; then
+    echo "    state left: $(ls -A "$ROOT")"
+    return 1
+  fi
+}
+
+# Force-delete everything under ROOT (used between tests and at exit).
+cleanup_root() {
+  local id
+  [ -d "${ROOT:-}" ] || return 0
+  for id in $(ls -A "$ROOT" 2>/dev/null); do
+    "$FOCKER" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
+  done
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# run-all.sh: `make test` = the unit tests (unprivileged-capable) and, as root, the e2e suite
+# on this kernel; closes with one "N passed, N failed" line summing both.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+total_p=0
+total_f=0
+tally() {
+  local line p f
+  line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
+  f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+  total_p=$((total_p + ${p:-0}))
+  total_f=$((total_f + ${f:-1}))
+}
+log=$(mktemp)
+make check 2>&1 | tee "$log"
+tally "$log"
+if [ "$(id -u)" = 0 ]; then
+  make e2e 2>&1 | tee "$log"
+  tally "$log"
+else
+  echo "e2e: skipped (needs root)"
+fi
+rm -f "$log"
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]
