@@ -226,7 +226,8 @@ write_pid_file (const char *path, pid_t pid, struct focker_err **err)
         return focker_err_prefix (err, "pid file %s", path);
     }
   snprintf (text, sizeof text, "%d", (int) pid);
-  r = write_file_atomic_at (slash ? dirfd : AT_FDCWD, base, text, strlen (text), 0644, err);
+  r = write_file_atomic_at (slash ? dirfd : AT_FDCWD, base, text, strlen (text), 0644, false,
+                            err);
   if (r < 0)
     return focker_err_prefix (err, "pid file %s", path);
   return 0;

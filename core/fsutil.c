@@ -79,7 +79,7 @@ read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
 
 int
 write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                      struct focker_err **err)
+                      bool durable, struct focker_err **err)
 {
   _cleanup_free_ char *tmp = xasprintf (".%s.tmp", name);
   _cleanup_close_ int fd = -1;
@@ -89,7 +89,7 @@ write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len,
   if (fd < 0)
     return focker_fail (err, fd, "create %s", tmp);
   r = write_all (fd, data, len);
-  if (r == 0)
+  if (r == 0 && durable)
     r = sys_fsync (fd);
   if (r == 0)
     {

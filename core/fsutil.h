@@ -20,9 +20,11 @@ int write_all (int fd, const void *buf, size_t len);
 /* Read until `len` bytes or EOF; returns bytes read. */
 ssize_t read_all (int fd, void *buf, size_t len);
 
-/* Write a file atomically: dirfd/.name.tmp then rename over dirfd/name. */
+/* Write a file atomically: dirfd/.name.tmp then rename over dirfd/name, so readers see the
+ * old or the new content, never a mix.  With `durable` the data is fsync'd before the rename
+ * (needed where the file must survive a power loss, not for state on a tmpfs). */
 int write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                          struct focker_err **err);
+                          bool durable, struct focker_err **err);
 
 /* mkdir -p relative to dirfd; existing directories are fine. */
 int mkdir_p_at (int dirfd, const char *path, mode_t mode, struct focker_err **err);

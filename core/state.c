@@ -112,7 +112,8 @@ state_write (int dirfd, const struct container_state *st, struct focker_err **er
   json_decref (o);
   if (text == NULL)
     return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
-  r = write_file_atomic_at (dirfd, STATE_FILE, text, strlen (text), 0600, err);
+  /* /run is a tmpfs: rename gives atomicity, and nothing in it survives a reboot anyway */
+  r = write_file_atomic_at (dirfd, STATE_FILE, text, strlen (text), 0600, false, err);
   if (r < 0)
     return focker_err_prefix (err, "container %s", st->id);
   return 0;

@@ -1,6 +1,6 @@
 /* trace.c: a decorator that writes every call and its result to stderr.
  *
- * Enabled by FOCKER_TRACE=1 at CLI start-up.  Lines look like `focker[1234]: mount = -1 (EPERM)`.
+ * Enabled by FOCKER_TRACE=1 at CLI start-up.  Lines look like `focker[1234] 12.345678: mount = -1 (EPERM)` (monotonic seconds).
  * execve is logged before the call too, since on success it never returns. */
 #include <stdio.h>
 #include <string.h>
@@ -13,14 +13,19 @@ static void
 trace_log (enum sys_id id, long r, const char *when)
 {
   char buf[160];
+  struct timespec ts;
+  long us;
   int n;
 
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  us = (long) (ts.tv_sec % 1000) * 1000000 + ts.tv_nsec / 1000;
   if (r < 0)
-    n = snprintf (buf, sizeof buf, "focker[%d]: %s%s = %ld (%s)\n", (int) getpid (),
-                  sys_names[id], when, r, strerrorname_np ((int) -r) ?: "?");
+    n = snprintf (buf, sizeof buf, "focker[%d] %ld.%06ld: %s%s = %ld (%s)\n", (int) getpid (),
+                  us / 1000000, us % 1000000, sys_names[id], when, r,
+                  strerrorname_np ((int) -r) ?: "?");
   else
-    n = snprintf (buf, sizeof buf, "focker[%d]: %s%s = %ld\n", (int) getpid (), sys_names[id],
-                  when, r);
+    n = snprintf (buf, sizeof buf, "focker[%d] %ld.%06ld: %s%s = %ld\n", (int) getpid (),
+                  us / 1000000, us % 1000000, sys_names[id], when, r);
   /* raw write: the trace must not recurse through the seam it is tracing */
   if (n > 0)
     (void) !write (2, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
