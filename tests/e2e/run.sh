@@ -312,6 +312,38 @@ test_spec_and_features() {
   "$FOCKER" features | python3 -c "import json,sys; f=json.load(sys.stdin); assert 'mount' in f['linux']['namespaces']"
 }
 
+test_terminal_pty_goes_to_console_socket() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","tty; [ -t 0 ] && [ -t 1 ] && echo on-a-tty"]'
+  edit_config "$E2E_TMP/b" "c['process']['terminal'] = True"
+  python3 - "$E2E_TMP/console.sock" >"$E2E_TMP/console.out" <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+conn, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(conn, 16, 1)
+out = b""
+while True:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode().replace("\r", ""))
+EOF
+  local receiver=$!
+  for _ in $(seq 100); do [ -S "$E2E_TMP/console.sock" ] && break; sleep 0.02; done
+  fk run --console-socket "$E2E_TMP/console.sock" --bundle "$E2E_TMP/b" c1 || return 1
+  wait $receiver
+  assert_eq "$(cat "$E2E_TMP/console.out")" "/dev/pts/0
+on-a-tty" || return 1
+  local err
+  err=$(fk create --bundle "$E2E_TMP/b" c2 2>&1) && { echo "    terminal without console socket accepted"; return 1; }
+  assert_contains "$err" "--console-socket"
+}
+
 test_checkpoint_probe_is_unsupported() {
   "$FOCKER" checkpoint --help >/dev/null 2>&1 && { echo "    checkpoint claims support"; return 1; }
   return 0
