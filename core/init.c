@@ -304,14 +304,15 @@ set_credentials (const struct spec_process *p, struct focker_err **err)
   return 0;
 }
 
-/* After `start`: startContainer hooks, then become the user process. */
+/* After `start`: startContainer hooks, then become the user process.  Uses only the init's
+ * own copies (`p`, `hooks`): the creator's memory may be gone. */
 static int
-init_exec (struct init_ctx *c, const char *exe, const char *state_json, struct focker_err **err)
+init_exec (const struct spec_process *p, const struct spec *hooks, const char *exe,
+           const char *state_json, struct focker_err **err)
 {
-  const struct spec_process *p = c->spec->process;
   int r;
 
-  r = hooks_run (c->spec, SPEC_HOOK_START_CONTAINER, state_json, err);
+  r = hooks_run (hooks, SPEC_HOOK_START_CONTAINER, state_json, err);
   if (r < 0)
     return r;
   if (p->no_new_privileges)
@@ -331,15 +332,44 @@ init_exec (struct init_ctx *c, const char *exe, const char *state_json, struct f
   return focker_fail (err, r, "exec %s", exe);
 }
 
+/* Accept `start`'s connection and its one byte.  A connection that closes without the byte
+ * (a `start` killed half-way) is dropped, and transient accept errors are retried: neither
+ * may kill a container that is waiting to be started.  Errors that mean the listener itself
+ * is broken end the wait. */
+static int
+wait_for_start (int listen_fd)
+{
+  for (int failures = 0; failures < 1000;)
+    {
+      int conn = sys_accept (listen_fd);
+      char byte;
+
+      if (conn == -EBADF || conn == -EINVAL || conn == -ENOTSOCK)
+        return conn;
+      if (conn < 0)
+        {
+          failures++;
+          continue;
+        }
+      if (sys_read (conn, &byte, 1) == 1)
+        return conn;
+      sys_close (conn);
+    }
+  return -EIO;
+}
+
 int
 init_main (void *arg)
 {
-  struct init_ctx *c = arg;
+  /* our own copy of the context: the creator goes on changing (and later frees) its own */
+  struct init_ctx ctx = *(struct init_ctx *) arg;
+  struct init_ctx *c = &ctx;
   _cleanup_err_ struct focker_err *err = NULL;
   _cleanup_free_ char *exe = NULL;
+  struct spec_process *process = NULL;
+  struct spec *hooks = NULL;
   struct sync_msg go;
   int conn, r;
-  char byte;
 
   sys_close (c->to_init[1]);
   sys_close (c->from_init[0]);
@@ -356,27 +386,29 @@ init_main (void *arg)
       sync_send (c->from_init[1], SYNC_ERROR, err->code, err->msg);
       return 1;
     }
+  process = spec_process_dup (c->spec->process);
+  hooks = spec_hooks_dup (c->spec, SPEC_HOOK_START_CONTAINER);
+  c->spec = NULL; /* from here on, only our copies */
   sync_send (c->from_init[1], SYNC_CREATED, 0, NULL);
   /* wait until the runtime has recorded us; from then on its exit must not kill us */
   r = sync_recv (c->to_init[0], &go);
   if (r < 0 || go.type != SYNC_DETACH)
-    return 1;
+    goto out;
   sys_prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   /* the parent waits for this: exiting before the signal is cleared would kill us */
   sync_send (c->from_init[1], SYNC_DETACHED, 0, NULL);
   sys_close (c->to_init[0]);
   sys_close (c->from_init[1]);
 
-  do
-    conn = sys_accept (c->exec_listen);
-  while (conn == -EINTR);
+  conn = wait_for_start (c->exec_listen);
   if (conn < 0)
-    return 1;
-  if (sys_read (conn, &byte, 1) != 1)
-    return 1;
+    goto out;
   sys_close (c->exec_listen);
-  r = init_exec (c, exe, go.payload, &err);
+  r = init_exec (process, hooks, exe, go.payload, &err);
   /* only reached on failure: tell `start` why */
   write_all (conn, err->msg, strlen (err->msg));
+out:
+  spec_process_free (process);
+  spec_free (hooks);
   return 127;
 }

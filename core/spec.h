@@ -300,6 +300,11 @@ int spec_parse_resources_doc (struct spec_resources **out, const char *text, siz
                               const char *name, struct focker_err **err);
 
 void spec_free (struct spec *s);
+
+/* Deep copies: the process object, and a spec holding only the hooks of one kind (free both
+ * with spec_process_free / spec_free). */
+struct spec_process *spec_process_dup (const struct spec_process *p);
+struct spec *spec_hooks_dup (const struct spec *s, enum spec_hook_kind kind);
 void spec_process_free (struct spec_process *p);
 void spec_resources_free (struct spec_resources *r);
 
