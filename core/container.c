@@ -755,8 +755,10 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
   r = state_read (&st, dirfd, id, err);
   if (r < 0)
     {
-      /* no readable state: a create killed half-way.  --force removes what is there. */
-      if (!force)
+      /* No state.json, or a corrupt one: a create killed half-way (its init died with it,
+       * by the parent-death signal).  --force removes what is there.  Any other error (EIO,
+       * EMFILE) says nothing about the container: removing its state would orphan it. */
+      if (!force || (r != -ENOENT && r != -EINVAL))
         return r;
       focker_err_free (TAKE_PTR (*err));
       r = rm_rf_at (rootfd, id);
