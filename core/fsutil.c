@@ -81,7 +81,11 @@ int
 write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                       bool durable, struct focker_err **err)
 {
-  _cleanup_free_ char *tmp = xasprintf (".%s.tmp", name);
+  const char *slash = strrchr (name, '/');
+  /* the temporary file must sit next to the target: rename is atomic only within a dir */
+  _cleanup_free_ char *tmp = slash ? xasprintf ("%.*s/.%s.tmp", (int) (slash - name), name,
+                                                slash + 1)
+                                   : xasprintf (".%s.tmp", name);
   _cleanup_close_ int fd = -1;
   int r;
 
