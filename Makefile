@@ -56,6 +56,7 @@ TEST_RUN :=
 endif
 TLIB_OBJS  := $(patsubst %.c,$(TOBJ)/%.o,$(LIB_SRCS) $(FAKE_SRCS) $(TEST_SUPPORT))
 
+.SECONDARY:
 .PHONY: all check e2e test demo bench install clean lint-seam format format-check static coverage
 
 all: $(B)/focker
