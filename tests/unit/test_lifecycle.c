@@ -1,0 +1,585 @@
+/* test_lifecycle.c: create/start/state/kill/delete on the fake kernel, with fault loops.
+ *
+ * Each test gets a fresh fake kernel seeded with a bundle (/bundle: config.json, a rootfs
+ * holding /bin/sh) and plays the runtime commands as separate processes, the way podman
+ * runs `create`, then `start`, then `delete`.  Assertions are on the kernel's state: the
+ * processes, their roots and namespaces, mount tables, fds and the state directory. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <cmocka.h>
+#include "core/container.h"
+#include "sys-fake/fake.h"
+
+#define ROOT "/run/focker"
+#define BUNDLE "/bundle"
+
+static const char *const base_config
+    = "{\"ociVersion\":\"1.0.2\","
+      "\"process\":{\"args\":[\"sh\",\"-c\",\"echo hi\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+      "\"user\":{\"uid\":0,\"gid\":0}},"
+      "\"root\":{\"path\":\"rootfs\"},\"hostname\":\"fk\","
+      "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+      "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\","
+      "\"mode=755\"]},"
+      "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\"},"
+      "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"ro\"]}],"
+      "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},"
+      "{\"type\":\"ipc\"},{\"type\":\"network\"}%s],"
+      "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"]%s}}";
+
+static struct fake_kernel *current_kernel;
+
+struct world
+{
+  struct fake_kernel *k;
+  pid_t cli; /* the process playing the current focker command */
+};
+
+static void
+seed_bundle (struct fake_kernel *k, const char *extra_ns, const char *extra_linux)
+{
+  char config[4096];
+
+  snprintf (config, sizeof config, base_config, extra_ns, extra_linux);
+  assert_int_equal (fake_write_file (k, BUNDLE "/config.json", config, 0644), 0);
+  assert_int_equal (fake_write_file (k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
+  for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", NULL }; *d;
+       d++)
+    {
+      char path[64];
+      snprintf (path, sizeof path, BUNDLE "/rootfs/%s", *d);
+      assert_int_equal (fake_mkdir_p (k, path, 0755), 0);
+    }
+}
+
+static struct world *
+world_new (const struct fake_personality *p, const char *extra_ns, const char *extra_linux)
+{
+  struct world *w = calloc (1, sizeof *w);
+  w->k = fake_kernel_new (p);
+  current_kernel = w->k;
+  seed_bundle (w->k, extra_ns, extra_linux);
+  w->cli = fake_current_pid (w->k);
+  return w;
+}
+
+static void
+world_free (struct world *w)
+{
+  fake_kernel_free (w->k);
+  free (w);
+}
+
+static int
+setup (void **state)
+{
+  *state = world_new (NULL, "", "");
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  world_free (*state);
+  return 0;
+}
+
+/* A new focker command: the previous one exits, a fresh process takes the context. */
+static void
+next_command (struct world *w)
+{
+  fake_exit (w->k, w->cli, 0);
+  w->cli = fake_spawn (w->k);
+}
+
+static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
+
+/* Processes alive besides pid 1 and the current command. */
+static int
+live_processes (struct world *w)
+{
+  int n = 0;
+  for (pid_t p = 2; p < 4096; p++)
+    {
+      struct fake_proc *fp = fake_proc (w->k, p);
+      if (fp && fp->alive && !fp->zombie && p != w->cli)
+        n++;
+    }
+  return n;
+}
+
+/* On failure, the end of the journal says what the kernel saw last. */
+static void
+dump_journal_tail (size_t n)
+{
+  size_t len = current_kernel ? fake_journal_len (current_kernel) : 0;
+  for (size_t i = len > n ? len - n : 0; i < len; i++)
+    {
+      const struct fake_call *c = fake_journal_at (current_kernel, i);
+      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int) c->pid, sys_names[c->id], c->args,
+                   c->result, c->injected ? " (injected)" : "");
+    }
+}
+
+static void
+assert_ok (int r, struct focker_err *err)
+{
+  if (r < 0)
+    {
+      dump_journal_tail (25);
+      fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
+    }
+}
+
+static pid_t
+create_ok (struct world *w)
+{
+  struct focker_err *err = NULL;
+  pid_t pid = 0;
+  int r = container_create (&opts, &pid, &err);
+  assert_ok (r, err);
+  assert_null (err);
+  assert_true (pid > 0);
+  return pid;
+}
+
+static void
+create_runs_nothing_until_start (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct fake_proc *init = fake_proc (w->k, pid);
+  struct container_state *st = NULL;
+  enum container_status status;
+  struct focker_err *err = NULL;
+
+  assert_non_null (init);
+  assert_true (init->alive);
+  assert_false (init->execed);
+  assert_true (fake_exists (w->k, ROOT "/c1/state.json"));
+  next_command (w);
+  assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+  assert_int_equal (status, STATUS_CREATED);
+  assert_int_equal (st->pid, pid);
+  assert_string_equal (st->bundle, BUNDLE);
+  state_free (st);
+}
+
+static void
+init_is_confined_before_start (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct fake_proc *init = fake_proc (w->k, pid);
+  const struct fake_mount *m;
+
+  assert_string_equal (init->root_path, BUNDLE "/rootfs");
+  assert_string_equal (init->hostname, "fk");
+  assert_int_equal (init->ns_pid, 1);
+  assert_false (init->dumpable);
+  for (int t = FAKE_NS_MNT; t <= FAKE_NS_IPC; t++)
+    assert_false (fake_same_ns (w->k, pid, w->cli, (enum fake_ns_type) t));
+  m = fake_mount_find (w->k, pid, "/proc");
+  assert_non_null (m);
+  assert_string_equal (m->fstype, "proc");
+  m = fake_mount_find (w->k, pid, "/sys");
+  assert_non_null (m);
+  assert_true (m->flags & MS_RDONLY);
+  m = fake_mount_find (w->k, pid, "/proc/sys");
+  assert_non_null (m);
+  assert_true (m->flags & MS_RDONLY);
+  assert_true (fake_exists (w->k, BUNDLE "/rootfs/dev/null"));
+  assert_true (fake_exists (w->k, BUNDLE "/rootfs/dev/fd"));
+  /* the host's mount table is untouched */
+  assert_null (fake_mount_find (w->k, w->cli, BUNDLE "/rootfs/proc"));
+}
+
+static void
+start_execs_the_process (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct focker_err *err = NULL;
+  struct fake_proc *init;
+
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  init = fake_proc (w->k, pid);
+  assert_true (init->execed);
+  assert_string_equal (init->exec_path, "/bin/sh");
+  assert_string_equal (init->exec_argv[0], "sh");
+  assert_string_equal (init->exec_argv[2], "echo hi");
+  assert_string_equal (init->exec_envp[0], "PATH=/bin");
+  /* only stdio reaches the process */
+  assert_int_equal (fake_open_fds (w->k, pid), 3);
+  assert_false (fake_exists (w->k, ROOT "/c1/exec.sock"));
+}
+
+static void
+seccomp_free_exec_is_the_last_call (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct focker_err *err = NULL;
+  long pivot, exec;
+
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  pivot = fake_journal_find (w->k, SYS_ID_pivot_root, 0);
+  exec = fake_journal_find (w->k, SYS_ID_execve, 0);
+  assert_true (pivot >= 0 && exec > pivot);
+  /* the old root is detached after the pivot, never before */
+  assert_true (fake_journal_find (w->k, SYS_ID_umount2, (size_t) pivot) > pivot);
+  (void) pid;
+}
+
+static void
+state_is_stopped_after_init_exits_unwaited (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct container_state *st = NULL;
+  enum container_status status;
+  struct focker_err *err = NULL;
+
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  next_command (w); /* nobody waits: the init is pid 1's now */
+  fake_exit (w->k, pid, 0);
+  assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+  assert_int_equal (status, STATUS_STOPPED);
+  state_free (st);
+}
+
+static void
+delete_refuses_live_container_without_force (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct focker_err *err = NULL;
+  int r;
+
+  next_command (w);
+  r = container_delete (ROOT, "c1", false, &err);
+  assert_int_equal (r, -EBUSY);
+  assert_non_null (strstr (err->msg, "not stopped: created"));
+  focker_err_free (err);
+  err = NULL;
+  assert_true (fake_proc (w->k, pid)->alive);
+  assert_ok (container_delete (ROOT, "c1", true, &err), err);
+  assert_false (fake_exists (w->k, ROOT "/c1"));
+  assert_int_equal (live_processes (w), 0);
+}
+
+static void
+delete_force_on_missing_id_succeeds (void **state)
+{
+  struct focker_err *err = NULL;
+
+  assert_int_equal (container_delete (ROOT, "nope", true, &err), 0);
+  assert_null (err);
+  assert_int_equal (container_delete (ROOT, "nope", false, &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "container nope does not exist"));
+  focker_err_free (err);
+}
+
+static void
+kill_signals_the_init (void **state)
+{
+  struct world *w = *state;
+  pid_t pid = create_ok (w);
+  struct focker_err *err = NULL;
+  struct fake_proc *init;
+
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  assert_ok (container_kill (ROOT, "c1", SIGKILL, false, &err), err);
+  init = fake_proc (w->k, pid);
+  assert_true (init == NULL || !init->alive || init->zombie);
+  assert_int_equal (container_kill (ROOT, "c1", SIGTERM, false, &err), -ESRCH);
+  focker_err_free (err);
+}
+
+static void
+bad_input_leaves_nothing (void **state)
+{
+  struct world *w = *state;
+  struct focker_err *err = NULL;
+  struct create_opts o = opts;
+
+  o.id = "../escape";
+  assert_int_equal (container_create (&o, NULL, &err), -EINVAL);
+  assert_non_null (strstr (err->msg, "invalid container id"));
+  focker_err_free (err);
+  err = NULL;
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", "{\"ociVersion\":", 0644), 0);
+  assert_true (container_create (&opts, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "config.json"));
+  focker_err_free (err);
+  assert_false (fake_exists (w->k, ROOT "/c1"));
+  assert_int_equal (live_processes (w), 0);
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+}
+
+static void
+missing_executable_fails_create_and_leaves_nothing (void **state)
+{
+  struct world *w = *state;
+  struct focker_err *err = NULL;
+  struct create_opts o = opts;
+
+  fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "", 0644); /* not executable */
+  assert_true (container_create (&o, NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "process.args[0]"));
+  focker_err_free (err);
+  assert_false (fake_exists (w->k, ROOT "/c1"));
+  assert_int_equal (live_processes (w), 0);
+}
+
+/* SQLite-style: fail call 1, 2, 3 ... once.  Every failure must leave nothing (no state dir,
+ * no process, no fd); a run the fault did not break must have created the container. */
+static void
+create_survives_every_single_fault (void **state)
+{
+  (void) state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (NULL, "", "");
+      struct focker_err *err = NULL;
+      pid_t pid = 0;
+      int r;
+
+      fake_fail_nth (w->k, n, false, EIO, 0);
+      r = container_create (&opts, &pid, &err);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      if (r < 0)
+        {
+          assert_non_null (err);
+          assert_int_equal (err->code, r);
+          if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+            fail_msg ("fault at call %ld left %s (error: %s)", n,
+                      live_processes (w) ? "a process" : "the state dir", err->msg);
+          focker_err_free (err);
+        }
+      else
+        {
+          assert_null (err);
+          if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1/state.json"))
+            {
+              dump_journal_tail (30);
+              fail_msg ("fault at call %ld was ignored but the container is not created", n);
+            }
+        }
+      if (fake_faults_hit (w->k) == 0)
+        {
+          assert_int_equal (r, 0);
+          world_free (w);
+          break;
+        }
+      world_free (w);
+    }
+}
+
+/* With every call failing from the Nth on, create cannot even clean up after itself; the
+ * promise is then that it reports the error, leaks no fd, and `delete --force` (once the
+ * kernel works again) leaves nothing. */
+static void
+create_persistent_fault_is_cleaned_by_delete_force (void **state)
+{
+  (void) state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (NULL, "", "");
+      struct focker_err *err = NULL;
+      int r;
+
+      fake_fail_nth (w->k, n, true, EIO, 0);
+      r = container_create (&opts, NULL, &err);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      if (r < 0)
+        {
+          assert_non_null (err);
+          assert_int_equal (err->code, r);
+          focker_err_free (err);
+          err = NULL;
+        }
+      next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+        fail_msg ("persistent fault from call %ld: delete --force left %s", n,
+                  live_processes (w) ? "a process" : "the state dir");
+      if (fake_faults_hit (w->k) == 0)
+        {
+          world_free (w);
+          break;
+        }
+      world_free (w);
+    }
+}
+
+static void
+delete_survives_every_fault (void **state)
+{
+  (void) state;
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct world *w = world_new (NULL, "", "");
+        struct focker_err *err = NULL;
+        long hits;
+        int r;
+
+        create_ok (w);
+        next_command (w);
+        fake_fail_nth (w->k, n, persist, EIO, 0);
+        r = container_delete (ROOT, "c1", true, &err);
+        hits = fake_faults_hit (w->k);
+        fake_fail_nth (w->k, 0, false, 0, 0);
+        assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+        if (r < 0)
+          {
+            assert_int_equal (err->code, r);
+            focker_err_free (err);
+            err = NULL;
+            /* a failed delete can be repeated */
+            next_command (w);
+            assert_ok (container_delete (ROOT, "c1", true, &err), err);
+          }
+        if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+          dump_journal_tail (40);
+        if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+          fail_msg ("fault at call %ld (persist %d): delete left %s", n, persist,
+                    live_processes (w) ? "a process" : "the state dir");
+        world_free (w);
+        if (hits == 0)
+          break;
+      }
+}
+
+static void
+pivot_falls_back_to_move_and_chroot_on_ramfs (void **state)
+{
+  struct fake_personality p = { .major = 6, .minor = 1, .cgroup = FAKE_CGROUP_V2,
+                                 .root_is_ramfs = true };
+  struct world *w = world_new (&p, "", "");
+  pid_t pid = create_ok (w);
+
+  (void) state;
+  assert_string_equal (fake_proc (w->k, pid)->root_path, BUNDLE "/rootfs");
+  assert_true (fake_journal_find (w->k, SYS_ID_chroot, 0) >= 0);
+  world_free (w);
+}
+
+static void
+mount_destination_symlink_stays_inside_rootfs (void **state)
+{
+  for (int old_kernel = 0; old_kernel <= 1; old_kernel++)
+    {
+      /* 5.4 has no openat2: the fallback walker must give the same containment */
+      struct fake_personality p = { .major = old_kernel ? 5 : 6, .minor = 4,
+                                     .cgroup = FAKE_CGROUP_V2 };
+      struct world *w = world_new (&p, "", "");
+      pid_t pid;
+
+      (void) state;
+      fake_mkdir_p (w->k, "/outside", 0755);
+      fake_symlink (w->k, "/../../outside", BUNDLE "/rootfs/evil");
+      fake_write_file (w->k, BUNDLE "/config.json",
+                       "{\"ociVersion\":\"1.0.2\",\"process\":{\"args\":[\"/bin/sh\"],"
+                       "\"cwd\":\"/\"},\"root\":{\"path\":\"rootfs\"},\"mounts\":[{"
+                       "\"destination\":\"/evil/sub\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}],"
+                       "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}",
+                       0644);
+      pid = create_ok (w);
+      assert_false (fake_exists (w->k, "/outside/sub"));
+      assert_true (fake_exists (w->k, BUNDLE "/rootfs/outside/sub"));
+      assert_non_null (fake_mount_find (w->k, pid, "/outside/sub"));
+      world_free (w);
+    }
+}
+
+static void
+user_namespace_maps_are_written_before_the_init_goes_on (void **state)
+{
+  struct world *w = world_new (
+      NULL, ",{\"type\":\"user\"}",
+      ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+      "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]");
+  pid_t pid = create_ok (w);
+  struct fake_proc *init = fake_proc (w->k, pid);
+
+  (void) state;
+  assert_non_null (init->uid_map);
+  assert_string_equal (init->uid_map, "0 100000 65536\n");
+  assert_string_equal (init->gid_map, "0 100000 65536\n");
+  assert_false (fake_same_ns (w->k, pid, w->cli, FAKE_NS_USER));
+  world_free (w);
+}
+
+static void
+stray_fds_do_not_reach_the_container (void **state)
+{
+  struct world *w = *state;
+  pid_t pid;
+  struct focker_err *err = NULL;
+  int stray = sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0); /* no O_CLOEXEC */
+
+  assert_true (stray >= 3);
+  pid = create_ok (w);
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  assert_int_equal (fake_open_fds (w->k, pid), 3);
+}
+
+static void
+preserve_fds_reach_the_container (void **state)
+{
+  struct world *w = *state;
+  struct create_opts o = opts;
+  struct focker_err *err = NULL;
+  pid_t pid = 0;
+  int fd = sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0);
+
+  assert_int_equal (fd, 3);
+  o.preserve_fds = 1;
+  assert_ok (container_create (&o, &pid, &err), err);
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  assert_int_equal (fake_open_fds (w->k, pid), 4);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (create_runs_nothing_until_start, setup, teardown),
+    cmocka_unit_test_setup_teardown (init_is_confined_before_start, setup, teardown),
+    cmocka_unit_test_setup_teardown (start_execs_the_process, setup, teardown),
+    cmocka_unit_test_setup_teardown (seccomp_free_exec_is_the_last_call, setup, teardown),
+    cmocka_unit_test_setup_teardown (state_is_stopped_after_init_exits_unwaited, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (delete_refuses_live_container_without_force, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (delete_force_on_missing_id_succeeds, setup, teardown),
+    cmocka_unit_test_setup_teardown (kill_signals_the_init, setup, teardown),
+    cmocka_unit_test_setup_teardown (bad_input_leaves_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown (missing_executable_fails_create_and_leaves_nothing, setup,
+                                     teardown),
+    cmocka_unit_test_setup_teardown (stray_fds_do_not_reach_the_container, setup, teardown),
+    cmocka_unit_test_setup_teardown (preserve_fds_reach_the_container, setup, teardown),
+    cmocka_unit_test (create_survives_every_single_fault),
+    cmocka_unit_test (create_persistent_fault_is_cleaned_by_delete_force),
+    cmocka_unit_test (delete_survives_every_fault),
+    cmocka_unit_test (pivot_falls_back_to_move_and_chroot_on_ramfs),
+    cmocka_unit_test (mount_destination_symlink_stays_inside_rootfs),
+    cmocka_unit_test (user_namespace_maps_are_written_before_the_init_goes_on),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
