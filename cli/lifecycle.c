@@ -470,7 +470,8 @@ cmd_spec (int argc, char **argv)
   if (fd < 0)
     return cli_usage_error ("spec", "%s: %s", path,
                             errno == EEXIST ? "file exists" : strerror (errno));
-  text = spec_default_json (a.rootless);
+  /* rootless: map container root to whoever runs `spec`, as runc spec --rootless does */
+  text = spec_default_json_ids (a.rootless, getuid (), getgid ());
   f = fdopen (fd, "w");
   if (f == NULL || fprintf (f, "%s\n", text) < 0 || fclose (f) != 0)
     {

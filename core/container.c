@@ -4,6 +4,7 @@
  * directory, the init process), so a failure at any step leaves nothing behind.  Commands
  * that change a container's state take the state directory's lock first. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,6 +19,15 @@
 #include "core/undo.h"
 
 #define EXEC_SOCK "exec.sock"
+
+struct linux_dirent64_hdr
+{
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
 
 struct undo_dir
 {
@@ -648,6 +658,61 @@ signal_init (const struct container_state *st, int sig)
   return sys_kill (st->pid, sig);
 }
 
+static int
+read_ns_link (pid_t pid, const char *name, char *buf, size_t size)
+{
+  char path[64];
+  ssize_t n;
+
+  if (pid > 0)
+    snprintf (path, sizeof path, "/proc/%d/ns/%s", (int) pid, name);
+  else
+    snprintf (path, sizeof path, "/proc/self/ns/%s", name);
+  n = sys_readlinkat (AT_FDCWD, path, buf, size - 1);
+  if (n < 0)
+    return (int) n;
+  buf[n] = '\0';
+  return 0;
+}
+
+/* Signal every process in the init's pid namespace: they are the container's processes
+ * (until the cgroup manager can list the cgroup's).  A container sharing the runtime's pid
+ * namespace has no such boundary, so only its init is signalled. */
+static int
+signal_all (const struct container_state *st, int sig)
+{
+  _cleanup_close_ int proc = -1;
+  char ns[64], self[64], buf[4096];
+  int r;
+
+  r = signal_init (st, sig);
+  if (r < 0)
+    return r;
+  if (read_ns_link (st->pid, "pid", ns, sizeof ns) < 0 || read_ns_link (0, "pid", self, sizeof self) < 0
+      || strcmp (ns, self) == 0)
+    return 0;
+  proc = sys_openat (AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (proc < 0)
+    return 0;
+  for (;;)
+    {
+      ssize_t got = sys_getdents64 (proc, buf, sizeof buf);
+      if (got <= 0)
+        return 0;
+      for (ssize_t off = 0; off < got;)
+        {
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          char other[64], *end;
+          long pid = strtol (d->d_name, &end, 10);
+          off += d->d_reclen;
+          if (*end || pid <= 0 || pid == st->pid)
+            continue;
+          if (read_ns_link ((pid_t) pid, "pid", other, sizeof other) == 0 && strcmp (other, ns) == 0)
+            sys_kill ((pid_t) pid, sig);
+        }
+    }
+}
+
 int
 container_kill (const char *root, const char *id, int sig, bool all, struct focker_err **err)
 {
@@ -660,7 +725,7 @@ container_kill (const char *root, const char *id, int sig, bool all, struct fock
     return r;
   if (status == STATUS_STOPPED)
     return focker_fail (err, -ESRCH, "container %s is not running", id);
-  r = signal_init (st, sig);
+  r = all ? signal_all (st, sig) : signal_init (st, sig);
   if (r == -ESRCH)
     return focker_fail (err, r, "container %s is not running", id);
   if (r < 0)
@@ -766,15 +831,6 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
     }
   return delete_locked (rootfd, dirfd, st, force, err);
 }
-
-struct linux_dirent64_hdr
-{
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
 
 int
 container_list (struct container_state ***out, const char *root, struct focker_err **err)

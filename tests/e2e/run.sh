@@ -296,6 +296,22 @@ test_kill_accepts_signal_forms() {
   fk kill c1 9 && fk delete --force c1
 }
 
+test_kill_all_reaches_every_process() {
+  # the init ignores SIGTERM (pid 1, no handler); its child, a plain process, does not
+  make_bundle "$E2E_TMP/b" '["sh","-c","sleep 100 & echo $! >/tmp/child; wait"]'
+  fk create --bundle "$E2E_TMP/b" c1 && fk start c1 || return 1
+  for _ in $(seq 100); do [ -s "$E2E_TMP/b/rootfs/tmp/child" ] && break; sleep 0.02; done
+  local pid
+  pid=$(fk state c1 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+  local child
+  child=$(pgrep -P "$pid" sleep)
+  [ -n "$child" ] || { echo "    no child process found"; return 1; }
+  fk kill --all c1 TERM || return 1
+  for _ in $(seq 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.02; done
+  kill -0 "$child" 2>/dev/null && { echo "    kill --all missed the child"; return 1; }
+  fk delete --force c1
+}
+
 test_list_table_and_json() {
   make_bundle "$E2E_TMP/b" '["sleep","100"]'
   fk create --bundle "$E2E_TMP/b" c1 || return 1
