@@ -14,7 +14,9 @@
 struct fake_proc *
 fake_self (struct fake_kernel *k)
 {
-  return fake_sched_proc (k);
+  struct fake_proc *p = fake_sched_proc (k);
+
+  return p && !p->reaped ? p : NULL;
 }
 
 struct fake_proc *

@@ -200,6 +200,20 @@ fake_follow (struct fake_kernel *k, struct fake_lookup *lk, struct fake_inode **
   return 1;
 }
 
+/* The walk reached its last component, `child` in `dir` (NULL if absent). */
+static int
+fake_walk_end (struct fake_lookup *lk, struct fake_inode *dir, struct fake_inode *child, bool slash)
+{
+  lk->dir = dir;
+  lk->ino = child;
+  lk->slash = slash;
+  if (child == NULL && lk->magic == NULL && lk->magic_ns == NULL && !lk->parent)
+    return -ENOENT;
+  if (child && slash && !S_ISDIR (child->mode))
+    return -ENOTDIR;
+  return 0;
+}
+
 static int
 fake_walk (struct fake_kernel *k, struct fake_proc *p, struct fake_lookup *lk,
            struct fake_inode *cur, char *buf)
@@ -245,13 +259,7 @@ fake_walk (struct fake_kernel *k, struct fake_proc *p, struct fake_lookup *lk,
             return free (buf), r;
           s = rest;
           if (last)
-            {
-              lk->dir = cur;
-              lk->ino = cur;
-              lk->slash = slash;
-              free (buf);
-              return 0;
-            }
+            return free (buf), fake_walk_end (lk, cur, cur, slash);
           continue;
         }
       child = fake_lookup_child (k, p, cur, lk->name);
@@ -274,17 +282,7 @@ fake_walk (struct fake_kernel *k, struct fake_proc *p, struct fake_lookup *lk,
             return free (buf), -ENOTDIR;
         }
       if (last)
-        {
-          lk->dir = cur;
-          lk->ino = child;
-          lk->slash = slash;
-          free (buf);
-          if (child == NULL && lk->magic == NULL && lk->magic_ns == NULL && !lk->parent)
-            return -ENOENT;
-          if (child && slash && !S_ISDIR (child->mode))
-            return -ENOTDIR;
-          return 0;
-        }
+        return free (buf), fake_walk_end (lk, cur, child, slash);
       if (child == NULL)
         return free (buf), -ENOENT;
       cur = child;
