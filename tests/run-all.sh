@@ -7,7 +7,7 @@ total_p=0
 total_f=0
 tally() {
   local line p f
-  line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  line=$(grep -E '^[a-z0-9]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
   p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
   f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
   total_p=$((total_p + ${p:-0}))
