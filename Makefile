@@ -34,15 +34,24 @@ CLI_SRCS  := $(wildcard cli/*.c)
 FAKE_SRCS := $(wildcard sys-fake/*.c)
 TEST_SUPPORT := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
-TESTS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRCS))
 
 # Release objects
 OBJ := $(B)/obj
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS))
 
-# Test objects: no optimisation, sanitizers unless running under valgrind
-TOBJ := $(B)/tobj
+# Test objects: no optimisation, sanitizers unless running under valgrind.  Each flavour
+# builds into its own directory so switching flavours never links mixed objects.
+ifeq ($(VALGRIND),1)
+FLAVOR := valgrind
+else ifeq ($(COVERAGE),1)
+FLAVOR := coverage
+else
+FLAVOR := asan
+endif
+TOBJ := $(B)/tobj-$(FLAVOR)
+TBIN := $(B)/tests-$(FLAVOR)
+TESTS := $(patsubst tests/unit/%.c,$(TBIN)/%,$(TEST_SRCS))
 ifeq ($(VALGRIND),1)
 TEST_CFLAGS := -O0 -g
 TEST_RUN := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
@@ -74,12 +83,12 @@ $(TOBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(WARN) -DFOCKER_TEST=1 -c -o $@ $<
 
-$(B)/tests/%: $(TOBJ)/tests/unit/%.o $(TLIB_OBJS)
+$(TBIN)/%: $(TOBJ)/tests/unit/%.o $(TLIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $^ $(TEST_LIBS)
 
 check: $(TESTS) lint-seam
-	@FOCKER_TEST_RUN="$(TEST_RUN)" tests/unit/run.sh $(TESTS)
+	@FOCKER_TEST_RUN="$(TEST_RUN)" FOCKER_TEST_LABEL=unit-$(FLAVOR) tests/unit/run.sh $(TESTS)
 
 # core/ must reach the kernel only through sys/: no raw entry point may be undefined in its
 # objects (they would resolve to libc's wrappers).

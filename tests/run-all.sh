@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-all.sh: `make test` = the unit tests (unprivileged-capable) and, as root, the e2e suite
+# run-all.sh: `make test` = the unit tests (under ASan+UBSan, then valgrind) and, as root, the e2e suite
 # on this kernel; closes with one "N passed, N failed" line summing both.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +7,7 @@ total_p=0
 total_f=0
 tally() {
   local line p f
-  line=$(grep -E '^[a-z0-9]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  line=$(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
   p=$(echo "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
   f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
   total_p=$((total_p + ${p:-0}))
@@ -15,6 +15,8 @@ tally() {
 }
 log=$(mktemp)
 make check 2>&1 | tee "$log"
+tally "$log"
+make check VALGRIND=1 2>&1 | tee "$log"
 tally "$log"
 if [ "$(id -u)" = 0 ]; then
   make e2e 2>&1 | tee "$log"

@@ -25,5 +25,5 @@ for t in "$@"; do
   passed=$((passed + p))
   failed=$((failed + f))
 done
-echo "unit: $passed passed, $failed failed"
+echo "${FOCKER_TEST_LABEL:-unit}: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
