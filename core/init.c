@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include "core/cleanup.h"
+#include "core/confine.h"
 #include "core/fsutil.h"
 #include "core/hooks.h"
 #include "core/init.h"
@@ -185,6 +186,14 @@ setup_terminal (struct init_ctx *c, struct focker_err **err)
   slave = sys_pty_peer (master, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return focker_fail (err, slave, "terminal: open pty peer");
+  if (c->spec->process->has_console_size)
+    {
+      r = sys_pty_set_size (slave, c->spec->process->console_height,
+                            c->spec->process->console_width);
+      if (r < 0)
+        return focker_fail (err, r, "process.consoleSize: set %ux%u",
+                            c->spec->process->console_height, c->spec->process->console_width);
+    }
   r = sys_send_fd (c->console_fd, master, "pty", 3);
   if (r < 0)
     return focker_fail (err, r, "terminal: send pty to console socket");
@@ -199,20 +208,6 @@ setup_terminal (struct init_ctx *c, struct focker_err **err)
   for (int fd = 0; fd <= 2; fd++)
     if ((r = sys_dup3 (slave, fd, 0)) < 0)
       return focker_fail (err, r, "terminal: dup pty to fd %d", fd);
-  return 0;
-}
-
-static int
-apply_rlimits (const struct spec_process *p, struct focker_err **err)
-{
-  for (size_t i = 0; i < p->n_rlimits; i++)
-    {
-      struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
-      int r = sys_prlimit (0, p->rlimits[i].type, &rl, NULL);
-      if (r < 0)
-        return focker_fail (err, r, "process.rlimits[%zu]: set (soft %llu, hard %llu)", i,
-                            (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
-    }
   return 0;
 }
 
@@ -239,12 +234,26 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
   r = set_time_offsets (s, err);
   if (r < 0)
     return r;
+  /* before pivot_root: the host's /sys (LSM state) and the seccomp listener are reachable */
+  r = confine_prepare (&c->confine, s, err);
+  if (r < 0)
+    return r;
+  r = confine_session (s, c->id, c->no_new_keyring, err);
+  if (r < 0)
+    return r;
   r = sync_send (c->from_init[1], SYNC_NS_READY, 0, NULL);
   if (r < 0)
     return focker_fail (err, r, "report to the runtime");
   r = sync_expect (c->to_init[0], SYNC_GO, &m, err);
   if (r < 0)
     return r;
+  /* the parent placed us in the container's cgroup before GO: the namespace is rooted there */
+  if (c->new_cgroup)
+    {
+      r = sys_unshare (CLONE_NEWCGROUP);
+      if (r < 0)
+        return focker_fail (err, r, "create cgroup namespace");
+    }
   r = set_names (s, err);
   if (r < 0)
     return r;
@@ -266,9 +275,6 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
       if (r < 0)
         return r;
     }
-  r = apply_rlimits (s->process, err);
-  if (r < 0)
-    return r;
   if (s->process->has_oom_score_adj)
     {
       char v[16];
@@ -304,11 +310,34 @@ set_credentials (const struct spec_process *p, struct focker_err **err)
   return 0;
 }
 
+/* chdir to process.cwd without following a magic link: until execve the init still holds
+ * fds (close-on-exec, but open), and a cwd of /proc/self/fd/N would put the process in a
+ * host directory outside its root (runc CVE-2024-21626).  Kernels without openat2 (before
+ * 5.6) get a plain chdir. */
+static int
+enter_cwd (const char *cwd, struct focker_err **err)
+{
+  /* Resolved inside the container's root with no magic link followed (openat2, or the
+   * walker on kernels without it, which reads a /proc/self/fd/N link as a plain path inside
+   * the root): a cwd can never name a leaked host fd (runc CVE-2024-21626). */
+  _cleanup_close_ int root = sys_openat (AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  _cleanup_close_ int fd = -1;
+  int r;
+
+  if (root < 0)
+    return focker_fail (err, root, "process.cwd: open /");
+  fd = rootfs_open_in_root (root, cwd, O_PATH | O_DIRECTORY);
+  r = fd < 0 ? fd : sys_fchdir (fd);
+  if (r < 0)
+    return focker_fail (err, r, "process.cwd: chdir %s", cwd);
+  return 0;
+}
+
 /* After `start`: startContainer hooks, then become the user process.  Uses only the init's
  * own copies (`p`, `hooks`): the creator's memory may be gone. */
 static int
-init_exec (const struct spec_process *p, const struct spec *hooks, const char *exe,
-           const char *state_json, struct focker_err **err)
+init_exec (const struct spec_process *p, const struct spec *hooks, const struct confine *conf,
+           const char *exe, const char *state_json, struct focker_err **err)
 {
   int r;
 
@@ -321,13 +350,23 @@ init_exec (const struct spec_process *p, const struct spec *hooks, const char *e
       if (r < 0)
         return focker_fail (err, r, "process.noNewPrivileges");
     }
+  /* capabilities around the uid switch, seccomp last: see core/confine.h */
+  r = confine_before_user (conf, state_json, err);
+  if (r < 0)
+    return r;
   r = set_credentials (p, err);
   if (r < 0)
     return r;
-  r = sys_chdir (p->cwd);
+  r = confine_after_user (conf, err);
   if (r < 0)
-    return focker_fail (err, r, "process.cwd: chdir %s", p->cwd);
+    return r;
+  r = enter_cwd (p->cwd, err);
+  if (r < 0)
+    return r;
   sys_umask (p->has_umask ? p->umask : 022);
+  r = confine_last (conf, state_json, err);
+  if (r < 0)
+    return r;
   r = sys_execve (exe, p->args, p->env ? p->env : (char *[]){ NULL });
   return focker_fail (err, r, "exec %s", exe);
 }
@@ -373,6 +412,8 @@ init_main (void *arg)
 
   sys_close (c->to_init[1]);
   sys_close (c->from_init[0]);
+  if (c->state_dirfd >= 0)
+    sys_close (c->state_dirfd);
   /* 1: nobody may ptrace or read /proc/PID/mem of the init while it holds host fds */
   sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -384,6 +425,7 @@ init_main (void *arg)
   if (r < 0)
     {
       sync_send (c->from_init[1], SYNC_ERROR, err->code, err->msg);
+      confine_free (c->confine);
       return 1;
     }
   process = spec_process_dup (c->spec->process);
@@ -404,10 +446,11 @@ init_main (void *arg)
   if (conn < 0)
     goto out;
   sys_close (c->exec_listen);
-  r = init_exec (process, hooks, exe, go.payload, &err);
+  r = init_exec (process, hooks, c->confine, exe, go.payload, &err);
   /* only reached on failure: tell `start` why */
   write_all (conn, err->msg, strlen (err->msg));
 out:
+  confine_free (c->confine);
   spec_process_free (process);
   spec_free (hooks);
   return 127;

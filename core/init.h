@@ -17,11 +17,16 @@ struct init_ctx
   int from_init[2]; /* init writes [1], parent reads [0] */
   int exec_listen;  /* exec.sock listener: `start` connects here */
   int console_fd;   /* connected console socket, or -1 */
+  int state_dirfd;  /* the creator's locked state dir, or -1: closed first thing, so that the
+                     * lock is the creator's alone and `start` can take it */
   int preserve_fds;
   bool no_pivot;
+  bool no_new_keyring;    /* keep the caller's session keyring (--no-new-keyring) */
+  struct confine *confine; /* the init's own: made in init_prepare, used after `start` */
   bool new_user;          /* CLONE_NEWUSER at clone: wait for the maps */
   int unshare_flags;      /* namespaces to create after joining a user namespace by path */
   bool new_time;          /* unshare CLONE_NEWTIME in the init */
+  bool new_cgroup;        /* unshare CLONE_NEWCGROUP once placed in the container's cgroup */
   int join_fds[INIT_MAX_JOIN]; /* namespaces to join, user first */
   int join_types[INIT_MAX_JOIN];
   int n_join;

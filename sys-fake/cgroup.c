@@ -394,7 +394,12 @@ fake_cgroup_refresh (struct fake_kernel *k, struct fake_inode *ino)
   else if (dir->cgh->v2 && strcmp (ino->name, "cgroup.subtree_control") == 0)
     v = fake_xasprintf ("%s\n", dir->cg_subtree);
   else if (dir->cgh->v2 && strcmp (ino->name, "cgroup.events") == 0)
-    v = fake_xasprintf ("populated %d\nfrozen 0\n", fake_cg_populated (k, dir, true));
+    {
+      /* freezing is immediate here: frozen follows the last cgroup.freeze write */
+      struct fake_inode *fr = fake_dir_lookup (dir, "cgroup.freeze");
+      bool frozen = fr && fr->data.len > 0 && fr->data.d[0] == '1';
+      v = fake_xasprintf ("populated %d\nfrozen %d\n", fake_cg_populated (k, dir, true), frozen);
+    }
   if (v == NULL)
     return;
   if (strcmp (v, "\n") == 0)

@@ -156,6 +156,11 @@ fake_kernel_new (const struct fake_personality *p)
   k->next_pid = 1000;
   fake_cgroup_seed (k);
   fake_spawn (k);
+  /* the kernel's last capability (CAP_CHECKPOINT_RESTORE since 5.9); tests may write it */
+  k->sysctls = fake_xcalloc (1, sizeof *k->sysctls);
+  k->sysctls[0].key = fake_xstrdup ("kernel/cap_last_cap");
+  k->sysctls[0].value = fake_xstrdup ("40");
+  k->n_sysctls = 1;
   return k;
 }
 
@@ -310,7 +315,7 @@ fake_fmt_arg (struct fake_fmt *f, int pass, char kind, uintptr_t v)
    | SYS_MASK (proc_starttime))
 
 void
-fake_fail_nth (struct fake_kernel *k, long n, bool persist, int error, uint64_t mask)
+fake_fail_nth (struct fake_kernel *k, long n, bool persist, int error, sys_mask_t mask)
 {
   /* disarming (n <= 0) keeps the count, so a test can disarm first and then ask */
   if (n > 0)
@@ -330,7 +335,7 @@ fake_faults_hit (struct fake_kernel *k)
 static bool
 fake_fault_fire (struct fake_kernel *k, enum sys_id id)
 {
-  if (k->fault_countdown == 0 || !(k->fault_mask & (1ULL << id)))
+  if (k->fault_countdown == 0 || !(k->fault_mask & SYS_MASK_ID (id)))
     return false;
   if (k->fault_countdown > 0 && --k->fault_countdown > 0)
     return false;

@@ -90,8 +90,14 @@ struct fake_proc
   int pdeathsig;
   uint64_t cap_bset;         /* bounding set, bit per capability (PR_CAPBSET_DROP) */
   uint64_t cap_ambient;      /* PR_CAP_AMBIENT raises */
-  int seccomp_filters;       /* PR_SET_SECCOMP filters loaded */
+  int seccomp_filters;       /* PR_SET_SECCOMP / seccomp_load filters loaded */
   unsigned seccomp_last_len; /* instructions in the last filter */
+  unsigned seccomp_last_flags; /* SECCOMP_FILTER_FLAG_* of the last seccomp_load */
+  uint64_t cap_eff, cap_perm, cap_inh; /* capset; full for root at boot */
+  unsigned long persona;               /* personality(2) */
+  char *session_keyring;               /* keyctl_join_session name, NULL = inherited one */
+  char *lsm_exec_label;     /* last write to /proc/<pid>/attr/exec (SELinux) */
+  char *apparmor_exec;      /* last write to /proc/<pid>/attr/apparmor/exec */
   char comm[16];             /* PR_SET_NAME */
   char *root_path;           /* snapshot: absolute host path of its root */
   char *cwd_path;            /* snapshot: absolute host path of its cwd */
@@ -215,7 +221,7 @@ long fake_journal_find (struct fake_kernel *k, enum sys_id id, size_t from); /* 
  * except getpid, clock_gettime, kernel_version, proc_starttime), the nth fails with -error
  * (either sign accepted) and no side effect (close still releases the fd); with `persist`
  * every later counted call fails too.  n <= 0 disarms. */
-void fake_fail_nth (struct fake_kernel *k, long n, bool persist, int error, uint64_t mask);
+void fake_fail_nth (struct fake_kernel *k, long n, bool persist, int error, sys_mask_t mask);
 long fake_faults_hit (struct fake_kernel *k);
 
 #endif

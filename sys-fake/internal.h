@@ -60,6 +60,7 @@ enum fake_synth
   FS_SYSCTL,     /* /proc/sys/...: dirs and files alike */
   FS_PTMX,       /* /dev/ptmx when the VFS has none */
   FS_PROC_MISC,  /* /proc/acpi, /proc/scsi ...: empty dirs, there to be masked */
+  FS_PROC_ATTRDIR, /* /proc/<pid>/attr (sarg 0) and attr/apparmor (sarg 1): LSM attributes */
 };
 
 struct fake_cghier; /* a cgroup hierarchy (cgroup.c) */
@@ -195,6 +196,7 @@ struct fake_conn
   struct fake_file **passed[2]; /* passed[i]: fds readable by side i */
   size_t n_passed[2];
   bool pty, locked;
+  unsigned short rows, cols; /* pty window size (TIOCSWINSZ) */
   int pty_index;
   unsigned long ino;
 };
@@ -315,7 +317,7 @@ struct fake_kernel
   long fault_countdown; /* > 0 counting, -1 persisting, 0 off */
   int fault_error;
   bool fault_persist;
-  uint64_t fault_mask;
+  sys_mask_t fault_mask;
   long faults_hit;
   struct fake_sched *sched;
   uint64_t now_ns;

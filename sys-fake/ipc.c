@@ -415,6 +415,22 @@ fake_do_pty_unlock (int master)
   return 0;
 }
 
+/* TIOCSWINSZ works on either end of a pty. */
+int
+fake_do_pty_set_size (int fd, unsigned rows, unsigned cols)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_file *f = fake_fd_get (fake_self (k), fd);
+
+  if (f == NULL)
+    return -EBADF;
+  if (f->kind != FF_CONN || !f->conn->pty)
+    return -ENOTTY;
+  f->conn->rows = (unsigned short) rows;
+  f->conn->cols = (unsigned short) cols;
+  return 0;
+}
+
 int
 fake_do_pty_peer (int master, int flags)
 {

@@ -87,10 +87,24 @@ fake_proc_pid_child (struct fake_kernel *k, struct fake_inode *dir, const char *
         return fake_synth_new (k, dir, FS_PROC_FDDIR, S_IFDIR | 0500, dir->spid, 0, name);
       if (strcmp (name, "ns") == 0)
         return fake_synth_new (k, dir, FS_PROC_NSDIR, S_IFDIR | 0511, dir->spid, 0, name);
+      if (strcmp (name, "attr") == 0)
+        return fake_synth_new (k, dir, FS_PROC_ATTRDIR, S_IFDIR | 0555, dir->spid, 0, name);
       for (size_t i = 0; i < sizeof fake_proc_files / sizeof *fake_proc_files; i++)
         if (strcmp (name, fake_proc_files[i]) == 0)
           return fake_synth_new (k, dir, FS_PROC_FILE, S_IFREG | 0644, dir->spid, 0, name);
       return NULL;
+    }
+  if (dir->synth == FS_PROC_ATTRDIR)
+    {
+      struct fake_inode *a;
+      if (dir->sarg == 0 && strcmp (name, "apparmor") == 0)
+        return fake_synth_new (k, dir, FS_PROC_ATTRDIR, S_IFDIR | 0555, dir->spid, 1, name);
+      if (strcmp (name, "exec") != 0 && strcmp (name, "current") != 0)
+        return NULL;
+      a = fake_synth_new (k, dir, FS_PROC_FILE, S_IFREG | 0666, dir->spid, 0, name);
+      free (a->skey);
+      a->skey = fake_xasprintf ("attr/%s%s", dir->sarg ? "apparmor/" : "", name);
+      return a;
     }
   if (dir->synth == FS_PROC_FDDIR)
     return fake_is_number (name, &n) && fake_fd_get (t, (int)n)
@@ -129,6 +143,7 @@ fake_procfs_lookup (struct fake_kernel *k, struct fake_proc *p, struct fake_inod
     case FS_PROC_PID:
     case FS_PROC_FDDIR:
     case FS_PROC_NSDIR:
+    case FS_PROC_ATTRDIR:
       return fake_proc_pid_child (k, dir, name);
     case FS_SYSCTL:
       {
@@ -266,6 +281,8 @@ fake_procfs_content (struct fake_kernel *k, struct fake_inode *ino)
     return fake_xasprintf ("%d\n", t->oom_score_adj);
   if (strcmp (ino->skey, "cgroup") == 0)
     return fake_cgroup_proc_file (k, t);
+  if (strcmp (ino->skey, "attr/current") == 0)
+    return fake_xstrdup ("unconfined\n");
   return fake_xstrdup ("");
 }
 
@@ -370,6 +387,17 @@ fake_procfs_write (struct fake_kernel *k, struct fake_file *f, const void *buf, 
           user->setgroups_deny = deny;
           r = (ssize_t)n;
         }
+    }
+  else if (strcmp (ino->skey, "attr/exec") == 0 || strcmp (ino->skey, "attr/apparmor/exec") == 0)
+    {
+      /* LSM exec attributes: recorded (with a trailing newline or NUL dropped) */
+      char **slot = strchr (ino->skey + 5, '/') ? &t->apparmor_exec : &t->lsm_exec_label;
+      size_t len = strlen (v);
+      while (len && (v[len - 1] == '\n'))
+        v[--len] = '\0';
+      free (*slot);
+      *slot = fake_xstrdup (v);
+      r = (ssize_t)n;
     }
   else if (strcmp (ino->skey, "oom_score_adj") == 0)
     {

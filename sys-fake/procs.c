@@ -65,6 +65,9 @@ fake_proc_dtor (void *ptr)
   fake_strv_free (p->exec_argv);
   fake_strv_free (p->exec_envp);
   free (p->groups);
+  free (p->session_keyring);
+  free (p->lsm_exec_label);
+  free (p->apparmor_exec);
   free (p->root_path);
   free (p->cwd_path);
   free (p->cgroup_path);
@@ -100,6 +103,7 @@ fake_proc_defaults (struct fake_kernel *k, struct fake_proc *p)
   p->umask = 022;
   p->dumpable = true;
   p->cap_bset = (1ULL << 41) - 1;
+  p->cap_eff = p->cap_perm = p->cap_bset;
   p->pgid = p->pid;
   p->sid = 1;
   p->ns_pid = p->pid;
@@ -129,6 +133,12 @@ fake_proc_inherit (struct fake_proc *p, struct fake_proc *parent)
   p->cap_ambient = parent->cap_ambient;
   p->seccomp_filters = parent->seccomp_filters;
   p->seccomp_last_len = parent->seccomp_last_len;
+  p->seccomp_last_flags = parent->seccomp_last_flags;
+  p->cap_eff = parent->cap_eff;
+  p->cap_perm = parent->cap_perm;
+  p->cap_inh = parent->cap_inh;
+  p->persona = parent->persona;
+  p->session_keyring = parent->session_keyring ? fake_xstrdup (parent->session_keyring) : NULL;
   memcpy (p->comm, parent->comm, sizeof p->comm);
   p->pgid = parent->pgid;
   p->sid = parent->sid;

@@ -278,12 +278,24 @@ fake_do_setresuid (uid_t r, uid_t e, uid_t s)
     return -EINVAL;
   if (!fake_ids_allowed (p, cur, want))
     return -EPERM;
-  if (r != (uid_t)-1)
-    p->uid = r;
-  if (e != (uid_t)-1)
-    p->euid = e;
-  if (s != (uid_t)-1)
-    p->suid = s;
+  {
+    bool had_root = p->uid == 0 || p->euid == 0 || p->suid == 0;
+    if (r != (uid_t)-1)
+      p->uid = r;
+    if (e != (uid_t)-1)
+      p->euid = e;
+    if (s != (uid_t)-1)
+      p->suid = s;
+    /* capabilities(7), "effect of user ID changes": leaving uid 0 in all three ids clears
+     * the permitted, effective and ambient sets unless PR_SET_KEEPCAPS; an euid change
+     * from 0 clears the effective set */
+    if (had_root && p->uid && p->euid && p->suid && !p->keep_caps)
+      p->cap_perm = p->cap_eff = p->cap_ambient = 0;
+    if (p->euid != 0)
+      p->cap_eff = 0;
+    if (had_root && p->uid && p->euid && p->suid)
+      p->cap_ambient = 0;
+  }
   return 0;
 }
 
@@ -490,7 +502,12 @@ fake_prctl_ambient (struct fake_proc *p, unsigned long op, unsigned long cap)
   if (cap > 40)
     return -EINVAL;
   if (op == PR_CAP_AMBIENT_RAISE)
-    p->cap_ambient |= 1ULL << cap;
+    {
+      /* only a capability both permitted and inheritable can be ambient */
+      if (!((p->cap_perm & p->cap_inh) >> cap & 1))
+        return -EPERM;
+      p->cap_ambient |= 1ULL << cap;
+    }
   else if (op == PR_CAP_AMBIENT_LOWER)
     p->cap_ambient &= ~(1ULL << cap);
   else if (op == PR_CAP_AMBIENT_IS_SET)
@@ -549,4 +566,87 @@ fake_do_prctl (int option, unsigned long a2, unsigned long a3, unsigned long a4,
     default:
       return fake_prctl_get (p, option, a2);
     }
+}
+
+/* ---- capabilities, seccomp, keyrings, personality ---- */
+
+int
+fake_do_capset (uint64_t effective, uint64_t permitted, uint64_t inheritable)
+{
+  struct fake_proc *p = fake_self (fake_current_kernel);
+  uint64_t all = (1ULL << 41) - 1;
+
+  if ((effective | permitted | inheritable) & ~all)
+    return -EINVAL;
+  /* capset(2): permitted can only shrink, effective must stay within it, inheritable may
+   * only gain capabilities of the bounding set that are permitted (or, with CAP_SETPCAP
+   * effective, any of the bounding set) */
+  if (permitted & ~p->cap_perm)
+    return -EPERM;
+  if (effective & ~permitted)
+    return -EPERM;
+  if (inheritable & ~p->cap_inh
+      & ~((p->cap_eff >> 8 & 1) ? p->cap_bset : (p->cap_perm & p->cap_bset)))
+    return -EPERM;
+  p->cap_eff = effective;
+  p->cap_perm = permitted;
+  p->cap_inh = inheritable;
+  /* ambient capabilities no longer permitted and inheritable are lowered */
+  p->cap_ambient &= permitted & inheritable;
+  return 0;
+}
+
+int
+fake_do_seccomp_load (const struct sock_fprog *prog, unsigned flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *p = fake_self (k);
+  unsigned known = SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG
+                   | SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  int fds[2], r;
+
+  if (flags & ~known)
+    return -EINVAL;
+  /* the kernel refuses TSYNC with a listener (without TSYNC_ESRCH) */
+  if ((flags & SECCOMP_FILTER_FLAG_TSYNC) && (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+    return -EINVAL;
+  if (prog == NULL)
+    return -EFAULT;
+  if (prog->len == 0 || prog->len > 4096 || prog->filter == NULL)
+    return -EINVAL;
+  if (!p->no_new_privs && !fake_proc_privileged (p))
+    return -EACCES;
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+    {
+      /* the listener is modelled as the read end of a pipe nobody writes to */
+      r = fake_do_pipe2 (fds, O_CLOEXEC);
+      if (r < 0)
+        return r;
+      fake_fd_close (k, p, fds[1]);
+    }
+  p->seccomp_filters++;
+  p->seccomp_last_len = prog->len;
+  p->seccomp_last_flags = flags;
+  return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? fds[0] : 0;
+}
+
+int
+fake_do_keyctl_join_session (const char *name)
+{
+  struct fake_proc *p = fake_self (fake_current_kernel);
+
+  free (p->session_keyring);
+  p->session_keyring = fake_xstrdup (name ? name : "_ses");
+  return 1000 + p->pid;
+}
+
+int
+fake_do_personality (unsigned long persona)
+{
+  struct fake_proc *p = fake_self (fake_current_kernel);
+  unsigned long old = p->persona;
+
+  if (persona != 0xffffffffUL)
+    p->persona = persona;
+  return (int)old;
 }

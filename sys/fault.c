@@ -9,13 +9,13 @@ static const struct sys_ops *fault_inner;
 static long fault_countdown;
 static int fault_persist;
 static int fault_error;
-static uint64_t fault_mask;
+static sys_mask_t fault_mask;
 static long fault_hits;
 
 static int
 fault_fire (enum sys_id id)
 {
-  if (fault_mask && !(fault_mask & (1ULL << id)))
+  if (fault_mask && !(fault_mask & SYS_MASK_ID (id)))
     return 0;
   if (fault_countdown > 0 && --fault_countdown == 0)
     {
@@ -51,7 +51,7 @@ static const struct sys_ops fault_ops = { SYS_CALLS (SYS_X_SLOT) };
 #undef SYS_X_SLOT
 
 const struct sys_ops *
-sys_fault_wrap (const struct sys_ops *inner, long nth, int persist, int error, uint64_t mask)
+sys_fault_wrap (const struct sys_ops *inner, long nth, int persist, int error, sys_mask_t mask)
 {
   fault_inner = inner;
   fault_countdown = nth;

@@ -19,6 +19,11 @@
 #include <termios.h>
 #include <unistd.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <sys/personality.h>
 #include "sys/sys.h"
 
 static long
@@ -489,9 +494,49 @@ l_pty_unlock (int master)
 }
 
 static int
+l_pty_set_size (int fd, unsigned rows, unsigned cols)
+{
+  struct winsize ws = { .ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols };
+  return neg_errno (ioctl (fd, TIOCSWINSZ, &ws));
+}
+
+static int
 l_execve (const char *path, char *const argv[], char *const envp[])
 {
   return neg_errno (execve (path, argv, envp));
+}
+
+static int
+l_capset (uint64_t effective, uint64_t permitted, uint64_t inheritable)
+{
+  struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {
+    { .effective = (uint32_t) effective,
+      .permitted = (uint32_t) permitted,
+      .inheritable = (uint32_t) inheritable },
+    { .effective = (uint32_t) (effective >> 32),
+      .permitted = (uint32_t) (permitted >> 32),
+      .inheritable = (uint32_t) (inheritable >> 32) },
+  };
+  return neg_errno (syscall (SYS_capset, &h, d));
+}
+
+static int
+l_seccomp_load (const struct sock_fprog *prog, unsigned flags)
+{
+  return neg_errno (syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
+}
+
+static int
+l_keyctl_join_session (const char *name)
+{
+  return neg_errno (syscall (SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0));
+}
+
+static int
+l_personality (unsigned long persona)
+{
+  return neg_errno (personality (persona));
 }
 
 static int

@@ -31,8 +31,21 @@
 #include <linux/openat2.h>
 #include <linux/sched.h>
 
+/* A set of calls, one bit per enum sys_id (see SYS_MASK below). */
+typedef unsigned __int128 sys_mask_t;
+
 /* Forward declarations for the few structured arguments. */
 struct sys_clone_args;
+struct sock_fprog;
+
+/* Confinement slots (core/confine.c):
+ *  capset (eff, perm, inh): the calling thread's capability sets as 64-bit masks (bit N =
+ *    capability N); the Linux backend packs them into a _LINUX_CAPABILITY_VERSION_3 capset.
+ *  seccomp_load (prog, flags): seccomp(SECCOMP_SET_MODE_FILTER, flags, prog); returns the
+ *    notify listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0.
+ *  keyctl_join_session (name): keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session
+ *    keyring named `name` (or joins the existing one of that name); returns its serial.
+ *  personality (persona): personality(2); returns the previous persona. */
 
 /* Arguments of sys_clone: what the kernel's clone3() takes, minus the stack (the child
  * runs fn(arg) on a copy of the caller's stack, like fork) plus the function to run. */
@@ -120,8 +133,14 @@ struct sys_clone_args
   X (int, set_ctty, (int fd), (fd))                                                             \
   X (int, pty_peer, (int master, int flags), (master, flags))                                   \
   X (int, pty_unlock, (int master), (master))                                                   \
+  X (int, pty_set_size, (int fd, unsigned rows, unsigned cols), (fd, rows, cols))              \
   X (int, execve, (const char *path, char *const argv[], char *const envp[]),                  \
      (path, argv, envp))                                                                        \
+  X (int, capset, (uint64_t effective, uint64_t permitted, uint64_t inheritable),             \
+     (effective, permitted, inheritable))                                                       \
+  X (int, seccomp_load, (const struct sock_fprog *prog, unsigned flags), (prog, flags))         \
+  X (int, keyctl_join_session, (const char *name), (name))                                      \
+  X (int, personality, (unsigned long persona), (persona))                                      \
   X (int, clock_gettime, (clockid_t clk, struct timespec *ts), (clk, ts))                       \
   X (int, kernel_version, (int *major, int *minor), (major, minor))
 
@@ -164,10 +183,22 @@ const struct sys_ops *sys_trace_wrap (const struct sys_ops *inner);
  * bit is set in `mask`, or every call when mask is 0) fails with `-error`; with `persist`
  * every later counted call fails too.  sys_fault_hits() says how many faults fired. */
 const struct sys_ops *sys_fault_wrap (const struct sys_ops *inner, long nth, int persist,
-                                      int error, uint64_t mask);
+                                      int error, sys_mask_t mask);
 long sys_fault_hits (void);
 
+/* Crash decorator: wraps `inner`; right after call number `nth` (1-based) made by the calling
+ * process returns, that process kills itself with SIGKILL.  Calls made by its children (the
+ * container init, hooks) are not counted (see sys/crash.c). */
+const struct sys_ops *sys_crash_wrap (const struct sys_ops *inner, long nth);
+
+/* Not a slot: export a compiled libseccomp filter (`scmp_ctx`, a scmp_filter_ctx) as BPF
+ * into malloc'd memory (*prog, *len bytes).  libseccomp 2.5 writes only to an fd; this uses
+ * a private memfd (sys/seccomp_export.c), touching no host or container state, under every
+ * backend.  0 or a negative errno. */
+int sys_seccomp_export (void *scmp_ctx, void **prog, size_t *len);
+
 /* Bit for `mask` arguments: SYS_MASK (openat) | SYS_MASK (mount). */
-#define SYS_MASK(name) (1ULL << SYS_ID_##name)
+#define SYS_MASK(name) ((sys_mask_t) 1 << SYS_ID_##name)
+#define SYS_MASK_ID(id) ((sys_mask_t) 1 << (id))
 
 #endif
