@@ -49,5 +49,10 @@ int cmd_list (int argc, char **argv);
 int cmd_spec (int argc, char **argv);
 int cmd_features (int argc, char **argv);
 int cmd_unsupported (int argc, char **argv);
+int cmd_pause (int argc, char **argv);
+int cmd_resume (int argc, char **argv);
+int cmd_update (int argc, char **argv);
+int cmd_ps (int argc, char **argv);
+int cmd_check (int argc, char **argv);
 
 #endif

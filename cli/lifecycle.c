@@ -129,8 +129,9 @@ parse_create (int argc, char **argv, struct create_args *a, bool is_run)
   int c;
 
   a->o.root = g.root;
+  a->o.systemd_cgroup = g.systemd_cgroup;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, is_run ? "b:dh" : "b:h", create_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, is_run ? ":b:dh" : ":b:h", create_opts, NULL)) != -1)
     switch (c)
       {
       case 'b':
@@ -246,10 +247,13 @@ static int
 parse_simple (int argc, char **argv, const struct option *opts, const char *shorts,
               int (*on_opt) (int c, void *ctx), void *ctx, int min_args, int max_args)
 {
+  char optstring[32];
   int c;
 
+  /* a leading ':' makes getopt report a missing value as ':' rather than '?' */
+  snprintf (optstring, sizeof optstring, ":%s", shorts);
   opterr = 0;
-  while ((c = getopt_long (argc, argv, shorts, opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, optstring, opts, NULL)) != -1)
     {
       if (c == '?')
         return cli_usage_error (argv[0], "unknown option %s", argv[optind - 1]);
@@ -515,11 +519,26 @@ cmd_features (int argc, char **argv)
   for (size_t i = 0; i < sizeof ns / sizeof *ns; i++)
     json_array_append_new (a, json_string (ns[i]));
   json_object_set_new (linux_, "namespaces", a);
-  /* what is applied today; the confinement and cgroup work turns these on */
-  json_object_set_new (linux_, "cgroup", json_pack ("{s:b,s:b,s:b}", "v1", 0, "v2", 0, "systemd", 0));
-  json_object_set_new (linux_, "seccomp", json_pack ("{s:b}", "enabled", 0));
-  json_object_set_new (linux_, "apparmor", json_pack ("{s:b}", "enabled", 0));
-  json_object_set_new (linux_, "selinux", json_pack ("{s:b}", "enabled", 0));
+  a = json_array ();
+  for (int cap = 0; cap <= SPEC_CAP_LAST; cap++)
+    if (spec_cap_name (cap))
+      json_array_append_new (a, json_string (spec_cap_name (cap)));
+  json_object_set_new (linux_, "capabilities", a);
+  json_object_set_new (linux_, "cgroup",
+                       json_pack ("{s:b,s:b,s:b,s:b,s:b}", "v1", 1, "v2", 1, "systemd", 0,
+                                  "systemdUser", 0, "rdma", 0));
+  json_object_set_new (
+      linux_, "seccomp",
+      json_pack ("{s:b,s:[sssssssss],s:[sssssss],s:[sss],s:[ssss]}", "enabled", 1, "actions",
+                 "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                 "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+                 "SCMP_ACT_TRAP", "operators", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+                 "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE", "archs",
+                 "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "knownFlags",
+                 "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                 "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"));
+  json_object_set_new (linux_, "apparmor", json_pack ("{s:b}", "enabled", 1));
+  json_object_set_new (linux_, "selinux", json_pack ("{s:b}", "enabled", 1));
   json_object_set_new (linux_, "intelRdt", json_pack ("{s:b}", "enabled", 0));
   json_object_set_new (linux_, "mountExtensions",
                        json_pack ("{s:{s:b}}", "idmap", "enabled", 0));

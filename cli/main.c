@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "core/cleanup.h"
 #include "core/container.h"
+#include "core/log.h"
 #include "core/spec.h"
 
 struct global_opts g = { .root = FOCKER_DEFAULT_ROOT, .log_format = "text" };
@@ -110,11 +111,12 @@ static const struct cli_command commands[] = {
   { "list", cmd_list, "list containers" },
   { "spec", cmd_spec, "write a default config.json" },
   { "features", cmd_features, "print the features this runtime supports" },
+  { "check", cmd_check, "what this kernel supports, and what it does not" },
   { "exec", cmd_unsupported, "run a process in a container (not yet)" },
-  { "pause", cmd_unsupported, "pause a container (not yet)" },
-  { "resume", cmd_unsupported, "resume a container (not yet)" },
-  { "update", cmd_unsupported, "update resources (not yet)" },
-  { "ps", cmd_unsupported, "list a container's processes (not yet)" },
+  { "pause", cmd_pause, "freeze every process of a container" },
+  { "resume", cmd_resume, "thaw a paused container" },
+  { "update", cmd_update, "change a live container's resource limits" },
+  { "ps", cmd_ps, "list a container's processes" },
   { "events", cmd_unsupported, "container events (not yet)" },
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
   { "restore", cmd_unsupported, "restore (not supported)" },
@@ -130,12 +132,24 @@ usage (FILE *f)
     fprintf (f, "  %-11s %s\n", c->name, c->help);
 }
 
+/* core/'s warnings and debug lines go where ours go (--log, --debug) */
+static void
+log_from_core (const char *level, const char *msg)
+{
+  cli_log (level, "%s", msg);
+}
+
 static void
 install_backend (void)
 {
+  focker_log_set (log_from_core);
   const char *trace = getenv ("FOCKER_TRACE");
+  const char *crash = getenv ("FOCKER_CRASH_AT");
   if (trace && strcmp (trace, "1") == 0)
     sys = sys_trace_wrap (&sys_linux);
+  /* test hook (tests/e2e/t_crash.sh): SIGKILL ourselves right after kernel call N */
+  if (crash && atol (crash) > 0)
+    sys = sys_crash_wrap (sys, atol (crash));
 }
 
 enum
@@ -170,7 +184,7 @@ main (int argc, char **argv)
 
   install_backend ();
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "+vh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:vh", opts, NULL)) != -1)
     switch (c)
       {
       case OPT_ROOT:

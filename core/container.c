@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <jansson.h>
+#include "core/cgroup.h"
 #include "core/cleanup.h"
 #include "core/container.h"
 #include "core/fsutil.h"
@@ -20,14 +21,6 @@
 
 #define EXEC_SOCK "exec.sock"
 
-struct linux_dirent64_hdr
-{
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
 
 struct undo_dir
 {
@@ -149,6 +142,10 @@ plan_namespaces (struct init_ctx *c, uint64_t *clone_flags, int *pid_join_fd,
     }
   c->new_time = (new_flags & CLONE_NEWTIME) != 0;
   new_flags &= ~CLONE_NEWTIME;
+  /* a cgroup namespace is rooted at the creator's cgroup: the init unshares it only after
+   * the parent has moved it into the container's cgroup (before SYNC_GO) */
+  c->new_cgroup = (new_flags & CLONE_NEWCGROUP) != 0;
+  new_flags &= ~CLONE_NEWCGROUP;
   if (join_user)
     {
       /* new namespaces must belong to the joined user namespace: create them after setns;
@@ -251,6 +248,8 @@ struct create_run
   int rootfd, dirfd;
   int pid_join_fd, pid_restore_fd;
   pid_t pid;
+  struct cgroup *cg; /* NULL on a host without cgroups */
+  bool cloned_into_cgroup;
 };
 
 static void
@@ -271,6 +270,8 @@ create_run_release (struct create_run *cr)
   cr->init.n_join = 0;
   spec_free (cr->spec);
   free (cr->rootfs);
+  cgroup_free (cr->cg);
+  cr->cg = NULL;
 }
 
 /* Open every fd the init needs, above the preserved range. */
@@ -303,6 +304,73 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   return 0;
 }
 
+/* The container's cgroup: recorded in the state dir first (so `delete --force` finds what a
+ * killed create made), then made, then limited, all before the init exists. */
+static int
+create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *undo,
+               struct focker_err **err)
+{
+  _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
+  const struct spec_linux *l = &cr->spec->linux_;
+  _cleanup_free_ char *deflt = NULL;
+  int r;
+
+  r = cgroup_host_detect (&host, err);
+  if (r < 0)
+    return r;
+  if (host->layout == CGROUP_LAYOUT_NONE)
+    return o->systemd_cgroup ? cgroup_plan (&cr->cg, host, NULL, o->id, true, err) : 0;
+  /* ids are unique per runtime root: containers of another --root get their own parent */
+  if (strcmp (o->root, FOCKER_DEFAULT_ROOT) == 0)
+    deflt = xasprintf ("/focker/%s", o->id);
+  else
+    {
+      uint32_t h = 2166136261u; /* FNV-1a of the root */
+      for (const char *p = o->root; *p; p++)
+        h = (h ^ (unsigned char) *p) * 16777619u;
+      deflt = xasprintf ("/focker-%08x/%s", (unsigned) h, o->id);
+    }
+  r = cgroup_plan (&cr->cg, host, cr->spec->has_linux ? l->cgroups_path : NULL, deflt,
+                   o->systemd_cgroup, err);
+  if (r < 0)
+    return r;
+  r = cgroup_write_intent (cr->dirfd, cr->cg, err);
+  if (r < 0)
+    return focker_err_prefix (err, "container %s", o->id);
+  r = cgroup_create (cr->cg, undo, err);
+  if (r >= 0 && cr->spec->has_linux && l->has_resources)
+    r = cgroup_apply (cr->cg, &l->resources, err);
+  return r;
+}
+
+/* Clone the init straight into its v2 cgroup where the kernel can (5.7+): no window in
+ * which it runs in the creator's cgroup.  Otherwise (or on v1) the parent moves it. */
+static pid_t
+clone_init (struct create_run *cr, struct sys_clone_args *ca)
+{
+  const char *v2 = cr->cg ? cgroup_v2_dir (cr->cg) : NULL;
+  int major = 0, minor = 0;
+  pid_t pid;
+
+  if (v2 && sys_kernel_version (&major, &minor) == 0 && (major > 5 || (major == 5 && minor >= 7)))
+    {
+      _cleanup_close_ int fd
+          = sys_openat (AT_FDCWD, v2, O_RDONLY | O_DIRECTORY | O_PATH | O_CLOEXEC, 0);
+      if (fd >= 0)
+        {
+          struct sys_clone_args into = *ca;
+          into.flags |= CLONE_INTO_CGROUP;
+          into.cgroup_fd = fd;
+          pid = sys_clone (&into);
+          if (pid >= 0)
+            cr->cloned_into_cgroup = true;
+          if (pid >= 0 || (pid != -EINVAL && pid != -ENOSYS && pid != -EOPNOTSUPP))
+            return pid;
+        }
+    }
+  return sys_clone (ca);
+}
+
 static int
 create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
 {
@@ -321,7 +389,7 @@ create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
       if (r < 0)
         return focker_fail (err, r, "join pid namespace");
     }
-  cr->pid = sys_clone (&ca);
+  cr->pid = clone_init (cr, &ca);
   if (cr->pid_restore_fd >= 0)
     sys_setns (cr->pid_restore_fd, CLONE_NEWPID);
   if (cr->pid < 0)
@@ -330,6 +398,22 @@ create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
 }
 
 /* Everything between clone and `created`, on the parent side. */
+/* process.rlimits, set on the init from here, as runc does: inside a user namespace the
+ * init could not raise a hard limit (that takes CAP_SYS_RESOURCE in the initial one). */
+static int
+set_rlimits (const struct spec_process *p, pid_t pid, struct focker_err **err)
+{
+  for (size_t i = 0; i < p->n_rlimits; i++)
+    {
+      struct rlimit rl = { .rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard };
+      int r = sys_prlimit (pid, p->rlimits[i].type, &rl, NULL);
+      if (r < 0)
+        return focker_fail (err, r, "process.rlimits[%zu]: set (soft %llu, hard %llu)", i,
+                            (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+    }
+  return 0;
+}
+
 static int
 create_handshake (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
 {
@@ -351,6 +435,9 @@ create_handshake (struct create_run *cr, const struct create_opts *o, struct foc
         return focker_fail (err, r, "signal container init");
     }
   r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
+  if (r < 0)
+    return r;
+  r = set_rlimits (cr->spec->process, cr->pid, err);
   if (r < 0)
     return r;
   st = new_state (o, cr->spec, cr->rootfs, cr->pid);
@@ -375,6 +462,8 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
   struct sync_msg m;
   int r;
 
+  if (cr->cg)
+    st->cgroup = cgroup_to_json (cr->cg);
   r = sys_proc_starttime (cr->pid, &st->starttime, NULL);
   if (r < 0)
     return focker_fail (err, r, "container %s: read start time of init %d", o->id, (int) cr->pid);
@@ -425,6 +514,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   cr->init.rootfs = cr->rootfs;
   cr->init.preserve_fds = o->preserve_fds;
   cr->init.no_pivot = o->no_pivot;
+  cr->init.no_new_keyring = o->no_new_keyring;
   cr->rootfd = state_root_open (o->root, true, err);
   if (cr->rootfd < 0)
     return cr->rootfd;
@@ -435,6 +525,13 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   ud->rootfd = cr->rootfd;
   strcpy (ud->name, o->id);
   undo_push (undo, undo_rm_state_dir, ud);
+  /* held until create returns: start, kill and delete --force of this id wait for it rather
+   * than take a state dir without state.json for the remains of a killed create (a killed
+   * create's lock dies with it) */
+  r = state_lock (cr->dirfd, o->id, err);
+  if (r < 0)
+    return r;
+  cr->init.state_dirfd = cr->dirfd;
   return create_open_fds (cr, o, err);
 }
 
@@ -442,7 +539,8 @@ static int
 create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **err)
 {
   struct create_run cr = { .init = { .to_init = { -1, -1 }, .from_init = { -1, -1 },
-                                     .exec_listen = -1, .console_fd = -1 },
+                                     .exec_listen = -1, .console_fd = -1,
+                                     .state_dirfd = -1 },
                            .rootfd = -1, .dirfd = -1, .pid_join_fd = -1, .pid_restore_fd = -1 };
   struct undo undo = { 0 };
   uint64_t flags = 0;
@@ -452,13 +550,19 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
   if (r >= 0)
     r = plan_namespaces (&cr.init, &flags, &cr.pid_join_fd, err);
   if (r >= 0)
+    r = create_cgroup (&cr, o, &undo, err);
+  if (r >= 0)
     r = create_clone (&cr, flags, err);
   if (r >= 0)
     {
       struct undo_child *uc = xmalloc (sizeof *uc);
       uc->pid = cr.pid;
       undo_push (&undo, undo_kill_child, uc);
-      r = create_handshake (&cr, o, err);
+      /* before SYNC_GO: the init unshares its cgroup namespace only after this */
+      if (cr.cg)
+        r = cgroup_enter (cr.cg, cr.pid, cr.cloned_into_cgroup, err);
+      if (r >= 0)
+        r = create_handshake (&cr, o, err);
     }
   if (r >= 0)
     r = create_record (&cr, o, err);
@@ -509,12 +613,13 @@ state_spec (const struct container_state *st)
   return s;
 }
 
-int
-container_state (struct container_state **out, enum container_status *status, const char *root,
-                 const char *id, struct focker_err **err)
+/* Validate the id and open <root>/<id>: "container ID does not exist" when the root or the
+ * directory is missing.  *rootfd_out (when not NULL) receives the root's fd. */
+static int
+open_container (int *rootfd_out, const char *root, const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int rootfd = -1, dirfd = -1;
-  int r;
+  _cleanup_close_ int rootfd = -1;
+  int dirfd;
 
   if (!container_id_valid (id))
     return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
@@ -527,6 +632,18 @@ container_state (struct container_state **out, enum container_status *status, co
   if (rootfd < 0)
     return rootfd;
   dirfd = state_dir_open (rootfd, id, err);
+  if (dirfd >= 0 && rootfd_out)
+    *rootfd_out = TAKE_FD (rootfd);
+  return dirfd;
+}
+
+int
+container_state (struct container_state **out, enum container_status *status, const char *root,
+                 const char *id, struct focker_err **err)
+{
+  _cleanup_close_ int dirfd = open_container (NULL, root, id, err);
+  int r;
+
   if (dirfd < 0)
     return dirfd;
   r = state_read (out, dirfd, id, err);
@@ -542,20 +659,9 @@ static int
 open_locked (int *dirfd_out, struct container_state **st, const char *root, const char *id,
              struct focker_err **err)
 {
-  _cleanup_close_ int rootfd = -1, dirfd = -1;
+  _cleanup_close_ int dirfd = open_container (NULL, root, id, err);
   int r;
 
-  if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
-  rootfd = state_root_open (root, false, err);
-  if (rootfd == -ENOENT)
-    {
-      focker_err_free (TAKE_PTR (*err));
-      return focker_fail (err, -ENOENT, "container %s does not exist", id);
-    }
-  if (rootfd < 0)
-    return rootfd;
-  dirfd = state_dir_open (rootfd, id, err);
   if (dirfd < 0)
     return dirfd;
   r = state_lock (dirfd, id, err);
@@ -688,6 +794,15 @@ signal_all (const struct container_state *st, int sig)
   r = signal_init (st, sig);
   if (r < 0)
     return r;
+  if (st->cgroup)
+    {
+      _cleanup_cgroup_ struct cgroup *cg = NULL;
+      if (cgroup_from_json (&cg, st->cgroup) == 0 && cg->n > 0)
+        {
+          r = cgroup_signal_all (cg, sig);
+          return r < 0 ? r : 0;
+        }
+    }
   if (read_ns_link (st->pid, "pid", ns, sizeof ns) < 0 || read_ns_link (0, "pid", self, sizeof self) < 0
       || strcmp (ns, self) == 0)
     return 0;
@@ -754,15 +869,27 @@ delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
   struct spec *s;
   int r;
 
-  (void) dirfd;
+  _cleanup_cgroup_ struct cgroup *cg = NULL;
+
+  if (st->cgroup == NULL || cgroup_from_json (&cg, st->cgroup) < 0)
+    cgroup_read_intent (&cg, dirfd);
   if (status != STATUS_STOPPED)
     {
       if (!force)
         return focker_fail (err, -EBUSY, "cannot delete container %s that is not stopped: %s",
                             st->id, state_status_name (status));
+      /* a frozen process only dies once thawed */
+      if (cg && cgroup_signal_all (cg, SIGKILL) >= 0)
+        cgroup_freeze (cg, false, NULL);
       r = kill_and_wait (st);
       if (r < 0)
         return focker_fail (err, r, "container %s: kill init %d", st->id, (int) st->pid);
+    }
+  if (cg)
+    {
+      r = cgroup_destroy (cg, err);
+      if (r < 0)
+        return focker_err_prefix (err, "container %s", st->id);
     }
   s = state_spec (st);
   if (s)
@@ -789,24 +916,7 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
   _cleanup_close_ int rootfd = -1, dirfd = -1;
   int r;
 
-  if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
-  rootfd = state_root_open (root, false, err);
-  if (rootfd < 0)
-    {
-      if (rootfd == -ENOENT && force)
-        {
-          focker_err_free (TAKE_PTR (*err));
-          return 0;
-        }
-      if (rootfd == -ENOENT)
-        {
-          focker_err_free (TAKE_PTR (*err));
-          return focker_fail (err, -ENOENT, "container %s does not exist", id);
-        }
-      return rootfd;
-    }
-  dirfd = state_dir_open (rootfd, id, err);
+  dirfd = open_container (&rootfd, root, id, err);
   if (dirfd == -ENOENT && force)
     {
       focker_err_free (TAKE_PTR (*err));
@@ -826,6 +936,15 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
       if (!force || (r != -ENOENT && r != -EINVAL))
         return r;
       focker_err_free (TAKE_PTR (*err));
+      {
+        _cleanup_cgroup_ struct cgroup *cg = NULL;
+        if (cgroup_read_intent (&cg, dirfd) == 0)
+          {
+            r = cgroup_destroy (cg, err);
+            if (r < 0)
+              return focker_err_prefix (err, "container %s", id);
+          }
+      }
       r = rm_rf_at (rootfd, id);
       return r < 0 ? focker_fail (err, r, "container %s: remove state directory", id) : 0;
     }

@@ -25,6 +25,7 @@ struct create_opts
   int preserve_fds;           /* fds 3 .. 3+N-1 reach the container */
   bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root */
   bool no_new_keyring;
+  bool systemd_cgroup;        /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
 };
 
 /* Create the container: on success the init waits for `start`, state.json records it, and
@@ -47,6 +48,21 @@ int container_delete (const char *root, const char *id, bool force, struct focke
 /* Every container under root, as states (NULL-terminated array). */
 int container_list (struct container_state ***out, const char *root, struct focker_err **err);
 void container_list_free (struct container_state **list);
+
+/* Freeze every process of the container (waiting until the kernel says frozen) and record
+ * "paused"; resume thaws.  Both need the container's cgroup. */
+int container_pause (const char *root, const char *id, struct focker_err **err);
+int container_resume (const char *root, const char *id, struct focker_err **err);
+
+/* Apply linux.resources to a live container's cgroup. */
+struct spec_resources;
+int container_update (const char *root, const char *id, const struct spec_resources *res,
+                      struct focker_err **err);
+
+/* The pids in the container's cgroup (malloc'd array, as the runtime's pid namespace sees
+ * them). */
+int container_pids (pid_t **pids, size_t *n, const char *root, const char *id,
+                    struct focker_err **err);
 
 /* A signal to forward (or 0), asked by `run` while it waits; set by the CLI's handlers. */
 typedef int (*pending_signal_fn) (void);

@@ -145,15 +145,6 @@ mkdir_p_at (int dirfd, const char *path, mode_t mode, struct focker_err **err)
     }
 }
 
-struct linux_dirent64_hdr
-{
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
 static int
 rm_children (int fd)
 {

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "core/err.h"
 
@@ -39,6 +40,16 @@ int open_dir_at (int dirfd, const char *path, struct focker_err **err);
 
 /* Does dirfd/path exist (lstat)? */
 bool exists_at (int dirfd, const char *path);
+
+/* A record of getdents64 (the kernel's struct linux_dirent64). */
+struct linux_dirent64_hdr
+{
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
 
 /* Join two path pieces with exactly one '/' between them. */
 char *path_join (const char *a, const char *b);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
+#include "core/cgroup.h"
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/rootfs.h"
@@ -290,6 +291,17 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, struct fo
     source = path_join (bundle, m->source);
   else
     source = xstrdup (m->source ? m->source : "none");
+  if (!bind && type && (strcmp (type, "proc") == 0 || strcmp (type, "sysfs") == 0))
+    {
+      /* procfs and sysfs only on a real directory (runc CVE-2019-16884): a symlink there,
+       * even one resolving inside the root, is how an image redirects /proc to a directory
+       * of its own that an LSM would not label as procfs */
+      struct stat st;
+      const char *rel = m->destination + strspn (m->destination, "/");
+      if (*rel && sys_fstatat (rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+        return focker_fail (err, -ELOOP, "mount %s: %s must be a directory, not a symlink",
+                            m->destination, type);
+    }
   fd = rootfs_ensure_in_root (rootfd, m->destination, bind && !source_is_dir (source), err);
   if (fd < 0)
     return focker_err_prefix (err, "mount %s", m->destination);
@@ -315,7 +327,7 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, struct fo
       if (type == NULL)
         return focker_fail (err, -EINVAL, "mount %s: no type given", m->destination);
       if (strcmp (type, "cgroup") == 0)
-        return rootfs_mount_cgroup (target, m, err);
+        return rootfs_mount_cgroup (rootfd, target, m, err);
       r = sys_mount (source, target, type, flags & ~(MS_REC | MS_BIND), m->data);
       if (r == -EPERM && strcmp (type, "sysfs") == 0)
         {
@@ -342,22 +354,43 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, struct fo
   return 0;
 }
 
-/* The container's /sys/fs/cgroup.  On a cgroup v2 host with a cgroup namespace, a cgroup2
- * mount shows exactly the container's subtree.  Elsewhere (v1 and hybrid hosts) the per-
- * controller layout belongs to the cgroup manager; until it lands a read-only empty tmpfs
- * keeps the host's hierarchy hidden. */
-int
-rootfs_mount_cgroup (const char *target, const struct spec_mount *m, struct focker_err **err)
+struct cgroup_reopen
 {
-  unsigned long flags = (m->flags & ~(MS_REC | MS_BIND)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  int r;
+  int rootfd;
+  const char *dest;
+  int fd;
+};
 
-  r = sys_mount ("cgroup2", target, "cgroup2", flags, NULL);
-  if (r == 0)
-    return 0;
-  r = sys_mount ("tmpfs", target, "tmpfs", flags, "mode=755,size=0");
+static int
+cgroup_reopen (void *ctx, char **target)
+{
+  struct cgroup_reopen *c = ctx;
+  int nfd = rootfs_open_in_root (c->rootfd, c->dest, O_PATH);
+
+  if (nfd < 0)
+    return nfd;
+  if (c->fd >= 0)
+    sys_close (c->fd);
+  c->fd = nfd;
+  free (*target);
+  *target = fd_path (nfd);
+  return 0;
+}
+
+/* The container's /sys/fs/cgroup (cgroup.c): cgroup2 on a v2 host; on v1 and hybrid hosts a
+ * tmpfs with one mount per hierarchy.  The init is in its cgroup namespace by now, so each
+ * new mount is rooted at the container's own cgroup. */
+int
+rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
+                     struct focker_err **err)
+{
+  struct cgroup_reopen c = { .rootfd = rootfd, .dest = m->destination, .fd = -1 };
+  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, err);
+
+  if (c.fd >= 0)
+    sys_close (c.fd);
   if (r < 0)
-    return focker_fail (err, r, "mount %s: cgroup", m->destination);
+    return focker_err_prefix (err, "mount %s", m->destination);
   return 0;
 }
 

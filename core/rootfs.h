@@ -28,6 +28,7 @@ int rootfs_pivot_chroot (const char *rootfs, struct focker_err **err);
 /* After pivot_root: masked and read-only paths, sysctls, root.readonly. */
 int rootfs_finish (const struct spec *s, struct focker_err **err);
 
-int rootfs_mount_cgroup (const char *target, const struct spec_mount *m, struct focker_err **err);
+int rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
+                         struct focker_err **err);
 
 #endif

@@ -99,6 +99,8 @@ state_to_object (const struct container_state *st)
     json_object_set (o, "annotations", (json_t *) st->annotations);
   if (st->config)
     json_object_set (o, "config", (json_t *) st->config);
+  if (st->cgroup)
+    json_object_set (o, "cgroup", (json_t *) st->cgroup);
   return o;
 }
 
@@ -164,6 +166,8 @@ state_read (struct container_state **out, int dirfd, const char *id, struct fock
     st->annotations = json_incref (v);
   if ((v = json_object_get (o, "config")))
     st->config = json_incref (v);
+  if ((v = json_object_get (o, "cgroup")) && json_is_object (v))
+    st->cgroup = json_incref (v);
   json_decref (o);
   *out = st;
   return 0;
@@ -181,6 +185,7 @@ state_free (struct container_state *st)
   free (st->owner);
   json_decref ((json_t *) st->annotations);
   json_decref ((json_t *) st->config);
+  json_decref ((json_t *) st->cgroup);
   free (st);
 }
 

@@ -34,6 +34,7 @@ struct container_state
   bool paused;
   void *annotations;                /* json_t object, or NULL */
   void *config;                     /* json_t: the spec's hooks.poststop, kept for delete */
+  void *cgroup;                     /* json_t: the container's cgroup dirs (core/cgroup.h) */
 };
 
 /* Is `id` a valid container id (1-1024 chars of [A-Za-z0-9_.+-], not "." or "..")? */

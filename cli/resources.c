@@ -1,0 +1,367 @@
+/* resources.c: the subcommands that act on a container's cgroup: pause, resume, update, ps.
+ * Each parses its options and makes one core call. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "cli/cli.h"
+#include "core/container.h"
+#include "core/spec.h"
+
+static int
+id_only (int argc, char **argv, const char *usage)
+{
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  int c;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        {
+          printf ("usage: focker %s\n", usage);
+          exit (0);
+        }
+      return cli_usage_error (argv[0], "unknown option %s", argv[optind - 1]);
+    }
+  if (argc - optind != 1)
+    return cli_usage_error (argv[0], "expects 1 argument");
+  return 0;
+}
+
+int
+cmd_pause (int argc, char **argv)
+{
+  struct focker_err *err = NULL;
+
+  if (id_only (argc, argv, "pause ID"))
+    return 1;
+  return container_pause (g.root, argv[optind], &err) < 0 ? cli_fail (err) : 0;
+}
+
+int
+cmd_resume (int argc, char **argv)
+{
+  struct focker_err *err = NULL;
+
+  if (id_only (argc, argv, "resume ID"))
+    return 1;
+  return container_resume (g.root, argv[optind], &err) < 0 ? cli_fail (err) : 0;
+}
+
+/* 256m, 1g, 1024, -1 (unlimited); docker's suffixes, powers of 1024. */
+static int
+parse_bytes (const char *s, int64_t *out)
+{
+  char *end;
+  long long v;
+  int64_t mul = 1;
+
+  errno = 0;
+  v = strtoll (s, &end, 10);
+  if (end == s || errno)
+    return -1;
+  if (v == -1 && *end == '\0')
+    {
+      *out = -1;
+      return 0;
+    }
+  switch (*end)
+    {
+    case '\0':
+      break;
+    case 'b':
+    case 'B':
+      mul = 1;
+      end++;
+      break;
+    case 'k':
+    case 'K':
+      mul = 1LL << 10;
+      end++;
+      break;
+    case 'm':
+    case 'M':
+      mul = 1LL << 20;
+      end++;
+      break;
+    case 'g':
+    case 'G':
+      mul = 1LL << 30;
+      end++;
+      break;
+    case 't':
+    case 'T':
+      mul = 1LL << 40;
+      end++;
+      break;
+    default:
+      return -1;
+    }
+  if ((*end == 'b' || *end == 'B') && mul > 1)
+    end++;
+  if (*end || v < 0 || v > INT64_MAX / mul)
+    return -1;
+  *out = v * mul;
+  return 0;
+}
+
+static int
+parse_num (const char *s, int64_t *out)
+{
+  char *end;
+  errno = 0;
+  *out = strtoll (s, &end, 10);
+  return (end == s || *end || errno) ? -1 : 0;
+}
+
+enum
+{
+  UPD_RESOURCES = 'r',
+  UPD_BLKIO_WEIGHT = 256,
+  UPD_CPU_PERIOD,
+  UPD_CPU_QUOTA,
+  UPD_CPU_SHARES,
+  UPD_CPU_RT_PERIOD,
+  UPD_CPU_RT_RUNTIME,
+  UPD_CPUSET_CPUS,
+  UPD_CPUSET_MEMS,
+  UPD_MEMORY,
+  UPD_MEMORY_RESERVATION,
+  UPD_MEMORY_SWAP,
+  UPD_PIDS_LIMIT,
+  UPD_KERNEL_MEMORY,
+};
+
+/* One runc-style flag into the resources; -1 on a bad value. */
+static int
+update_flag (struct spec_resources *r, int c, const char *v)
+{
+  int64_t n;
+
+  switch (c)
+    {
+    case UPD_MEMORY:
+    case UPD_MEMORY_RESERVATION:
+    case UPD_MEMORY_SWAP:
+    case UPD_KERNEL_MEMORY:
+      if (parse_bytes (v, &n) < 0)
+        return -1;
+      if (c == UPD_MEMORY)
+        r->has_memory_limit = true, r->memory_limit = n;
+      else if (c == UPD_MEMORY_RESERVATION)
+        r->has_memory_reservation = true, r->memory_reservation = n;
+      else if (c == UPD_MEMORY_SWAP)
+        r->has_memory_swap = true, r->memory_swap = n;
+      else
+        r->has_memory_kernel = true, r->memory_kernel = n;
+      return 0;
+    case UPD_CPUSET_CPUS:
+      free (r->cpu_cpus);
+      r->cpu_cpus = strdup (v);
+      return r->cpu_cpus ? 0 : -1;
+    case UPD_CPUSET_MEMS:
+      free (r->cpu_mems);
+      r->cpu_mems = strdup (v);
+      return r->cpu_mems ? 0 : -1;
+    }
+  if (parse_num (v, &n) < 0)
+    return -1;
+  switch (c)
+    {
+    case UPD_BLKIO_WEIGHT:
+      if (n < 10 || n > 1000)
+        return -1;
+      r->has_blkio_weight = true, r->blkio_weight = (uint16_t)n;
+      break;
+    case UPD_CPU_PERIOD:
+      r->has_cpu_period = true, r->cpu_period = (uint64_t)n;
+      break;
+    case UPD_CPU_QUOTA:
+      r->has_cpu_quota = true, r->cpu_quota = n;
+      break;
+    case UPD_CPU_SHARES:
+      r->has_cpu_shares = true, r->cpu_shares = (uint64_t)n;
+      break;
+    case UPD_CPU_RT_PERIOD:
+      r->has_cpu_rt_period = true, r->cpu_rt_period = (uint64_t)n;
+      break;
+    case UPD_CPU_RT_RUNTIME:
+      r->has_cpu_rt_runtime = true, r->cpu_rt_runtime = n;
+      break;
+    case UPD_PIDS_LIMIT:
+      r->has_pids_limit = true, r->pids_limit = n;
+      break;
+    default:
+      return -1;
+    }
+  return 0;
+}
+
+static int
+read_resources (struct spec_resources **out, const char *file, struct focker_err **err)
+{
+  FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "re");
+  char *buf = NULL;
+  size_t len = 0, cap = 0, got;
+  int r;
+
+  if (f == NULL)
+    return focker_fail (err, -errno, "--resources: open %s", file);
+  do
+    {
+      if (cap - len < 4096)
+        {
+          cap = cap ? cap * 2 : 8192;
+          buf = realloc (buf, cap);
+          if (buf == NULL)
+            abort ();
+        }
+      got = fread (buf + len, 1, cap - len, f);
+      len += got;
+    }
+  while (got > 0 && len < (1u << 20));
+  if (f != stdin)
+    fclose (f);
+  r = spec_parse_resources_doc (out, buf, len, strcmp (file, "-") == 0 ? "stdin" : file, err);
+  free (buf);
+  return r;
+}
+
+int
+cmd_update (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "resources", required_argument, NULL, UPD_RESOURCES },
+    { "blkio-weight", required_argument, NULL, UPD_BLKIO_WEIGHT },
+    { "cpu-period", required_argument, NULL, UPD_CPU_PERIOD },
+    { "cpu-quota", required_argument, NULL, UPD_CPU_QUOTA },
+    { "cpu-share", required_argument, NULL, UPD_CPU_SHARES },
+    { "cpu-shares", required_argument, NULL, UPD_CPU_SHARES },
+    { "cpu-rt-period", required_argument, NULL, UPD_CPU_RT_PERIOD },
+    { "cpu-rt-runtime", required_argument, NULL, UPD_CPU_RT_RUNTIME },
+    { "cpuset-cpus", required_argument, NULL, UPD_CPUSET_CPUS },
+    { "cpuset-mems", required_argument, NULL, UPD_CPUSET_MEMS },
+    { "memory", required_argument, NULL, UPD_MEMORY },
+    { "memory-reservation", required_argument, NULL, UPD_MEMORY_RESERVATION },
+    { "memory-swap", required_argument, NULL, UPD_MEMORY_SWAP },
+    { "kernel-memory", required_argument, NULL, UPD_KERNEL_MEMORY },
+    { "pids-limit", required_argument, NULL, UPD_PIDS_LIMIT },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct spec_resources *res = NULL, flags = { 0 };
+  struct focker_err *err = NULL;
+  const char *file = NULL;
+  bool any_flag = false;
+  int c, r;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "r:h", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        {
+          printf ("usage: focker update [--resources FILE|-] [--memory N] [--cpu-quota N] "
+                  "[--cpu-period N] [--cpu-shares N] [--cpuset-cpus L] [--cpuset-mems L] "
+                  "[--pids-limit N] [--blkio-weight N] ... ID\n");
+          exit (0);
+        }
+      if (c == '?' || c == ':')
+        return cli_usage_error ("update", "bad option %s", argv[optind - 1]);
+      if (c == UPD_RESOURCES)
+        file = optarg;
+      else if (update_flag (&flags, c, optarg) < 0)
+        return cli_usage_error ("update", "invalid value \"%s\"", optarg);
+      else
+        any_flag = true;
+    }
+  if (argc - optind != 1)
+    return cli_usage_error ("update", "expects 1 argument");
+  if (file && any_flag)
+    return cli_usage_error ("update", "--resources and resource flags cannot be combined");
+  if (!file && !any_flag)
+    return cli_usage_error ("update", "nothing to update: give --resources FILE or flags");
+  if (file && read_resources (&res, file, &err) < 0)
+    return cli_fail (err);
+  r = container_update (g.root, argv[optind], res ? res : &flags, &err);
+  spec_resources_free (res);
+  free (flags.cpu_cpus);
+  free (flags.cpu_mems);
+  return r < 0 ? cli_fail (err) : 0;
+}
+
+static void
+print_cmdline (pid_t pid)
+{
+  char path[64], buf[4096];
+  FILE *f;
+  size_t n;
+
+  snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  f = fopen (path, "re");
+  n = f ? fread (buf, 1, sizeof buf - 1, f) : 0;
+  if (f)
+    fclose (f);
+  for (size_t i = 0; i + 1 < n; i++)
+    if (buf[i] == '\0')
+      buf[i] = ' ';
+  buf[n] = '\0';
+  printf ("%-8d %s\n", (int)pid, buf);
+}
+
+int
+cmd_ps (int argc, char **argv)
+{
+  static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  struct focker_err *err = NULL;
+  bool json = false;
+  pid_t *pids = NULL;
+  size_t n = 0;
+  int c;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+f:h", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        {
+          printf ("usage: focker ps [--format table|json] ID\n");
+          exit (0);
+        }
+      if (c != 'f')
+        return cli_usage_error ("ps", "bad option %s", argv[optind - 1]);
+      if (strcmp (optarg, "json") == 0)
+        json = true;
+      else if (strcmp (optarg, "table") != 0)
+        return cli_usage_error ("ps", "--format: unknown format \"%s\"", optarg);
+    }
+  /* runc passes anything after the id to ps(1); only the id is used here */
+  if (argc - optind < 1)
+    return cli_usage_error ("ps", "expects an ID");
+  if (container_pids (&pids, &n, g.root, argv[optind], &err) < 0)
+    return cli_fail (err);
+  if (json)
+    {
+      json_t *a = json_array ();
+      char *text;
+      for (size_t i = 0; i < n; i++)
+        json_array_append_new (a, json_integer (pids[i]));
+      text = json_dumps (a, JSON_COMPACT);
+      printf ("%s\n", text ? text : "[]");
+      free (text);
+      json_decref (a);
+    }
+  else
+    {
+      printf ("%-8s %s\n", "PID", "CMD");
+      for (size_t i = 0; i < n; i++)
+        print_cmdline (pids[i]);
+    }
+  free (pids);
+  return 0;
+}

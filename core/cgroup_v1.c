@@ -1,0 +1,363 @@
+/* cgroup_v1.c: linux.resources written to cgroup v1 controllers (one hierarchy each).
+ *
+ * The OCI fields are v1's own units, so values go through unchanged; the order of memory
+ * writes respects the kernel's rule that memsw >= limit at all times. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "core/cgroup_internal.h"
+#include "core/cleanup.h"
+
+static void
+i64 (char *buf, size_t n, int64_t v)
+{
+  snprintf (buf, n, "%" PRId64, v);
+}
+
+int
+cgroup_v1_memory (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  char v[32];
+  int rc;
+
+  if (r->has_memory_limit && r->has_memory_swap)
+    {
+      /* memsw must stay >= limit: raising both, memsw goes first; lowering, limit first */
+      char l[32], s[32];
+      i64 (l, sizeof l, r->memory_limit);
+      i64 (s, sizeof s, r->memory_swap);
+      if (cg_write (dir, "memory.memsw.limit_in_bytes", s) == 0)
+        rc = cg_set (dir, "memory.limit_in_bytes", l, "memory.limit", err);
+      else
+        {
+          rc = cg_set (dir, "memory.limit_in_bytes", l, "memory.limit", err);
+          if (rc == 0)
+            rc = cg_set (dir, "memory.memsw.limit_in_bytes", s, "memory.swap", err);
+        }
+      if (rc < 0)
+        return rc;
+    }
+  else if (r->has_memory_limit)
+    {
+      i64 (v, sizeof v, r->memory_limit);
+      if ((rc = cg_set (dir, "memory.limit_in_bytes", v, "memory.limit", err)) < 0)
+        return rc;
+    }
+  else if (r->has_memory_swap)
+    {
+      i64 (v, sizeof v, r->memory_swap);
+      if ((rc = cg_set (dir, "memory.memsw.limit_in_bytes", v, "memory.swap", err)) < 0)
+        return rc;
+    }
+  if (r->has_memory_reservation)
+    {
+      i64 (v, sizeof v, r->memory_reservation);
+      if ((rc = cg_set (dir, "memory.soft_limit_in_bytes", v, "memory.reservation", err)) < 0)
+        return rc;
+    }
+  /* kernel memory limits are gone from recent kernels (5.16 refuses, 6.x has no file):
+   * deprecated in the runtime-spec, applied only where the file exists */
+  if (r->has_memory_kernel && cg_exists (dir, "memory.kmem.limit_in_bytes"))
+    {
+      i64 (v, sizeof v, r->memory_kernel);
+      if ((rc = cg_set (dir, "memory.kmem.limit_in_bytes", v, "memory.kernel", err)) < 0)
+        return rc;
+    }
+  if (r->has_memory_kernel_tcp && cg_exists (dir, "memory.kmem.tcp.limit_in_bytes"))
+    {
+      i64 (v, sizeof v, r->memory_kernel_tcp);
+      if ((rc = cg_set (dir, "memory.kmem.tcp.limit_in_bytes", v, "memory.kernelTCP", err)) < 0)
+        return rc;
+    }
+  if (r->has_memory_swappiness)
+    {
+      snprintf (v, sizeof v, "%" PRIu64, r->memory_swappiness);
+      if ((rc = cg_set (dir, "memory.swappiness", v, "memory.swappiness", err)) < 0)
+        return rc;
+    }
+  if (r->has_disable_oom_killer)
+    {
+      rc = cg_set (dir, "memory.oom_control", r->disable_oom_killer ? "1" : "0",
+                   "memory.disableOOMKiller", err);
+      if (rc < 0)
+        return rc;
+    }
+  if (r->has_use_hierarchy)
+    {
+      rc = cg_set (dir, "memory.use_hierarchy", r->use_hierarchy ? "1" : "0", "memory.useHierarchy",
+                   err);
+      if (rc < 0)
+        return rc;
+    }
+  return 0;
+}
+
+int
+cgroup_v1_cpu (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  char v[32];
+  int rc;
+
+  if (r->has_cpu_shares)
+    {
+      snprintf (v, sizeof v, "%" PRIu64, r->cpu_shares);
+      if ((rc = cg_set (dir, "cpu.shares", v, "cpu.shares", err)) < 0)
+        return rc;
+    }
+  /* the period first: a quota is checked against the current period */
+  if (r->has_cpu_period)
+    {
+      snprintf (v, sizeof v, "%" PRIu64, r->cpu_period);
+      if ((rc = cg_set (dir, "cpu.cfs_period_us", v, "cpu.period", err)) < 0)
+        return rc;
+    }
+  if (r->has_cpu_quota)
+    {
+      i64 (v, sizeof v, r->cpu_quota);
+      if ((rc = cg_set (dir, "cpu.cfs_quota_us", v, "cpu.quota", err)) < 0)
+        return rc;
+    }
+  if (r->has_cpu_burst)
+    {
+      snprintf (v, sizeof v, "%" PRIu64, r->cpu_burst);
+      if ((rc = cg_set (dir, "cpu.cfs_burst_us", v, "cpu.burst", err)) < 0)
+        return rc;
+    }
+  if (r->has_cpu_rt_period)
+    {
+      snprintf (v, sizeof v, "%" PRIu64, r->cpu_rt_period);
+      if ((rc = cg_set (dir, "cpu.rt_period_us", v, "cpu.realtimePeriod", err)) < 0)
+        return rc;
+    }
+  if (r->has_cpu_rt_runtime)
+    {
+      i64 (v, sizeof v, r->cpu_rt_runtime);
+      if ((rc = cg_set (dir, "cpu.rt_runtime_us", v, "cpu.realtimeRuntime", err)) < 0)
+        return rc;
+    }
+  if (r->has_cpu_idle)
+    {
+      i64 (v, sizeof v, r->cpu_idle);
+      if ((rc = cg_set (dir, "cpu.idle", v, "cpu.idle", err)) < 0)
+        return rc;
+    }
+  return 0;
+}
+
+int
+cgroup_v1_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  int rc;
+
+  if (r->cpu_cpus && (rc = cg_set (dir, "cpuset.cpus", r->cpu_cpus, "cpu.cpus", err)) < 0)
+    return rc;
+  if (r->cpu_mems && (rc = cg_set (dir, "cpuset.mems", r->cpu_mems, "cpu.mems", err)) < 0)
+    return rc;
+  return 0;
+}
+
+int
+cgroup_pids_limit (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  char v[32];
+
+  /* runc: a limit <= 0 means unlimited */
+  if (r->pids_limit <= 0)
+    snprintf (v, sizeof v, "max");
+  else
+    i64 (v, sizeof v, r->pids_limit);
+  return cg_set (dir, "pids.max", v, "pids.limit", err);
+}
+
+static int
+throttle (const char *dir, const char *file, const char *field, const struct spec_throttle *t,
+          size_t n, struct focker_err **err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      char v[96];
+      int rc;
+      snprintf (v, sizeof v, "%" PRId64 ":%" PRId64 " %" PRIu64, t[i].major, t[i].minor, t[i].rate);
+      if ((rc = cg_set (dir, file, v, field, err)) < 0)
+        return rc;
+    }
+  return 0;
+}
+
+int
+cgroup_v1_blkio (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  char v[96];
+  int rc;
+
+  if (r->has_blkio_weight)
+    {
+      /* CFQ's blkio.weight, or BFQ's file on kernels without CFQ */
+      const char *f = cg_exists (dir, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
+      snprintf (v, sizeof v, "%u", (unsigned)r->blkio_weight);
+      if ((rc = cg_set (dir, f, v, "blockIO.weight", err)) < 0)
+        return rc;
+    }
+  if (r->has_blkio_leaf_weight)
+    {
+      snprintf (v, sizeof v, "%u", (unsigned)r->blkio_leaf_weight);
+      if ((rc = cg_set (dir, "blkio.leaf_weight", v, "blockIO.leafWeight", err)) < 0)
+        return rc;
+    }
+  for (size_t i = 0; i < r->n_blkio_weight_devices; i++)
+    {
+      const struct spec_weight_device *w = &r->blkio_weight_devices[i];
+      const char *f = cg_exists (dir, "blkio.weight_device") ? "blkio.weight_device"
+                                                             : "blkio.bfq.weight_device";
+      if (w->has_weight)
+        {
+          snprintf (v, sizeof v, "%" PRId64 ":%" PRId64 " %u", w->major, w->minor,
+                    (unsigned)w->weight);
+          if ((rc = cg_set (dir, f, v, "blockIO.weightDevice", err)) < 0)
+            return rc;
+        }
+      if (w->has_leaf_weight)
+        {
+          snprintf (v, sizeof v, "%" PRId64 ":%" PRId64 " %u", w->major, w->minor,
+                    (unsigned)w->leaf_weight);
+          if ((rc = cg_set (dir, "blkio.leaf_weight_device", v, "blockIO.weightDevice", err)) < 0)
+            return rc;
+        }
+    }
+  if ((rc = throttle (dir, "blkio.throttle.read_bps_device", "blockIO.throttleReadBpsDevice",
+                      r->throttle_read_bps, r->n_throttle_read_bps, err))
+          < 0
+      || (rc = throttle (dir, "blkio.throttle.write_bps_device", "blockIO.throttleWriteBpsDevice",
+                         r->throttle_write_bps, r->n_throttle_write_bps, err))
+             < 0
+      || (rc = throttle (dir, "blkio.throttle.read_iops_device", "blockIO.throttleReadIOPSDevice",
+                         r->throttle_read_iops, r->n_throttle_read_iops, err))
+             < 0
+      || (rc = throttle (dir, "blkio.throttle.write_iops_device", "blockIO.throttleWriteIOPSDevice",
+                         r->throttle_write_iops, r->n_throttle_write_iops, err))
+             < 0)
+    return rc;
+  return 0;
+}
+
+int
+cgroup_v1_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  for (size_t i = 0; i < r->n_hugepage_limits; i++)
+    {
+      _cleanup_free_ char *f
+          = xasprintf ("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
+      char v[32];
+      int rc;
+      snprintf (v, sizeof v, "%" PRIu64, r->hugepage_limits[i].limit);
+      if ((rc = cg_set (dir, f, v, "hugepageLimits", err)) < 0)
+        return rc;
+    }
+  return 0;
+}
+
+static void
+device_rule (char *buf, size_t n, const struct spec_device_rule *d)
+{
+  char maj[24], min[24];
+
+  if (d->major < 0)
+    snprintf (maj, sizeof maj, "*");
+  else
+    snprintf (maj, sizeof maj, "%" PRId64, d->major);
+  if (d->minor < 0)
+    snprintf (min, sizeof min, "*");
+  else
+    snprintf (min, sizeof min, "%" PRId64, d->minor);
+  if (d->type == 0 || d->type == 'a')
+    snprintf (buf, n, "a");
+  else
+    snprintf (buf, n, "%c %s:%s %s", d->type, maj, min,
+              d->access && *d->access ? d->access : "rwm");
+}
+
+static const char *const default_allow[]
+    = { "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm" };
+
+int
+cgroup_v1_devices (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  /* the rules apply in order over an empty list: runc starts by denying everything */
+  int rc = cg_set (dir, "devices.deny", "a", "devices", err);
+
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < r->n_devices; i++)
+    {
+      const struct spec_device_rule *d = &r->devices[i];
+      char v[96];
+      device_rule (v, sizeof v, d);
+      if (strcmp (v, "a") == 0 && d->access && *d->access && strcmp (d->access, "rwm") != 0)
+        snprintf (v, sizeof v, "a *:* %s", d->access);
+      rc = cg_set (dir, d->allow ? "devices.allow" : "devices.deny", v, "devices", err);
+      if (rc < 0)
+        return focker_err_prefix (err, "linux.resources.devices[%zu]", i);
+    }
+  /* the devices every container gets, after the config's rules (runc's AllowedDevices):
+   * mknod of any device, null, zero, full, random, urandom, tty, console, ptmx, ptys, tun */
+  for (size_t i = 0; i < sizeof default_allow / sizeof *default_allow; i++)
+    if ((rc = cg_set (dir, "devices.allow", default_allow[i], "devices", err)) < 0)
+      return rc;
+  return 0;
+}
+
+int
+cgroup_v1_net (const char *cls_dir, const char *prio_dir, const struct spec_resources *r,
+               struct focker_err **err)
+{
+  int rc;
+
+  if (r->has_net_class_id)
+    {
+      char v[32];
+      if (cls_dir == NULL)
+        return focker_fail (err, -EOPNOTSUPP,
+                            "linux.resources.network.classID: this host has no net_cls v1 "
+                            "hierarchy");
+      snprintf (v, sizeof v, "%u", (unsigned)r->net_class_id);
+      if ((rc = cg_set (cls_dir, "net_cls.classid", v, "network.classID", err)) < 0)
+        return rc;
+    }
+  for (size_t i = 0; i < r->n_net_priorities; i++)
+    {
+      _cleanup_free_ char *v = NULL;
+      if (prio_dir == NULL)
+        return focker_fail (err, -EOPNOTSUPP,
+                            "linux.resources.network.priorities: this host has no net_prio v1 "
+                            "hierarchy");
+      v = xasprintf ("%s %s", r->net_priorities[i].key, r->net_priorities[i].value);
+      if ((rc = cg_set (prio_dir, "net_prio.ifpriomap", v, "network.priorities", err)) < 0)
+        return rc;
+    }
+  return 0;
+}
+
+int
+cgroup_v1_freeze (const char *dir, bool freeze, struct focker_err **err)
+{
+  const char *want = freeze ? "FROZEN" : "THAWED";
+  int r;
+
+  for (int i = 0; i < 1000; i++)
+    {
+      _cleanup_free_ char *now = NULL;
+      /* FREEZING means in progress; writing FROZEN again retries tasks that were busy */
+      r = cg_write (dir, "freezer.state", want);
+      if (r < 0)
+        return focker_fail (err, r, "cgroup: write %s to %s/freezer.state", want, dir);
+      r = cg_read (&now, dir, "freezer.state");
+      if (r < 0)
+        return focker_fail (err, r, "cgroup: read %s/freezer.state", dir);
+      if (strncmp (now, want, strlen (want)) == 0)
+        return 0;
+      cg_sleep_ms (i < 10 ? 1 : 10);
+    }
+  return focker_fail (err, -ETIMEDOUT, "cgroup: %s did not become %s", dir, want);
+}

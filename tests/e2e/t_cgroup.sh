@@ -1,0 +1,188 @@
+# t_cgroup.sh: e2e tests of cgroups on this host (v1, v2 or hybrid): limits land in the
+# cgroup files and are enforced, pause/resume, update, ps, kill --all, and no cgroup is left.
+# Sourced by run.sh.  Container ids contain "focker" so leftovers are easy to find; the
+# runner's `delete --force` removes a failed test's cgroups.
+# shellcheck shell=bash disable=SC2016
+
+# The container's directory for controller $1 (its v1 hierarchy, else cgroup2), as the
+# state records it.
+cg_dir() {
+  python3 - "$ROOT/$2/state.json" "$1" <<'PY'
+import json, sys
+dirs = json.load(open(sys.argv[1]))["cgroup"]["dirs"]
+v1 = [d["path"] for d in dirs if sys.argv[2] in d["controllers"].split(",")]
+v2 = [d["path"] for d in dirs if d["controllers"] == ""]
+print((v1 or v2)[0])
+PY
+}
+
+# The default parent of this runtime root's containers: /focker-<FNV-1a of --root>.
+root_parent() {
+  python3 -c '
+import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("focker-%08x" % h)' "$ROOT"
+}
+
+# Nothing of this run left in any hierarchy (other runs may share the machine).
+assert_no_cgroup_left() {
+  local left
+  left=$(find /sys/fs/cgroup -name "$(root_parent)*" 2>/dev/null)
+  assert_eq "$left" "" "cgroups left"
+}
+
+wait_status() {
+  for _ in $(seq 200); do
+    fk state "$1" 2>/dev/null | grep -q "\"status\": \"$2\"" && return 0
+    sleep 0.02
+  done
+  echo "    $1 never became $2: $(fk state "$1" 2>&1 | grep status)"
+  return 1
+}
+
+test_cgroup_limits_land_in_files_and_delete_removes_them() {
+  make_bundle "$E2E_TMP/b" '["sleep","100"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'memory': {'limit': 67108864}, 'pids': {'limit': 20}, 'cpu': {'shares': 512, 'quota': 50000, 'period': 100000}}"
+  fk create --bundle "$E2E_TMP/b" focker-cg1 </dev/null >/dev/null 2>&1 || return 1
+  assert_eq "$(cat "$(cg_dir memory focker-cg1)/memory.limit_in_bytes" 2>/dev/null || cat "$(cg_dir memory focker-cg1)/memory.max")" 67108864 "memory limit" || return 1
+  assert_eq "$(cat "$(cg_dir pids focker-cg1)/pids.max")" 20 "pids.max" || return 1
+  local pid
+  pid=$(fk state focker-cg1 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+  grep -q "$(root_parent)/focker-cg1" "/proc/$pid/cgroup" || { echo "    init not in its cgroup: $(cat /proc/"$pid"/cgroup)"; return 1; }
+  fk delete --force focker-cg1 || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_container_sees_its_own_cgroup_read_only() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","cat /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; touch /sys/fs/cgroup/x 2>/dev/null && echo writable; exit 0"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'pids': {'limit': 33}}"
+  local out
+  out=$(fk run --bundle "$E2E_TMP/b" focker-cg2) || { echo "    $out"; return 1; }
+  # its cgroup namespace is rooted at its cgroup in every hierarchy
+  assert_eq "$(echo "$out" | grep -c ':/$')" "$(grep -c . /proc/self/cgroup)" "root lines in [$out]" || return 1
+  # its /sys/fs/cgroup shows its own limit, read-only
+  assert_eq "$(echo "$out" | tail -n 1)" 33 "last line of [$out]" || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_pids_limit_stops_a_fork_bomb() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","for i in $(seq 40); do sleep 30 & done 2>/dev/null; sleep 30"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'pids': {'limit': 10}}"
+  fk create --bundle "$E2E_TMP/b" focker-cg3 </dev/null >/dev/null 2>&1 && fk start focker-cg3 || return 1
+  local dir cur
+  dir=$(cg_dir pids focker-cg3)
+  for _ in $(seq 100); do
+    grep -q "max [1-9]" "$dir/pids.events" 2>/dev/null && break
+    sleep 0.02
+  done
+  # the shell gives up at its first refused fork: the kernel said no at the limit
+  grep -q "max [1-9]" "$dir/pids.events" || { echo "    no fork was refused: $(cat "$dir/pids.events")"; return 1; }
+  cur=$(cat "$dir/pids.current")
+  [ "$cur" -le 10 ] || { echo "    pids.current $cur above the limit"; return 1; }
+  fk delete --force focker-cg3 || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_memory_limit_oom_kills() {
+  make_bundle "$E2E_TMP/b" '["dd","if=/dev/zero","of=/dev/null","bs=200M","count=1"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'memory': {'limit': 33554432, 'swap': 33554432}}"
+  local rc
+  fk run --bundle "$E2E_TMP/b" focker-cg4 >/dev/null 2>&1
+  rc=$?
+  assert_eq "$rc" 137 "exit status of a process allocating past the limit" || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_pause_stops_progress_and_resume_restarts_it() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","i=0; while true; do i=$((i+1)); echo $i > /tmp/n; done"]'
+  fk create --bundle "$E2E_TMP/b" focker-cg5 </dev/null >/dev/null 2>&1 && fk start focker-cg5 || return 1
+  local n="$E2E_TMP/b/rootfs/tmp/n" a b
+  for _ in $(seq 250); do [ -s "$n" ] && break; sleep 0.02; done
+  fk pause focker-cg5 || return 1
+  assert_contains "$(fk state focker-cg5)" '"status": "paused"' || return 1
+  a=$(cat "$n")
+  sleep 0.3
+  b=$(cat "$n")
+  assert_eq "$b" "$a" "counter moved while paused" || return 1
+  fk resume focker-cg5 || return 1
+  assert_contains "$(fk state focker-cg5)" '"status": "running"' || return 1
+  for _ in $(seq 250); do b=$(cat "$n"); [ -n "$b" ] && [ "$b" != "$a" ] && break; sleep 0.02; done
+  [ "$b" != "$a" ] || { echo "    counter did not move after resume ($a)"; return 1; }
+  # a paused container can be force-deleted
+  fk pause focker-cg5 && fk delete --force focker-cg5 || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_update_changes_a_live_limit() {
+  make_bundle "$E2E_TMP/b" '["sleep","100"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'pids': {'limit': 20}}"
+  fk create --bundle "$E2E_TMP/b" focker-cg6 </dev/null >/dev/null 2>&1 && fk start focker-cg6 || return 1
+  fk update --pids-limit 7 --memory 128m focker-cg6 || return 1
+  assert_eq "$(cat "$(cg_dir pids focker-cg6)/pids.max")" 7 || return 1
+  echo '{"pids": {"limit": 9}}' >"$E2E_TMP/res.json"
+  fk update --resources "$E2E_TMP/res.json" focker-cg6 || return 1
+  assert_eq "$(cat "$(cg_dir pids focker-cg6)/pids.max")" 9 || return 1
+  echo '{"pids": {"limit": 11}}' | fk update --resources - focker-cg6 || return 1
+  assert_eq "$(cat "$(cg_dir pids focker-cg6)/pids.max")" 11 || return 1
+  fk delete --force focker-cg6 || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_ps_and_kill_all() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","sleep 100 & sleep 100"]'
+  # no pid namespace: only the cgroup tells which processes are the container's
+  edit_config "$E2E_TMP/b" "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'pid']"
+  fk create --bundle "$E2E_TMP/b" focker-cg7 </dev/null >/dev/null 2>&1 && fk start focker-cg7 || return 1
+  local pids n
+  for _ in $(seq 100); do
+    pids=$(fk ps --format json focker-cg7)
+    n=$(echo "$pids" | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")
+    [ "$n" = 2 ] && break
+    sleep 0.02
+  done
+  assert_eq "$n" 2 "processes in ps --format json: $pids" || return 1
+  assert_contains "$(fk ps focker-cg7)" "sleep 100" || return 1
+  fk kill --all focker-cg7 KILL || return 1
+  wait_status focker-cg7 stopped || return 1
+  for p in $(echo "$pids" | tr -d '[],' ); do
+    [ -d "/proc/$p" ] && ! grep -q zombie "/proc/$p/status" 2>/dev/null && grep -q '^State:.*[RS]' "/proc/$p/status" 2>/dev/null && { echo "    $p survived kill --all"; return 1; }
+  done
+  fk delete focker-cg7 || return 1
+  assert_no_cgroup_left
+}
+
+test_cgroup_systemd_flag_says_why() {
+  make_bundle "$E2E_TMP/b" '["true"]'
+  local out
+  out=$("$FOCKER" --root "$ROOT" --systemd-cgroup create --bundle "$E2E_TMP/b" focker-cg8 2>&1) && { echo "    create succeeded"; return 1; }
+  if [ -d /run/systemd/system ]; then
+    assert_contains "$out" "systemd" || return 1
+  else
+    assert_contains "$out" "systemd is not running" || return 1
+  fi
+  assert_no_cgroup_left
+}
+
+test_cgroup_podman_resources_fixture_limits_visible() {
+  make_bundle "$E2E_TMP/b" '["true"]'
+  python3 - "$FIXTURES/podman-resources-security.json" "$E2E_TMP/b" "$(root_parent)" <<'PY' || return 1
+import json, os, sys
+src, bundle = sys.argv[1], sys.argv[2]
+c = json.load(open(src))
+c["root"] = {"path": os.path.join(bundle, "rootfs"), "readonly": False}
+c["process"]["terminal"] = False
+# v1 and hybrid hosts: one directory per controller; v2: one hierarchy with memory.max
+c["process"]["args"] = ["sh", "-c", "if [ -d /sys/fs/cgroup/pids ]; then cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; else cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; fi"]
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if "path" not in n] + [{"type": "cgroup"}]
+c["linux"]["cgroupsPath"] = "/%s-fixture/focker-cg9" % sys.argv[3]
+c["mounts"] = [m for m in c["mounts"] if m.get("type") != "bind"]
+json.dump(c, open(os.path.join(bundle, "config.json"), "w"))
+PY
+  local out
+  out=$(fk run --bundle "$E2E_TMP/b" focker-cg9 2>&1) || { echo "    $out"; return 1; }
+  assert_eq "$out" "50
+67108864" || return 1
+  assert_no_cgroup_left
+}

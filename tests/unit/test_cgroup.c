@@ -1,0 +1,503 @@
+/* test_cgroup.c: the cgroup manager on the fake kernel, for each host layout (v2, v1,
+ * hybrid): placement, the files written and their conversions, pause/resume, update, ps,
+ * removal, and fault loops over create and delete that must leave no cgroup directory. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "core/cgroup.h"
+#include "core/container.h"
+#include "sys-fake/fake.h"
+
+#define ROOT "/run/focker"
+#define BUNDLE "/bundle"
+
+static const char *const config_fmt
+    = "{\"ociVersion\":\"1.0.2\","
+      "\"process\":{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+      "\"user\":{\"uid\":0,\"gid\":0}},"
+      "\"root\":{\"path\":\"rootfs\"},"
+      "\"mounts\":[{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+      "\"options\":[\"ro\",\"nosuid\"]}],"
+      "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"cgroup\"}]"
+      "%s%s}}";
+
+/* What podman and containerd send, in one. */
+static const char *const resources
+    = ",\"resources\":{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":"
+      "33554432},\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0-1\"},"
+      "\"pids\":{\"limit\":50},\"blockIO\":{\"weight\":500},"
+      "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"c\","
+      "\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}";
+
+struct world
+{
+  struct fake_kernel *k;
+  pid_t cli;
+};
+
+static struct world *
+world_new (enum fake_cgroup_mode mode, const char *path_json, const char *res_json)
+{
+  struct fake_personality p = { .major = 6, .minor = 18, .cgroup = mode };
+  struct world *w = calloc (1, sizeof *w);
+  char config[4096];
+
+  w->k = fake_kernel_new (&p);
+  snprintf (config, sizeof config, config_fmt, path_json ? path_json : "",
+            res_json ? res_json : "");
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
+  assert_int_equal (fake_mkdir_p (w->k, BUNDLE "/rootfs/sys/fs/cgroup", 0755), 0);
+  w->cli = fake_current_pid (w->k);
+  return w;
+}
+
+static void
+world_free (struct world *w)
+{
+  fake_kernel_free (w->k);
+  free (w);
+}
+
+static void
+next_command (struct world *w)
+{
+  fake_exit (w->k, w->cli, 0);
+  w->cli = fake_spawn (w->k);
+}
+
+static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
+
+static void
+assert_ok (int r, struct focker_err *err)
+{
+  if (r < 0)
+    fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
+}
+
+static pid_t
+create_ok (struct world *w)
+{
+  struct focker_err *err = NULL;
+  pid_t pid = 0;
+  assert_ok (container_create (&opts, &pid, &err), err);
+  return pid;
+}
+
+/* A control file as the kernel shows it (generated files are produced on read). */
+static char *
+cgfile (const char *path)
+{
+  int fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+  char *buf = calloc (1, 4096);
+  ssize_t n;
+
+  if (fd < 0)
+    {
+      free (buf);
+      return NULL;
+    }
+  n = sys_read (fd, buf, 4095);
+  sys_close (fd);
+  assert_true (n >= 0);
+  return buf;
+}
+
+static void
+assert_file (const char *path, const char *want)
+{
+  char *got = cgfile (path);
+  if (got == NULL)
+    fail_msg ("%s: missing", path);
+  if (strcmp (got, want) != 0)
+    fail_msg ("%s: expected [%s], got [%s]", path, want, got);
+  free (got);
+}
+
+static bool
+pid_in (const char *procs_path, pid_t pid)
+{
+  char *text = cgfile (procs_path), want[32];
+  bool in;
+
+  snprintf (want, sizeof want, "%d\n", (int)pid);
+  in = text && (strncmp (text, want, strlen (want)) == 0 || strstr (text, want) != NULL);
+  free (text);
+  return in;
+}
+
+static const char *const v1_ctls[]
+    = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd" };
+
+/* No directory named focker left in any hierarchy. */
+static bool
+no_cgroup_left (struct world *w)
+{
+  char path[128];
+  if (fake_exists (w->k, "/sys/fs/cgroup/focker")
+      || fake_exists (w->k, "/sys/fs/cgroup/unified/focker"))
+    return false;
+  for (size_t i = 0; i < sizeof v1_ctls / sizeof *v1_ctls; i++)
+    {
+      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker", v1_ctls[i]);
+      if (fake_exists (w->k, path))
+        return false;
+    }
+  return true;
+}
+
+static void
+detect_reports_each_layout (void **state)
+{
+  static const enum fake_cgroup_mode modes[]
+      = { FAKE_CGROUP_V2, FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
+  static const enum cgroup_layout want[]
+      = { CGROUP_LAYOUT_V2, CGROUP_LAYOUT_V1, CGROUP_LAYOUT_HYBRID };
+  (void)state;
+  for (size_t i = 0; i < 3; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, NULL);
+      struct cgroup_host *h = NULL;
+      struct focker_err *err = NULL;
+      assert_ok (cgroup_host_detect (&h, &err), err);
+      assert_int_equal (h->layout, want[i]);
+      assert_int_equal (h->n, i == 0 ? 1 : i == 1 ? 9 : 10);
+      cgroup_host_free (h);
+      world_free (w);
+    }
+}
+
+static void
+v2_places_the_init_and_converts_values (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+  pid_t pid = create_ok (w);
+  struct fake_proc *init = fake_proc (w->k, pid);
+
+  (void)state;
+  assert_string_equal (init->cgroup_path, "/focker/c1");
+  assert_true (pid_in ("/sys/fs/cgroup/focker/c1/cgroup.procs", pid));
+  assert_file ("/sys/fs/cgroup/focker/c1/memory.max", "67108864");
+  /* v1's memsw is memory+swap; v2's swap.max is the swap alone */
+  assert_file ("/sys/fs/cgroup/focker/c1/memory.swap.max", "67108864");
+  assert_file ("/sys/fs/cgroup/focker/c1/memory.low", "33554432");
+  /* shares 512 -> 1 + (510 * 9999) / 262142 */
+  assert_file ("/sys/fs/cgroup/focker/c1/cpu.weight", "20");
+  assert_file ("/sys/fs/cgroup/focker/c1/cpu.max", "50000 100000");
+  assert_file ("/sys/fs/cgroup/focker/c1/cpuset.cpus", "0-1");
+  assert_file ("/sys/fs/cgroup/focker/c1/pids.max", "50");
+  /* blkio 500 -> 1 + (490 * 9999) / 990 */
+  assert_file ("/sys/fs/cgroup/focker/c1/io.weight", "default 4950");
+  /* its own cgroup namespace, made after it was placed */
+  assert_false (fake_same_ns (w->k, pid, w->cli, FAKE_NS_CGROUP));
+  assert_true (fake_journal_find (w->k, SYS_ID_unshare, 0)
+               > fake_journal_find (w->k, SYS_ID_clone, 0));
+  world_free (w);
+}
+
+static void
+v1_writes_v1_files_and_places_before_the_namespace (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V1, NULL, resources);
+  pid_t pid = create_ok (w);
+  long unshare = -1, last_procs = -1;
+
+  (void)state;
+  /* the pid went into cgroup.procs before the init unshared its cgroup namespace */
+  for (size_t i = 0; i < fake_journal_len (w->k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (w->k, i);
+      if (c->id == SYS_ID_openat && strstr (c->args, "c1/cgroup.procs"))
+        last_procs = (long)i;
+      if (c->id == SYS_ID_unshare && unshare < 0)
+        unshare = (long)i;
+    }
+  assert_true (last_procs >= 0 && unshare > last_procs);
+  for (size_t i = 0; i < sizeof v1_ctls / sizeof *v1_ctls; i++)
+    {
+      char path[128];
+      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker/c1/cgroup.procs", v1_ctls[i]);
+      if (!pid_in (path, pid))
+        fail_msg ("init %d is not in %s", (int)pid, path);
+    }
+  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.limit_in_bytes", "67108864");
+  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.memsw.limit_in_bytes", "134217728");
+  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.soft_limit_in_bytes", "33554432");
+  assert_file ("/sys/fs/cgroup/cpu/focker/c1/cpu.shares", "512");
+  assert_file ("/sys/fs/cgroup/cpu/focker/c1/cpu.cfs_quota_us", "50000");
+  assert_file ("/sys/fs/cgroup/cpu/focker/c1/cpu.cfs_period_us", "100000");
+  assert_file ("/sys/fs/cgroup/cpuset/focker/c1/cpuset.cpus", "0-1");
+  /* a new cpuset level inherits mems from its parent, or it could hold no task */
+  assert_file ("/sys/fs/cgroup/cpuset/focker/cpuset.mems", "0\n");
+  assert_file ("/sys/fs/cgroup/pids/focker/c1/pids.max", "50");
+  assert_file ("/sys/fs/cgroup/blkio/focker/c1/blkio.weight", "500");
+  /* deny everything, then the config's rules, then runc's default devices (the fake keeps
+   * the last write of each file) */
+  assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "a");
+  assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.allow", "c 10:200 rwm");
+  /* /sys/fs/cgroup in the container: a tmpfs with one cgroup mount per hierarchy */
+  {
+    const struct fake_mount *m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/memory");
+    assert_non_null (m);
+    assert_string_equal (m->fstype, "cgroup");
+    assert_string_equal (m->data, "memory");
+  }
+  world_free (w);
+}
+
+static void
+hybrid_uses_v1_controllers_and_the_unified_hierarchy (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+  pid_t pid = create_ok (w);
+  struct focker_err *err = NULL;
+
+  (void)state;
+  assert_true (pid_in ("/sys/fs/cgroup/unified/focker/c1/cgroup.procs", pid));
+  assert_true (pid_in ("/sys/fs/cgroup/memory/focker/c1/cgroup.procs", pid));
+  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.limit_in_bytes", "67108864");
+  assert_file ("/sys/fs/cgroup/pids/focker/c1/pids.max", "50");
+  next_command (w);
+  assert_ok (container_delete (ROOT, "c1", true, &err), err);
+  assert_true (no_cgroup_left (w));
+  world_free (w);
+}
+
+static void
+cgroups_path_forms (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, ",\"cgroupsPath\":\"/focker-abs/x1\"", NULL);
+  struct cgroup_host *h = NULL;
+  struct cgroup *cg = NULL;
+  struct focker_err *err = NULL;
+  pid_t pid = create_ok (w);
+
+  (void)state;
+  assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker-abs/x1");
+  next_command (w);
+  assert_ok (container_delete (ROOT, "c1", true, &err), err);
+  assert_false (fake_exists (w->k, "/sys/fs/cgroup/focker-abs"));
+  /* relative: under the runtime's own cgroup */
+  assert_ok (cgroup_host_detect (&h, &err), err);
+  assert_ok (cgroup_plan (&cg, h, "focker-rel/c1", "c1", false, &err), err);
+  assert_string_equal (cg->dirs[0].path, "/sys/fs/cgroup/focker-rel/c1");
+  cgroup_free (cg);
+  /* the systemd form needs --systemd-cgroup, which needs systemd */
+  assert_int_equal (cgroup_plan (&cg, h, "system.slice:focker:c1", "c1", false, &err), -EINVAL);
+  assert_non_null (strstr (err->msg, "--systemd-cgroup"));
+  focker_err_free (err);
+  err = NULL;
+  assert_int_equal (cgroup_plan (&cg, h, "system.slice:focker:c1", "c1", true, &err), -EOPNOTSUPP);
+  assert_non_null (strstr (err->msg, "systemd is not running"));
+  focker_err_free (err);
+  err = NULL;
+  assert_int_equal (cgroup_plan (&cg, h, "/a/../../etc", "c1", false, &err), -EINVAL);
+  focker_err_free (err);
+  cgroup_host_free (h);
+  world_free (w);
+}
+
+static void
+unsupported_limit_names_field_and_file (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, NULL,
+                               ",\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"64KB\","
+                               "\"limit\":1}]}");
+  struct focker_err *err = NULL;
+  int r = container_create (&opts, NULL, &err);
+
+  (void)state;
+  assert_true (r < 0);
+  assert_non_null (strstr (err->msg, "hugepageLimits"));
+  assert_non_null (strstr (err->msg, "hugetlb.64KB.max"));
+  focker_err_free (err);
+  assert_true (no_cgroup_left (w));
+  assert_false (fake_exists (w->k, ROOT "/c1"));
+  world_free (w);
+}
+
+static void
+pause_resume_ps_update (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_V1 };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, resources);
+      pid_t pid = create_ok (w), *pids = NULL;
+      struct container_state *st = NULL;
+      struct spec_resources upd = { .has_pids_limit = true, .pids_limit = 7 };
+      struct focker_err *err = NULL;
+      enum container_status status;
+      const char *base = i == 0 ? "/sys/fs/cgroup/focker/c1" : "/sys/fs/cgroup/freezer/focker/c1";
+      char path[128];
+      size_t n = 0;
+
+      next_command (w);
+      assert_ok (container_start (ROOT, "c1", &err), err);
+      assert_ok (container_pause (ROOT, "c1", &err), err);
+      snprintf (path, sizeof path, "%s/%s", base, i == 0 ? "cgroup.freeze" : "freezer.state");
+      assert_file (path, i == 0 ? "1" : "FROZEN");
+      assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+      assert_int_equal (status, STATUS_PAUSED);
+      state_free (st);
+      assert_int_equal (container_pause (ROOT, "c1", &err), -EINVAL);
+      focker_err_free (err);
+      err = NULL;
+      assert_ok (container_resume (ROOT, "c1", &err), err);
+      assert_file (path, i == 0 ? "0" : "THAWED");
+      assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+      assert_int_equal (status, STATUS_RUNNING);
+      state_free (st);
+      assert_ok (container_pids (&pids, &n, ROOT, "c1", &err), err);
+      assert_int_equal (n, 1);
+      assert_int_equal (pids[0], pid);
+      free (pids);
+      assert_ok (container_update (ROOT, "c1", &upd, &err), err);
+      assert_file (i == 0 ? "/sys/fs/cgroup/focker/c1/pids.max"
+                          : "/sys/fs/cgroup/pids/focker/c1/pids.max",
+                   "7");
+      /* a paused container is deleted with --force and leaves no cgroup */
+      assert_ok (container_pause (ROOT, "c1", &err), err);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (no_cgroup_left (w));
+      world_free (w);
+    }
+}
+
+static void
+conversions_match_runc (void **state)
+{
+  (void)state;
+  assert_int_equal (cgroup_shares_to_weight (2), 1);
+  assert_int_equal (cgroup_shares_to_weight (1024), 39);
+  assert_int_equal (cgroup_shares_to_weight (262144), 10000);
+  assert_int_equal (cgroup_blkio_to_io_weight (10), 1);
+  assert_int_equal (cgroup_blkio_to_io_weight (1000), 10000);
+}
+
+/* Every single fault in create, on each layout: no cgroup directory is left on failure. */
+static void
+create_faults_leave_no_cgroup (void **state)
+{
+  static const enum fake_cgroup_mode modes[]
+      = { FAKE_CGROUP_V2, FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
+  (void)state;
+  for (size_t m = 0; m < 3; m++)
+    for (long n = 1;; n++)
+      {
+        struct world *w = world_new (modes[m], NULL, resources);
+        struct focker_err *err = NULL;
+        long hits;
+        int r;
+
+        fake_fail_nth (w->k, n, false, EIO, 0);
+        r = container_create (&opts, NULL, &err);
+        hits = fake_faults_hit (w->k);
+        fake_fail_nth (w->k, 0, false, 0, 0);
+        if (r < 0)
+          {
+            assert_int_equal (err->code, r);
+            if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1"))
+              fail_msg ("layout %zu, fault at call %ld left a cgroup or state (%s)", m, n,
+                        err->msg);
+            focker_err_free (err);
+          }
+        else
+          {
+            next_command (w);
+            assert_ok (container_delete (ROOT, "c1", true, &err), err);
+            assert_true (no_cgroup_left (w));
+          }
+        world_free (w);
+        if (hits == 0)
+          break;
+      }
+}
+
+/* Persistent faults: create cannot clean up, `delete --force` must (from the intent file). */
+static void
+persistent_create_faults_are_cleaned_by_delete_force (void **state)
+{
+  (void)state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+      struct focker_err *err = NULL;
+      long hits;
+      int r;
+
+      fake_fail_nth (w->k, n, true, EIO, 0);
+      r = container_create (&opts, NULL, &err);
+      hits = fake_faults_hit (w->k);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      if (r < 0)
+        focker_err_free (err);
+      err = NULL;
+      next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      if (!no_cgroup_left (w))
+        fail_msg ("persistent fault from call %ld: delete --force left a cgroup", n);
+      world_free (w);
+      if (hits == 0)
+        break;
+    }
+}
+
+static void
+delete_faults_leave_no_cgroup (void **state)
+{
+  (void)state;
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+        struct focker_err *err = NULL;
+        long hits;
+        int r;
+
+        create_ok (w);
+        next_command (w);
+        fake_fail_nth (w->k, n, persist, EIO, 0);
+        r = container_delete (ROOT, "c1", true, &err);
+        hits = fake_faults_hit (w->k);
+        fake_fail_nth (w->k, 0, false, 0, 0);
+        if (r < 0)
+          {
+            assert_int_equal (err->code, r);
+            focker_err_free (err);
+            err = NULL;
+            next_command (w);
+            assert_ok (container_delete (ROOT, "c1", true, &err), err);
+          }
+        if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1"))
+          fail_msg ("fault at call %ld (persist %d): delete left a cgroup or state", n, persist);
+        world_free (w);
+        if (hits == 0)
+          break;
+      }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (detect_reports_each_layout),
+    cmocka_unit_test (v2_places_the_init_and_converts_values),
+    cmocka_unit_test (v1_writes_v1_files_and_places_before_the_namespace),
+    cmocka_unit_test (hybrid_uses_v1_controllers_and_the_unified_hierarchy),
+    cmocka_unit_test (cgroups_path_forms),
+    cmocka_unit_test (unsupported_limit_names_field_and_file),
+    cmocka_unit_test (pause_resume_ps_update),
+    cmocka_unit_test (conversions_match_runc),
+    cmocka_unit_test (create_faults_leave_no_cgroup),
+    cmocka_unit_test (persistent_create_faults_are_cleaned_by_delete_force),
+    cmocka_unit_test (delete_faults_leave_no_cgroup),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
