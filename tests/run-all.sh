@@ -18,6 +18,9 @@ make check 2>&1 | tee "$log"
 tally "$log"
 make check VALGRIND=1 2>&1 | tee "$log"
 tally "$log"
+# coverage: the unit tests once more under gcov; only the summary is printed (issue 9's
+# targets are reported, not enforced yet), and the pass/fail tally stays with the runs above
+make -s coverage 2>&1 | grep '^coverage:'
 if [ "$(id -u)" = 0 ]; then
   make e2e 2>&1 | tee "$log"
   tally "$log"

@@ -1,0 +1,135 @@
+# t_concurrency.sh: concurrent commands on shared containers.  Eight workers run random
+# create/start/kill/delete/state/list commands on the same pool of container ids while a
+# reader parses every state.json it can find, over and over.  Afterwards: no state.json was
+# ever torn, no command crashed, every failure is one of the expected races with a clear
+# message, and after `delete --force` of the pool nothing is left (state dir, process, mount,
+# cgroup).  Bounded in time (CONC_SECONDS).  Sourced by run.sh.
+# shellcheck shell=bash
+
+CONC_WORKERS=${CONC_WORKERS:-8}
+CONC_IDS=${CONC_IDS:-24}      # a small pool, so that workers collide on the same ids
+CONC_OPS=${CONC_OPS:-150}     # per worker
+CONC_SECONDS=${CONC_SECONDS:-40}
+CONC_SLEEP=$((100000 + RANDOM)) # unique per run: other runs of this suite may overlap
+
+# What a command may say when another worker got there first.
+CONC_EXPECTED_ERRORS='already exists|does not exist|not stopped|not in created state|still being created|is not running|no such process'
+
+conc_worker() {
+  local w=$1 end=$2 i id op rc
+  local log="$E2E_TMP/conc/w$w.log"
+  for ((i = 0; i < CONC_OPS && SECONDS < end; i++)); do
+    id="conc$CONC_SLEEP-$((RANDOM % CONC_IDS))"
+    case $((RANDOM % 8)) in
+    0 | 1) op="create --bundle $E2E_TMP/b $id" ;;
+    2) op="start $id" ;;
+    3) op="kill $id KILL" ;;
+    4) op="delete $id" ;;
+    5) op="delete --force $id" ;;
+    6) op="state $id" ;;
+    7) op="list" ;;
+    esac
+    # shellcheck disable=SC2086
+    "$FOCKER" --root "$ROOT" $op >"$E2E_TMP/conc/w$w.out" 2>"$E2E_TMP/conc/w$w.err" </dev/null
+    rc=$?
+    if [ "$op" = "state $id" ] && [ $rc -eq 0 ] &&
+      ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$E2E_TMP/conc/w$w.out" 2>/dev/null; then
+      echo "BAD state output for $id: $(head -c 200 "$E2E_TMP/conc/w$w.out")" >>"$log"
+    fi
+    echo "$rc|$op|$(head -c 300 "$E2E_TMP/conc/w$w.err" | tr '\n' '~')" >>"$log"
+  done
+}
+
+# Parse every state.json under ROOT until the stop file appears; print "READ N TORN M".
+conc_reader() {
+  python3 - "$ROOT" "$E2E_TMP/conc/stop" <<'EOF'
+import glob, json, os, sys
+root, stop = sys.argv[1], sys.argv[2]
+n = torn = 0
+while not os.path.exists(stop):
+    for f in glob.glob(root + "/*/state.json"):
+        try:
+            with open(f) as fh:
+                s = fh.read()
+        except OSError:
+            continue
+        n += 1
+        try:
+            json.loads(s)
+        except ValueError:
+            torn += 1
+            print("torn %s: %r" % (f, s[:120]), file=sys.stderr)
+print("READ %d TORN %d" % (n, torn))
+EOF
+}
+
+test_concurrent_commands_never_tear_state_and_leave_nothing() {
+  make_bundle "$E2E_TMP/b" "[\"sleep\",\"$CONC_SLEEP\"]"
+  mkdir -p "$E2E_TMP/conc"
+  # a private copy of the binary: a rebuild during the run must not fail the commands
+  local bin=$FOCKER
+  local FOCKER="$E2E_TMP/conc/focker"
+  cp "$bin" "$FOCKER" || return 1
+  local before_mounts end w pids=() reader failed=0
+  before_mounts=$(cat /proc/self/mounts)
+  end=$((SECONDS + CONC_SECONDS))
+  conc_reader >"$E2E_TMP/conc/reader" 2>&1 &
+  reader=$!
+  for ((w = 0; w < CONC_WORKERS; w++)); do
+    conc_worker "$w" "$end" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  touch "$E2E_TMP/conc/stop"
+  wait "$reader"
+
+  local total ok crashed unexpected
+  cat "$E2E_TMP"/conc/w*.log >"$E2E_TMP/conc/all"
+  total=$(grep -c '|' "$E2E_TMP/conc/all")
+  ok=$(grep -c '^0|' "$E2E_TMP/conc/all")
+  echo "    $total commands ($ok succeeded) by $CONC_WORKERS workers; reader: $(cat "$E2E_TMP/conc/reader" | tail -1)" >&2
+  if [ "$ok" -lt 20 ] || [ "$(grep -c '^0|create' "$E2E_TMP/conc/all")" -lt 5 ]; then
+    echo "    only $ok commands succeeded: the test did not exercise anything"
+    failed=1
+  fi
+  if grep -q '^BAD' "$E2E_TMP/conc/all"; then
+    grep '^BAD' "$E2E_TMP/conc/all" | head -5 | sed 's/^/    /'
+    failed=1
+  fi
+  crashed=$(grep -E '^(1[3-9][0-9]|2[0-9][0-9])\|' "$E2E_TMP/conc/all")
+  if [ -n "$crashed" ]; then
+    echo "    commands died: $(echo "$crashed" | head -5)"
+    failed=1
+  fi
+  # every failure: exactly one line (the ~ is a newline), naming an expected race
+  unexpected=$(grep -v '^0|' "$E2E_TMP/conc/all" | grep -v '^BAD' |
+    grep -vE "^[0-9]+\|[^|]*\|focker: [^~]*($CONC_EXPECTED_ERRORS)[^~]*~$")
+  if [ -n "$unexpected" ]; then
+    echo "    unexpected failures:"
+    echo "$unexpected" | sort | uniq | head -20 | sed 's/^/      /'
+    failed=1
+  fi
+  if ! grep -q 'TORN 0$' "$E2E_TMP/conc/reader"; then
+    echo "    torn state.json seen: $(head -5 "$E2E_TMP/conc/reader")"
+    failed=1
+  fi
+
+  # clean up the pool, then nothing may be left
+  local id left
+  for ((w = 0; w < CONC_IDS; w++)); do
+    fk delete --force "conc$CONC_SLEEP-$w" >/dev/null 2>"$E2E_TMP/conc/err" ||
+      { echo "    delete --force conc$CONC_SLEEP-$w: $(cat "$E2E_TMP/conc/err")"; failed=1; }
+  done
+  [ -n "$(ls -A "$ROOT" 2>/dev/null)" ] && { echo "    state left: $(ls -A "$ROOT")"; failed=1; }
+  printf '%s\n' "$CONC_SLEEP" "$ROOT" >"$E2E_TMP/conc/pat"
+  for _ in $(seq 50); do
+    left=$(grep -lasF -f "$E2E_TMP/conc/pat" /proc/[0-9]*/cmdline 2>/dev/null)
+    [ -z "$left" ] && break
+    sleep 0.05
+  done
+  [ -n "$left" ] && { echo "    processes left: $left"; failed=1; }
+  [ "$(cat /proc/self/mounts)" != "$before_mounts" ] && { echo "    the host's mounts changed"; failed=1; }
+  left=$(find /sys/fs/cgroup -name "conc$CONC_SLEEP-*" 2>/dev/null)
+  [ -n "$left" ] && { echo "    cgroups left: $(echo "$left" | head -3)"; failed=1; }
+  return $failed
+}
