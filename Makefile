@@ -4,6 +4,7 @@
 #   make check      unit tests on the fake kernel (ASan+UBSan; VALGRIND=1 for memcheck),
 #                   fault loops, the seam lint; unprivileged
 #   make e2e        the real binary on the real kernel (root)
+#   make vm-check   the e2e suite under QEMU on several kernels, the kernel matrix (root)
 #   make test       check, then e2e when root (the README's and CI's test command)
 #   make demo       build a busybox bundle and run a container in it (root)
 #   make bench      focker vs crun vs runc, as ratios
@@ -11,7 +12,7 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
-PKGS     := jansson
+PKGS     := jansson libseccomp
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
             -Wformat=2 -Wno-format-nonliteral
@@ -66,7 +67,7 @@ endif
 TLIB_OBJS  := $(patsubst %.c,$(TOBJ)/%.o,$(LIB_SRCS) $(FAKE_SRCS) $(TEST_SUPPORT))
 
 .SECONDARY:
-.PHONY: all check e2e test demo bench install clean lint-seam format format-check static coverage
+.PHONY: all check e2e test demo bench install clean lint-seam format format-check static coverage fuzz vm-check
 
 all: $(B)/focker
 
@@ -98,7 +99,7 @@ SEAM_FORBIDDEN := open openat openat2 open64 close read write mount umount umoun
   fchown fchownat chmod fchmod stat fstat fstatat lstat syscall prctl setresuid setresgid \
   setgroups setrlimit prlimit prlimit64 sethostname setdomainname pipe pipe2 socket bind \
   connect accept accept4 sendmsg recvmsg dup dup2 dup3 fcntl poll flock fsync opendir readdir \
-  fopen getdents64 ioctl setsid umask capset seccomp
+  fopen getdents64 ioctl setsid umask capset seccomp personality keyctl memfd_create
 lint-seam: $(patsubst %.c,$(OBJ)/%.o,$(wildcard core/*.c))
 	@bad=0; for o in $^; do \
 	  for s in $$(nm -u $$o | awk '{print $$2}' | sed 's/@.*//'); do \
@@ -112,6 +113,25 @@ lint-seam: $(patsubst %.c,$(OBJ)/%.o,$(wildcard core/*.c))
 
 e2e: $(B)/focker
 	tests/e2e/run.sh
+
+# The e2e suite and the feature probes on this kernel and, under QEMU (TCG), on Debian's 6.1
+# (cgroup v1, v2) and 6.12 (v2) kernels; the matrix goes to build/vm-matrix.{md,json} (root).
+vm-check: $(B)/focker $(B)/enosys
+	vm/check.sh
+
+# Test harness: runs a command with openat2, clone3 and mount_setattr failing with ENOSYS.
+$(B)/enosys: tests/e2e/enosys.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -static -o $@ $<
+
+# Unit tests under gcov, an lcov report in build/coverage/, a summary line for core/ and sys-fake/.
+coverage:
+	tests/coverage.sh
+
+# libFuzzer targets (clang) over the parsers and the in-root path walk, each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 15
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 test: $(B)/focker
 	tests/run-all.sh

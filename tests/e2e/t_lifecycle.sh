@@ -310,8 +310,8 @@ test_spec_and_features() {
 }
 
 test_terminal_pty_goes_to_console_socket() {
-  make_bundle "$E2E_TMP/b" '["sh","-c","tty; [ -t 0 ] && [ -t 1 ] && echo on-a-tty"]'
-  edit_config "$E2E_TMP/b" "c['process']['terminal'] = True"
+  make_bundle "$E2E_TMP/b" '["sh","-c","tty; [ -t 0 ] && [ -t 1 ] && echo on-a-tty; stty size"]'
+  edit_config "$E2E_TMP/b" "c['process']['terminal'] = True; c['process']['consoleSize'] = {'height': 40, 'width': 120}"
   python3 - "$E2E_TMP/console.sock" >"$E2E_TMP/console.out" <<'EOF' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX)
@@ -335,7 +335,8 @@ EOF
   fk run --console-socket "$E2E_TMP/console.sock" --bundle "$E2E_TMP/b" c1 || return 1
   wait $receiver
   assert_eq "$(cat "$E2E_TMP/console.out")" "/dev/pts/0
-on-a-tty" || return 1
+on-a-tty
+40 120" || return 1
   local err
   err=$(fk create --bundle "$E2E_TMP/b" c2 2>&1) && { echo "    terminal without console socket accepted"; return 1; }
   assert_contains "$err" "--console-socket"
@@ -392,3 +393,20 @@ test_containerd_run_config_runs() { run_fixture containerd-run.json; }
 test_containerd_privileged_config_runs() { run_fixture containerd-privileged.json; }
 test_containerd_resources_config_runs() { run_fixture containerd-resources.json; }
 
+
+# DESIGN.md: a bundle crun's (or runc's) `spec` makes runs under focker.  Their defaults list
+# ambient capabilities without inheritable ones, which runc and crun accept.
+run_other_runtime_spec() {
+  local rt=$1
+  command -v "$rt" >/dev/null || skip "$rt is not installed"
+  make_bundle "$E2E_TMP/b" '["true"]'
+  rm "$E2E_TMP/b/config.json"
+  (cd "$E2E_TMP/b" && "$rt" spec) || return 1
+  edit_config "$E2E_TMP/b" "c['process']['terminal'] = False; c['process']['args'] = ['sh', '-c', 'grep CapEff /proc/self/status']"
+  local out
+  out=$(fk run --bundle "$E2E_TMP/b" c1) || return 1
+  assert_contains "$out" "CapEff:"
+}
+
+test_crun_spec_bundle_runs() { run_other_runtime_spec crun; }
+test_runc_spec_bundle_runs() { run_other_runtime_spec runc; }

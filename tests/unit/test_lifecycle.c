@@ -128,7 +128,7 @@ dump_journal_tail (size_t n)
 }
 
 static void
-assert_ok (int r, struct focker_err *err)
+assert_ok_fn (int r, struct focker_err *err)
 {
   if (r < 0)
     {
@@ -136,6 +136,15 @@ assert_ok (int r, struct focker_err *err)
       fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
     }
 }
+
+/* A macro, so the call runs before `err` is read (function arguments have no order). */
+#define assert_ok(call, e)                                                                     \
+  do                                                                                           \
+    {                                                                                          \
+      int r_ = (call);                                                                         \
+      assert_ok_fn (r_, (e));                                                                  \
+    }                                                                                          \
+  while (0)
 
 static pid_t
 create_ok (struct world *w)
