@@ -655,9 +655,9 @@ container_state (struct container_state **out, enum container_status *status, co
 }
 
 /* Open the container's dir, lock it, read its state. */
-static int
-open_locked (int *dirfd_out, struct container_state **st, const char *root, const char *id,
-             struct focker_err **err)
+int
+container_open_locked (int *dirfd_out, struct container_state **st, const char *root,
+                       const char *id, struct focker_err **err)
 {
   _cleanup_close_ int dirfd = open_container (NULL, root, id, err);
   int r;
@@ -741,7 +741,7 @@ container_start (const char *root, const char *id, struct focker_err **err)
   _cleanup_close_ int dirfd = -1;
   int r;
 
-  r = open_locked (&dirfd, &st, root, id, err);
+  r = container_open_locked (&dirfd, &st, root, id, err);
   if (r < 0)
     return r;
   return start_locked (dirfd, st, err);

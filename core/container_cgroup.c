@@ -12,26 +12,10 @@ static int
 open_cgroup (int *dirfd, struct container_state **st, struct cgroup **cg, const char *root,
              const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int rootfd = -1, fd = -1;
+  _cleanup_close_ int fd = -1;
   int r;
 
-  if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
-  rootfd = state_root_open (root, false, err);
-  if (rootfd == -ENOENT)
-    {
-      focker_err_free (TAKE_PTR (*err));
-      return focker_fail (err, -ENOENT, "container %s does not exist", id);
-    }
-  if (rootfd < 0)
-    return rootfd;
-  fd = state_dir_open (rootfd, id, err);
-  if (fd < 0)
-    return fd;
-  r = state_lock (fd, id, err);
-  if (r < 0)
-    return r;
-  r = state_read (st, fd, id, err);
+  r = container_open_locked (&fd, st, root, id, err);
   if (r < 0)
     return r;
   if ((*st)->cgroup == NULL || cgroup_from_json (cg, (*st)->cgroup) < 0 || (*cg)->n == 0)
