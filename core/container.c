@@ -684,6 +684,11 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
   int r;
 
   conn = sys_unix_connect (dirfd, EXEC_SOCK);
+  /* Nobody listens: the init is gone or going (a concurrent kill; kill takes no lock), after
+   * our status check said "created". */
+  if (conn == -ECONNREFUSED || conn == -ENOENT)
+    return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited",
+                        id);
   if (conn < 0)
     return focker_fail (err, conn, "container %s: connect to init", id);
   r = write_all (conn, "S", 1);
