@@ -25,6 +25,7 @@
 struct undo_dir
 {
   int rootfd;
+  bool cancelled; /* the name no longer refers to our directory */
   char name[];
 };
 
@@ -32,7 +33,8 @@ static void
 undo_rm_state_dir (void *data)
 {
   struct undo_dir *u = data;
-  rm_rf_at (u->rootfd, u->name);
+  if (!u->cancelled)
+    rm_rf_at (u->rootfd, u->name);
 }
 
 struct undo_child
@@ -483,6 +485,24 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
   return sync_expect (cr->init.from_init[0], SYNC_DETACHED, &m, err);
 }
 
+/* A delete --force that took our directory's lock before we did (between our mkdir and our
+ * lock, it looks like the remains of a killed create) has removed it: fail, clearly. */
+static int
+check_still_linked (int rootfd, int dirfd, const char *id, struct focker_err **err)
+{
+  struct stat ours, linked;
+  int r = sys_fstatat (dirfd, "", &ours, AT_EMPTY_PATH);
+
+  if (r < 0)
+    return focker_fail (err, r, "container %s: stat state directory", id);
+  r = sys_fstatat (rootfd, id, &linked, AT_SYMLINK_NOFOLLOW);
+  if (r == -ENOENT || (r == 0 && (ours.st_ino != linked.st_ino || ours.st_dev != linked.st_dev)))
+    return focker_fail (err, -ENOENT, "container %s was deleted while being created", id);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: stat state directory", id);
+  return 0;
+}
+
 static int
 create_prepare (struct create_run *cr, const struct create_opts *o, struct undo *undo,
                 struct focker_err **err)
@@ -523,6 +543,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
     return cr->dirfd;
   ud = xmalloc (sizeof *ud + strlen (o->id) + 1);
   ud->rootfd = cr->rootfd;
+  ud->cancelled = false;
   strcpy (ud->name, o->id);
   undo_push (undo, undo_rm_state_dir, ud);
   /* held until create returns: start, kill and delete --force of this id wait for it rather
@@ -531,6 +552,14 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   r = state_lock (cr->dirfd, o->id, err);
   if (r < 0)
     return r;
+  r = check_still_linked (cr->rootfd, cr->dirfd, o->id, err);
+  if (r < 0)
+    {
+      /* deleted under us: what the id names now (if anything) is another create's */
+      if (r == -ENOENT)
+        ud->cancelled = true;
+      return r;
+    }
   cr->init.state_dirfd = cr->dirfd;
   return create_open_fds (cr, o, err);
 }

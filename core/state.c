@@ -53,6 +53,10 @@ state_dir_create (int rootfd, const char *id, struct focker_err **err)
   if (r < 0)
     return focker_fail (err, r, "container %s: mkdir state directory", id);
   fd = sys_openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
+  /* gone between mkdir and open: a concurrent delete --force took it for the remains of a
+   * killed create (it cannot see our lock yet); this create fails, nothing is left */
+  if (fd == -ENOENT)
+    return focker_fail (err, fd, "container %s was deleted while being created", id);
   if (fd < 0)
     {
       sys_unlinkat (rootfd, id, AT_REMOVEDIR);

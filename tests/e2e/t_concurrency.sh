@@ -13,7 +13,7 @@ CONC_SECONDS=${CONC_SECONDS:-40}
 CONC_SLEEP=$((100000 + RANDOM)) # unique per run: other runs of this suite may overlap
 
 # What a command may say when another worker got there first.
-CONC_EXPECTED_ERRORS='already exists|does not exist|not stopped|not in created state|still being created|is not running|no such process'
+CONC_EXPECTED_ERRORS='already exists|does not exist|not stopped|not in created state|still being created|deleted while being created|is not running|no such process'
 
 conc_worker() {
   local w=$1 end=$2 i id op rc
