@@ -183,6 +183,10 @@ main (int argc, char **argv)
   int c;
 
   install_backend ();
+  /* A write to a pipe or socket whose reader is gone (an init that died, a `start` killed
+   * half-way) must be an EPIPE error we handle, not a signal that kills us mid-way.  The
+   * container init and hooks reset it to the default before execve. */
+  signal (SIGPIPE, SIG_IGN);
   opterr = 0;
   while ((c = getopt_long (argc, argv, "+:vh", opts, NULL)) != -1)
     switch (c)

@@ -36,6 +36,7 @@ hook_child_main (void *arg)
 
   if (sys_dup3 (c->stdin_fd, 0, 0) < 0)
     return 126;
+  sys_signal_default (SIGPIPE); /* the runtime ignores it; a hook gets the default */
   sys_execve (c->hook->path, c->hook->args ? c->hook->args : default_argv,
               c->hook->env ? c->hook->env : empty_env);
   return 127;

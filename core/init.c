@@ -364,6 +364,8 @@ init_exec (const struct spec_process *p, const struct spec *hooks, const struct 
   if (r < 0)
     return r;
   sys_umask (p->has_umask ? p->umask : 022);
+  /* the runtime ignores SIGPIPE; the container's process gets the default, as anywhere */
+  sys_signal_default (SIGPIPE);
   r = confine_last (conf, state_json, err);
   if (r < 0)
     return r;

@@ -399,6 +399,13 @@ const struct sys_ops fake_sys_ops = { SYS_CALLS (FAKE_X_SLOT) };
 
 /* ---- time and version ---- */
 
+/* Signal dispositions are not modelled: only the argument is checked. */
+int
+fake_do_signal_default (int sig)
+{
+  return sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP ? -EINVAL : 0;
+}
+
 int
 fake_do_clock_gettime (clockid_t clk, struct timespec *ts)
 {

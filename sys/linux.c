@@ -539,6 +539,17 @@ l_personality (unsigned long persona)
   return neg_errno (personality (persona));
 }
 
+/* Reset a signal's disposition to the default (SIG_DFL). */
+static int
+l_signal_default (int sig)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  return neg_errno (sigaction (sig, &sa, NULL));
+}
+
 static int
 l_clock_gettime (clockid_t clk, struct timespec *ts)
 {

@@ -141,6 +141,7 @@ struct sys_clone_args
   X (int, seccomp_load, (const struct sock_fprog *prog, unsigned flags), (prog, flags))         \
   X (int, keyctl_join_session, (const char *name), (name))                                      \
   X (int, personality, (unsigned long persona), (persona))                                      \
+  X (int, signal_default, (int sig), (sig))                                                      \
   X (int, clock_gettime, (clockid_t clk, struct timespec *ts), (clk, ts))                       \
   X (int, kernel_version, (int *major, int *minor), (major, minor))
 

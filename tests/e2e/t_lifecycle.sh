@@ -410,3 +410,12 @@ run_other_runtime_spec() {
 
 test_crun_spec_bundle_runs() { run_other_runtime_spec crun; }
 test_runc_spec_bundle_runs() { run_other_runtime_spec runc; }
+
+# focker ignores SIGPIPE (an EPIPE is an error it handles); the container's process must not
+# inherit that: `yes | head` has to end.
+test_container_process_gets_default_sigpipe() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","grep SigIgn /proc/self/status"]'
+  local out
+  out=$(fk run --bundle "$E2E_TMP/b" c1) || return 1
+  python3 -c "import sys; m=int(sys.argv[1].split()[1],16); sys.exit(1 if m & (1<<12) else 0)" "$out" || { echo "    SIGPIPE ignored in the container: $out"; return 1; }
+}
