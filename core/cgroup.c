@@ -455,14 +455,32 @@ path_under (const char *dir, const char *top)
   return strncmp (dir, top, n) == 0 && (dir[n] == '/' || dir[n] == '\0');
 }
 
+/* Is path one of the container's own (leaf) cgroups, and does it hold processes? */
+static bool
+leaf_busy (const struct cgroup *cg, const char *path)
+{
+  _cleanup_free_ char *text = NULL;
+
+  for (size_t i = 0; i < cg->n; i++)
+    if (strcmp (cg->dirs[i].path, path) == 0)
+      return cg_read (&text, path, "cgroup.procs") >= 0 && text[strspn (text, " \n")] != '\0';
+  return false;
+}
+
 int
 cgroup_create (const struct cgroup *cg, struct undo *undo, struct focker_err **err)
 {
+  for (size_t i = 0; i < cg->n; i++)
+    if (leaf_busy (cg, cg->dirs[i].path))
+      return focker_fail (err, -EBUSY, "cgroup: %s already holds processes", cg->dirs[i].path);
   for (size_t i = 0; i < cg->n_created; i++)
     {
       const char *path = cg->created[i];
       struct undo_cgdir *u;
       int r = sys_mkdirat (AT_FDCWD, path, 0755);
+      if (r == -EEXIST && leaf_busy (cg, path))
+        /* another container's (or the remains of one): its delete would kill ours */
+        return focker_fail (err, -EBUSY, "cgroup: %s already holds processes", path);
       if (r == -EEXIST)
         continue; /* the shared default parent, made by another container */
       if (r < 0)

@@ -683,19 +683,44 @@ container_state (struct container_state **out, enum container_status *status, co
   return 0;
 }
 
-/* Open the container's dir, lock it, read its state. */
-int
-container_open_locked (int *dirfd_out, struct container_state **st, const char *root,
-                       const char *id, struct focker_err **err)
+/* Open the container's dir and lock it.  The directory we waited on may have been deleted
+ * (and the id created again) by whoever held the lock before us: then the container we
+ * opened no longer exists, and nothing may be done by name (the name is another's now). */
+static int
+open_container_locked (int *rootfd_out, const char *root, const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int dirfd = open_container (NULL, root, id, err);
+  _cleanup_close_ int rootfd = -1, dirfd = -1;
   int r;
 
+  dirfd = open_container (&rootfd, root, id, err);
   if (dirfd < 0)
     return dirfd;
   r = state_lock (dirfd, id, err);
   if (r < 0)
     return r;
+  r = check_still_linked (rootfd, dirfd, id, err);
+  if (r == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return focker_fail (err, -ENOENT, "container %s does not exist", id);
+    }
+  if (r < 0)
+    return r;
+  if (rootfd_out)
+    *rootfd_out = TAKE_FD (rootfd);
+  return TAKE_FD (dirfd);
+}
+
+/* Open the container's dir, lock it, read its state. */
+int
+container_open_locked (int *dirfd_out, struct container_state **st, const char *root,
+                       const char *id, struct focker_err **err)
+{
+  _cleanup_close_ int dirfd = open_container_locked (NULL, root, id, err);
+  int r;
+
+  if (dirfd < 0)
+    return dirfd;
   r = state_read (st, dirfd, id, err);
   if (r < 0)
     return r;
@@ -950,7 +975,7 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
   _cleanup_close_ int rootfd = -1, dirfd = -1;
   int r;
 
-  dirfd = open_container (&rootfd, root, id, err);
+  dirfd = open_container_locked (&rootfd, root, id, err);
   if (dirfd == -ENOENT && force)
     {
       focker_err_free (TAKE_PTR (*err));
@@ -958,9 +983,6 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
     }
   if (dirfd < 0)
     return dirfd;
-  r = state_lock (dirfd, id, err);
-  if (r < 0)
-    return r;
   r = state_read (&st, dirfd, id, err);
   if (r < 0)
     {

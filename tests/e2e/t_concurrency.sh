@@ -133,3 +133,36 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
   [ -n "$left" ] && { echo "    cgroups left: $(echo "$left" | head -3)"; failed=1; }
   return $failed
 }
+
+# A command that waited on a container's lock while another deleted it must not then act on
+# the id by name: the id may already name a new container.  Reproduced step by step: hold
+# the lock of an abandoned state dir, let `delete --force` queue on it, replace the dir by a
+# new container, release.  The new container must survive (the CI failure of 2026-11-23:
+# a stale delete --force removed the state and killed the init of a create in progress).
+test_stale_lock_waiter_leaves_a_new_container_alone() {
+  command -v flock >/dev/null || skip "no flock(1)"
+  make_bundle "$E2E_TMP/b" '["sleep","100"]'
+  mkdir -p "$ROOT/s1" "$E2E_TMP/lk"
+  mkfifo "$E2E_TMP/lk/held" "$E2E_TMP/lk/go"
+  flock -x "$ROOT/s1" sh -c "echo > '$E2E_TMP/lk/held'; read _ < '$E2E_TMP/lk/go'" &
+  local holder=$! del ino waited=0 failed=0
+  read -r _ <"$E2E_TMP/lk/held"
+  ino=$(stat -c %i "$ROOT/s1")
+  fk delete --force s1 2>"$E2E_TMP/lk/err" &
+  del=$!
+  for _ in $(seq 200); do
+    grep -qE -- "-> FLOCK .*:$ino " /proc/locks && { waited=1; break; }
+    sleep 0.02
+  done
+  mv "$ROOT/s1" "$E2E_TMP/lk/old"
+  fk create --bundle "$E2E_TMP/b" s1 || failed=1
+  echo >"$E2E_TMP/lk/go"
+  wait "$holder"
+  wait "$del" || { echo "    delete --force failed: $(cat "$E2E_TMP/lk/err")"; failed=1; }
+  [ $waited = 1 ] || { echo "    delete --force never queued on the lock"; failed=1; }
+  local st
+  st=$(fk state s1 2>&1) || { echo "    the new container is gone: $st"; failed=1; }
+  [ $failed = 1 ] || assert_contains "$st" '"created"' || failed=1
+  fk delete --force s1 || failed=1
+  return $failed
+}

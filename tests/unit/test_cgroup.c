@@ -302,6 +302,36 @@ cgroups_path_forms (void **state)
   world_free (w);
 }
 
+/* A second container may not move into a cgroup that holds another's processes: deleting
+ * either would kill both.  The first is left as it was. */
+static void
+busy_cgroup_is_refused (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_V1 };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], ",\"cgroupsPath\":\"/shared/x\"", NULL);
+      struct create_opts o2 = opts;
+      struct focker_err *err = NULL;
+      pid_t pid = create_ok (w);
+
+      next_command (w);
+      o2.id = "c2";
+      assert_int_equal (container_create (&o2, NULL, &err), -EBUSY);
+      assert_non_null (strstr (err->msg, "/shared/x already holds processes"));
+      focker_err_free (err);
+      err = NULL;
+      assert_false (fake_exists (w->k, ROOT "/c2"));
+      assert_non_null (fake_proc (w->k, pid));
+      assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/shared/x");
+      next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (no_cgroup_left (w));
+      world_free (w);
+    }
+}
+
 static void
 unsupported_limit_names_field_and_file (void **state)
 {
@@ -492,6 +522,7 @@ main (void)
     cmocka_unit_test (v1_writes_v1_files_and_places_before_the_namespace),
     cmocka_unit_test (hybrid_uses_v1_controllers_and_the_unified_hierarchy),
     cmocka_unit_test (cgroups_path_forms),
+    cmocka_unit_test (busy_cgroup_is_refused),
     cmocka_unit_test (unsupported_limit_names_field_and_file),
     cmocka_unit_test (pause_resume_ps_update),
     cmocka_unit_test (conversions_match_runc),
