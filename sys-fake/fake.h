@@ -193,6 +193,15 @@ void fake_settle (struct fake_kernel *k);
 /* Deliver a signal as the kernel would (same rules as kill from pid 1); 0 or -ESRCH. */
 int fake_kill (struct fake_kernel *k, pid_t pid, int sig);
 
+/* Programs.  A process that execs `path` (the path as given to execve) goes on to run `fn`
+ * on its own coroutine, as the new program: it may make calls (sys_read of its stdin, ...)
+ * and block; its return value is its exit status.  Without a program an exec'd process
+ * stays alive, doing nothing, until killed or fake_exit'ed.  The last registration of a
+ * path wins; the strings are copied. */
+typedef int (*fake_program_fn) (struct fake_kernel *k, char *const argv[], char *const envp[],
+                                void *arg);
+void fake_program (struct fake_kernel *k, const char *path, fake_program_fn fn, void *arg);
+
 /* Mounts. */
 size_t fake_mount_count (struct fake_kernel *k, pid_t pid);
 /* The topmost mount at `path` (as seen from pid's root), or NULL. */

@@ -286,6 +286,10 @@ int fake_sched_wait (struct fake_kernel *k, fake_ready_fn ready, void *arg); /* 
 void fake_sched_preempt (struct fake_kernel *k);
 void fake_sched_retire (struct fake_kernel *k, struct fake_ctx *c) __attribute__ ((noreturn));
 void fake_sched_abandon (struct fake_kernel *k, struct fake_ctx *c);
+/* The current coroutine's process exits with `status`; its frames are abandoned. */
+void fake_sched_exit_current (struct fake_kernel *k, struct fake_proc *p, int status)
+    __attribute__ ((noreturn));
+const struct fake_program *fake_program_find (struct fake_kernel *k, const char *path);
 bool fake_sched_in_main (struct fake_kernel *k);
 struct fake_proc *fake_sched_proc (struct fake_kernel *k);
 void fake_sched_set_main_proc (struct fake_kernel *k, struct fake_proc *p);
@@ -328,6 +332,15 @@ struct fake_kernel
   size_t n_cgh;
   int next_pty;
   struct fake_proc *init;
+  struct fake_program *programs; /* fake_program(): what exec of a path runs */
+};
+
+struct fake_program
+{
+  struct fake_program *next;
+  char *path;
+  fake_program_fn fn;
+  void *arg;
 };
 
 extern struct fake_kernel *fake_current_kernel;

@@ -336,6 +336,18 @@ fake_sched_retire (struct fake_kernel *k, struct fake_ctx *c)
   fake_sched_leave (k);
 }
 
+void
+fake_sched_exit_current (struct fake_kernel *k, struct fake_proc *p, int status)
+{
+  struct fake_ctx *c = k->sched->cur;
+
+  p->ctx = NULL;
+  c->proc = NULL;
+  fake_proc_exit (k, p, status & 0xff, 0);
+  c->state = CTX_DEAD;
+  fake_sched_leave (k);
+}
+
 /* A process running on a coroutine that is not the current one was killed. */
 void
 fake_sched_abandon (struct fake_kernel *k, struct fake_ctx *c)

@@ -220,8 +220,44 @@ fake_do_execve (const char *path, char *const argv[], char *const envp[])
   fake_fds_close_all (k, p, true);
   /* the test's own context cannot be abandoned: it returns 0 and carries on */
   if (p->ctx && !fake_sched_in_main (k))
-    fake_sched_retire (k, p->ctx);
+    {
+      const struct fake_program *prog = fake_program_find (k, path);
+      if (prog)
+        {
+          /* the runtime's frames below stay live, abandoned as on retire */
+          int status = prog->fn (k, p->exec_argv, p->exec_envp, prog->arg);
+          fake_sched_exit_current (k, p, status);
+        }
+      fake_sched_retire (k, p->ctx);
+    }
   return 0;
+}
+
+static void
+fake_program_dtor (void *body)
+{
+  free (((struct fake_program *)body)->path);
+}
+
+void
+fake_program (struct fake_kernel *k, const char *path, fake_program_fn fn, void *arg)
+{
+  struct fake_program *prog = fake_obj_new (k, sizeof *prog, fake_program_dtor);
+
+  prog->path = fake_xstrdup (path);
+  prog->fn = fn;
+  prog->arg = arg;
+  prog->next = k->programs;
+  k->programs = prog;
+}
+
+const struct fake_program *
+fake_program_find (struct fake_kernel *k, const char *path)
+{
+  for (const struct fake_program *p = k->programs; p; p = p->next)
+    if (strcmp (p->path, path) == 0)
+      return p;
+  return NULL;
 }
 
 /* ---- credentials ---- */

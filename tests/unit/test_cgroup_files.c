@@ -11,10 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 #include "core/container.h"
-#include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
-#define ROOT "/run/focker"
-#define BUNDLE "/bundle"
 #define V2 "/sys/fs/cgroup/focker/c1/"
 #define MEM1 "/sys/fs/cgroup/memory/focker/c1/"
 #define CPU1 "/sys/fs/cgroup/cpu/focker/c1/"
@@ -28,7 +26,7 @@ static const char *const config_fmt
       "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}],"
       "\"resources\":{%s}}}";
 
-static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
+static const struct create_opts opts = { .root = FX_ROOT, .id = "c1", .bundle = FX_BUNDLE };
 
 struct file_want
 {
@@ -151,59 +149,14 @@ static const struct resources_case cases[] = {
     "network.classID: this host has no net_cls v1 hierarchy" },
 };
 
-struct world
-{
-  struct fake_kernel *k;
-  pid_t cli;
-};
-
 static void
-world_init (struct world *w, enum fake_cgroup_mode mode, const char *resources)
+world_init (struct fx_world *w, enum fake_cgroup_mode mode, const char *resources)
 {
   struct fake_personality p = { .major = 6, .minor = 18, .cgroup = mode };
   char config[4096];
 
-  w->k = fake_kernel_new (&p);
   snprintf (config, sizeof config, config_fmt, resources);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
-  w->cli = fake_current_pid (w->k);
-}
-
-static char *
-read_back (const char *path)
-{
-  int fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-  char *buf = calloc (1, 4096);
-  ssize_t n;
-
-  if (fd < 0)
-    {
-      free (buf);
-      return NULL;
-    }
-  n = sys_read (fd, buf, 4095);
-  sys_close (fd);
-  assert_true (n >= 0);
-  return buf;
-}
-
-/* No cgroup directory named focker, and no state, anywhere. */
-static bool
-nothing_left (struct world *w)
-{
-  static const char *const hiers[] = { "",        "unified/", "cpu/",    "cpuacct/", "cpuset/",
-                                       "memory/", "devices/", "freezer/", "blkio/",   "pids/",
-                                       "systemd/" };
-  char path[128];
-
-  for (size_t i = 0; i < sizeof hiers / sizeof *hiers; i++)
-    {
-      snprintf (path, sizeof path, "/sys/fs/cgroup/%sfocker", hiers[i]);
-      if (fake_exists (w->k, path))
-        return false;
-    }
-  return !fake_exists (w->k, ROOT "/c1");
+  fx_world_init (w, &p, config);
 }
 
 static void
@@ -214,7 +167,7 @@ each_field_lands_in_its_file (void **state)
     {
       const struct resources_case *c = &cases[i];
       struct focker_err *err = NULL;
-      struct world w;
+      struct fx_world w;
       int r;
 
       world_init (&w, c->mode, c->resources);
@@ -228,28 +181,27 @@ each_field_lands_in_its_file (void **state)
           if (strstr (err->msg, "linux.resources.") == NULL)
             fail_msg ("case %zu: the error does not name the field: \"%s\"", i, err->msg);
           focker_err_free (err);
-          if (!nothing_left (&w))
+          if (!fx_nothing_left (&w, "c1"))
             fail_msg ("case %zu: a failed create left a cgroup or state", i);
-          fake_kernel_free (w.k);
+          fx_world_fini (&w);
           continue;
         }
       if (r < 0)
         fail_msg ("case %zu {%s}: %s", i, c->resources, err ? err->msg : "?");
       for (size_t j = 0; j < sizeof c->want / sizeof *c->want && c->want[j].path; j++)
         {
-          char *got = read_back (c->want[j].path);
+          char *got = fx_read (c->want[j].path);
           if (got == NULL || strcmp (got, c->want[j].value) != 0)
             fail_msg ("case %zu: %s: expected [%s], got [%s]", i, c->want[j].path,
                       c->want[j].value, got ? got : "(missing)");
           free (got);
         }
-      fake_exit (w.k, w.cli, 0);
-      w.cli = fake_spawn (w.k);
-      if (container_delete (ROOT, "c1", true, &err) < 0)
+      fx_next_command (&w);
+      if (container_delete (FX_ROOT, "c1", true, &err) < 0)
         fail_msg ("case %zu: delete: %s", i, err->msg);
-      if (!nothing_left (&w))
+      if (!fx_nothing_left (&w, "c1"))
         fail_msg ("case %zu: delete left a cgroup or state", i);
-      fake_kernel_free (w.k);
+      fx_world_fini (&w);
     }
 }
 
@@ -292,7 +244,7 @@ every_failed_write_leaves_nothing (void **state)
     for (long n = 1;; n++)
       {
         struct focker_err *err = NULL;
-        struct world w;
+        struct fx_world w;
         long hits;
         int r;
 
@@ -305,18 +257,17 @@ every_failed_write_leaves_nothing (void **state)
             if (strchr (err->msg, '\n'))
               fail_msg ("run %zu, write %ld: error on two lines: %s", i, n, err->msg);
             focker_err_free (err);
-            if (!nothing_left (&w))
+            if (!fx_nothing_left (&w, "c1"))
               fail_msg ("run %zu, write %ld failed: a cgroup or state was left", i, n);
           }
         else if (hits)
           {
             /* a write whose failure is ignored by design (the memsw probe): still tidy */
-            fake_exit (w.k, w.cli, 0);
-            w.cli = fake_spawn (w.k);
-            if (container_delete (ROOT, "c1", true, &err) < 0)
+            fx_next_command (&w);
+            if (container_delete (FX_ROOT, "c1", true, &err) < 0)
               fail_msg ("run %zu, write %ld: delete: %s", i, n, err->msg);
           }
-        fake_kernel_free (w.k);
+        fx_world_fini (&w);
         if (hits == 0)
           {
             assert_true (r >= 0);

@@ -1,0 +1,45 @@
+/* fixture.h: what the unit tests share: a fake kernel seeded with a bundle, the process
+ * playing the current focker command, reading files back through the seam, and checks that
+ * nothing was left behind.  Linked into every test binary (tests/unit/fixture.c). */
+#ifndef FOCKER_TESTS_FIXTURE_H
+#define FOCKER_TESTS_FIXTURE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "core/err.h"
+#include "sys-fake/fake.h"
+
+#define FX_ROOT "/run/focker"
+#define FX_BUNDLE "/bundle"
+
+struct fx_world
+{
+  struct fake_kernel *k;
+  pid_t cli; /* the process playing the current focker command */
+};
+
+/* A new fake kernel (NULL personality: the default) with FX_BUNDLE/config.json holding
+ * `config` and a rootfs with /bin/sh and the usual mount points. */
+void fx_world_init (struct fx_world *w, const struct fake_personality *p, const char *config);
+void fx_world_fini (struct fx_world *w);
+/* The current command exits; a fresh process plays the next one. */
+void fx_next_command (struct fx_world *w);
+
+/* A file's content as read through the seam (malloc'd), NULL if it cannot be opened. */
+char *fx_read (const char *path);
+/* No cgroup directory named "focker" in any hierarchy, and no state directory for `id`. */
+bool fx_nothing_left (struct fx_world *w, const char *id);
+/* The last n calls of the journal, on the test's output. */
+void fx_dump_journal (struct fake_kernel *k, size_t n);
+void fx_ok_fn (struct fake_kernel *k, int r, struct focker_err *err, const char *what);
+
+/* A macro, so the call runs before `err` is read (function arguments have no order). */
+#define FX_OK(w, call, err)                                                                    \
+  do                                                                                           \
+    {                                                                                          \
+      int r_ = (call);                                                                         \
+      fx_ok_fn ((w)->k, r_, (err), #call);                                                     \
+    }                                                                                          \
+  while (0)
+
+#endif
