@@ -218,6 +218,8 @@ int fake_conn_take_fd (struct fake_kernel *k, pid_t pid, int fd);
 const char *fake_console (struct fake_kernel *k);
 /* Value of a /proc/sys key ("net/ipv4/ip_forward") as seen by pid, NULL if never written. */
 const char *fake_sysctl (struct fake_kernel *k, pid_t pid, const char *key);
+/* The id of a process's namespace of a type (as fake_ns_file returns), 0 if no process. */
+unsigned long fake_ns_id (struct fake_kernel *k, pid_t pid, enum fake_ns_type type);
 /* Whether two processes share a namespace of a type. */
 bool fake_same_ns (struct fake_kernel *k, pid_t a, pid_t b, enum fake_ns_type type);
 

@@ -477,3 +477,11 @@ fake_ns_file (struct fake_kernel *k, const char *path, enum fake_ns_type type)
   ino->nsref = ns;
   return ns->id;
 }
+
+unsigned long
+fake_ns_id (struct fake_kernel *k, pid_t pid, enum fake_ns_type type)
+{
+  struct fake_proc *p = fake_proc (k, pid);
+
+  return p && p->ns[type] ? p->ns[type]->id : 0;
+}

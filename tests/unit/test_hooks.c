@@ -46,8 +46,7 @@ struct hook_log
 static unsigned long
 mnt_ns_of (struct fake_kernel *k, pid_t pid)
 {
-  struct fake_proc *p = fake_proc (k, pid);
-  return p ? (unsigned long)(uintptr_t)p->ns[FAKE_NS_MNT] : 0;
+  return fake_ns_id (k, pid, FAKE_NS_MNT);
 }
 
 /* The hook: read the state to EOF, note it, exit 0 (or the log's status for "fail"). */
