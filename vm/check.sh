@@ -52,7 +52,8 @@ host_run() {
     if [ "${VM_ENOSYS:-1}" = 1 ]; then
       echo "@@VM-BEGIN e2e-enosys"
       local crash tests
-      crash=$(grep -ho '^test_[a-z0-9_]*' "$repo"/tests/e2e/t_crash.sh 2>/dev/null || true)
+      crash=$(grep -ho '^test_[a-z0-9_]*' "$repo"/tests/e2e/t_crash.sh "$repo"/tests/e2e/t_podman.sh \
+        "$repo"/tests/e2e/t_containerd.sh 2>/dev/null || true)
       tests=$(grep -ho '^test_[a-z0-9_]*' "$repo"/tests/e2e/t_*.sh | grep -vxF "$crash" || true)
       for t in $crash; do echo "skip $t: ran without ENOSYS above"; done
       rc=0
