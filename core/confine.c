@@ -17,8 +17,8 @@
 
 #define CAP_SYS_ADMIN_BIT (1ULL << 21)
 
-static bool
-selinux_enabled (void)
+bool
+confine_selinux_enabled (void)
 {
   struct stat st;
   /* selinuxfs is mounted exactly when SELinux is enabled */
@@ -42,7 +42,7 @@ prepare_lsm (struct confine *c, const struct spec *s)
 
   if (p->selinux_label && *p->selinux_label)
     {
-      if (selinux_enabled ())
+      if (confine_selinux_enabled ())
         c->selinux_label = xstrdup (p->selinux_label);
       else
         focker_log ("debug", "process.selinuxLabel: SELinux is not enabled, label %s ignored",
@@ -57,7 +57,7 @@ prepare_lsm (struct confine *c, const struct spec *s)
                     p->apparmor_profile);
     }
   if (s->has_linux && s->linux_.mount_label && *s->linux_.mount_label && c->selinux_label == NULL
-      && !selinux_enabled ())
+      && !confine_selinux_enabled ())
     focker_log ("debug", "linux.mountLabel: SELinux is not enabled, label ignored");
   return 0;
 }

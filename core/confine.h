@@ -64,4 +64,7 @@ int confine_personality (unsigned long *out, const struct spec_linux *l, struct 
 
 void confine_free (struct confine *c);
 
+/* Is SELinux enabled on this host (selinuxfs mounted)?  Asked before pivot_root. */
+bool confine_selinux_enabled (void);
+
 #endif

@@ -18,6 +18,7 @@
 #include "core/cgroup.h"
 #include "core/cleanup.h"
 #include "core/fsutil.h"
+#include "core/confine.h"
 #include "core/rootfs.h"
 
 #define MAX_SYMLINKS 40
@@ -277,10 +278,27 @@ bind_remount (const char *target, unsigned long flags)
   return sys_mount (NULL, target, NULL, rf, NULL);
 }
 
-static int
-mount_one (const struct spec_mount *m, const char *bundle, int rootfd, struct focker_err **err)
+/* linux.mountLabel goes on the filesystems that take a context= option (tmpfs, devpts, ...);
+ * procfs, sysfs, cgroupfs and mqueue are labelled by the policy, as runc leaves them. */
+static char *
+labelled_data (const char *type, const char *data, const char *label)
 {
-  _cleanup_free_ char *source = NULL, *target = NULL;
+  static const char *const unlabelled[] = { "proc", "sysfs", "cgroup", "cgroup2", "mqueue" };
+
+  if (label == NULL)
+    return data ? xstrdup (data) : NULL;
+  for (size_t i = 0; i < sizeof unlabelled / sizeof *unlabelled; i++)
+    if (strcmp (type, unlabelled[i]) == 0)
+      return data ? xstrdup (data) : NULL;
+  return data && *data ? xasprintf ("%s,context=\"%s\"", data, label)
+                       : xasprintf ("context=\"%s\"", label);
+}
+
+static int
+mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const char *label,
+           struct focker_err **err)
+{
+  _cleanup_free_ char *source = NULL, *target = NULL, *data = NULL;
   _cleanup_close_ int fd = -1;
   const char *type = m->type;
   unsigned long flags = m->flags;
@@ -328,7 +346,8 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, struct fo
         return focker_fail (err, -EINVAL, "mount %s: no type given", m->destination);
       if (strcmp (type, "cgroup") == 0)
         return rootfs_mount_cgroup (rootfd, target, m, err);
-      r = sys_mount (source, target, type, flags & ~(MS_REC | MS_BIND), m->data);
+      data = labelled_data (type, m->data, label);
+      r = sys_mount (source, target, type, flags & ~(MS_REC | MS_BIND), data);
       if (r == -EPERM && strcmp (type, "sysfs") == 0)
         {
           /* sysfs cannot be mounted without owning the network namespace: bind the host's
@@ -513,8 +532,11 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
                            ? s->linux_.rootfs_propagation_flags
                            : MS_REC | MS_PRIVATE;
   _cleanup_close_ int rootfd = -1;
+  const char *label = NULL;
   int r;
 
+  if (s->has_linux && s->linux_.mount_label && *s->linux_.mount_label && confine_selinux_enabled ())
+    label = s->linux_.mount_label;
   /* Cut propagation towards the host first: nothing mounted below may reach it. */
   r = sys_mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
   if (r < 0)
@@ -534,7 +556,7 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
     return focker_fail (err, rootfd, "open rootfs %s", rootfs);
   for (size_t i = 0; i < s->n_mounts; i++)
     {
-      r = mount_one (&s->mounts[i], bundle, rootfd, err);
+      r = mount_one (&s->mounts[i], bundle, rootfd, label, err);
       if (r < 0)
         return r;
     }
