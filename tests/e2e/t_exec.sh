@@ -279,3 +279,12 @@ test_terminal_with_stdin_not_a_tty_copies_both_ways() {
   assert_contains "$out" "console-socket" || return 1
   fk delete --force c1
 }
+
+# exec killed after each of its kernel calls (t_crash.sh's loop): the joiner and the new
+# process wait on pipes from focker and exit at EOF, so delete --force leaves nothing
+crash_exec_detached() { fk exec --detach "$1" sleep "$CRASH_SLEEP" >/dev/null; }
+
+test_crash_at_every_call_of_exec_leaves_nothing_after_delete_force() {
+  crash_bundle
+  crash_loop exec crash_run_detached crash_exec_detached
+}
