@@ -50,8 +50,8 @@ static const struct option exec_options[] = {
 struct exec_args
 {
   struct exec_opts o;
-  char **env, **caps;
-  size_t n_env, n_caps;
+  char **env, **caps, **cgroups;
+  size_t n_env, n_caps, n_cgroups;
   gid_t *gids;
   char *pid_file_abs;
 };
@@ -171,13 +171,14 @@ parse_exec (int argc, char **argv, struct exec_args *a)
           break;
         }
       case X_CGROUP:
-        a->o.cgroup = optarg;
+        push (&a->cgroups, &a->n_cgroups, optarg);
         break;
       case 'h':
-        printf ("usage: focker exec [--process P.json | ... ] [--detach] [--pid-file F] [--tty] "
-                "[--console-socket S] [--cwd D] [--env K=V] [--user U[:G]] "
-                "[--additional-gids G] [--cap C] [--no-new-privs] [--apparmor P] "
-                "[--process-label L] [--preserve-fds N] [--cgroup SUB] ID [COMMAND [ARG...]]\n");
+        printf (
+            "usage: focker exec [--process P.json | ... ] [--detach] [--pid-file F] [--tty] "
+            "[--console-socket S] [--cwd D] [--env K=V] [--user U[:G]] "
+            "[--additional-gids G] [--cap C] [--no-new-privs] [--apparmor P] "
+            "[--process-label L] [--preserve-fds N] [--cgroup [CTL:]SUB] ID [COMMAND [ARG...]]\n");
         exit (0);
       case ':':
         return cli_usage_error ("exec", "option %s needs a value", argv[optind - 1]);
@@ -194,6 +195,7 @@ parse_exec (int argc, char **argv, struct exec_args *a)
     return cli_usage_error ("exec", "expects a command after the container id (or --process)");
   a->o.env = a->env;
   a->o.caps = a->caps;
+  a->o.cgroups = a->cgroups;
   a->o.additional_gids = a->gids;
   if (a->o.pid_file && a->o.pid_file[0] != '/')
     {
@@ -253,6 +255,7 @@ cmd_exec (int argc, char **argv)
     term_attach_end (&term);
   free (a.env);
   free (a.caps);
+  free (a.cgroups);
   free (a.gids);
   free (a.pid_file_abs);
   if (r < 0)

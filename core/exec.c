@@ -393,47 +393,85 @@ differing_namespaces (pid_t pid, const char *id, struct focker_err **err)
   return flags;
 }
 
-/* The container's cgroup, or its sub-cgroup `sub` (which must exist, as with runc). */
+/* Does the v1 hierarchy carrying `ctls` ("cpu,cpuacct") carry one of `want` ("cpu,memory")? */
+static bool
+ctls_overlap (const char *ctls, const char *want, size_t want_len)
+{
+  for (const char *w = want; w < want + want_len;)
+    {
+      size_t n = strcspn (w, ",");
+      if (n > (size_t)(want + want_len - w))
+        n = (size_t)(want + want_len - w);
+      for (const char *c = ctls; *c;)
+        {
+          size_t m = strcspn (c, ",");
+          if (m == n && n > 0 && strncmp (c, w, n) == 0)
+            return true;
+          c += m + (c[m] == ',');
+        }
+      w += n + 1;
+    }
+  return false;
+}
+
+/* The sub-cgroup the --cgroup values pick for directory `d` ([CTL[,CTL]:]PATH, runc's
+ * form): one naming a controller of d's hierarchy first, else the one without controllers
+ * (the only kind that applies to the v2 directory), else NULL (d itself). */
+static const char *
+sub_for_dir (const struct cgroup_dir *d, char *const *subs)
+{
+  const char *plain = NULL;
+
+  for (size_t i = 0; subs && subs[i]; i++)
+    {
+      const char *colon = strchr (subs[i], ':');
+      if (colon == NULL || colon == subs[i])
+        plain = colon ? colon + 1 : subs[i];
+      else if (*d->ctls && ctls_overlap (d->ctls, subs[i], (size_t)(colon - subs[i])))
+        return colon + 1;
+    }
+  return plain;
+}
+
+/* The container's cgroup, or the existing sub-cgroups --cgroup picks (see above). */
 static int
-exec_cgroup (struct cgroup **out, const struct container_state *st, const char *sub,
+exec_cgroup (struct cgroup **out, const struct container_state *st, char *const *subs,
              struct focker_err **err)
 {
-  struct cgroup *cg = NULL;
+  _cleanup_cgroup_ struct cgroup *cg = NULL;
 
   *out = NULL;
+  for (size_t i = 0; subs && subs[i]; i++)
+    {
+      const char *colon = strchr (subs[i], ':');
+      const char *path = colon ? colon + 1 : subs[i];
+      if (path[0] == '\0' || path[0] == '/' || strstr (path, ".."))
+        return focker_fail (err, -EINVAL,
+                            "--cgroup %s: must be a relative path below the container's cgroup",
+                            subs[i]);
+    }
   if (st->cgroup == NULL || cgroup_from_json (&cg, st->cgroup) < 0 || cg->n == 0)
     {
-      cgroup_free (cg);
-      if (sub)
-        return focker_fail (err, -ENOENT, "--cgroup %s: the container has no cgroup", sub);
+      if (subs && subs[0])
+        return focker_fail (err, -ENOENT, "--cgroup %s: the container has no cgroup", subs[0]);
       return 0;
     }
-  if (sub)
+  for (size_t i = 0; i < cg->n; i++)
     {
-      if (sub[0] == '/' || strstr (sub, "..") || sub[0] == '\0')
-        {
-          cgroup_free (cg);
-          return focker_fail (err, -EINVAL,
-                              "--cgroup %s: must be a relative path below the "
-                              "container's cgroup",
-                              sub);
-        }
-      for (size_t i = 0; i < cg->n; i++)
-        {
-          char *path = path_join (cg->dirs[i].path, sub);
-          struct stat stb;
-          int r = sys_fstatat (AT_FDCWD, path, &stb, 0);
-          free (cg->dirs[i].path);
-          cg->dirs[i].path = path;
-          if (r < 0 || !S_ISDIR (stb.st_mode))
-            {
-              r = focker_fail (err, r < 0 ? r : -ENOTDIR, "--cgroup %s: %s", sub, path);
-              cgroup_free (cg);
-              return r;
-            }
-        }
+      const char *sub = sub_for_dir (&cg->dirs[i], subs);
+      struct stat stb;
+      char *path;
+      int r;
+      if (sub == NULL)
+        continue;
+      path = path_join (cg->dirs[i].path, sub);
+      free (cg->dirs[i].path);
+      cg->dirs[i].path = path;
+      r = sys_fstatat (AT_FDCWD, path, &stb, 0);
+      if (r < 0 || !S_ISDIR (stb.st_mode))
+        return focker_fail (err, r < 0 ? r : -ENOTDIR, "--cgroup %s: %s", sub, path);
     }
-  *out = cg;
+  *out = TAKE_PTR (cg);
   return 0;
 }
 
@@ -494,7 +532,7 @@ exec_prepare (struct exec_run *x, const struct exec_opts *o, const struct contai
   r = confine_prepare (&x->confine, &x->view, err);
   if (r < 0)
     return r;
-  r = exec_cgroup (&x->cg, st, o->cgroup, err);
+  r = exec_cgroup (&x->cg, st, o->cgroups, err);
   if (r < 0)
     return r;
   /* the pidfd pins the init: the namespaces we read and join are its own */

@@ -37,7 +37,7 @@ struct exec_opts
   const char *apparmor;
   const char *process_label;
   int preserve_fds;
-  const char *cgroup; /* --cgroup SUB: a sub-cgroup of the container's, or NULL */
+  char *const *cgroups; /* --cgroup [CTL[,CTL]:]SUB...: existing sub-cgroups, or NULL */
 };
 
 /* Build the process `exec` runs (pure, no kernel call except reading --process): the

@@ -119,6 +119,43 @@ test_exec_confinement_matches_the_container() {
   fk delete --force c1
 }
 
+test_exec_cgroup_flag_runs_in_sub_cgroups() {
+  start_sleeper || return 1
+  local rel dirs d out mem
+  rel=$(grep '^0::' "/proc/$(init_pid c1)/cgroup" | cut -d: -f3)
+  [ -n "$rel" ] && [ "$rel" != / ] || { fk delete --force c1; skip "no cgroup for the container"; }
+  # the container's directory in every hierarchy
+  dirs=$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*$rel" 2>/dev/null)
+  for d in $dirs; do
+    mkdir "$d/s"
+    # a v1 cpuset starts empty: no process may join it until it has cpus and mems
+    if [ -e "$d/cpuset.cpus" ]; then
+      cat "$d/cpuset.cpus" >"$d/s/cpuset.cpus"
+      cat "$d/cpuset.mems" >"$d/s/cpuset.mems"
+    fi
+  done
+  mem=$(echo "$dirs" | grep '/memory/' | head -1)
+  [ -z "$mem" ] || mkdir "$mem/m"
+  # seen from the container's cgroup namespace, rooted at its cgroup
+  out=$(fk exec --cgroup s c1 cat /proc/self/cgroup)
+  local rc=$?
+  if [ -n "$mem" ] && [ $rc = 0 ]; then
+    local out2
+    out2=$(fk exec --cgroup memory:m --cgroup s c1 cat /proc/self/cgroup) || rc=1
+  fi
+  for d in $dirs; do rmdir "$d/s"; done
+  [ -z "$mem" ] || rmdir "$mem/m"
+  [ $rc = 0 ] || return 1
+  [ -z "$(echo "$out" | grep -v ':/s$')" ] || { echo "    not all in /s: $out"; return 1; }
+  if [ -n "$mem" ]; then
+    assert_contains "$out2" ":memory:/m" || return 1
+    assert_contains "$out2" ":pids:/s" || return 1
+  fi
+  out=$(one_line_error fk exec --cgroup nope c1 true) || { echo "$out"; return 1; }
+  assert_contains "$out" "--cgroup nope" || return 1
+  fk delete --force c1
+}
+
 # one_line_error CMD...: fails, with exactly one line on stderr; prints it
 one_line_error() {
   local rc=0

@@ -421,6 +421,53 @@ inherited_fds_reach_the_process_only_when_preserved (void **state)
   world_free (w);
 }
 
+/* --cgroup [CTL:]SUB (runc): a controller's hierarchy takes the value naming it, the others
+ * (and the v2 directory) the plain one */
+static void
+cgroup_flag_picks_sub_cgroups_per_controller (void **state)
+{
+  struct fake_personality hybrid = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_HYBRID };
+  struct world *w = world_new (&hybrid, "", "", "");
+  struct exec_opts o = detached ();
+  char want[16], *procs;
+  pid_t pid;
+
+  (void)state;
+  assert_int_equal (sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/memory/focker/c1/m", 0755), 0);
+  /* the plain value applies to every other hierarchy: it must exist in each */
+  for (const char *const *h
+       = (const char *const[]){ "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids",
+                                "systemd", "unified", NULL };
+       *h; h++)
+    {
+      char path[96];
+      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker/c1/s", *h);
+      assert_int_equal (sys_mkdirat (AT_FDCWD, path, 0755), 0);
+    }
+  o.cgroups = (char *const[]){ "memory:m", "s", NULL };
+  pid = exec_ok (w, &o);
+  snprintf (want, sizeof want, "%d", (int)pid);
+  procs = fake_read_file (w->k, "/sys/fs/cgroup/memory/focker/c1/m/cgroup.procs");
+  assert_non_null (procs);
+  assert_non_null (strstr (procs, want));
+  free (procs);
+  procs = fake_read_file (w->k, "/sys/fs/cgroup/pids/focker/c1/s/cgroup.procs");
+  assert_non_null (procs);
+  assert_non_null (strstr (procs, want));
+  free (procs);
+  assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker/c1/s");
+  /* a sub-cgroup that does not exist is an error naming it */
+  {
+    struct focker_err *err = NULL;
+    int status;
+    o.cgroups = (char *const[]){ "cpu:nope", NULL };
+    assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
+    assert_non_null (strstr (err->msg, "--cgroup nope: /sys/fs/cgroup/cpu"));
+    focker_err_free (err);
+  }
+  world_free (w);
+}
+
 static void
 refuses_a_container_that_is_not_running (void **state)
 {
@@ -495,7 +542,7 @@ bad_flags_fail_before_any_process (void **state)
   cases[2].o.caps = (char *const[]){ "CAP_NOPE", NULL };
   cases[3].o.tty = true;
   cases[4].o.process_path = "/missing.json";
-  cases[5].o.cgroup = "../x";
+  cases[5].o.cgroups = (char *const[]){ "../x", NULL };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     {
       assert_true (container_exec (&cases[i].o, NULL, NULL, &status, &err) < 0);
@@ -577,6 +624,7 @@ main (void)
     cmocka_unit_test (pid_file_names_the_process),
     cmocka_unit_test (terminal_master_goes_to_the_console_socket),
     cmocka_unit_test (inherited_fds_reach_the_process_only_when_preserved),
+    cmocka_unit_test (cgroup_flag_picks_sub_cgroups_per_controller),
     cmocka_unit_test (refuses_a_container_that_is_not_running),
     cmocka_unit_test (refuses_a_created_container),
     cmocka_unit_test (bad_flags_fail_before_any_process),
