@@ -168,7 +168,9 @@ exec_joins_every_namespace_and_the_cgroup (void **state)
 {
   struct world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
+  size_t mark = fake_journal_len (w->k);
   pid_t pid = exec_ok (w, &o);
+  long nondumpable = -1, join = fake_journal_find (w->k, SYS_ID_setns, mark);
   struct fake_proc *p = fake_proc (w->k, pid), *init = fake_proc (w->k, w->init);
 
   (void)state;
@@ -187,6 +189,14 @@ exec_joins_every_namespace_and_the_cgroup (void **state)
   assert_int_equal (p->ppid, w->cli);
   assert_int_equal (fake_open_fds (w->k, pid), 3);
   assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  /* non-dumpable before it joins anything (copied to the process until its execve) */
+  for (size_t i = mark; i < fake_journal_len (w->k) && nondumpable < 0; i++)
+    {
+      const struct fake_call *c = fake_journal_at (w->k, i);
+      if (c->id == SYS_ID_prctl && strcmp (c->args, "4 0 0 0 0") == 0)
+        nondumpable = (long)i;
+    }
+  assert_true (nondumpable >= 0 && join > nondumpable);
   /* the joiner was reaped: only the init and the new process are left */
   assert_int_equal (live_processes (w), 2);
   world_free (w);
