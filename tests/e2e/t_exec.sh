@@ -315,3 +315,44 @@ test_crash_at_every_call_of_exec_leaves_nothing_after_delete_force() {
   crash_bundle
   crash_loop exec crash_run_detached crash_exec_detached
 }
+
+# bad exec command lines (t_badinput.sh's checks): one line naming the problem, nothing
+# changed, no process left
+test_exec_bad_input_fails_with_one_line() {
+  start_sleeper || return 1
+  echo '{"args": ["true"], "cwd": "relative"' >"$E2E_TMP/bad.json"
+  echo '{"args": [], "cwd": "/"}' >"$E2E_TMP/empty.json"
+  bad_expect "expects a container id" exec || return 1
+  bad_expect "expects a command" exec c1 || return 1
+  bad_expect "not both" exec --process "$E2E_TMP/bad.json" c1 true || return 1
+  bad_expect "--user" exec --user abc c1 true || return 1
+  bad_expect "--user" exec --user 1:x c1 true || return 1
+  bad_expect "--additional-gids" exec --additional-gids x c1 true || return 1
+  bad_expect "--preserve-fds" exec --preserve-fds x c1 true || return 1
+  bad_expect "unknown option --bogus" exec --bogus c1 true || return 1
+  bad_expect "--env" exec --env NOEQUALS c1 true || return 1
+  bad_expect "--cwd" exec --cwd relative c1 true || return 1
+  bad_expect "CAP_NOPE" exec --cap CAP_NOPE c1 true || return 1
+  bad_expect "--cgroup ../up" exec --cgroup ../up c1 true || return 1
+  bad_expect "missing.json" exec --process "$E2E_TMP/missing.json" c1 || return 1
+  bad_expect "bad.json" exec --process "$E2E_TMP/bad.json" c1 || return 1
+  bad_expect "args" exec --process "$E2E_TMP/empty.json" c1 || return 1
+  bad_expect "console-socket" exec -t -d c1 sh || return 1
+  bad_expect "console socket $E2E_TMP/none" exec -t --console-socket "$E2E_TMP/none" c1 sh || return 1
+  bad_expect "/no/such/program" exec c1 /no/such/program || return 1
+  bad_expect "invalid container id" exec ../x true || return 1
+  bad_expect "container nope does not exist" exec nope true || return 1
+  fk delete --force c1
+}
+
+test_exec_inherited_fds_reach_the_process_only_when_preserved() {
+  start_sleeper || return 1
+  local out
+  # fds 3, 4 and 5 open in focker, as podman's conmon may leave them
+  out=$(fk exec c1 ls /proc/self/fd 3<"$E2E_TMP/b/config.json" 4<&3 5<&3) || return 1
+  # ls's own directory fd is 3
+  assert_eq "$(echo $out)" "0 1 2 3" "fds seen by the process" || return 1
+  out=$(fk exec --preserve-fds 2 c1 ls /proc/self/fd 3<"$E2E_TMP/b/config.json" 4<&3 5<&3) || return 1
+  assert_eq "$(echo $out)" "0 1 2 3 4 5" "fds with --preserve-fds 2" || return 1
+  fk delete --force c1
+}
