@@ -478,6 +478,58 @@ cgroup_flag_picks_sub_cgroups_per_controller (void **state)
   world_free (w);
 }
 
+/* Without --detach exec waits.  The fake's exec'd program runs until told: the `pending`
+ * callback (polled by the wait) plays its life: first a signal to forward, then its end. */
+static struct world *waiting_world;
+static int waiting_step;
+static int waiting_exit; /* >= 0: exit code; < 0: killed by signal -N */
+
+static int
+waiting_pending (void)
+{
+  struct world *w = waiting_world;
+  for (pid_t p = 2; p < 4096; p++)
+    {
+      struct fake_proc *fp = fake_proc (w->k, p);
+      if (!fp || !fp->alive || !fp->execed || p == w->init)
+        continue;
+      if (waiting_step++ == 0)
+        {
+          sigaddset (&fp->caught, SIGTERM); /* the program handles SIGTERM */
+          return SIGTERM;
+        }
+      assert_int_equal (fp->signals[fp->n_signals - 1], SIGTERM); /* forwarded */
+      if (waiting_exit >= 0)
+        fake_exit (w->k, p, waiting_exit);
+      else
+        fake_kill (w->k, p, -waiting_exit);
+      return 0;
+    }
+  return 0;
+}
+
+static void
+exec_waits_and_returns_the_exit_status (void **state)
+{
+  (void)state;
+  for (int i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (NULL, "", "", "");
+      struct exec_opts o = detached ();
+      struct focker_err *err = NULL;
+      int status = -1;
+
+      o.detach = false;
+      waiting_world = w;
+      waiting_step = 0;
+      waiting_exit = i == 0 ? 7 : -SIGKILL;
+      assert_ok (container_exec (&o, waiting_pending, NULL, &status, &err), err);
+      assert_int_equal (status, i == 0 ? 7 : 128 + SIGKILL);
+      assert_int_equal (live_processes (w), 1);
+      world_free (w);
+    }
+}
+
 static void
 refuses_a_container_that_is_not_running (void **state)
 {
@@ -635,6 +687,7 @@ main (void)
     cmocka_unit_test (terminal_master_goes_to_the_console_socket),
     cmocka_unit_test (inherited_fds_reach_the_process_only_when_preserved),
     cmocka_unit_test (cgroup_flag_picks_sub_cgroups_per_controller),
+    cmocka_unit_test (exec_waits_and_returns_the_exit_status),
     cmocka_unit_test (refuses_a_container_that_is_not_running),
     cmocka_unit_test (refuses_a_created_container),
     cmocka_unit_test (bad_flags_fail_before_any_process),
