@@ -122,7 +122,8 @@ test_exec_confinement_matches_the_container() {
 test_exec_cgroup_flag_runs_in_sub_cgroups() {
   start_sleeper || return 1
   local rel dirs d out mem
-  rel=$(grep '^0::' "/proc/$(init_pid c1)/cgroup" | cut -d: -f3)
+  # the container's path (the same in every hierarchy focker made it in)
+  rel=$(cut -d: -f3 "/proc/$(init_pid c1)/cgroup" | grep -vx / | head -1)
   [ -n "$rel" ] && [ "$rel" != / ] || { fk delete --force c1; skip "no cgroup for the container"; }
   # the container's directory in every hierarchy
   dirs=$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*$rel" 2>/dev/null)
@@ -305,15 +306,6 @@ test_terminal_with_stdin_not_a_tty_copies_both_ways() {
   out=$(one_line_error fk exec -t -d c1 sh) || { echo "$out"; return 1; }
   assert_contains "$out" "console-socket" || return 1
   fk delete --force c1
-}
-
-# exec killed after each of its kernel calls (t_crash.sh's loop): the joiner and the new
-# process wait on pipes from focker and exit at EOF, so delete --force leaves nothing
-crash_exec_detached() { fk exec --detach "$1" sleep "$CRASH_SLEEP" >/dev/null; }
-
-test_crash_at_every_call_of_exec_leaves_nothing_after_delete_force() {
-  crash_bundle
-  crash_loop exec crash_run_detached crash_exec_detached
 }
 
 # bad exec command lines (t_badinput.sh's checks): one line naming the problem, nothing
