@@ -536,9 +536,10 @@ exec_prepare (struct exec_run *x, const struct exec_opts *o, const struct contai
   if (r < 0)
     return r;
   /* the pidfd pins the init: the namespaces we read and join are its own */
-  x->ctx.init_pidfd = sys_pidfd_open (st->pid, 0);
-  if (x->ctx.init_pidfd < 0 && x->ctx.init_pidfd != -ENOSYS)
-    return focker_fail (err, x->ctx.init_pidfd, "container %s: open init %d", o->id, (int)st->pid);
+  r = sys_pidfd_open (st->pid, 0);
+  if (r < 0 && r != -ENOSYS) /* ENOSYS: before 5.3, the namespaces by /proc/PID/ns only */
+    return focker_fail (err, r, "container %s: open init %d", o->id, (int)st->pid);
+  x->ctx.init_pidfd = r < 0 ? -1 : r;
   if (!state_init_alive (st))
     return focker_fail (err, -ESRCH, "container %s is not running: its init exited", o->id);
   r = differing_namespaces (st->pid, o->id, err);

@@ -263,6 +263,22 @@ old_kernels_join_through_proc_files_user_first (void **state)
   world_free (w);
 }
 
+/* before 5.3 there is no pidfd at all: the /proc files only */
+static void
+kernels_without_pidfd_join_through_proc_files (void **state)
+{
+  struct fake_personality old = { .major = 5, .minor = 2, .cgroup = FAKE_CGROUP_V1 };
+  struct world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
+  struct exec_opts o = detached ();
+  pid_t pid = exec_ok (w, &o);
+
+  (void)state;
+  for (int t = 0; t < FAKE_NS_COUNT; t++)
+    assert_true (fake_same_ns (w->k, pid, w->init, (enum fake_ns_type)t));
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  world_free (w);
+}
+
 static void
 exec_gets_the_container_confinement_seccomp_last (void **state)
 {
@@ -680,6 +696,7 @@ main (void)
     cmocka_unit_test (exec_joins_every_namespace_and_the_cgroup),
     cmocka_unit_test (user_namespace_is_joined_first_with_a_pidfd),
     cmocka_unit_test (old_kernels_join_through_proc_files_user_first),
+    cmocka_unit_test (kernels_without_pidfd_join_through_proc_files),
     cmocka_unit_test (exec_gets_the_container_confinement_seccomp_last),
     cmocka_unit_test (flags_override_the_container_process),
     cmocka_unit_test (process_file_replaces_the_container_process),
