@@ -821,8 +821,8 @@ signal_init (const struct container_state *st, int sig)
   return sys_kill (st->pid, sig);
 }
 
-static int
-read_ns_link (pid_t pid, const char *name, char *buf, size_t size)
+int
+container_read_ns_link (pid_t pid, const char *name, char *buf, size_t size)
 {
   char path[64];
   ssize_t n;
@@ -860,7 +860,8 @@ signal_all (const struct container_state *st, int sig)
           return r < 0 ? r : 0;
         }
     }
-  if (read_ns_link (st->pid, "pid", ns, sizeof ns) < 0 || read_ns_link (0, "pid", self, sizeof self) < 0
+  if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0
+      || container_read_ns_link (0, "pid", self, sizeof self) < 0
       || strcmp (ns, self) == 0)
     return 0;
   proc = sys_openat (AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -879,7 +880,8 @@ signal_all (const struct container_state *st, int sig)
           off += d->d_reclen;
           if (*end || pid <= 0 || pid == st->pid)
             continue;
-          if (read_ns_link ((pid_t) pid, "pid", other, sizeof other) == 0 && strcmp (other, ns) == 0)
+          if (container_read_ns_link ((pid_t) pid, "pid", other, sizeof other) == 0
+              && strcmp (other, ns) == 0)
             sys_kill ((pid_t) pid, sig);
         }
     }

@@ -27,6 +27,10 @@ int container_write_pid_file (const char *path, pid_t pid, struct focker_err **e
 /* The container's config as recorded in its state, parsed; NULL when absent or unreadable. */
 struct spec *container_state_spec (const struct container_state *st);
 
+/* The target of /proc/PID/ns/NAME (PID 0: /proc/self) in buf, "net:[4026531840]"; 0 or a
+ * negative errno. */
+int container_read_ns_link (pid_t pid, const char *name, char *buf, size_t size);
+
 /* Wait for the child `pid`, forwarding what `pending` returns; *exit_status is its exit code,
  * or 128+N when killed by signal N. */
 int container_wait_pid (pid_t pid, pending_signal_fn pending, int *exit_status,

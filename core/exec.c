@@ -351,23 +351,6 @@ joiner_main (void *arg)
 
 /* ---- the runtime side ---- */
 
-static int
-read_ns (pid_t pid, const char *name, char *buf, size_t size)
-{
-  char path[64];
-  ssize_t n;
-
-  if (pid > 0)
-    snprintf (path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
-  else
-    snprintf (path, sizeof path, "/proc/self/ns/%s", name);
-  n = sys_readlinkat (AT_FDCWD, path, buf, size - 1);
-  if (n < 0)
-    return (int)n;
-  buf[n] = '\0';
-  return 0;
-}
-
 /* The init's namespaces that are not ours.  A kind the kernel lacks (no time namespaces
  * before 5.6) is skipped. */
 static int
@@ -378,13 +361,13 @@ differing_namespaces (pid_t pid, const char *id, struct focker_err **err)
   for (int i = 0; i < EXEC_MAX_NS; i++)
     {
       char theirs[64], ours[64];
-      int r = read_ns (pid, ns_order[i].name, theirs, sizeof theirs);
+      int r = container_read_ns_link (pid, ns_order[i].name, theirs, sizeof theirs);
       if (r == -ENOENT && strcmp (ns_order[i].name, "time") == 0)
         continue;
       if (r < 0)
         return focker_fail (err, r, "container %s: read /proc/%d/ns/%s", id, (int)pid,
                             ns_order[i].name);
-      r = read_ns (0, ns_order[i].name, ours, sizeof ours);
+      r = container_read_ns_link (0, ns_order[i].name, ours, sizeof ours);
       if (r < 0)
         return focker_fail (err, r, "read /proc/self/ns/%s", ns_order[i].name);
       if (strcmp (theirs, ours) != 0)
