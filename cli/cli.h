@@ -39,6 +39,31 @@ int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((form
 /* Parse a signal: "KILL", "SIGKILL", "9", "kill"; -1 if unknown. */
 int cli_parse_signal (const char *s);
 
+/* A container's pty on our stdin/stdout (cli/terminal.c): begin makes a console socket
+ * (t->sock) and a thread that receives the pty master on it and copies both ways; end stops
+ * the thread (after the process exited), restores termios and removes the socket. */
+#include <pthread.h>
+#include <termios.h>
+struct term_attach
+{
+  char dir[64];
+  char sock[96];
+  int listen_fd;
+  int stop_pipe[2];
+  pthread_t thread;
+  bool started;
+  bool raw;
+  struct termios saved;
+};
+int term_attach_begin (struct term_attach *t);
+void term_attach_end (struct term_attach *t);
+
+/* Signals `run` and `exec` forward to the process they wait for: install the handlers, and
+ * the callback core/ polls. */
+void cli_forward_signals (void);
+int cli_take_pending_signal (void);
+
+int cmd_exec (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_start (int argc, char **argv);
 int cmd_run (int argc, char **argv);

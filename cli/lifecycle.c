@@ -212,29 +212,66 @@ on_signal (int sig)
   pending_sig = sig;
 }
 
-static int
-take_pending_signal (void)
+int
+cli_take_pending_signal (void)
 {
   int sig = pending_sig;
   pending_sig = 0;
   return sig;
 }
 
+void
+cli_forward_signals (void)
+{
+  static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
+  struct sigaction sa = { .sa_handler = on_signal };
+
+  /* no SA_RESTART: the wait in core must wake up to forward the signal */
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+    sigaction (forwarded[i], &sa, NULL);
+}
+
+/* Does the bundle's config ask for a terminal?  (A config that cannot be read is create's
+ * to report.) */
+static bool
+config_wants_terminal (const char *bundle)
+{
+  char path[PATH_MAX];
+  json_t *root, *t;
+  bool yes;
+
+  snprintf (path, sizeof path, "%s/config.json", bundle);
+  root = json_load_file (path, 0, NULL);
+  t = json_object_get (json_object_get (root, "process"), "terminal");
+  yes = json_is_true (t);
+  json_decref (root);
+  return yes;
+}
+
 int
 cmd_run (int argc, char **argv)
 {
-  static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
   struct create_args a = { 0 };
   struct focker_err *err = NULL;
-  struct sigaction sa = { .sa_handler = on_signal };
+  struct term_attach term;
+  bool attach = false;
   int status = 0, r;
 
   if (parse_create (argc, argv, &a, true))
     return 1;
-  /* no SA_RESTART: the wait in core must wake up to forward the signal */
-  for (size_t i = 0; !a.detach && i < sizeof forwarded / sizeof *forwarded; i++)
-    sigaction (forwarded[i], &sa, NULL);
-  r = container_run (&a.o, a.detach, take_pending_signal, &status, &err);
+  if (!a.detach)
+    cli_forward_signals ();
+  /* a terminal and nobody to give it to: it is ours */
+  if (!a.detach && a.o.console_socket == NULL && config_wants_terminal (a.o.bundle))
+    {
+      if (term_attach_begin (&term) < 0)
+        return cli_usage_error ("run", "cannot attach a terminal: %s", strerror (errno));
+      attach = true;
+      a.o.console_socket = term.sock;
+    }
+  r = container_run (&a.o, a.detach, cli_take_pending_signal, &status, &err);
+  if (attach)
+    term_attach_end (&term);
   free (a.bundle_abs);
   free (a.pid_file_abs);
   if (r < 0)

@@ -112,7 +112,7 @@ static const struct cli_command commands[] = {
   { "spec", cmd_spec, "write a default config.json" },
   { "features", cmd_features, "print the features this runtime supports" },
   { "check", cmd_check, "what this kernel supports, and what it does not" },
-  { "exec", cmd_unsupported, "run a process in a container (not yet)" },
+  { "exec", cmd_exec, "run another process in a running container" },
   { "pause", cmd_pause, "freeze every process of a container" },
   { "resume", cmd_resume, "thaw a paused container" },
   { "update", cmd_update, "change a live container's resource limits" },

@@ -12,6 +12,7 @@
 #include "core/cgroup.h"
 #include "core/cleanup.h"
 #include "core/container.h"
+#include "core/container_internal.h"
 #include "core/fsutil.h"
 #include "core/hooks.h"
 #include "core/init.h"
@@ -37,23 +38,20 @@ undo_rm_state_dir (void *data)
     rm_rf_at (u->rootfd, u->name);
 }
 
-struct undo_child
-{
-  pid_t pid;
-};
-
-static void
-undo_kill_child (void *data)
+void
+container_undo_kill_child (void *data)
 {
   struct undo_child *u = data;
   siginfo_t info;
+  if (u->pid <= 0) /* already reaped */
+    return;
   sys_kill (u->pid, SIGKILL);
   sys_waitid (P_PID, (id_t) u->pid, &info, WEXITED);
 }
 
 /* Move an fd to >= min (close-on-exec) so it cannot collide with preserved fds 3..min-1. */
-static int
-fd_above (int fd, int min)
+int
+container_fd_above (int fd, int min)
 {
   int nfd;
   if (fd < 0 || fd >= min)
@@ -216,8 +214,8 @@ new_state (const struct create_opts *o, const struct spec *s, const char *rootfs
   return st;
 }
 
-static int
-write_pid_file (const char *path, pid_t pid, struct focker_err **err)
+int
+container_write_pid_file (const char *path, pid_t pid, struct focker_err **err)
 {
   _cleanup_free_ char *dir = xstrdup (path);
   _cleanup_close_ int dirfd = -1;
@@ -301,7 +299,7 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   if (cr->init.exec_listen < 0)
     return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id, EXEC_SOCK);
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
-    if ((*fds[i] = fd_above (*fds[i], min)) < 0 && *fds[i] != -1)
+    if ((*fds[i] = container_fd_above (*fds[i], min)) < 0 && *fds[i] != -1)
       return focker_fail (err, *fds[i], "move fd above --preserve-fds range");
   return 0;
 }
@@ -402,8 +400,8 @@ create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
 /* Everything between clone and `created`, on the parent side. */
 /* process.rlimits, set on the init from here, as runc does: inside a user namespace the
  * init could not raise a hard limit (that takes CAP_SYS_RESOURCE in the initial one). */
-static int
-set_rlimits (const struct spec_process *p, pid_t pid, struct focker_err **err)
+int
+container_set_rlimits (const struct spec_process *p, pid_t pid, struct focker_err **err)
 {
   for (size_t i = 0; i < p->n_rlimits; i++)
     {
@@ -439,7 +437,7 @@ create_handshake (struct create_run *cr, const struct create_opts *o, struct foc
   r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
   if (r < 0)
     return r;
-  r = set_rlimits (cr->spec->process, cr->pid, err);
+  r = container_set_rlimits (cr->spec->process, cr->pid, err);
   if (r < 0)
     return r;
   st = new_state (o, cr->spec, cr->rootfs, cr->pid);
@@ -474,7 +472,7 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
     return r;
   if (o->pid_file)
     {
-      r = write_pid_file (o->pid_file, cr->pid, err);
+      r = container_write_pid_file (o->pid_file, cr->pid, err);
       if (r < 0)
         return r;
     }
@@ -586,7 +584,7 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
     {
       struct undo_child *uc = xmalloc (sizeof *uc);
       uc->pid = cr.pid;
-      undo_push (&undo, undo_kill_child, uc);
+      undo_push (&undo, container_undo_kill_child, uc);
       /* before SYNC_GO: the init unshares its cgroup namespace only after this */
       if (cr.cg)
         r = cgroup_enter (cr.cg, cr.pid, cr.cloned_into_cgroup, err);
@@ -625,8 +623,8 @@ container_create (const struct create_opts *o, pid_t *pid, struct focker_err **e
 }
 
 /* Re-parse the config kept in the state (hooks for start and delete). */
-static struct spec *
-state_spec (const struct container_state *st)
+struct spec *
+container_state_spec (const struct container_state *st)
 {
   struct spec *s = NULL;
   struct focker_err *e = NULL;
@@ -777,7 +775,7 @@ start_locked (int dirfd, struct container_state *st, struct focker_err **err)
   r = state_write (dirfd, st, err);
   if (r < 0)
     return r;
-  s = state_spec (st);
+  s = container_state_spec (st);
   if (s)
     {
       _cleanup_free_ char *json = state_to_json (st, STATUS_RUNNING, false);
@@ -823,8 +821,8 @@ signal_init (const struct container_state *st, int sig)
   return sys_kill (st->pid, sig);
 }
 
-static int
-read_ns_link (pid_t pid, const char *name, char *buf, size_t size)
+int
+container_read_ns_link (pid_t pid, const char *name, char *buf, size_t size)
 {
   char path[64];
   ssize_t n;
@@ -862,7 +860,8 @@ signal_all (const struct container_state *st, int sig)
           return r < 0 ? r : 0;
         }
     }
-  if (read_ns_link (st->pid, "pid", ns, sizeof ns) < 0 || read_ns_link (0, "pid", self, sizeof self) < 0
+  if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0
+      || container_read_ns_link (0, "pid", self, sizeof self) < 0
       || strcmp (ns, self) == 0)
     return 0;
   proc = sys_openat (AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -881,7 +880,8 @@ signal_all (const struct container_state *st, int sig)
           off += d->d_reclen;
           if (*end || pid <= 0 || pid == st->pid)
             continue;
-          if (read_ns_link ((pid_t) pid, "pid", other, sizeof other) == 0 && strcmp (other, ns) == 0)
+          if (container_read_ns_link ((pid_t) pid, "pid", other, sizeof other) == 0
+              && strcmp (other, ns) == 0)
             sys_kill ((pid_t) pid, sig);
         }
     }
@@ -950,7 +950,7 @@ delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
       if (r < 0)
         return focker_err_prefix (err, "container %s", st->id);
     }
-  s = state_spec (st);
+  s = container_state_spec (st);
   if (s)
     {
       _cleanup_free_ char *json = state_to_json (st, STATUS_STOPPED, false);
@@ -1063,8 +1063,8 @@ container_list_free (struct container_state **list)
   free (list);
 }
 
-static int
-wait_init (pid_t pid, pending_signal_fn pending, int *exit_status, struct focker_err **err)
+int
+container_wait_pid (pid_t pid, pending_signal_fn pending, int *exit_status, struct focker_err **err)
 {
   _cleanup_close_ int pidfd = sys_pidfd_open (pid, 0);
   siginfo_t info;
@@ -1117,7 +1117,7 @@ container_run (const struct create_opts *o, bool detach, pending_signal_fn pendi
   *exit_status = 0;
   if (detach)
     return 0;
-  r = wait_init (pid, pending, exit_status, err);
+  r = container_wait_pid (pid, pending, exit_status, err);
   if (r < 0)
     return r;
   return container_delete (o->root, o->id, true, err);

@@ -65,9 +65,8 @@ init_find_executable (char **out, const char *arg0, char *const *env, struct foc
   return focker_fail (err, -ENOENT, "exec \"%s\": executable file not found in $PATH", arg0);
 }
 
-/* Mark fds >= first close-on-exec, and clear the flag on the preserved ones below it. */
-static int
-fds_hygiene (int preserve)
+int
+init_fds_hygiene (int preserve)
 {
   unsigned first = 3u + (unsigned) preserve;
   int r = sys_close_range (first, ~0u, CLOSE_RANGE_CLOEXEC);
@@ -149,6 +148,21 @@ set_time_offsets (const struct spec *s, struct focker_err **err)
   return write_proc_self ("/proc/self/timens_offsets", v, err);
 }
 
+int
+init_oom_score_adj (const struct spec_process *p, struct focker_err **err)
+{
+  char v[16];
+  int r;
+
+  if (!p->has_oom_score_adj)
+    return 0;
+  snprintf (v, sizeof v, "%d", p->oom_score_adj);
+  r = write_proc_self ("/proc/self/oom_score_adj", v, err);
+  if (r < 0)
+    return focker_err_prefix (err, "process.oomScoreAdj");
+  return 0;
+}
+
 static int
 set_names (const struct spec *s, struct focker_err **err)
 {
@@ -169,10 +183,8 @@ set_names (const struct spec *s, struct focker_err **err)
   return 0;
 }
 
-/* A pty from the container's own devpts; the master goes to the console socket, the slave
- * becomes stdio and the controlling terminal of a new session. */
-static int
-setup_terminal (struct init_ctx *c, struct focker_err **err)
+int
+init_terminal (const struct spec_process *p, int *console_fd, struct focker_err **err)
 {
   _cleanup_close_ int master = -1, slave = -1;
   int r;
@@ -186,19 +198,18 @@ setup_terminal (struct init_ctx *c, struct focker_err **err)
   slave = sys_pty_peer (master, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return focker_fail (err, slave, "terminal: open pty peer");
-  if (c->spec->process->has_console_size)
+  if (p->has_console_size)
     {
-      r = sys_pty_set_size (slave, c->spec->process->console_height,
-                            c->spec->process->console_width);
+      r = sys_pty_set_size (slave, p->console_height, p->console_width);
       if (r < 0)
-        return focker_fail (err, r, "process.consoleSize: set %ux%u",
-                            c->spec->process->console_height, c->spec->process->console_width);
+        return focker_fail (err, r, "process.consoleSize: set %ux%u", p->console_height,
+                            p->console_width);
     }
-  r = sys_send_fd (c->console_fd, master, "pty", 3);
+  r = sys_send_fd (*console_fd, master, "pty", 3);
   if (r < 0)
     return focker_fail (err, r, "terminal: send pty to console socket");
-  sys_close (c->console_fd);
-  c->console_fd = -1;
+  sys_close (*console_fd);
+  *console_fd = -1;
   r = sys_setsid ();
   if (r < 0)
     return focker_fail (err, r, "terminal: setsid");
@@ -271,18 +282,13 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
     return r;
   if (s->process->terminal)
     {
-      r = setup_terminal (c, err);
+      r = init_terminal (s->process, &c->console_fd, err);
       if (r < 0)
         return r;
     }
-  if (s->process->has_oom_score_adj)
-    {
-      char v[16];
-      snprintf (v, sizeof v, "%d", s->process->oom_score_adj);
-      r = write_proc_self ("/proc/self/oom_score_adj", v, err);
-      if (r < 0)
-        return focker_err_prefix (err, "process.oomScoreAdj");
-    }
+  r = init_oom_score_adj (s->process, err);
+  if (r < 0)
+    return r;
   r = mkdir_p_at (AT_FDCWD, s->process->cwd, 0755, err);
   if (r < 0)
     return focker_err_prefix (err, "process.cwd");
@@ -333,17 +339,12 @@ enter_cwd (const char *cwd, struct focker_err **err)
   return 0;
 }
 
-/* After `start`: startContainer hooks, then become the user process.  Uses only the init's
- * own copies (`p`, `hooks`): the creator's memory may be gone. */
-static int
-init_exec (const struct spec_process *p, const struct spec *hooks, const struct confine *conf,
-           const char *exe, const char *state_json, struct focker_err **err)
+int
+init_become (const struct spec_process *p, const struct confine *conf, const char *exe,
+             const char *state_json, struct focker_err **err)
 {
   int r;
 
-  r = hooks_run (hooks, SPEC_HOOK_START_CONTAINER, state_json, err);
-  if (r < 0)
-    return r;
   if (p->no_new_privileges)
     {
       r = sys_prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -371,6 +372,19 @@ init_exec (const struct spec_process *p, const struct spec *hooks, const struct 
     return r;
   r = sys_execve (exe, p->args, p->env ? p->env : (char *[]){ NULL });
   return focker_fail (err, r, "exec %s", exe);
+}
+
+/* After `start`: startContainer hooks, then become the user process.  Uses only the init's
+ * own copies (`p`, `hooks`): the creator's memory may be gone. */
+static int
+init_exec (const struct spec_process *p, const struct spec *hooks, const struct confine *conf,
+           const char *exe, const char *state_json, struct focker_err **err)
+{
+  int r = hooks_run (hooks, SPEC_HOOK_START_CONTAINER, state_json, err);
+
+  if (r < 0)
+    return r;
+  return init_become (p, conf, exe, state_json, err);
 }
 
 /* Accept `start`'s connection and its one byte.  A connection that closes without the byte
@@ -419,7 +433,7 @@ init_main (void *arg)
   /* 1: nobody may ptrace or read /proc/PID/mem of the init while it holds host fds */
   sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  r = fds_hygiene (c->preserve_fds);
+  r = init_fds_hygiene (c->preserve_fds);
   if (r < 0)
     focker_fail (&err, r, "close inherited fds");
   if (r >= 0)

@@ -41,4 +41,25 @@ int init_main (void *ctx);
 int init_find_executable (char **out, const char *arg0, char *const *env,
                           struct focker_err **err);
 
+/* Pieces the init shares with `exec` (core/exec.c), in the order they run: */
+
+/* Mark every fd >= 3 + preserve close-on-exec and clear the flag on 3 .. 3+preserve-1: no
+ * host fd reaches the process unless --preserve-fds says so. */
+int init_fds_hygiene (int preserve);
+
+/* A pty from the devpts of the current root; the master goes to the connected console
+ * socket *console_fd (closed and set to -1), the slave becomes stdio and the controlling
+ * terminal of a new session.  Errors name the step. */
+int init_terminal (const struct spec_process *p, int *console_fd, struct focker_err **err);
+
+/* process.oomScoreAdj, when set, written to /proc/self/oom_score_adj. */
+int init_oom_score_adj (const struct spec_process *p, struct focker_err **err);
+
+/* Become the process: no_new_privs, LSM labels and capabilities around the uid switch
+ * (core/confine.h), cwd resolved inside the root, umask, SIGPIPE default, seccomp last, then
+ * execve(exe).  Returns only on failure. */
+struct confine;
+int init_become (const struct spec_process *p, const struct confine *conf, const char *exe,
+                 const char *state_json, struct focker_err **err);
+
 #endif

@@ -160,6 +160,8 @@ struct fake_ns *fake_ns_new (struct fake_kernel *k, enum fake_ns_type type, stru
 extern const char *const fake_ns_names[FAKE_NS_COUNT];
 int fake_ns_type_from_clone (int flag); /* CLONE_NEWNET -> FAKE_NS_NET, -1 if not one */
 int fake_ns_clone_flag (enum fake_ns_type t);
+/* The process a pidfd refers to, NULL once its pid is gone. */
+struct fake_proc *fake_pidfd_target (struct fake_kernel *k, struct fake_file *f);
 
 void fake_mounts_seed (struct fake_kernel *k, struct fake_ns *mnt);
 struct fake_mount *fake_mount_add (struct fake_kernel *k, struct fake_ns *mnt, const char *source,

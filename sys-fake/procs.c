@@ -487,7 +487,7 @@ fake_do_pidfd_open (pid_t pid, unsigned flags)
   return fake_fd_install (k, fake_self (k), f, true, 0);
 }
 
-static struct fake_proc *
+struct fake_proc *
 fake_pidfd_target (struct fake_kernel *k, struct fake_file *f)
 {
   struct fake_proc *t = fake_proc_any (k, f->pid);

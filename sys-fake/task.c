@@ -150,23 +150,9 @@ fake_do_unshare (int flags)
   return 0;
 }
 
-int
-fake_do_setns (int fd, int nstype)
+static void
+fake_join_ns (struct fake_kernel *k, struct fake_proc *p, struct fake_ns *ns)
 {
-  struct fake_kernel *k = fake_current_kernel;
-  struct fake_proc *p = fake_self (k);
-  struct fake_file *f = fake_fd_get (p, fd);
-  struct fake_ns *ns;
-
-  if (f == NULL)
-    return -EBADF;
-  if (f->kind != FF_NS)
-    return -EINVAL;
-  ns = f->ns;
-  if (nstype != 0 && nstype != fake_ns_clone_flag (ns->type))
-    return -EINVAL;
-  if (!fake_proc_privileged (p))
-    return -EPERM;
   switch (ns->type)
     {
     case FAKE_NS_MNT:
@@ -188,6 +174,56 @@ fake_do_setns (int fd, int nstype)
     default:
       p->ns[ns->type] = ns;
     }
+}
+
+/* setns on a pidfd (5.8+): every namespace in `flags` of the target at once, all or nothing;
+ * the user namespace is joined first (the kernel does the same), joining one's own user
+ * namespace is EINVAL. */
+static int
+fake_setns_pidfd (struct fake_kernel *k, struct fake_proc *p, struct fake_file *f, int flags)
+{
+  static const enum fake_ns_type order[]
+      = { FAKE_NS_USER, FAKE_NS_MNT,    FAKE_NS_UTS, FAKE_NS_IPC,
+          FAKE_NS_PID,  FAKE_NS_CGROUP, FAKE_NS_NET, FAKE_NS_TIME };
+  struct fake_proc *t;
+
+  if (!fake_version_at_least (k, 5, 8))
+    return -EINVAL;
+  if (flags == 0 || (flags & ~FAKE_CLONE_NS))
+    return -EINVAL;
+  t = fake_pidfd_target (k, f);
+  if (t == NULL || !t->alive || t->zombie)
+    return -ESRCH;
+  if (!fake_proc_privileged (p))
+    return -EPERM;
+  if ((flags & CLONE_NEWUSER) && t->ns[FAKE_NS_USER] == p->ns[FAKE_NS_USER])
+    return -EINVAL;
+  for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+    if (flags & fake_ns_clone_flag (order[i]))
+      fake_join_ns (k, p, t->ns[order[i]]);
+  return 0;
+}
+
+int
+fake_do_setns (int fd, int nstype)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *p = fake_self (k);
+  struct fake_file *f = fake_fd_get (p, fd);
+  struct fake_ns *ns;
+
+  if (f == NULL)
+    return -EBADF;
+  if (f->kind == FF_PIDFD)
+    return fake_setns_pidfd (k, p, f, nstype);
+  if (f->kind != FF_NS)
+    return -EINVAL;
+  ns = f->ns;
+  if (nstype != 0 && nstype != fake_ns_clone_flag (ns->type))
+    return -EINVAL;
+  if (!fake_proc_privileged (p))
+    return -EPERM;
+  fake_join_ns (k, p, ns);
   return 0;
 }
 

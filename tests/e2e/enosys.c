@@ -1,9 +1,11 @@
-/* enosys.c: run a command with openat2, clone3 and mount_setattr failing with ENOSYS.
+/* enosys.c: run a command with openat2, clone3, mount_setattr and pidfd_open failing with
+ * ENOSYS.
  *
  * Usage: build/enosys COMMAND [ARGS...]
  * A test harness, not part of focker: it installs a seccomp filter (inherited by every
  * descendant, containers included) so the fallbacks that kernels older than 5.3 / 5.6 / 5.12
- * take run on a new kernel too (`make vm-check` runs the e2e suite under it).  Other
+ * take run on a new kernel too (without pidfd_open, exec joins namespaces through
+ * /proc/PID/ns files, as before 5.8) (`make vm-check` runs the e2e suite under it).  Other
  * syscalls and other architectures' calling conventions are allowed untouched. */
 #include <errno.h>
 #include <linux/audit.h>
@@ -21,6 +23,9 @@
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
@@ -35,9 +40,10 @@ main (int argc, char **argv)
     BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 3, 0),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 2, 0),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 1, 0),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 4, 0),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 3, 0),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 2, 0),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_open, 1, 0),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
   };

@@ -122,3 +122,12 @@ test_crash_at_every_call_of_run_leaves_nothing_after_delete_force() {
   crash_bundle
   crash_loop run crash_nothing crash_run_detached
 }
+
+# exec killed after each of its kernel calls: the joiner and the new
+# process wait on pipes from focker and exit at EOF, so delete --force leaves nothing
+crash_exec_detached() { fk exec --detach "$1" sleep "$CRASH_SLEEP" >/dev/null; }
+
+test_crash_at_every_call_of_exec_leaves_nothing_after_delete_force() {
+  crash_bundle
+  crash_loop exec crash_run_detached crash_exec_detached
+}

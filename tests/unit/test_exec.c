@@ -1,0 +1,714 @@
+/* test_exec.c: `focker exec` on the fake kernel.
+ *
+ * A container is created and started (as separate focker commands), then exec runs in a
+ * fresh command process.  Assertions are on the kernel's state: the new process's
+ * namespaces, cgroup, credentials and confinement against the init's; the journal only for
+ * order (the user namespace joined first, seccomp the last call before execve).  The fault
+ * loop fails every call of exec once and from then on, and checks that nothing is left: no
+ * process but the container's init, no fd, no pid file. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "core/container.h"
+#include "core/exec.h"
+#include "core/spec.h"
+#include "sys-fake/fake.h"
+
+#define ROOT "/run/focker"
+#define BUNDLE "/bundle"
+
+static const char *const base_config
+    = "{\"ociVersion\":\"1.0.2\","
+      "\"process\":{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\",\"A=1\"],\"cwd\":\"/\","
+      "\"user\":{\"uid\":0,\"gid\":0}%s},"
+      "\"root\":{\"path\":\"rootfs\"},"
+      "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+      "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+      "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\"}],"
+      "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},"
+      "{\"type\":\"ipc\"},{\"type\":\"network\"},{\"type\":\"cgroup\"}%s]%s}}";
+
+#define USERNS_NS ",{\"type\":\"user\"}"
+#define USERNS_MAPS                                                                                \
+  ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"                       \
+  "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]"
+#define CONFINED_PROCESS                                                                           \
+  ",\"noNewPrivileges\":true,\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_CHOWN\"],"         \
+  "\"effective\":[\"CAP_KILL\"],\"permitted\":[\"CAP_KILL\"]}"
+#define SECCOMP                                                                                    \
+  ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"ptrace\"],"      \
+  "\"action\":\"SCMP_ACT_ERRNO\"}]}"
+
+struct world
+{
+  struct fake_kernel *k;
+  pid_t cli;
+  pid_t init;
+};
+
+static struct fake_kernel *current_kernel;
+
+static void
+dump_journal_tail (size_t n)
+{
+  size_t len = current_kernel ? fake_journal_len (current_kernel) : 0;
+  for (size_t i = len > n ? len - n : 0; i < len; i++)
+    {
+      const struct fake_call *c = fake_journal_at (current_kernel, i);
+      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int)c->pid, sys_names[c->id], c->args,
+                   c->result, c->injected ? " (injected)" : "");
+    }
+}
+
+static void
+assert_ok_fn (int r, struct focker_err *err)
+{
+  if (r < 0)
+    {
+      dump_journal_tail (30);
+      fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
+    }
+}
+
+#define assert_ok(call, e)                                                                         \
+  do                                                                                               \
+    {                                                                                              \
+      int r_ = (call);                                                                             \
+      assert_ok_fn (r_, (e));                                                                      \
+    }                                                                                              \
+  while (0)
+
+static void
+next_command (struct world *w)
+{
+  fake_exit (w->k, w->cli, 0);
+  w->cli = fake_spawn (w->k);
+}
+
+/* A started container c1; the current process is a fresh command. */
+static struct world *
+world_new (const struct fake_personality *p, const char *process, const char *ns,
+           const char *linux_extra)
+{
+  static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
+  struct world *w = calloc (1, sizeof *w);
+  struct focker_err *err = NULL;
+  char config[4096];
+
+  w->k = fake_kernel_new (p);
+  current_kernel = w->k;
+  snprintf (config, sizeof config, base_config, process, ns, linux_extra);
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/ls", "ELF", 0755), 0);
+  for (const char *const *d = (const char *const[]){ "proc", "dev", "tmp", NULL }; *d; d++)
+    {
+      char path[64];
+      snprintf (path, sizeof path, BUNDLE "/rootfs/%s", *d);
+      assert_int_equal (fake_mkdir_p (w->k, path, 0755), 0);
+    }
+  w->cli = fake_current_pid (w->k);
+  assert_ok (container_create (&opts, &w->init, &err), err);
+  next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  next_command (w);
+  return w;
+}
+
+static void
+world_free (struct world *w)
+{
+  fake_kernel_free (w->k);
+  free (w);
+}
+
+static char *const ls_args[] = { "ls", "-l", NULL };
+
+static struct exec_opts
+detached (void)
+{
+  return (struct exec_opts){ .root = ROOT, .id = "c1", .args = ls_args, .detach = true };
+}
+
+static pid_t
+exec_ok (struct world *w, const struct exec_opts *o)
+{
+  struct focker_err *err = NULL;
+  int status = -1;
+  pid_t pid = 0;
+
+  (void)w;
+  assert_ok (container_exec (o, NULL, &pid, &status, &err), err);
+  assert_null (err);
+  assert_int_equal (status, 0);
+  assert_true (pid > 0);
+  return pid;
+}
+
+static int
+live_processes (struct world *w)
+{
+  int n = 0;
+  for (pid_t p = 2; p < 4096; p++)
+    {
+      struct fake_proc *fp = fake_proc (w->k, p);
+      if (fp && fp->alive && !fp->zombie && p != w->cli)
+        n++;
+    }
+  return n;
+}
+
+static void
+exec_joins_every_namespace_and_the_cgroup (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  size_t mark = fake_journal_len (w->k);
+  pid_t pid = exec_ok (w, &o);
+  long nondumpable = -1, join = fake_journal_find (w->k, SYS_ID_setns, mark);
+  struct fake_proc *p = fake_proc (w->k, pid), *init = fake_proc (w->k, w->init);
+
+  (void)state;
+  assert_true (p->execed);
+  assert_string_equal (p->exec_path, "/bin/ls");
+  assert_string_equal (p->exec_argv[1], "-l");
+  assert_string_equal (p->exec_envp[1], "A=1");
+  for (int t = 0; t < FAKE_NS_COUNT; t++)
+    if (!fake_same_ns (w->k, pid, w->init, (enum fake_ns_type)t))
+      fail_msg ("namespace type %d differs from the init's", t);
+  assert_false (fake_same_ns (w->k, pid, w->cli, FAKE_NS_PID));
+  assert_true (p->ns_pid > 1);
+  assert_string_equal (p->root_path, init->root_path);
+  assert_string_equal (p->cgroup_path, init->cgroup_path);
+  /* a child of the runtime (CLONE_PARENT), seeing only stdio */
+  assert_int_equal (p->ppid, w->cli);
+  assert_int_equal (fake_open_fds (w->k, pid), 3);
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  /* non-dumpable before it joins anything (copied to the process until its execve) */
+  for (size_t i = mark; i < fake_journal_len (w->k) && nondumpable < 0; i++)
+    {
+      const struct fake_call *c = fake_journal_at (w->k, i);
+      if (c->id == SYS_ID_prctl && strcmp (c->args, "4 0 0 0 0") == 0)
+        nondumpable = (long)i;
+    }
+  assert_true (nondumpable >= 0 && join > nondumpable);
+  /* the joiner was reaped: only the init and the new process are left */
+  assert_int_equal (live_processes (w), 2);
+  world_free (w);
+}
+
+/* Index of the first setns journaled by a process other than `not` from `from`, or -1. */
+static long
+find_setns (struct world *w, size_t from)
+{
+  return fake_journal_find (w->k, SYS_ID_setns, from);
+}
+
+static void
+user_namespace_is_joined_first_with_a_pidfd (void **state)
+{
+  struct world *w = world_new (NULL, "", USERNS_NS, USERNS_MAPS);
+  size_t mark = fake_journal_len (w->k);
+  struct exec_opts o = detached ();
+  char want[32];
+  pid_t pid = exec_ok (w, &o);
+  long i = find_setns (w, mark);
+
+  (void)state;
+  /* one call with every flag, user included: the kernel orders it first */
+  assert_true (i >= 0);
+  snprintf (want, sizeof want, " %d",
+            CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID
+                | CLONE_NEWCGROUP);
+  assert_non_null (strstr (fake_journal_at (w->k, (size_t)i)->args, want));
+  assert_int_equal (find_setns (w, (size_t)i + 1), -1);
+  assert_true (fake_same_ns (w->k, pid, w->init, FAKE_NS_USER));
+  assert_true (fake_same_ns (w->k, pid, w->init, FAKE_NS_MNT));
+  world_free (w);
+}
+
+static void
+old_kernels_join_through_proc_files_user_first (void **state)
+{
+  struct fake_personality old = { .major = 5, .minor = 4, .cgroup = FAKE_CGROUP_V2 };
+  struct world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
+  size_t mark = fake_journal_len (w->k);
+  struct exec_opts o = detached ();
+  pid_t pid = exec_ok (w, &o);
+  long first, i;
+  int joins = 0;
+  char user[16];
+
+  (void)state;
+  /* the pidfd is tried, refused (EINVAL before 5.8), then each file, user first */
+  first = find_setns (w, mark);
+  assert_true (first >= 0);
+  assert_int_equal (fake_journal_at (w->k, (size_t)first)->result, -EINVAL);
+  i = find_setns (w, (size_t)first + 1);
+  snprintf (user, sizeof user, " %d", CLONE_NEWUSER);
+  assert_non_null (strstr (fake_journal_at (w->k, (size_t)i)->args, user));
+  for (; i >= 0; i = find_setns (w, (size_t)i + 1))
+    {
+      assert_int_equal (fake_journal_at (w->k, (size_t)i)->result, 0);
+      joins++;
+    }
+  assert_int_equal (joins, 7);
+  for (int t = 0; t < FAKE_NS_COUNT; t++)
+    assert_true (fake_same_ns (w->k, pid, w->init, (enum fake_ns_type)t));
+  world_free (w);
+}
+
+/* before 5.3 there is no pidfd at all: the /proc files only */
+static void
+kernels_without_pidfd_join_through_proc_files (void **state)
+{
+  struct fake_personality old = { .major = 5, .minor = 2, .cgroup = FAKE_CGROUP_V1 };
+  struct world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
+  struct exec_opts o = detached ();
+  pid_t pid = exec_ok (w, &o);
+
+  (void)state;
+  for (int t = 0; t < FAKE_NS_COUNT; t++)
+    assert_true (fake_same_ns (w->k, pid, w->init, (enum fake_ns_type)t));
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  world_free (w);
+}
+
+static void
+exec_gets_the_container_confinement_seccomp_last (void **state)
+{
+  struct world *w = world_new (NULL, CONFINED_PROCESS, "", SECCOMP);
+  struct exec_opts o = detached ();
+  pid_t pid = exec_ok (w, &o);
+  struct fake_proc *p = fake_proc (w->k, pid), *init = fake_proc (w->k, w->init);
+  long exec = -1, last = -1;
+
+  (void)state;
+  assert_true (p->no_new_privs);
+  assert_int_equal (p->cap_eff, init->cap_eff);
+  assert_int_equal (p->cap_perm, init->cap_perm);
+  assert_int_equal (p->cap_bset, init->cap_bset);
+  assert_int_equal (p->seccomp_filters, 1);
+  assert_int_equal (p->seccomp_last_len, init->seccomp_last_len);
+  assert_false (p->dumpable && !p->execed);
+  /* seccomp is the last thing the process did before execve */
+  for (size_t i = 0; i < fake_journal_len (w->k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (w->k, i);
+      if (c->pid != pid)
+        continue;
+      if (c->id == SYS_ID_execve)
+        exec = (long)i;
+      else if (exec < 0)
+        last = (long)i;
+    }
+  assert_true (exec > 0);
+  assert_int_equal (fake_journal_at (w->k, (size_t)last)->id, SYS_ID_seccomp_load);
+  world_free (w);
+}
+
+static void
+flags_override_the_container_process (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  static char *const env[] = { "A=2", "B=3", NULL };
+  static const gid_t gids[] = { 10, 20 };
+  struct exec_opts o = detached ();
+  struct fake_proc *p;
+  pid_t pid;
+
+  (void)state;
+  assert_int_equal (fake_mkdir_p (w->k, BUNDLE "/rootfs/tmp/work", 0755), 0);
+  o.env = env;
+  o.cwd = "/tmp/work";
+  o.has_uid = o.has_gid = true;
+  o.uid = 1000;
+  o.gid = 1001;
+  o.additional_gids = gids;
+  o.n_additional_gids = 2;
+  o.no_new_privs = true;
+  pid = exec_ok (w, &o);
+  p = fake_proc (w->k, pid);
+  assert_string_equal (p->exec_envp[0], "PATH=/bin");
+  assert_string_equal (p->exec_envp[1], "A=2");
+  assert_string_equal (p->exec_envp[2], "B=3");
+  assert_null (p->exec_envp[3]);
+  assert_string_equal (p->cwd_path, BUNDLE "/rootfs/tmp/work");
+  assert_int_equal (p->uid, 1000);
+  assert_int_equal (p->euid, 1000);
+  assert_int_equal (p->gid, 1001);
+  assert_int_equal (p->n_groups, 2);
+  assert_int_equal (p->groups[1], 20);
+  assert_true (p->no_new_privs);
+  world_free (w);
+}
+
+static void
+process_file_replaces_the_container_process (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  struct fake_proc *p;
+  pid_t pid;
+
+  (void)state;
+  assert_int_equal (fake_write_file (w->k, "/tmp/p.json",
+                                     "{\"args\":[\"/bin/ls\",\"x\"],\"cwd\":\"/tmp\","
+                                     "\"env\":[\"Z=9\"],\"user\":{\"uid\":5,\"gid\":6}}",
+                                     0644),
+                    0);
+  o.args = NULL;
+  o.process_path = "/tmp/p.json";
+  o.env = (char *const[]){ "IGNORED=1", NULL }; /* flags do not apply to --process (runc) */
+  pid = exec_ok (w, &o);
+  p = fake_proc (w->k, pid);
+  assert_string_equal (p->exec_argv[1], "x");
+  assert_string_equal (p->exec_envp[0], "Z=9");
+  assert_null (p->exec_envp[1]);
+  assert_int_equal (p->uid, 5);
+  assert_int_equal (p->gid, 6);
+  world_free (w);
+}
+
+static void
+pid_file_names_the_process (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  char want[16], *text;
+  pid_t pid;
+
+  (void)state;
+  o.pid_file = "/run/e.pid";
+  pid = exec_ok (w, &o);
+  snprintf (want, sizeof want, "%d", (int)pid);
+  text = fake_read_file (w->k, "/run/e.pid");
+  assert_non_null (text);
+  assert_string_equal (text, want);
+  free (text);
+  world_free (w);
+}
+
+static void
+terminal_master_goes_to_the_console_socket (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  struct fake_proc *p;
+  int listener, conn, master;
+  pid_t pid;
+
+  (void)state;
+  listener = sys_unix_listen (AT_FDCWD, "/tmp/console.sock");
+  assert_true (listener >= 0);
+  o.tty = true;
+  o.console_socket = "/tmp/console.sock";
+  pid = exec_ok (w, &o);
+  p = fake_proc (w->k, pid);
+  assert_true (p->is_session_leader);
+  assert_true (p->ctty_fd_set >= 0);
+  conn = sys_accept (listener);
+  assert_true (conn >= 0);
+  master = fake_conn_take_fd (w->k, w->cli, conn);
+  assert_true (master >= 0);
+  sys_close (master);
+  sys_close (conn);
+  sys_close (listener);
+  world_free (w);
+}
+
+/* podman and containerd's shim leave fds open in the runtime: none reaches the process,
+ * except the first N with --preserve-fds N */
+static void
+inherited_fds_reach_the_process_only_when_preserved (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  int a, b;
+  pid_t pid;
+
+  (void)state;
+  a = sys_openat (AT_FDCWD, "/bundle/config.json", O_RDONLY, 0);
+  b = sys_openat (AT_FDCWD, "/bundle/config.json", O_RDONLY, 0);
+  assert_int_equal (a, 3);
+  assert_int_equal (b, 4);
+  pid = exec_ok (w, &o);
+  assert_int_equal (fake_open_fds (w->k, pid), 3);
+  o.preserve_fds = 1;
+  pid = exec_ok (w, &o);
+  assert_int_equal (fake_open_fds (w->k, pid), 4);
+  sys_close (a);
+  sys_close (b);
+  world_free (w);
+}
+
+/* --cgroup [CTL:]SUB (runc): a controller's hierarchy takes the value naming it, the others
+ * (and the v2 directory) the plain one */
+static void
+cgroup_flag_picks_sub_cgroups_per_controller (void **state)
+{
+  struct fake_personality hybrid = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_HYBRID };
+  struct world *w = world_new (&hybrid, "", "", "");
+  struct exec_opts o = detached ();
+  char want[16], *procs;
+  pid_t pid;
+
+  (void)state;
+  assert_int_equal (sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/memory/focker/c1/m", 0755), 0);
+  /* the plain value applies to every other hierarchy: it must exist in each */
+  for (const char *const *h
+       = (const char *const[]){ "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids",
+                                "systemd", "unified", NULL };
+       *h; h++)
+    {
+      char path[96];
+      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker/c1/s", *h);
+      assert_int_equal (sys_mkdirat (AT_FDCWD, path, 0755), 0);
+    }
+  o.cgroups = (char *const[]){ "memory:m", "s", NULL };
+  pid = exec_ok (w, &o);
+  snprintf (want, sizeof want, "%d", (int)pid);
+  procs = fake_read_file (w->k, "/sys/fs/cgroup/memory/focker/c1/m/cgroup.procs");
+  assert_non_null (procs);
+  assert_non_null (strstr (procs, want));
+  free (procs);
+  procs = fake_read_file (w->k, "/sys/fs/cgroup/pids/focker/c1/s/cgroup.procs");
+  assert_non_null (procs);
+  assert_non_null (strstr (procs, want));
+  free (procs);
+  assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker/c1/s");
+  /* a sub-cgroup that does not exist is an error naming it */
+  {
+    struct focker_err *err = NULL;
+    int status;
+    o.cgroups = (char *const[]){ "cpu:nope", NULL };
+    assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
+    assert_non_null (strstr (err->msg, "--cgroup nope: /sys/fs/cgroup/cpu"));
+    focker_err_free (err);
+  }
+  world_free (w);
+}
+
+/* Without --detach exec waits.  The fake's exec'd program runs until told: the `pending`
+ * callback (polled by the wait) plays its life: first a signal to forward, then its end. */
+static struct world *waiting_world;
+static int waiting_step;
+static int waiting_exit; /* >= 0: exit code; < 0: killed by signal -N */
+
+static int
+waiting_pending (void)
+{
+  struct world *w = waiting_world;
+  for (pid_t p = 2; p < 4096; p++)
+    {
+      struct fake_proc *fp = fake_proc (w->k, p);
+      if (!fp || !fp->alive || !fp->execed || p == w->init)
+        continue;
+      if (waiting_step++ == 0)
+        {
+          sigaddset (&fp->caught, SIGTERM); /* the program handles SIGTERM */
+          return SIGTERM;
+        }
+      assert_int_equal (fp->signals[fp->n_signals - 1], SIGTERM); /* forwarded */
+      if (waiting_exit >= 0)
+        fake_exit (w->k, p, waiting_exit);
+      else
+        fake_kill (w->k, p, -waiting_exit);
+      return 0;
+    }
+  return 0;
+}
+
+static void
+exec_waits_and_returns_the_exit_status (void **state)
+{
+  (void)state;
+  for (int i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (NULL, "", "", "");
+      struct exec_opts o = detached ();
+      struct focker_err *err = NULL;
+      int status = -1;
+
+      o.detach = false;
+      waiting_world = w;
+      waiting_step = 0;
+      waiting_exit = i == 0 ? 7 : -SIGKILL;
+      assert_ok (container_exec (&o, waiting_pending, NULL, &status, &err), err);
+      assert_int_equal (status, i == 0 ? 7 : 128 + SIGKILL);
+      assert_int_equal (live_processes (w), 1);
+      world_free (w);
+    }
+}
+
+static void
+refuses_a_container_that_is_not_running (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  struct focker_err *err = NULL;
+  int status;
+
+  (void)state;
+  assert_ok (container_pause (ROOT, "c1", &err), err);
+  assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
+  assert_non_null (strstr (err->msg, "container c1 is paused"));
+  assert_null (strchr (err->msg, '\n'));
+  focker_err_free (err);
+  err = NULL;
+  assert_ok (container_resume (ROOT, "c1", &err), err);
+  fake_exit (w->k, w->init, 0);
+  assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
+  assert_string_equal (err->msg, "container c1 is not running: stopped");
+  focker_err_free (err);
+  err = NULL;
+  o.id = "nope";
+  assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
+  assert_non_null (strstr (err->msg, "container nope does not exist"));
+  focker_err_free (err);
+  assert_int_equal (live_processes (w), 0);
+  world_free (w);
+}
+
+static void
+refuses_a_created_container (void **state)
+{
+  static const struct create_opts copts = { .root = ROOT, .id = "c2", .bundle = BUNDLE };
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  struct focker_err *err = NULL;
+  int status;
+
+  (void)state;
+  assert_ok (container_create (&copts, NULL, &err), err);
+  next_command (w);
+  o.id = "c2";
+  assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
+  assert_string_equal (err->msg, "container c2 is not running: created");
+  focker_err_free (err);
+  world_free (w);
+}
+
+static void
+bad_flags_fail_before_any_process (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct focker_err *err = NULL;
+  struct exec_opts o = detached ();
+  int status;
+  struct
+  {
+    const char *what;
+    struct exec_opts o;
+  } cases[] = {
+    { "--cwd: tmp is not an absolute path", o },
+    { "--env: \"NOEQUALS\" is not KEY=VALUE", o },
+    { "--cap: unknown capability \"CAP_NOPE\"", o },
+    { "no --console-socket", o },
+    { "--process: ", o },
+    { "--cgroup ../x: must be a relative path", o },
+  };
+
+  (void)state;
+  cases[0].o.cwd = "tmp";
+  cases[1].o.env = (char *const[]){ "NOEQUALS", NULL };
+  cases[2].o.caps = (char *const[]){ "CAP_NOPE", NULL };
+  cases[3].o.tty = true;
+  cases[4].o.process_path = "/missing.json";
+  cases[5].o.cgroups = (char *const[]){ "../x", NULL };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      assert_true (container_exec (&cases[i].o, NULL, NULL, &status, &err) < 0);
+      if (strstr (err->msg, cases[i].what) == NULL)
+        fail_msg ("case %zu: \"%s\" lacks \"%s\"", i, err->msg, cases[i].what);
+      focker_err_free (err);
+      err = NULL;
+      assert_int_equal (live_processes (w), 1);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+    }
+  world_free (w);
+}
+
+/* Fail each call once, then from that call on: a failed exec leaves the init alone and
+ * nothing else (no process, no fd, no pid file); one the fault missed ran the process. */
+static void
+exec_survives_every_fault (void **state)
+{
+  (void)state;
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct world *w = world_new (NULL, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
+        struct exec_opts o = detached ();
+        struct focker_err *err = NULL;
+        int status = 0, r;
+        pid_t pid = 0;
+        long hits;
+
+        o.pid_file = "/run/e.pid";
+        fake_fail_nth (w->k, n, persist, EIO, 0);
+        r = container_exec (&o, NULL, &pid, &status, &err);
+        hits = fake_faults_hit (w->k);
+        fake_fail_nth (w->k, 0, false, 0, 0);
+        fake_settle (w->k);
+        if (fake_open_fds (w->k, w->cli) != 3)
+          fail_msg ("fault at call %ld (persist %d): %zu fds left", n, persist,
+                    fake_open_fds (w->k, w->cli));
+        if (r < 0)
+          {
+            assert_non_null (err);
+            assert_int_equal (err->code, r);
+            /* with every call failing from the Nth on, even the kill of a process that
+             * already exec'd fails: only the report and the fds are promised then */
+            if (!persist && (live_processes (w) != 1 || fake_exists (w->k, "/run/e.pid")))
+              {
+                dump_journal_tail (30);
+                fail_msg ("fault at call %ld (persist %d) left %s (error: %s)", n, persist,
+                          live_processes (w) != 1 ? "a process" : "the pid file", err->msg);
+              }
+            assert_true (fake_proc (w->k, w->init)->alive);
+            focker_err_free (err);
+          }
+        else
+          {
+            assert_null (err);
+            assert_true (fake_proc (w->k, pid)->execed);
+            assert_true (fake_exists (w->k, "/run/e.pid"));
+          }
+        world_free (w);
+        if (hits == 0)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (exec_joins_every_namespace_and_the_cgroup),
+    cmocka_unit_test (user_namespace_is_joined_first_with_a_pidfd),
+    cmocka_unit_test (old_kernels_join_through_proc_files_user_first),
+    cmocka_unit_test (kernels_without_pidfd_join_through_proc_files),
+    cmocka_unit_test (exec_gets_the_container_confinement_seccomp_last),
+    cmocka_unit_test (flags_override_the_container_process),
+    cmocka_unit_test (process_file_replaces_the_container_process),
+    cmocka_unit_test (pid_file_names_the_process),
+    cmocka_unit_test (terminal_master_goes_to_the_console_socket),
+    cmocka_unit_test (inherited_fds_reach_the_process_only_when_preserved),
+    cmocka_unit_test (cgroup_flag_picks_sub_cgroups_per_controller),
+    cmocka_unit_test (exec_waits_and_returns_the_exit_status),
+    cmocka_unit_test (refuses_a_container_that_is_not_running),
+    cmocka_unit_test (refuses_a_created_container),
+    cmocka_unit_test (bad_flags_fail_before_any_process),
+    cmocka_unit_test (exec_survives_every_fault),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
