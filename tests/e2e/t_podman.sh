@@ -23,7 +23,7 @@ pm_ready() {
     { timeout 300 apt-get install -y -qq podman >/dev/null 2>&1 && command -v podman >/dev/null; } ||
     skip "podman is not installed and apt-get install podman failed"
   [ -f "$PM_DIR/ready" ] && return 0
-  mkdir -p "$PM_DIR/tmp" "$PM_DIR/cni" "$PM_DIR/rootfs/bin" "$PM_DIR/www"
+  mkdir -p "$PM_DIR/tmp" "$PM_DIR/cni" "$PM_DIR/rootfs/bin" "$PM_DIR/rootfs/tmp" "$PM_DIR/www"
   # conmon always goes in /libpod_parent/conmon (cgroupfs): ours to remove if it is new
   [ -n "$(ls -d /sys/fs/cgroup/*/libpod_parent 2>/dev/null)" ] || touch "$PM_DIR/own-libpod-parent"
   # root lacks CAP_SYS_RESOURCE here: podman's default limits (nofile and nproc 1048576)
