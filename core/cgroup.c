@@ -657,18 +657,6 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       if (rc < 0)
         return rc;
     }
-  if (r->n_devices)
-    {
-      /* v1 devices cgroup; on v2 the rules need an eBPF program (not built yet), and the
-       * container's /dev holds only the devices its config lists */
-      d = ctl_dir (cg, NULL, "devices", NULL, &v2);
-      if (d)
-        {
-          rc = cgroup_v1_devices (d, r, err);
-          if (rc < 0)
-            return rc;
-        }
-    }
   if (r->n_unified)
     {
       if (v2dir == NULL)
@@ -677,6 +665,24 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       rc = cgroup_v2_unified (v2dir, v2ctls, r, err);
     }
   return rc;
+}
+
+int
+cgroup_apply_devices (const struct cgroup *cg, const struct spec_resources *r,
+                      const struct spec_device *devs, size_t n_devs, struct focker_err **err)
+{
+  _cleanup_free_ struct spec_device_rule *rules = NULL;
+  size_t n = cgroup_device_rules (&rules, r, devs, n_devs);
+  const char *v1 = NULL, *v2dir = cgroup_v2_dir (cg);
+  bool v2;
+
+  if (!cgroup_devices_prefer_bpf || v2dir == NULL)
+    v1 = ctl_dir (cg, NULL, "devices", NULL, &v2);
+  if (v1)
+    return cgroup_v1_devices (v1, rules, n, err);
+  if (v2dir)
+    return cgroup_v2_devices (v2dir, rules, n, err);
+  return 0;
 }
 
 /* ---- processes ---- */

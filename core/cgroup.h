@@ -80,8 +80,28 @@ int cgroup_plan (struct cgroup **out, const struct cgroup_host *host, const char
 struct undo;
 int cgroup_create (const struct cgroup *cg, struct undo *undo, struct focker_err **err);
 
-/* Apply linux.resources.  Errors name the field and the file. */
+/* Apply linux.resources, except the device rules (cgroup_apply_devices).  Errors name the
+ * field and the file. */
 int cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct focker_err **err);
+
+/* The device rules of a container, in order (the last matching rule wins): deny all,
+ * r->devices (r may be NULL), the devices every container gets (null, zero, full, random,
+ * urandom, tty, console, ptmx, pts, net/tun, and mknod of any), then rwm on each of `devs`
+ * (linux.devices; fifos are left out).  The entries borrow r's strings.  *out is malloc'd;
+ * returns the count. */
+size_t cgroup_device_rules (struct spec_device_rule **out, const struct spec_resources *r,
+                            const struct spec_device *devs, size_t n_devs);
+
+/* Apply the device rules above: to the v1 devices cgroup when the host has one, else as a
+ * BPF device program on the v2 directory; a host with neither is left alone (the container's
+ * /dev still holds only the nodes its config lists). */
+int cgroup_apply_devices (const struct cgroup *cg, const struct spec_resources *r,
+                          const struct spec_device *devs, size_t n_devs, struct focker_err **err);
+
+/* Test hook: use the BPF device program even where a v1 devices hierarchy exists (a hybrid
+ * host's cgroup2 then carries the filter).  Set by cli/ from FOCKER_TEST_DEVICES_BPF=1 (see
+ * CONTRIBUTING.md); never set in normal use. */
+extern bool cgroup_devices_prefer_bpf;
 
 /* Move `pid` into every directory (with `skip_v2`, not the v2 one: the process was cloned
  * into it with CLONE_INTO_CGROUP). */

@@ -88,6 +88,8 @@ container_update (const char *root, const char *id, const struct spec_resources 
   if (state_status (st) == STATUS_STOPPED)
     return focker_fail (err, -EINVAL, "container %s is stopped", id);
   r = cgroup_apply (cg, res, err);
+  if (r >= 0 && res->n_devices)
+    r = cgroup_apply_devices (cg, res, NULL, 0, err);
   if (r < 0)
     return focker_err_prefix (err, "update %s", id);
   return 0;

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/sysmacros.h>
 #include "core/cgroup.h"
+#include "core/cgroup_bpf.h"
 #include "core/container.h"
 #include "sys-fake/fake.h"
 
@@ -433,8 +435,8 @@ create_faults_leave_no_cgroup (void **state)
         if (r < 0)
           {
             assert_int_equal (err->code, r);
-            if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1"))
-              fail_msg ("layout %zu, fault at call %ld left a cgroup or state (%s)", m, n,
+            if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1") || fake_bpf_live (w->k))
+              fail_msg ("layout %zu, fault at call %ld left a cgroup, state or program (%s)", m, n,
                         err->msg);
             focker_err_free (err);
           }
@@ -513,6 +515,197 @@ delete_faults_leave_no_cgroup (void **state)
       }
 }
 
+/* linux.devices: a node the config creates, allowed in the cgroup as runc does */
+static const char *const fuse_node
+    = ",\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229}]";
+
+/* Run the program for `rules` in the fake kernel: attach it to a fresh v2 cgroup and ask. */
+static int
+run_rules (struct fake_kernel *k, const struct spec_device_rule *rules, size_t n, char type,
+           unsigned maj, unsigned min, const char *acc)
+{
+  struct bpf_insn *insns = NULL;
+  size_t n_insns = cgroup_bpf_devices (&insns, rules, n);
+  int cg, prog, r;
+
+  r = sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/t", 0755);
+  assert_true (r == 0 || r == -EEXIST);
+  cg = sys_openat (AT_FDCWD, "/sys/fs/cgroup/t", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  assert_true (cg >= 0);
+  prog = sys_bpf_prog_load (BPF_PROG_TYPE_CGROUP_DEVICE, insns, (unsigned)n_insns, NULL, 0);
+  assert_true (prog >= 0);
+  assert_int_equal (sys_bpf_prog_attach (prog, cg, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI), 0);
+  r = fake_cgroup_device_access (k, "/sys/fs/cgroup/t", type, maj, min, acc);
+  assert_int_equal (sys_bpf_prog_detach (prog, cg, BPF_CGROUP_DEVICE), 0);
+  sys_close (prog);
+  sys_close (cg);
+  free (insns);
+  return r;
+}
+
+/* The program has v1's meaning: the last matching rule decides, no match denies; an allow
+ * must cover the whole access, a deny refuses any access it touches. */
+static void
+bpf_program_last_matching_rule_wins (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, NULL, NULL);
+  const struct spec_device_rule rules[] = {
+    { .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+    { .allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rwm" },
+    { .allow = false, .type = 'c', .major = 1, .minor = 3, .access = "w" },
+    { .allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r" },
+    { .allow = true, .type = 'c', .major = 5000000000, .minor = 1, .access = "rwm" },
+  };
+  const struct spec_device_rule all[]
+      = { { .allow = true, .type = 'a', .major = -1, .minor = -1 } };
+
+  (void)state;
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 5, "rw"), 1);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 3, "r"), 1);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 3, "w"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 3, "rw"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'b', 8, 0, "r"), 1);
+  assert_int_equal (run_rules (w->k, rules, 5, 'b', 8, 0, "rw"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'b', 1, 5, "r"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 2, 0, "m"), 0);
+  /* a rule no device number can match is left out, not truncated into another number */
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', (unsigned)(5000000000 & 0xffffffff), 1, "r"),
+                    0);
+  assert_int_equal (run_rules (w->k, all, 1, 'b', 8, 0, "rwm"), 1);
+  assert_int_equal (run_rules (w->k, rules, 0, 'c', 1, 3, "r"), 0);
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+}
+
+static void
+assert_device (struct world *w, const char *cg, char type, unsigned maj, unsigned min,
+               const char *acc, int want)
+{
+  int got = fake_cgroup_device_access (w->k, cg, type, maj, min, acc);
+  if (got != want)
+    fail_msg ("%s: %c %u:%u %s: expected %d, got %d", cg, type, maj, min, acc, want, got);
+}
+
+/* cgroup v2: the device rules become one BPF program on the container's cgroup: the
+ * defaults and the config's rules and nodes are allowed, anything else is denied, and a
+ * process in the cgroup cannot open a denied node. */
+static void
+v2_device_program_allows_the_listed_devices_only (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
+  const char *cg = "/sys/fs/cgroup/focker/c1";
+  struct focker_err *err = NULL;
+  int fd;
+
+  (void)state;
+  create_ok (w);
+  assert_int_equal (fake_cgroup_bpf_count (w->k, cg), 1);
+  assert_device (w, cg, 'c', 1, 3, "rw", 1);    /* null, by the config and the defaults */
+  assert_device (w, cg, 'c', 1, 9, "r", 1);     /* urandom */
+  assert_device (w, cg, 'c', 136, 4, "rw", 1);  /* a pty */
+  assert_device (w, cg, 'c', 10, 229, "rw", 1); /* linux.devices */
+  assert_device (w, cg, 'b', 8, 0, "m", 1);     /* mknod is allowed, opening is not */
+  assert_device (w, cg, 'b', 8, 0, "r", 0);     /* sda */
+  assert_device (w, cg, 'c', 4, 1, "w", 0);     /* tty1 */
+  /* the fake enforces it: a process moved into the cgroup cannot open sda */
+  assert_int_equal (fake_mknod (w->k, "/dev/sda", S_IFBLK | 0660, makedev (8, 0)), 0);
+  next_command (w);
+  fd = sys_openat (AT_FDCWD, "/sys/fs/cgroup/focker/c1/cgroup.procs", O_WRONLY | O_CLOEXEC, 0);
+  assert_int_equal (sys_write (fd, "0", 1), 1);
+  sys_close (fd);
+  assert_int_equal (sys_openat (AT_FDCWD, "/dev/sda", O_RDONLY | O_CLOEXEC, 0), -EPERM);
+  fd = sys_openat (AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0);
+  assert_true (fd >= 0);
+  sys_close (fd);
+  fake_exit (w->k, w->cli, 0);
+  w->cli = fake_spawn (w->k);
+  assert_ok (container_delete (ROOT, "c1", true, &err), err);
+  assert_true (no_cgroup_left (w));
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+}
+
+/* update with device rules replaces the program: one attached after, never none between. */
+static void
+v2_update_replaces_the_device_program (void **state)
+{
+  const char *cg = "/sys/fs/cgroup/focker/c1";
+  struct spec_device_rule sda
+      = { .allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r" };
+  struct spec_resources upd = { .devices = &sda, .n_devices = 1 };
+
+  (void)state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+      struct focker_err *err = NULL;
+      long hits;
+      int r;
+
+      create_ok (w);
+      next_command (w);
+      fake_fail_nth (w->k, n, false, EIO, 0);
+      r = container_update (ROOT, "c1", &upd, &err);
+      hits = fake_faults_hit (w->k);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      /* the container is never without a filter */
+      assert_true (fake_cgroup_bpf_count (w->k, cg) >= 1);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      if (r == 0)
+        {
+          assert_int_equal (fake_cgroup_bpf_count (w->k, cg), 1);
+          assert_int_equal (fake_bpf_live (w->k), 1);
+          assert_device (w, cg, 'b', 8, 0, "r", 1);
+          assert_device (w, cg, 'b', 8, 0, "w", 0);
+          assert_device (w, cg, 'c', 1, 3, "rw", 1);
+        }
+      else
+        {
+          assert_int_equal (err->code, r);
+          focker_err_free (err);
+          err = NULL;
+          assert_device (w, cg, 'b', 8, 0, "w", 0);
+        }
+      next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (no_cgroup_left (w));
+      assert_int_equal (fake_bpf_live (w->k), 0);
+      world_free (w);
+      if (hits == 0)
+        break;
+    }
+}
+
+/* v1 and hybrid hosts: the same rules go to the devices cgroup, linux.devices last; no
+ * program is attached on a hybrid host's cgroup2, unless the test hook asks for it. */
+static void
+v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], fuse_node, resources);
+      create_ok (w);
+      assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "a");
+      assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.allow", "c 10:229 rwm");
+      if (modes[i] == FAKE_CGROUP_HYBRID)
+        assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker/c1"), 0);
+      world_free (w);
+    }
+  {
+    struct world *w = world_new (FAKE_CGROUP_HYBRID, fuse_node, resources);
+    cgroup_devices_prefer_bpf = true;
+    create_ok (w);
+    cgroup_devices_prefer_bpf = false;
+    assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "");
+    assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker/c1"), 1);
+    assert_device (w, "/sys/fs/cgroup/unified/focker/c1", 'c', 10, 229, "rw", 1);
+    assert_device (w, "/sys/fs/cgroup/unified/focker/c1", 'b', 8, 0, "r", 0);
+    world_free (w);
+  }
+}
+
 int
 main (void)
 {
@@ -529,6 +722,10 @@ main (void)
     cmocka_unit_test (create_faults_leave_no_cgroup),
     cmocka_unit_test (persistent_create_faults_are_cleaned_by_delete_force),
     cmocka_unit_test (delete_faults_leave_no_cgroup),
+    cmocka_unit_test (bpf_program_last_matching_rule_wins),
+    cmocka_unit_test (v2_device_program_allows_the_listed_devices_only),
+    cmocka_unit_test (v2_update_replaces_the_device_program),
+    cmocka_unit_test (v1_device_list_includes_linux_devices_and_hook_forces_bpf),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
