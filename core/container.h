@@ -59,10 +59,12 @@ void container_list_free (struct container_state **list);
 int container_pause (const char *root, const char *id, struct focker_err **err);
 int container_resume (const char *root, const char *id, struct focker_err **err);
 
-/* Apply linux.resources to a live container's cgroup. */
-struct spec_resources;
-int container_update (const char *root, const char *id, const struct spec_resources *res,
-                      struct focker_err **err);
+/* Apply a linux.resources document (JSON text; `name` names it in messages) to a live
+ * container's cgroup, and record it: the fields it gives replace those in the config kept in
+ * state.json (objects merge, arrays replace), so later updates and `events` see them.  A
+ * memory.swap without memory.limit takes the recorded limit (cgroup v2 needs both). */
+int container_update (const char *root, const char *id, const char *doc, size_t len,
+                      const char *name, struct focker_err **err);
 
 /* The pids in the container's cgroup (malloc'd array, as the runtime's pid namespace sees
  * them). */

@@ -3,9 +3,11 @@
  * recorded there (never on paths derived again from the config). */
 #include <errno.h>
 #include <string.h>
+#include <jansson.h>
 #include "core/cgroup.h"
 #include "core/cleanup.h"
 #include "core/container.h"
+#include "core/spec.h"
 
 /* Open, lock and read; *cg from the state.  The lock is held while *dirfd is open. */
 static int
@@ -73,26 +75,113 @@ container_resume (const char *root, const char *id, struct focker_err **err)
   return set_paused (root, id, false, err);
 }
 
+/* Merge `from` into `into`: objects key by key, recursively; anything else replaces. */
+static void
+json_merge (json_t *into, json_t *from)
+{
+  const char *key;
+  json_t *v;
+
+  json_object_foreach (from, key, v)
+  {
+    json_t *cur = json_object_get (into, key);
+    if (json_is_object (cur) && json_is_object (v))
+      json_merge (cur, v);
+    else
+      json_object_set (into, key, v);
+  }
+}
+
+/* linux.devices of the recorded config: only what the device rules need (type, numbers). */
+static size_t
+recorded_devices (struct spec_device **out, json_t *config)
+{
+  json_t *arr = json_object_get (json_object_get (config, "linux"), "devices"), *d;
+  struct spec_device *v = xcalloc (json_array_size (arr) + 1, sizeof *v);
+  size_t i, k = 0;
+
+  json_array_foreach (arr, i, d)
+  {
+    const char *t = json_string_value (json_object_get (d, "type"));
+    json_t *ma = json_object_get (d, "major"), *mi = json_object_get (d, "minor");
+    if (t == NULL || !json_is_integer (ma) || !json_is_integer (mi))
+      continue;
+    v[k].type = t[0];
+    v[k].major = json_integer_value (ma);
+    v[k].minor = json_integer_value (mi);
+    k++;
+  }
+  *out = v;
+  return k;
+}
+
 int
-container_update (const char *root, const char *id, const struct spec_resources *res,
+container_update (const char *root, const char *id, const char *doc, size_t len, const char *name,
                   struct focker_err **err)
 {
   _cleanup_state_ struct container_state *st = NULL;
   _cleanup_cgroup_ struct cgroup *cg = NULL;
   _cleanup_close_ int dirfd = -1;
+  _cleanup_free_ char *merged_text = NULL;
+  _cleanup_free_ struct spec_device *devs = NULL;
+  struct spec_resources *upd = NULL, *all = NULL;
+  json_t *given, *linux_, *merged;
+  size_t n_devs;
   int r;
 
-  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
+  r = spec_parse_resources_doc (&upd, doc, len, name, err);
   if (r < 0)
     return r;
-  if (state_status (st) == STATUS_STOPPED)
-    return focker_fail (err, -EINVAL, "container %s is stopped", id);
-  r = cgroup_apply (cg, res, err);
-  if (r >= 0 && res->n_devices)
-    r = cgroup_apply_devices (cg, res, NULL, 0, err);
+  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
   if (r < 0)
-    return focker_err_prefix (err, "update %s", id);
-  return 0;
+    goto out;
+  if (state_status (st) == STATUS_STOPPED)
+    {
+      r = focker_fail (err, -EINVAL, "container %s is stopped", id);
+      goto out;
+    }
+  /* what the container has from now on: the recorded resources with the given fields
+   * replaced, kept in the recorded config so later updates (and events) see them */
+  if (!json_is_object ((json_t *)st->config))
+    {
+      json_decref (st->config);
+      st->config = json_object ();
+    }
+  linux_ = json_object_get (st->config, "linux");
+  if (!json_is_object (linux_))
+    json_object_set_new (st->config, "linux", linux_ = json_object ());
+  merged = json_object_get (linux_, "resources");
+  if (!json_is_object (merged))
+    json_object_set_new (linux_, "resources", merged = json_object ());
+  given = json_loadb (doc, len, 0, NULL);
+  json_merge (merged, given);
+  json_decref (given);
+  merged_text = json_dumps (merged, JSON_COMPACT);
+  r = spec_parse_resources_doc (&all, merged_text, strlen (merged_text), name, err);
+  if (r < 0)
+    goto out;
+  /* cgroup v2 takes swap alone: it needs the limit, from before when not given now */
+  if (upd->has_memory_swap && !upd->has_memory_limit && all->has_memory_limit)
+    {
+      upd->has_memory_limit = true;
+      upd->memory_limit = all->memory_limit;
+    }
+  r = cgroup_apply (cg, upd, err);
+  if (r >= 0 && upd->n_devices)
+    {
+      n_devs = recorded_devices (&devs, st->config);
+      r = cgroup_apply_devices (cg, upd, devs, n_devs, err);
+    }
+  if (r < 0)
+    {
+      focker_err_prefix (err, "update %s", id);
+      goto out;
+    }
+  r = state_write (dirfd, st, err);
+out:
+  spec_resources_free (upd);
+  spec_resources_free (all);
+  return r;
 }
 
 int

@@ -363,7 +363,7 @@ pause_resume_ps_update (void **state)
       struct world *w = world_new (modes[i], NULL, resources);
       pid_t pid = create_ok (w), *pids = NULL;
       struct container_state *st = NULL;
-      struct spec_resources upd = { .has_pids_limit = true, .pids_limit = 7 };
+      static const char upd[] = "{\"pids\":{\"limit\":7}}";
       struct focker_err *err = NULL;
       enum container_status status;
       const char *base = i == 0 ? "/sys/fs/cgroup/focker/c1" : "/sys/fs/cgroup/freezer/focker/c1";
@@ -390,7 +390,7 @@ pause_resume_ps_update (void **state)
       assert_int_equal (n, 1);
       assert_int_equal (pids[0], pid);
       free (pids);
-      assert_ok (container_update (ROOT, "c1", &upd, &err), err);
+      assert_ok (container_update (ROOT, "c1", upd, strlen (upd), "test", &err), err);
       assert_file (i == 0 ? "/sys/fs/cgroup/focker/c1/pids.max"
                           : "/sys/fs/cgroup/pids/focker/c1/pids.max",
                    "7");
@@ -630,14 +630,13 @@ static void
 v2_update_replaces_the_device_program (void **state)
 {
   const char *cg = "/sys/fs/cgroup/focker/c1";
-  struct spec_device_rule sda
-      = { .allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r" };
-  struct spec_resources upd = { .devices = &sda, .n_devices = 1 };
+  static const char upd[]
+      = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":0,\"access\":\"r\"}]}";
 
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+      struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
       struct focker_err *err = NULL;
       long hits;
       int r;
@@ -645,7 +644,7 @@ v2_update_replaces_the_device_program (void **state)
       create_ok (w);
       next_command (w);
       fake_fail_nth (w->k, n, false, EIO, 0);
-      r = container_update (ROOT, "c1", &upd, &err);
+      r = container_update (ROOT, "c1", upd, strlen (upd), "test", &err);
       hits = fake_faults_hit (w->k);
       fake_fail_nth (w->k, 0, false, 0, 0);
       /* the container is never without a filter */
@@ -658,6 +657,8 @@ v2_update_replaces_the_device_program (void **state)
           assert_device (w, cg, 'b', 8, 0, "r", 1);
           assert_device (w, cg, 'b', 8, 0, "w", 0);
           assert_device (w, cg, 'c', 1, 3, "rw", 1);
+          /* the config's linux.devices nodes stay allowed */
+          assert_device (w, cg, 'c', 10, 229, "rw", 1);
         }
       else
         {
@@ -706,6 +707,56 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
   }
 }
 
+/* The recorded config of c1, as state.json holds it. */
+static char *
+recorded (struct world *w)
+{
+  return fake_read_file (w->k, ROOT "/c1/state.json");
+}
+
+/* update records what it applied: a later update and the state see it; a memory.swap alone
+ * takes the recorded memory.limit (cgroup v2 needs both); a refused update records nothing. */
+static void
+update_records_the_new_resources (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_V1 };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, resources);
+      struct focker_err *err = NULL;
+      static const char u1[] = "{\"memory\":{\"limit\":100663296},\"pids\":{\"limit\":9}}";
+      static const char u2[] = "{\"memory\":{\"swap\":201326592}}";
+      static const char bad[] = "{\"hugepageLimits\":[{\"pageSize\":\"64KB\",\"limit\":1}]}";
+      char *text;
+
+      create_ok (w);
+      next_command (w);
+      assert_ok (container_update (ROOT, "c1", u1, strlen (u1), "test", &err), err);
+      assert_ok (container_update (ROOT, "c1", u2, strlen (u2), "test", &err), err);
+      if (i == 0)
+        /* swap alone on v2: memory+swap 192 MiB minus the recorded 96 MiB limit */
+        assert_file ("/sys/fs/cgroup/focker/c1/memory.swap.max", "100663296");
+      else
+        assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.memsw.limit_in_bytes", "201326592");
+      assert_true (container_update (ROOT, "c1", bad, strlen (bad), "test", &err) < 0);
+      focker_err_free (err);
+      err = NULL;
+      text = recorded (w);
+      assert_non_null (text);
+      /* merged: the new limit and swap, the pids limit of the first update, the config's
+       * reservation; nothing of the refused update */
+      assert_non_null (strstr (text, "\"limit\":100663296"));
+      assert_non_null (strstr (text, "\"swap\":201326592"));
+      assert_non_null (strstr (text, "\"reservation\":33554432"));
+      assert_non_null (strstr (text, "\"pids\":{\"limit\":9}"));
+      assert_null (strstr (text, "hugepageLimits"));
+      free (text);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      world_free (w);
+    }
+}
+
 int
 main (void)
 {
@@ -726,6 +777,7 @@ main (void)
     cmocka_unit_test (v2_device_program_allows_the_listed_devices_only),
     cmocka_unit_test (v2_update_replaces_the_device_program),
     cmocka_unit_test (v1_device_list_includes_linux_devices_and_hook_forces_bpf),
+    cmocka_unit_test (update_records_the_new_resources),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
