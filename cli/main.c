@@ -118,7 +118,7 @@ static const struct cli_command commands[] = {
   { "resume", cmd_resume, "thaw a paused container" },
   { "update", cmd_update, "change a live container's resource limits" },
   { "ps", cmd_ps, "list a container's processes" },
-  { "events", cmd_unsupported, "container events (not yet)" },
+  { "events", cmd_events, "print a container's stats and OOM events as JSON lines" },
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
   { "restore", cmd_unsupported, "restore (not supported)" },
   { NULL, NULL, NULL },

@@ -370,3 +370,77 @@ cmd_ps (int argc, char **argv)
   free (pids);
   return 0;
 }
+
+/* Go's duration form, as runc's --interval takes it: 5s, 100ms, 1m, 1h, 1.5s; > 0. */
+static int
+parse_interval (const char *s, int *ms)
+{
+  static const struct
+  {
+    const char *unit;
+    double ms;
+  } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod (s, &end);
+  if (end == s || errno || v <= 0)
+    return -1;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (strcmp (end, units[i].unit) == 0)
+      {
+        double t = v * units[i].ms;
+        if (t < 1 || t > 86400000)
+          return -1;
+        *ms = (int)t;
+        return 0;
+      }
+  return -1;
+}
+
+static int
+print_line (void *ctx, const char *line)
+{
+  (void)ctx;
+  /* one event per line, out at once: a reader follows them live */
+  if (printf ("%s\n", line) < 0 || fflush (stdout) != 0)
+    return -EPIPE;
+  return 0;
+}
+
+int
+cmd_events (int argc, char **argv)
+{
+  static const struct option opts[] = { { "stats", no_argument, NULL, 's' },
+                                        { "interval", required_argument, NULL, 'i' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  struct focker_err *err = NULL;
+  bool stats = false;
+  int interval = 5000, c;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h':
+        printf ("usage: focker events [--stats] [--interval 5s] ID\n");
+        exit (0);
+      case 's':
+        stats = true;
+        break;
+      case 'i':
+        if (parse_interval (optarg, &interval) < 0)
+          return cli_usage_error ("events", "--interval: \"%s\" is not a duration (5s, 500ms, 1m)",
+                                  optarg);
+        break;
+      default:
+        return cli_usage_error ("events", "bad option %s", argv[optind - 1]);
+      }
+  if (argc - optind != 1)
+    return cli_usage_error ("events", "expects 1 argument");
+  if (container_events (g.root, argv[optind], stats, interval, print_line, NULL, &err) < 0)
+    return cli_fail (err);
+  return 0;
+}

@@ -116,6 +116,14 @@ int cgroup_pids (pid_t **out, size_t *n, const struct cgroup *cg, struct focker_
 /* Signal every process in the cgroup; returns how many were signalled or a negative errno. */
 int cgroup_signal_all (const struct cgroup *cg, int sig);
 
+/* What the cgroup has used, as the "data" object of runc's `events` (cpu, memory, pids,
+ * blkio; a json_t the caller owns).  Best effort: a figure the host lacks is left out. */
+void *cgroup_stats (const struct cgroup *cg);
+
+/* How many processes the kernel's OOM killer has killed in the cgroup so far (v2
+ * memory.events, v1 memory.oom_control), or -1 when the host does not say. */
+int64_t cgroup_oom_kills (const struct cgroup *cg);
+
 /* Freeze (v1 freezer.state, v2 cgroup.freeze) and wait until frozen; or thaw. */
 int cgroup_freeze (const struct cgroup *cg, bool freeze, struct focker_err **err);
 

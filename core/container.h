@@ -71,6 +71,16 @@ int container_update (const char *root, const char *id, const char *doc, size_t 
 int container_pids (pid_t **pids, size_t *n, const char *root, const char *id,
                     struct focker_err **err);
 
+/* `events`: with `stats_only`, one stats event and return; otherwise a stats event every
+ * `interval_ms` and an oom event whenever the OOM killer kills in the container's cgroup,
+ * until the container stops (a final OOM check comes after it stopped).  Each event is one
+ * line of JSON as runc writes them ({"type":"stats","id":ID,"data":{...}},
+ * {"type":"oom","id":ID}), handed to `emit`; a negative return from it ends the loop with
+ * that value.  The container's lock is held only while its state is read. */
+typedef int (*events_emit_fn) (void *ctx, const char *line);
+int container_events (const char *root, const char *id, bool stats_only, int interval_ms,
+                      events_emit_fn emit, void *ctx, struct focker_err **err);
+
 /* A signal to forward (or 0), asked by `run` while it waits; set by the CLI's handlers. */
 typedef int (*pending_signal_fn) (void);
 

@@ -184,6 +184,80 @@ out:
   return r;
 }
 
+static int
+emit_event (events_emit_fn emit, void *ctx, const char *type, const char *id, json_t *data)
+{
+  json_t *o = json_pack ("{s:s,s:s}", "type", type, "id", id);
+  _cleanup_free_ char *line = NULL;
+
+  if (data)
+    json_object_set_new (o, "data", data);
+  line = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref (o);
+  return line ? emit (ctx, line) : -ENOMEM;
+}
+
+static uint64_t
+now_ms (void)
+{
+  struct timespec ts = { 0, 0 };
+
+  sys_clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* How often the OOM counter is looked at: an oom event comes at most this late. */
+#define EVENTS_TICK_MS 100
+
+int
+container_events (const char *root, const char *id, bool stats_only, int interval_ms,
+                  events_emit_fn emit, void *ctx, struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = NULL;
+  _cleanup_cgroup_ struct cgroup *cg = NULL;
+  int dirfd = -1, r;
+  int64_t ooms, seen;
+  uint64_t next;
+
+  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
+  if (r < 0)
+    return r;
+  /* the lock is for reading the state; holding it would block every other command */
+  sys_close (dirfd);
+  if (state_status (st) == STATUS_STOPPED)
+    return focker_fail (err, -EINVAL, "container %s is not running", id);
+  if (stats_only)
+    return emit_event (emit, ctx, "stats", id, cgroup_stats (cg));
+  if (interval_ms <= 0)
+    return focker_fail (err, -EINVAL, "events: the interval must be positive");
+  seen = cgroup_oom_kills (cg);
+  next = now_ms () + (uint64_t)interval_ms;
+  for (bool alive = true; alive;)
+    {
+      sys_poll (NULL, 0, interval_ms < EVENTS_TICK_MS ? interval_ms : EVENTS_TICK_MS);
+      /* a process killed by the OOM killer may have been the last: look at the counter
+       * once more after the container stopped */
+      alive = state_init_alive (st);
+      ooms = cgroup_oom_kills (cg);
+      if (ooms > seen && seen >= 0)
+        {
+          r = emit_event (emit, ctx, "oom", id, NULL);
+          if (r < 0)
+            return r;
+        }
+      if (ooms >= 0)
+        seen = ooms;
+      if (alive && now_ms () >= next)
+        {
+          r = emit_event (emit, ctx, "stats", id, cgroup_stats (cg));
+          if (r < 0)
+            return r;
+          next += (uint64_t)interval_ms;
+        }
+    }
+  return 0;
+}
+
 int
 container_pids (pid_t **pids, size_t *n, const char *root, const char *id, struct focker_err **err)
 {

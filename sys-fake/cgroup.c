@@ -89,7 +89,7 @@ static const struct fake_cgfile fake_v1_files[] = {
   { "memory", "memory.usage_in_bytes", "0\n" },
   { "memory", "memory.swappiness", "60\n" },
   { "memory", "memory.use_hierarchy", "1\n" },
-  { "memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n" },
+  { "memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n" },
   { "devices", "devices.allow", "" },
   { "devices", "devices.deny", "" },
   { "devices", "devices.list", "a *:* rwm\n" },

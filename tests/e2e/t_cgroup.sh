@@ -215,3 +215,23 @@ c['linux']['devices'] = [{'path': '/dev/fuse', 'type': 'c', 'major': 10, 'minor'
   done
   assert_no_cgroup_left
 }
+
+# events: --stats prints one stats line with the limits; without it, stats every interval and
+# an oom event when a process allocating past memory.limit is killed, and it ends by itself
+# when the container stops.
+test_cgroup_events_reports_stats_and_oom() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","sleep 1; dd if=/dev/zero of=/dev/null bs=200M count=1"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'memory': {'limit': 33554432, 'swap': 33554432}, 'pids': {'limit': 30}}"
+  fk create --bundle "$E2E_TMP/b" focker-cg11 </dev/null >/dev/null 2>&1 || return 1
+  local one out
+  one=$(fk events --stats focker-cg11) || return 1
+  assert_eq "$(echo "$one" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["type"], e["id"], e["data"]["memory"]["usage"]["limit"], e["data"]["pids"]["limit"])')" "stats focker-cg11 33554432 30" || return 1
+  fk start focker-cg11 || return 1
+  out=$(timeout 30 "$FOCKER" --root "$ROOT" events --interval 200ms focker-cg11) || { echo "    events failed or did not end: $out"; return 1; }
+  assert_contains "$out" '{"type":"oom","id":"focker-cg11"}' || return 1
+  assert_contains "$out" '{"type":"stats","id":"focker-cg11","data":{' || return 1
+  out=$(fk events --stats focker-cg11 2>&1) && { echo "    events on a stopped container succeeded"; return 1; }
+  assert_contains "$out" "not running" || return 1
+  fk delete focker-cg11 || return 1
+  assert_no_cgroup_left
+}

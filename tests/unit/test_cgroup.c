@@ -757,6 +757,109 @@ update_records_the_new_resources (void **state)
     }
 }
 
+struct events_seen
+{
+  struct fake_kernel *k;
+  pid_t init;
+  const char *oom_file, *oom_text; /* written at the first stats event, then the init dies */
+  char *lines[8];
+  size_t n;
+};
+
+static int
+collect (void *ctx, const char *line)
+{
+  struct events_seen *e = ctx;
+
+  if (e->n < 8)
+    e->lines[e->n++] = strdup (line);
+  if (e->n == 1 && e->oom_file)
+    {
+      /* the OOM killer strikes: the counter goes up and the container's init dies */
+      assert_int_equal (fake_write_file (e->k, e->oom_file, e->oom_text, 0644), 0);
+      assert_int_equal (fake_kill (e->k, e->init, SIGKILL), 0);
+    }
+  return 0;
+}
+
+/* events: stats every interval in runc's shape, an oom event when the kill counter moves,
+ * and the end when the container stops; on v2 (memory.events) and v1 (memory.oom_control). */
+static void
+events_report_stats_and_oom_until_the_container_stops (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_HYBRID };
+  static const char *const files[] = { "/sys/fs/cgroup/focker/c1/memory.events",
+                                       "/sys/fs/cgroup/memory/focker/c1/memory.oom_control" };
+  static const char *const texts[] = { "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
+                                       "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n" };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, resources);
+      struct events_seen e = { .k = w->k, .oom_file = files[i], .oom_text = texts[i] };
+      struct focker_err *err = NULL;
+
+      e.init = create_ok (w);
+      next_command (w);
+      assert_ok (container_start (ROOT, "c1", &err), err);
+      next_command (w);
+      assert_ok (container_events (ROOT, "c1", false, 1000, collect, &e, &err), err);
+      assert_int_equal (e.n, 2);
+      assert_non_null (strstr (e.lines[0], "{\"type\":\"stats\",\"id\":\"c1\",\"data\":{"));
+      assert_non_null (strstr (e.lines[0], "\"usage\":{\"limit\":67108864"));
+      assert_non_null (strstr (e.lines[0], "\"pids\":{\"current\":"));
+      assert_non_null (strstr (e.lines[0], "\"limit\":50}"));
+      assert_string_equal (e.lines[1], "{\"type\":\"oom\",\"id\":\"c1\"}");
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      /* a stopped container has no events */
+      assert_int_equal (container_events (ROOT, "c1", true, 1000, collect, &e, &err), -EINVAL);
+      assert_non_null (strstr (err->msg, "not running"));
+      focker_err_free (err);
+      err = NULL;
+      for (size_t j = 0; j < e.n; j++)
+        free (e.lines[j]);
+      assert_ok (container_delete (ROOT, "c1", false, &err), err);
+      assert_true (no_cgroup_left (w));
+      world_free (w);
+    }
+}
+
+/* events --stats under every fault: an error names itself, or a line comes out; no fd left. */
+static void
+events_stats_survive_every_fault (void **state)
+{
+  (void)state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+      struct events_seen e = { .k = w->k };
+      struct focker_err *err = NULL;
+      long hits;
+      int r;
+
+      create_ok (w);
+      next_command (w);
+      fake_fail_nth (w->k, n, false, EIO, 0);
+      r = container_events (ROOT, "c1", true, 1000, collect, &e, &err);
+      hits = fake_faults_hit (w->k);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      if (r < 0)
+        {
+          assert_int_equal (err->code, r);
+          assert_int_equal (e.n, 0);
+          focker_err_free (err);
+        }
+      else
+        assert_int_equal (e.n, 1);
+      for (size_t j = 0; j < e.n; j++)
+        free (e.lines[j]);
+      world_free (w);
+      if (hits == 0)
+        break;
+    }
+}
+
 int
 main (void)
 {
@@ -778,6 +881,8 @@ main (void)
     cmocka_unit_test (v2_update_replaces_the_device_program),
     cmocka_unit_test (v1_device_list_includes_linux_devices_and_hook_forces_bpf),
     cmocka_unit_test (update_records_the_new_resources),
+    cmocka_unit_test (events_report_stats_and_oom_until_the_container_stops),
+    cmocka_unit_test (events_stats_survive_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
