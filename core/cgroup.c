@@ -657,6 +657,15 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       if (rc < 0)
         return rc;
     }
+  if (r->n_rdma)
+    {
+      d = ctl_dir (cg, v2ctls, "rdma", "rdma", &v2);
+      if (d == NULL)
+        return no_controller ("rdma", "rdma", err);
+      rc = cgroup_rdma_limit (d, r, err);
+      if (rc < 0)
+        return rc;
+    }
   if (r->n_unified)
     {
       if (v2dir == NULL)

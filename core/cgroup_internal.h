@@ -48,8 +48,10 @@ int cgroup_v2_freeze (const char *dir, bool freeze, struct focker_err **err);
 int cgroup_v2_devices (const char *dir, const struct spec_device_rule *rules, size_t n,
                        struct focker_err **err);
 
-/* Shared by both: pids.max. */
+/* Shared by both: pids.max; rdma.max (one "DEVICE hca_handle=N hca_object=N" line per
+ * device, with only the limits given). */
 int cgroup_pids_limit (const char *dir, const struct spec_resources *r, struct focker_err **err);
+int cgroup_rdma_limit (const char *dir, const struct spec_resources *r, struct focker_err **err);
 
 /* Sleep `ms` milliseconds through the seam. */
 void cg_sleep_ms (int ms);

@@ -170,6 +170,27 @@ cgroup_pids_limit (const char *dir, const struct spec_resources *r, struct focke
   return cg_set (dir, "pids.max", v, "pids.limit", err);
 }
 
+int
+cgroup_rdma_limit (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  for (size_t i = 0; i < r->n_rdma; i++)
+    {
+      const struct spec_rdma *d = &r->rdma[i];
+      _cleanup_free_ char *field = xasprintf ("rdma.%s", d->device);
+      char v[160];
+      int rc, n = snprintf (v, sizeof v, "%s", d->device);
+      if (!d->has_hca_handles && !d->has_hca_objects)
+        continue;
+      if (d->has_hca_handles)
+        n += snprintf (v + n, sizeof v - (size_t)n, " hca_handle=%" PRIu32, d->hca_handles);
+      if (d->has_hca_objects)
+        snprintf (v + n, sizeof v - (size_t)n, " hca_object=%" PRIu32, d->hca_objects);
+      if ((rc = cg_set (dir, "rdma.max", v, field, err)) < 0)
+        return rc;
+    }
+  return 0;
+}
+
 static int
 throttle (const char *dir, const char *file, const char *field, const struct spec_throttle *t,
           size_t n, struct focker_err **err)

@@ -235,3 +235,15 @@ test_cgroup_events_reports_stats_and_oom() {
   fk delete focker-cg11 || return 1
   assert_no_cgroup_left
 }
+
+# rdma: the limit goes to rdma.max, which the kernel takes only for an RDMA device it has.
+# No RDMA device here (the name is made up): create must fail naming the field, whether the
+# host lacks the controller or the device, and leave nothing.
+test_cgroup_rdma_limit_is_applied_or_refused_by_name() {
+  make_bundle "$E2E_TMP/b" '["true"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'rdma': {'focker_nodev0': {'hcaHandles': 2}}}"
+  local out
+  out=$(fk create --bundle "$E2E_TMP/b" focker-cg12 </dev/null 2>&1) && { echo "    create succeeded"; fk delete --force focker-cg12; return 1; }
+  assert_contains "$out" "linux.resources.rdma" || return 1
+  assert_no_cgroup_left
+}

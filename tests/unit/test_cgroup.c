@@ -860,6 +860,28 @@ events_stats_survive_every_fault (void **state)
     }
 }
 
+/* rdma: rdma.max on v2 (and on a v1 rdma hierarchy); a host without the controller says
+ * which field it cannot apply. */
+static void
+rdma_limits_land_in_rdma_max (void **state)
+{
+  static const char rdma[]
+      = ",\"resources\":{\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3,\"hcaObjects\":10000}}}";
+  struct world *w = world_new (FAKE_CGROUP_V2, NULL, rdma);
+  struct focker_err *err = NULL;
+
+  (void)state;
+  create_ok (w);
+  assert_file ("/sys/fs/cgroup/focker/c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
+  world_free (w);
+  w = world_new (FAKE_CGROUP_V1, NULL, rdma);
+  assert_int_equal (container_create (&opts, NULL, &err), -EOPNOTSUPP);
+  assert_non_null (strstr (err->msg, "linux.resources.rdma: this host has no rdma controller"));
+  focker_err_free (err);
+  assert_true (no_cgroup_left (w));
+  world_free (w);
+}
+
 int
 main (void)
 {
@@ -883,6 +905,7 @@ main (void)
     cmocka_unit_test (update_records_the_new_resources),
     cmocka_unit_test (events_report_stats_and_oom_until_the_container_stops),
     cmocka_unit_test (events_stats_survive_every_fault),
+    cmocka_unit_test (rdma_limits_land_in_rdma_max),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
