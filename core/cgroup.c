@@ -836,9 +836,31 @@ mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *c
   return 0;
 }
 
+/* A hierarchy cgroupfs refused to mount in a user namespace: bind the container's own
+ * directory of it instead (runc's way for v1), the host path taken from `self` (the init's
+ * /proc/self/cgroup before its cgroup namespace).  Never the hierarchy's root: a path of "/"
+ * or one leaving the hierarchy is refused, and the directory stays empty. */
+static int
+mount_own_bind (const struct cgroup_hier *h, const char *at, unsigned long fl, const char *self)
+{
+  _cleanup_free_ char *own = own_cgroup (self, h->ctls), *src = NULL;
+  int r;
+
+  if (strcmp (own, "/") == 0 || strstr (own, "/..") || own[0] != '/')
+    return -EPERM;
+  src = xasprintf ("%s%s", h->mount, own);
+  r = sys_mount (src, at, NULL, MS_BIND | MS_REC, NULL);
+  if (r < 0)
+    return r;
+  /* the bind starts with the source's flags: read-only (and the rest) need a remount */
+  return sys_mount (NULL, at, NULL,
+                    MS_BIND | MS_REMOUNT | (fl & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                    NULL);
+}
+
 int
 cgroup_mount_container (const char *target, unsigned long flags,
-                        int (*reopen) (void *ctx, char **target), void *ctx,
+                        int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
                         struct focker_err **err)
 {
   _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
@@ -884,8 +906,11 @@ cgroup_mount_container (const char *target, unsigned long flags,
                                                     : xstrdup (h->ctls);
           r = sys_mount ("cgroup", at, "cgroup", fl, opts);
         }
-      /* in a user namespace v1 hierarchies (and cgroup2 without a cgroup namespace) cannot
-       * be mounted: the directory stays empty rather than showing the host's tree */
+      /* in a user namespace v1 hierarchies (and cgroup2 without a cgroup namespace) may not
+       * be mounted: bind the container's own directory, or leave it empty rather than show
+       * the host's tree */
+      if (r == -EPERM && self)
+        r = mount_own_bind (h, at, fl, self);
       if (r == -EPERM)
         continue;
       if (r < 0)

@@ -134,9 +134,11 @@ int cgroup_destroy (const struct cgroup *cg, struct focker_err **err);
 
 /* The container's /sys/fs/cgroup at `target` (a path to an open directory, reopened through
  * `reopen`): cgroup2 on a v2 host; a tmpfs holding one mount per v1 hierarchy (plus
- * `unified` on hybrid hosts) elsewhere.  `flags` are the mount's MS_* flags. */
+ * `unified` on hybrid hosts) elsewhere.  `flags` are the mount's MS_* flags.  Where a user
+ * namespace may not mount a hierarchy, `self` (/proc/self/cgroup read before the cgroup
+ * namespace, or NULL) gives the container's own directory to bind there instead. */
 int cgroup_mount_container (const char *target, unsigned long flags,
-                            int (*reopen) (void *ctx, char **target), void *ctx,
+                            int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
                             struct focker_err **err);
 
 /* State: to and from the JSON object kept in state.json ("cgroup"). */

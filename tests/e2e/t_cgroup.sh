@@ -247,3 +247,25 @@ test_cgroup_rdma_limit_is_applied_or_refused_by_name() {
   assert_contains "$out" "linux.resources.rdma" || return 1
   assert_no_cgroup_left
 }
+
+# A user-namespace container sees its own cgroup under /sys/fs/cgroup, read-only, with or
+# without a cgroup namespace: where the kernel refuses to mount cgroupfs in the user
+# namespace (no cgroup namespace; older kernels even with one) each hierarchy is a bind of
+# the container's own directory, never the host's tree.
+test_cgroup_user_namespace_sees_its_own_cgroup() {
+  [ -e /proc/self/ns/user ] || skip "no user namespaces"
+  make_bundle "$E2E_TMP/b" '["sh","-c","cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; touch /sys/fs/cgroup/x 2>/dev/null && echo writable; exit 0"]'
+  chmod 755 "$E2E_TMP" && chown -R 100000:100000 "$E2E_TMP/b/rootfs"
+  local cgns out
+  for cgns in 0 1; do
+    edit_config "$E2E_TMP/b" "
+c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] not in ('cgroup', 'user')] + [{'type': 'user'}] + ([{'type': 'cgroup'}] if $cgns else [])
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['mounts'] = [m for m in c['mounts'] if m['type'] not in ('sysfs', 'mqueue')]
+c['linux']['resources'] = {'pids': {'limit': 17}}"
+    out=$(fk run --bundle "$E2E_TMP/b" focker-cg13 2>&1) || { echo "    cgroupns=$cgns: $out"; return 1; }
+    assert_eq "$out" 17 "cgroupns=$cgns: the container's pids.max, read-only" || return 1
+  done
+  assert_no_cgroup_left
+}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include "core/cgroup.h"
 #include "core/cgroup_bpf.h"
@@ -882,6 +883,50 @@ rdma_limits_land_in_rdma_max (void **state)
   world_free (w);
 }
 
+/* In a user namespace without a cgroup namespace cgroupfs may not be mounted: each hierarchy
+ * of the container's /sys/fs/cgroup is then a read-only bind of the container's own
+ * directory, never the host's tree, and never left empty. */
+static void
+user_namespace_gets_binds_of_its_own_cgroups (void **state)
+{
+  static const char *const cfg
+      = "{\"ociVersion\":\"1.0.2\","
+        "\"process\":{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+        "\"user\":{\"uid\":0,\"gid\":0}},"
+        "\"root\":{\"path\":\"rootfs\"},"
+        "\"mounts\":[{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\","
+        "\"source\":\"cgroup\",\"options\":[\"ro\",\"nosuid\"]}],"
+        "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":"
+        "\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+        "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+        "\"resources\":{\"pids\":{\"limit\":5}}}}";
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, NULL);
+      const struct fake_mount *m;
+      pid_t pid;
+
+      assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", cfg, 0644), 0);
+      pid = create_ok (w);
+      m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/pids");
+      assert_non_null (m);
+      assert_string_equal (m->source, "/sys/fs/cgroup/pids/focker/c1");
+      assert_true (m->flags & MS_RDONLY);
+      m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/systemd");
+      assert_non_null (m);
+      assert_string_equal (m->source, "/sys/fs/cgroup/systemd/focker/c1");
+      if (modes[i] == FAKE_CGROUP_HYBRID)
+        {
+          m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/unified");
+          assert_non_null (m);
+          assert_string_equal (m->source, "/sys/fs/cgroup/unified/focker/c1");
+        }
+      world_free (w);
+    }
+}
+
 int
 main (void)
 {
@@ -906,6 +951,7 @@ main (void)
     cmocka_unit_test (events_report_stats_and_oom_until_the_container_stops),
     cmocka_unit_test (events_stats_survive_every_fault),
     cmocka_unit_test (rdma_limits_land_in_rdma_max),
+    cmocka_unit_test (user_namespace_gets_binds_of_its_own_cgroups),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
