@@ -813,19 +813,53 @@ cgroup_destroy (const struct cgroup *cg, struct focker_err **err)
 
 /* ---- the container's /sys/fs/cgroup ---- */
 
-/* A user namespace without its own cgroup namespace may not mount cgroup2 (EPERM).  Bind
- * the host's hierarchy instead, read-only, as runc does for that case. */
-static int
-mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *ctx, char **target),
-                    void *ctx, struct focker_err **err)
+/* A hierarchy cgroupfs refused to mount in a user namespace: bind the container's own
+ * directory of it instead (runc's way for v1), the host path taken from `self` (the init's
+ * /proc/self/cgroup before its cgroup namespace).  Never the hierarchy's root: a path of "/"
+ * or one leaving the hierarchy is refused, and the directory stays empty. */
+static char *
+own_source (const char *mount, const char *ctls, const char *self)
 {
-  _cleanup_free_ char *top = xstrdup (target);
+  _cleanup_free_ char *own = own_cgroup (self, ctls);
+
+  if (strcmp (own, "/") == 0 || strstr (own, "/..") || own[0] != '/')
+    return NULL;
+  return xasprintf ("%s%s", mount, own);
+}
+
+static int
+mount_own_bind (const struct cgroup_hier *h, const char *at, unsigned long fl, const char *self)
+{
+  _cleanup_free_ char *src = own_source (h->mount, h->ctls, self);
   int r;
 
-  r = sys_mount ("/sys/fs/cgroup", target, NULL, MS_BIND | MS_REC, NULL);
+  if (src == NULL)
+    return -EPERM;
+  r = sys_mount (src, at, NULL, MS_BIND | MS_REC, NULL);
   if (r < 0)
-    return focker_fail (err, r, "mount /sys/fs/cgroup: bind the host's cgroup2 (no cgroup "
-                                "namespace to mount one in)");
+    return r;
+  /* the bind starts with the source's flags: read-only (and the rest) need a remount */
+  return sys_mount (NULL, at, NULL,
+                    MS_BIND | MS_REMOUNT | (fl & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                    NULL);
+}
+
+/* A user namespace without its own cgroup namespace may not mount cgroup2 (EPERM).  Bind
+ * the container's own directory, or where that is unknown the host's hierarchy, read-only,
+ * as runc does for that case. */
+static int
+mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *ctx, char **target),
+                    void *ctx, const char *self, struct focker_err **err)
+{
+  _cleanup_free_ char *top = xstrdup (target);
+  _cleanup_free_ char *src = self ? own_source (CGROUP_ROOT, "", self) : NULL;
+  int r;
+
+  r = sys_mount (src ? src : CGROUP_ROOT, target, NULL, MS_BIND | MS_REC, NULL);
+  if (r < 0)
+    return focker_fail (err, r, "mount /sys/fs/cgroup: bind %s (no cgroup namespace to mount "
+                                "cgroup2 in)",
+                        src ? src : CGROUP_ROOT);
   r = reopen (ctx, &top);
   if (r < 0)
     return focker_fail (err, r, "mount /sys/fs/cgroup: reopen");
@@ -834,28 +868,6 @@ mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *c
   if (r < 0)
     return focker_fail (err, r, "mount /sys/fs/cgroup: remount the bind read-only");
   return 0;
-}
-
-/* A hierarchy cgroupfs refused to mount in a user namespace: bind the container's own
- * directory of it instead (runc's way for v1), the host path taken from `self` (the init's
- * /proc/self/cgroup before its cgroup namespace).  Never the hierarchy's root: a path of "/"
- * or one leaving the hierarchy is refused, and the directory stays empty. */
-static int
-mount_own_bind (const struct cgroup_hier *h, const char *at, unsigned long fl, const char *self)
-{
-  _cleanup_free_ char *own = own_cgroup (self, h->ctls), *src = NULL;
-  int r;
-
-  if (strcmp (own, "/") == 0 || strstr (own, "/..") || own[0] != '/')
-    return -EPERM;
-  src = xasprintf ("%s%s", h->mount, own);
-  r = sys_mount (src, at, NULL, MS_BIND | MS_REC, NULL);
-  if (r < 0)
-    return r;
-  /* the bind starts with the source's flags: read-only (and the rest) need a remount */
-  return sys_mount (NULL, at, NULL,
-                    MS_BIND | MS_REMOUNT | (fl & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)),
-                    NULL);
 }
 
 int
@@ -876,7 +888,7 @@ cgroup_mount_container (const char *target, unsigned long flags,
       /* in the container's cgroup namespace the new cgroup2 mount shows only its subtree */
       r = sys_mount ("cgroup2", target, "cgroup2", fl, NULL);
       if (r == -EPERM)
-        return mount_cgroup2_bind (target, fl, reopen, ctx, err);
+        return mount_cgroup2_bind (target, fl, reopen, ctx, self, err);
       if (r < 0)
         return focker_fail (err, r, "mount /sys/fs/cgroup: cgroup2");
       return 0;

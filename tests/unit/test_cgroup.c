@@ -900,9 +900,10 @@ user_namespace_gets_binds_of_its_own_cgroups (void **state)
         "\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
         "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
         "\"resources\":{\"pids\":{\"limit\":5}}}}";
-  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
+  static const enum fake_cgroup_mode modes[]
+      = { FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID, FAKE_CGROUP_V2 };
   (void)state;
-  for (size_t i = 0; i < 2; i++)
+  for (size_t i = 0; i < 3; i++)
     {
       struct world *w = world_new (modes[i], NULL, NULL);
       const struct fake_mount *m;
@@ -910,6 +911,15 @@ user_namespace_gets_binds_of_its_own_cgroups (void **state)
 
       assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", cfg, 0644), 0);
       pid = create_ok (w);
+      if (modes[i] == FAKE_CGROUP_V2)
+        {
+          m = fake_mount_find (w->k, pid, "/sys/fs/cgroup");
+          assert_non_null (m);
+          assert_string_equal (m->source, "/sys/fs/cgroup/focker/c1");
+          assert_true (m->flags & MS_RDONLY);
+          world_free (w);
+          continue;
+        }
       m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/pids");
       assert_non_null (m);
       assert_string_equal (m->source, "/sys/fs/cgroup/pids/focker/c1");
