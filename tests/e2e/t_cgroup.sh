@@ -191,12 +191,12 @@ PY
 
 # A device the rules do not allow cannot be opened (EPERM), though the container may make its
 # node (mknod is allowed for every device, as runc does); /dev/null and a linux.devices node
-# can.  Run through the host's own mechanism (v1 devices cgroup, or the BPF program on v2-only
-# hosts), then with FOCKER_TEST_DEVICES_BPF=1, which puts the BPF program on a hybrid host's
-# cgroup2 instead of using the v1 list.
+# can (a node whose driver the kernel lacks opens with ENXIO or ENODEV, never EPERM: the
+# cgroup check comes first).  Run through the host's own mechanism (v1 devices cgroup, or the
+# BPF program on v2-only hosts), then with FOCKER_TEST_DEVICES_BPF=1, which puts the BPF
+# program on a hybrid host's cgroup2 instead of using the v1 list.
 test_cgroup_denied_device_cannot_be_opened() {
-  [ -c /dev/fuse ] && [ -c /dev/loop-control ] || skip "no /dev/fuse or /dev/loop-control on this host"
-  make_bundle "$E2E_TMP/b" '["sh","-c","mknod /dev/lc c 10 237 || exit 9; (exec 3</dev/lc) && echo lc-open; (exec 3<>/dev/null) && echo null-open; (exec 3</dev/fuse) && echo fuse-open; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | head -n 1"]'
+  make_bundle "$E2E_TMP/b" '["sh","-c","mknod /dev/lc c 10 237 || exit 9; (exec 3</dev/lc) 2>&1 && echo lc-open; (exec 3<>/dev/null) && echo null-open; (exec 3</dev/fuse) 2>&1 && echo fuse-open; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | head -n 1"]'
   edit_config "$E2E_TMP/b" "
 for k in ['bounding', 'effective', 'permitted']: c['process']['capabilities'][k].append('CAP_MKNOD')
 c['linux']['devices'] = [{'path': '/dev/fuse', 'type': 'c', 'major': 10, 'minor': 229}]"
@@ -204,9 +204,13 @@ c['linux']['devices'] = [{'path': '/dev/fuse', 'type': 'c', 'major': 10, 'minor'
   for bpf in 0 1; do
     out=$(FOCKER_TEST_DEVICES_BPF=$bpf fk run --bundle "$E2E_TMP/b" focker-cg10 2>&1) || { echo "    bpf=$bpf: $out"; return 1; }
     assert_contains "$out" "null-open" || return 1
-    assert_contains "$out" "fuse-open" || return 1
     assert_contains "$out" "can't open /dev/lc: Operation not permitted" || return 1
-    case "$out" in *lc-open*) echo "    bpf=$bpf: /dev/loop-control was opened: $out"; return 1 ;; esac
+    case "$out" in
+    *lc-open* | *"/dev/fuse: Operation not permitted"*)
+      echo "    bpf=$bpf: the rules were not applied: $out"
+      return 1
+      ;;
+    esac
     # with the BPF program the v1 list (where there is one) allows everything: the program
     # alone refused the open
     if [ $bpf = 1 ] && [ -d /sys/fs/cgroup/unified ] && [ -d /sys/fs/cgroup/devices ]; then
