@@ -78,6 +78,7 @@ int cmd_pause (int argc, char **argv);
 int cmd_resume (int argc, char **argv);
 int cmd_update (int argc, char **argv);
 int cmd_ps (int argc, char **argv);
+int cmd_events (int argc, char **argv);
 int cmd_check (int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cli/cli.h"
+#include "core/cgroup.h"
 #include "core/cleanup.h"
 #include "core/container.h"
 #include "core/log.h"
@@ -117,7 +118,7 @@ static const struct cli_command commands[] = {
   { "resume", cmd_resume, "thaw a paused container" },
   { "update", cmd_update, "change a live container's resource limits" },
   { "ps", cmd_ps, "list a container's processes" },
-  { "events", cmd_unsupported, "container events (not yet)" },
+  { "events", cmd_events, "print a container's stats and OOM events as JSON lines" },
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
   { "restore", cmd_unsupported, "restore (not supported)" },
   { NULL, NULL, NULL },
@@ -150,6 +151,9 @@ install_backend (void)
   /* test hook (tests/e2e/t_crash.sh): SIGKILL ourselves right after kernel call N */
   if (crash && atol (crash) > 0)
     sys = sys_crash_wrap (sys, atol (crash));
+  /* test hook (tests/e2e/t_cgroup.sh): the cgroup v2 device program on a hybrid host too */
+  if (getenv ("FOCKER_TEST_DEVICES_BPF") && strcmp (getenv ("FOCKER_TEST_DEVICES_BPF"), "1") == 0)
+    cgroup_devices_prefer_bpf = true;
 }
 
 enum

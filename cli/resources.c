@@ -137,78 +137,76 @@ enum
   UPD_KERNEL_MEMORY,
 };
 
-/* One runc-style flag into the resources; -1 on a bad value. */
-static int
-update_flag (struct spec_resources *r, int c, const char *v)
+/* Set doc[obj][key] (creating the object). */
+static void
+set_in (json_t *doc, const char *obj, const char *key, json_t *v)
 {
+  json_t *o = json_object_get (doc, obj);
+
+  if (o == NULL)
+    json_object_set_new (doc, obj, o = json_object ());
+  json_object_set_new (o, key, v);
+}
+
+/* One runc-style flag into the linux.resources document; -1 on a bad value. */
+static int
+update_flag (json_t *doc, int c, const char *v)
+{
+  static const struct
+  {
+    int c;
+    const char *obj, *key;
+  } bytes[] = { { UPD_MEMORY, "memory", "limit" },
+                { UPD_MEMORY_RESERVATION, "memory", "reservation" },
+                { UPD_MEMORY_SWAP, "memory", "swap" },
+                { UPD_KERNEL_MEMORY, "memory", "kernel" } },
+    nums[] = { { UPD_CPU_PERIOD, "cpu", "period" },
+               { UPD_CPU_QUOTA, "cpu", "quota" },
+               { UPD_CPU_SHARES, "cpu", "shares" },
+               { UPD_CPU_RT_PERIOD, "cpu", "realtimePeriod" },
+               { UPD_CPU_RT_RUNTIME, "cpu", "realtimeRuntime" },
+               { UPD_PIDS_LIMIT, "pids", "limit" } };
   int64_t n;
 
-  switch (c)
+  for (size_t i = 0; i < sizeof bytes / sizeof *bytes; i++)
+    if (bytes[i].c == c)
+      {
+        if (parse_bytes (v, &n) < 0)
+          return -1;
+        set_in (doc, bytes[i].obj, bytes[i].key, json_integer (n));
+        return 0;
+      }
+  if (c == UPD_CPUSET_CPUS || c == UPD_CPUSET_MEMS)
     {
-    case UPD_MEMORY:
-    case UPD_MEMORY_RESERVATION:
-    case UPD_MEMORY_SWAP:
-    case UPD_KERNEL_MEMORY:
-      if (parse_bytes (v, &n) < 0)
-        return -1;
-      if (c == UPD_MEMORY)
-        r->has_memory_limit = true, r->memory_limit = n;
-      else if (c == UPD_MEMORY_RESERVATION)
-        r->has_memory_reservation = true, r->memory_reservation = n;
-      else if (c == UPD_MEMORY_SWAP)
-        r->has_memory_swap = true, r->memory_swap = n;
-      else
-        r->has_memory_kernel = true, r->memory_kernel = n;
+      set_in (doc, "cpu", c == UPD_CPUSET_CPUS ? "cpus" : "mems", json_string (v));
       return 0;
-    case UPD_CPUSET_CPUS:
-      free (r->cpu_cpus);
-      r->cpu_cpus = strdup (v);
-      return r->cpu_cpus ? 0 : -1;
-    case UPD_CPUSET_MEMS:
-      free (r->cpu_mems);
-      r->cpu_mems = strdup (v);
-      return r->cpu_mems ? 0 : -1;
     }
   if (parse_num (v, &n) < 0)
     return -1;
-  switch (c)
+  if (c == UPD_BLKIO_WEIGHT)
     {
-    case UPD_BLKIO_WEIGHT:
       if (n < 10 || n > 1000)
         return -1;
-      r->has_blkio_weight = true, r->blkio_weight = (uint16_t)n;
-      break;
-    case UPD_CPU_PERIOD:
-      r->has_cpu_period = true, r->cpu_period = (uint64_t)n;
-      break;
-    case UPD_CPU_QUOTA:
-      r->has_cpu_quota = true, r->cpu_quota = n;
-      break;
-    case UPD_CPU_SHARES:
-      r->has_cpu_shares = true, r->cpu_shares = (uint64_t)n;
-      break;
-    case UPD_CPU_RT_PERIOD:
-      r->has_cpu_rt_period = true, r->cpu_rt_period = (uint64_t)n;
-      break;
-    case UPD_CPU_RT_RUNTIME:
-      r->has_cpu_rt_runtime = true, r->cpu_rt_runtime = n;
-      break;
-    case UPD_PIDS_LIMIT:
-      r->has_pids_limit = true, r->pids_limit = n;
-      break;
-    default:
-      return -1;
+      set_in (doc, "blockIO", "weight", json_integer (n));
+      return 0;
     }
-  return 0;
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++)
+    if (nums[i].c == c)
+      {
+        /* the parser checks the range of each field (shares and periods are unsigned) */
+        set_in (doc, nums[i].obj, nums[i].key, json_integer (n));
+        return 0;
+      }
+  return -1;
 }
 
+/* The document in `file` ("-": stdin), whole (up to 1 MiB). */
 static int
-read_resources (struct spec_resources **out, const char *file, struct focker_err **err)
+read_doc (char **out, size_t *out_len, const char *file, struct focker_err **err)
 {
   FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "re");
   char *buf = NULL;
   size_t len = 0, cap = 0, got;
-  int r;
 
   if (f == NULL)
     return focker_fail (err, -errno, "--resources: open %s", file);
@@ -227,9 +225,9 @@ read_resources (struct spec_resources **out, const char *file, struct focker_err
   while (got > 0 && len < (1u << 20));
   if (f != stdin)
     fclose (f);
-  r = spec_parse_resources_doc (out, buf, len, strcmp (file, "-") == 0 ? "stdin" : file, err);
-  free (buf);
-  return r;
+  *out = buf;
+  *out_len = len;
+  return 0;
 }
 
 int
@@ -254,9 +252,11 @@ cmd_update (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct spec_resources *res = NULL, flags = { 0 };
+  json_t *flags = json_object ();
   struct focker_err *err = NULL;
   const char *file = NULL;
+  char *doc = NULL;
+  size_t len = 0;
   bool any_flag = false;
   int c, r;
 
@@ -274,7 +274,7 @@ cmd_update (int argc, char **argv)
         return cli_usage_error ("update", "bad option %s", argv[optind - 1]);
       if (c == UPD_RESOURCES)
         file = optarg;
-      else if (update_flag (&flags, c, optarg) < 0)
+      else if (update_flag (flags, c, optarg) < 0)
         return cli_usage_error ("update", "invalid value \"%s\"", optarg);
       else
         any_flag = true;
@@ -285,12 +285,17 @@ cmd_update (int argc, char **argv)
     return cli_usage_error ("update", "--resources and resource flags cannot be combined");
   if (!file && !any_flag)
     return cli_usage_error ("update", "nothing to update: give --resources FILE or flags");
-  if (file && read_resources (&res, file, &err) < 0)
+  if (file && read_doc (&doc, &len, file, &err) < 0)
     return cli_fail (err);
-  r = container_update (g.root, argv[optind], res ? res : &flags, &err);
-  spec_resources_free (res);
-  free (flags.cpu_cpus);
-  free (flags.cpu_mems);
+  if (!file)
+    {
+      doc = json_dumps (flags, JSON_COMPACT);
+      len = doc ? strlen (doc) : 0;
+    }
+  json_decref (flags);
+  r = container_update (g.root, argv[optind], doc ? doc : "", len,
+                        file ? (strcmp (file, "-") == 0 ? "stdin" : file) : "flags", &err);
+  free (doc);
   return r < 0 ? cli_fail (err) : 0;
 }
 
@@ -363,5 +368,79 @@ cmd_ps (int argc, char **argv)
         print_cmdline (pids[i]);
     }
   free (pids);
+  return 0;
+}
+
+/* Go's duration form, as runc's --interval takes it: 5s, 100ms, 1m, 1h, 1.5s; > 0. */
+static int
+parse_interval (const char *s, int *ms)
+{
+  static const struct
+  {
+    const char *unit;
+    double ms;
+  } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod (s, &end);
+  if (end == s || errno || v <= 0)
+    return -1;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (strcmp (end, units[i].unit) == 0)
+      {
+        double t = v * units[i].ms;
+        if (t < 1 || t > 86400000)
+          return -1;
+        *ms = (int)t;
+        return 0;
+      }
+  return -1;
+}
+
+static int
+print_line (void *ctx, const char *line)
+{
+  (void)ctx;
+  /* one event per line, out at once: a reader follows them live */
+  if (printf ("%s\n", line) < 0 || fflush (stdout) != 0)
+    return -EPIPE;
+  return 0;
+}
+
+int
+cmd_events (int argc, char **argv)
+{
+  static const struct option opts[] = { { "stats", no_argument, NULL, 's' },
+                                        { "interval", required_argument, NULL, 'i' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  struct focker_err *err = NULL;
+  bool stats = false;
+  int interval = 5000, c;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'h':
+        printf ("usage: focker events [--stats] [--interval 5s] ID\n");
+        exit (0);
+      case 's':
+        stats = true;
+        break;
+      case 'i':
+        if (parse_interval (optarg, &interval) < 0)
+          return cli_usage_error ("events", "--interval: \"%s\" is not a duration (5s, 500ms, 1m)",
+                                  optarg);
+        break;
+      default:
+        return cli_usage_error ("events", "bad option %s", argv[optind - 1]);
+      }
+  if (argc - optind != 1)
+    return cli_usage_error ("events", "expects 1 argument");
+  if (container_events (g.root, argv[optind], stats, interval, print_line, NULL, &err) < 0)
+    return cli_fail (err);
   return 0;
 }

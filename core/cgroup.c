@@ -657,17 +657,14 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       if (rc < 0)
         return rc;
     }
-  if (r->n_devices)
+  if (r->n_rdma)
     {
-      /* v1 devices cgroup; on v2 the rules need an eBPF program (not built yet), and the
-       * container's /dev holds only the devices its config lists */
-      d = ctl_dir (cg, NULL, "devices", NULL, &v2);
-      if (d)
-        {
-          rc = cgroup_v1_devices (d, r, err);
-          if (rc < 0)
-            return rc;
-        }
+      d = ctl_dir (cg, v2ctls, "rdma", "rdma", &v2);
+      if (d == NULL)
+        return no_controller ("rdma", "rdma", err);
+      rc = cgroup_rdma_limit (d, r, err);
+      if (rc < 0)
+        return rc;
     }
   if (r->n_unified)
     {
@@ -677,6 +674,24 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       rc = cgroup_v2_unified (v2dir, v2ctls, r, err);
     }
   return rc;
+}
+
+int
+cgroup_apply_devices (const struct cgroup *cg, const struct spec_resources *r,
+                      const struct spec_device *devs, size_t n_devs, struct focker_err **err)
+{
+  _cleanup_free_ struct spec_device_rule *rules = NULL;
+  size_t n = cgroup_device_rules (&rules, r, devs, n_devs);
+  const char *v1 = NULL, *v2dir = cgroup_v2_dir (cg);
+  bool v2;
+
+  if (!cgroup_devices_prefer_bpf || v2dir == NULL)
+    v1 = ctl_dir (cg, NULL, "devices", NULL, &v2);
+  if (v1)
+    return cgroup_v1_devices (v1, rules, n, err);
+  if (v2dir)
+    return cgroup_v2_devices (v2dir, rules, n, err);
+  return 0;
 }
 
 /* ---- processes ---- */
@@ -798,19 +813,53 @@ cgroup_destroy (const struct cgroup *cg, struct focker_err **err)
 
 /* ---- the container's /sys/fs/cgroup ---- */
 
-/* A user namespace without its own cgroup namespace may not mount cgroup2 (EPERM).  Bind
- * the host's hierarchy instead, read-only, as runc does for that case. */
-static int
-mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *ctx, char **target),
-                    void *ctx, struct focker_err **err)
+/* A hierarchy cgroupfs refused to mount in a user namespace: bind the container's own
+ * directory of it instead (runc's way for v1), the host path taken from `self` (the init's
+ * /proc/self/cgroup before its cgroup namespace).  Never the hierarchy's root: a path of "/"
+ * or one leaving the hierarchy is refused, and the directory stays empty. */
+static char *
+own_source (const char *mount, const char *ctls, const char *self)
 {
-  _cleanup_free_ char *top = xstrdup (target);
+  _cleanup_free_ char *own = own_cgroup (self, ctls);
+
+  if (strcmp (own, "/") == 0 || strstr (own, "/..") || own[0] != '/')
+    return NULL;
+  return xasprintf ("%s%s", mount, own);
+}
+
+static int
+mount_own_bind (const struct cgroup_hier *h, const char *at, unsigned long fl, const char *self)
+{
+  _cleanup_free_ char *src = own_source (h->mount, h->ctls, self);
   int r;
 
-  r = sys_mount ("/sys/fs/cgroup", target, NULL, MS_BIND | MS_REC, NULL);
+  if (src == NULL)
+    return -EPERM;
+  r = sys_mount (src, at, NULL, MS_BIND | MS_REC, NULL);
   if (r < 0)
-    return focker_fail (err, r, "mount /sys/fs/cgroup: bind the host's cgroup2 (no cgroup "
-                                "namespace to mount one in)");
+    return r;
+  /* the bind starts with the source's flags: read-only (and the rest) need a remount */
+  return sys_mount (NULL, at, NULL,
+                    MS_BIND | MS_REMOUNT | (fl & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                    NULL);
+}
+
+/* A user namespace without its own cgroup namespace may not mount cgroup2 (EPERM).  Bind
+ * the container's own directory, or where that is unknown the host's hierarchy, read-only,
+ * as runc does for that case. */
+static int
+mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *ctx, char **target),
+                    void *ctx, const char *self, struct focker_err **err)
+{
+  _cleanup_free_ char *top = xstrdup (target);
+  _cleanup_free_ char *src = self ? own_source (CGROUP_ROOT, "", self) : NULL;
+  int r;
+
+  r = sys_mount (src ? src : CGROUP_ROOT, target, NULL, MS_BIND | MS_REC, NULL);
+  if (r < 0)
+    return focker_fail (err, r, "mount /sys/fs/cgroup: bind %s (no cgroup namespace to mount "
+                                "cgroup2 in)",
+                        src ? src : CGROUP_ROOT);
   r = reopen (ctx, &top);
   if (r < 0)
     return focker_fail (err, r, "mount /sys/fs/cgroup: reopen");
@@ -823,7 +872,7 @@ mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *c
 
 int
 cgroup_mount_container (const char *target, unsigned long flags,
-                        int (*reopen) (void *ctx, char **target), void *ctx,
+                        int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
                         struct focker_err **err)
 {
   _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
@@ -839,7 +888,7 @@ cgroup_mount_container (const char *target, unsigned long flags,
       /* in the container's cgroup namespace the new cgroup2 mount shows only its subtree */
       r = sys_mount ("cgroup2", target, "cgroup2", fl, NULL);
       if (r == -EPERM)
-        return mount_cgroup2_bind (target, fl, reopen, ctx, err);
+        return mount_cgroup2_bind (target, fl, reopen, ctx, self, err);
       if (r < 0)
         return focker_fail (err, r, "mount /sys/fs/cgroup: cgroup2");
       return 0;
@@ -869,8 +918,11 @@ cgroup_mount_container (const char *target, unsigned long flags,
                                                     : xstrdup (h->ctls);
           r = sys_mount ("cgroup", at, "cgroup", fl, opts);
         }
-      /* in a user namespace v1 hierarchies (and cgroup2 without a cgroup namespace) cannot
-       * be mounted: the directory stays empty rather than showing the host's tree */
+      /* in a user namespace v1 hierarchies (and cgroup2 without a cgroup namespace) may not
+       * be mounted: bind the container's own directory, or leave it empty rather than show
+       * the host's tree */
+      if (r == -EPERM && self)
+        r = mount_own_bind (h, at, fl, self);
       if (r == -EPERM)
         continue;
       if (r < 0)

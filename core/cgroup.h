@@ -80,8 +80,28 @@ int cgroup_plan (struct cgroup **out, const struct cgroup_host *host, const char
 struct undo;
 int cgroup_create (const struct cgroup *cg, struct undo *undo, struct focker_err **err);
 
-/* Apply linux.resources.  Errors name the field and the file. */
+/* Apply linux.resources, except the device rules (cgroup_apply_devices).  Errors name the
+ * field and the file. */
 int cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct focker_err **err);
+
+/* The device rules of a container, in order (the last matching rule wins): deny all,
+ * r->devices (r may be NULL), the devices every container gets (null, zero, full, random,
+ * urandom, tty, console, ptmx, pts, net/tun, and mknod of any), then rwm on each of `devs`
+ * (linux.devices; fifos are left out).  The entries borrow r's strings.  *out is malloc'd;
+ * returns the count. */
+size_t cgroup_device_rules (struct spec_device_rule **out, const struct spec_resources *r,
+                            const struct spec_device *devs, size_t n_devs);
+
+/* Apply the device rules above: to the v1 devices cgroup when the host has one, else as a
+ * BPF device program on the v2 directory; a host with neither is left alone (the container's
+ * /dev still holds only the nodes its config lists). */
+int cgroup_apply_devices (const struct cgroup *cg, const struct spec_resources *r,
+                          const struct spec_device *devs, size_t n_devs, struct focker_err **err);
+
+/* Test hook: use the BPF device program even where a v1 devices hierarchy exists (a hybrid
+ * host's cgroup2 then carries the filter).  Set by cli/ from FOCKER_TEST_DEVICES_BPF=1 (see
+ * CONTRIBUTING.md); never set in normal use. */
+extern bool cgroup_devices_prefer_bpf;
 
 /* Move `pid` into every directory (with `skip_v2`, not the v2 one: the process was cloned
  * into it with CLONE_INTO_CGROUP). */
@@ -96,6 +116,14 @@ int cgroup_pids (pid_t **out, size_t *n, const struct cgroup *cg, struct focker_
 /* Signal every process in the cgroup; returns how many were signalled or a negative errno. */
 int cgroup_signal_all (const struct cgroup *cg, int sig);
 
+/* What the cgroup has used, as the "data" object of runc's `events` (cpu, memory, pids,
+ * blkio; a json_t the caller owns).  Best effort: a figure the host lacks is left out. */
+void *cgroup_stats (const struct cgroup *cg);
+
+/* How many processes the kernel's OOM killer has killed in the cgroup so far (v2
+ * memory.events, v1 memory.oom_control), or -1 when the host does not say. */
+int64_t cgroup_oom_kills (const struct cgroup *cg);
+
 /* Freeze (v1 freezer.state, v2 cgroup.freeze) and wait until frozen; or thaw. */
 int cgroup_freeze (const struct cgroup *cg, bool freeze, struct focker_err **err);
 
@@ -106,9 +134,11 @@ int cgroup_destroy (const struct cgroup *cg, struct focker_err **err);
 
 /* The container's /sys/fs/cgroup at `target` (a path to an open directory, reopened through
  * `reopen`): cgroup2 on a v2 host; a tmpfs holding one mount per v1 hierarchy (plus
- * `unified` on hybrid hosts) elsewhere.  `flags` are the mount's MS_* flags. */
+ * `unified` on hybrid hosts) elsewhere.  `flags` are the mount's MS_* flags.  Where a user
+ * namespace may not mount a hierarchy, `self` (/proc/self/cgroup read before the cgroup
+ * namespace, or NULL) gives the container's own directory to bind there instead. */
 int cgroup_mount_container (const char *target, unsigned long flags,
-                            int (*reopen) (void *ctx, char **target), void *ctx,
+                            int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
                             struct focker_err **err);
 
 /* State: to and from the JSON object kept in state.json ("cgroup"). */

@@ -28,7 +28,9 @@ int cgroup_v1_cpu (const char *dir, const struct spec_resources *r, struct focke
 int cgroup_v1_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v1_blkio (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v1_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err);
-int cgroup_v1_devices (const char *dir, const struct spec_resources *r, struct focker_err **err);
+/* The device rules (cgroup_device_rules) to the v1 devices cgroup, in order. */
+int cgroup_v1_devices (const char *dir, const struct spec_device_rule *rules, size_t n,
+                       struct focker_err **err);
 int cgroup_v1_net (const char *cls_dir, const char *prio_dir, const struct spec_resources *r,
                    struct focker_err **err);
 int cgroup_v1_freeze (const char *dir, bool freeze, struct focker_err **err);
@@ -41,9 +43,15 @@ int cgroup_v2_hugetlb (const char *dir, const struct spec_resources *r, struct f
 int cgroup_v2_unified (const char *dir, const char *controllers, const struct spec_resources *r,
                        struct focker_err **err);
 int cgroup_v2_freeze (const char *dir, bool freeze, struct focker_err **err);
+/* The device rules as a BPF device program attached to `dir`, replacing those attached
+ * before. */
+int cgroup_v2_devices (const char *dir, const struct spec_device_rule *rules, size_t n,
+                       struct focker_err **err);
 
-/* Shared by both: pids.max. */
+/* Shared by both: pids.max; rdma.max (one "DEVICE hca_handle=N hca_object=N" line per
+ * device, with only the limits given). */
 int cgroup_pids_limit (const char *dir, const struct spec_resources *r, struct focker_err **err);
+int cgroup_rdma_limit (const char *dir, const struct spec_resources *r, struct focker_err **err);
 
 /* Sleep `ms` milliseconds through the seam. */
 void cg_sleep_ms (int ms);

@@ -170,6 +170,27 @@ cgroup_pids_limit (const char *dir, const struct spec_resources *r, struct focke
   return cg_set (dir, "pids.max", v, "pids.limit", err);
 }
 
+int
+cgroup_rdma_limit (const char *dir, const struct spec_resources *r, struct focker_err **err)
+{
+  for (size_t i = 0; i < r->n_rdma; i++)
+    {
+      const struct spec_rdma *d = &r->rdma[i];
+      _cleanup_free_ char *field = xasprintf ("rdma.%s", d->device);
+      char v[160];
+      int rc, n = snprintf (v, sizeof v, "%s", d->device);
+      if (!d->has_hca_handles && !d->has_hca_objects)
+        continue;
+      if (d->has_hca_handles)
+        n += snprintf (v + n, sizeof v - (size_t)n, " hca_handle=%" PRIu32, d->hca_handles);
+      if (d->has_hca_objects)
+        snprintf (v + n, sizeof v - (size_t)n, " hca_object=%" PRIu32, d->hca_objects);
+      if ((rc = cg_set (dir, "rdma.max", v, field, err)) < 0)
+        return rc;
+    }
+  return 0;
+}
+
 static int
 throttle (const char *dir, const char *file, const char *field, const struct spec_throttle *t,
           size_t n, struct focker_err **err)
@@ -254,57 +275,6 @@ cgroup_v1_hugetlb (const char *dir, const struct spec_resources *r, struct focke
       if ((rc = cg_set (dir, f, v, "hugepageLimits", err)) < 0)
         return rc;
     }
-  return 0;
-}
-
-static void
-device_rule (char *buf, size_t n, const struct spec_device_rule *d)
-{
-  char maj[24], min[24];
-
-  if (d->major < 0)
-    snprintf (maj, sizeof maj, "*");
-  else
-    snprintf (maj, sizeof maj, "%" PRId64, d->major);
-  if (d->minor < 0)
-    snprintf (min, sizeof min, "*");
-  else
-    snprintf (min, sizeof min, "%" PRId64, d->minor);
-  if (d->type == 0 || d->type == 'a')
-    snprintf (buf, n, "a");
-  else
-    snprintf (buf, n, "%c %s:%s %s", d->type, maj, min,
-              d->access && *d->access ? d->access : "rwm");
-}
-
-static const char *const default_allow[]
-    = { "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm" };
-
-int
-cgroup_v1_devices (const char *dir, const struct spec_resources *r, struct focker_err **err)
-{
-  /* the rules apply in order over an empty list: runc starts by denying everything */
-  int rc = cg_set (dir, "devices.deny", "a", "devices", err);
-
-  if (rc < 0)
-    return rc;
-  for (size_t i = 0; i < r->n_devices; i++)
-    {
-      const struct spec_device_rule *d = &r->devices[i];
-      char v[96];
-      device_rule (v, sizeof v, d);
-      if (strcmp (v, "a") == 0 && d->access && *d->access && strcmp (d->access, "rwm") != 0)
-        snprintf (v, sizeof v, "a *:* %s", d->access);
-      rc = cg_set (dir, d->allow ? "devices.allow" : "devices.deny", v, "devices", err);
-      if (rc < 0)
-        return focker_err_prefix (err, "linux.resources.devices[%zu]", i);
-    }
-  /* the devices every container gets, after the config's rules (runc's AllowedDevices):
-   * mknod of any device, null, zero, full, random, urandom, tty, console, ptmx, ptys, tun */
-  for (size_t i = 0; i < sizeof default_allow / sizeof *default_allow; i++)
-    if ((rc = cg_set (dir, "devices.allow", default_allow[i], "devices", err)) < 0)
-      return rc;
   return 0;
 }
 

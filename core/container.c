@@ -340,6 +340,11 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   r = cgroup_create (cr->cg, undo, err);
   if (r >= 0 && cr->spec->has_linux && l->has_resources)
     r = cgroup_apply (cr->cg, &l->resources, err);
+  /* as runc: a container with resources or device nodes gets the device rules, whether its
+   * config lists any or not */
+  if (r >= 0 && cr->spec->has_linux && (l->has_resources || l->n_devices))
+    r = cgroup_apply_devices (cr->cg, l->has_resources ? &l->resources : NULL, l->devices,
+                              l->n_devices, err);
   return r;
 }
 

@@ -59,15 +59,27 @@ void container_list_free (struct container_state **list);
 int container_pause (const char *root, const char *id, struct focker_err **err);
 int container_resume (const char *root, const char *id, struct focker_err **err);
 
-/* Apply linux.resources to a live container's cgroup. */
-struct spec_resources;
-int container_update (const char *root, const char *id, const struct spec_resources *res,
-                      struct focker_err **err);
+/* Apply a linux.resources document (JSON text; `name` names it in messages) to a live
+ * container's cgroup, and record it: the fields it gives replace those in the config kept in
+ * state.json (objects merge, arrays replace), so later updates and `events` see them.  A
+ * memory.swap without memory.limit takes the recorded limit (cgroup v2 needs both). */
+int container_update (const char *root, const char *id, const char *doc, size_t len,
+                      const char *name, struct focker_err **err);
 
 /* The pids in the container's cgroup (malloc'd array, as the runtime's pid namespace sees
  * them). */
 int container_pids (pid_t **pids, size_t *n, const char *root, const char *id,
                     struct focker_err **err);
+
+/* `events`: with `stats_only`, one stats event and return; otherwise a stats event every
+ * `interval_ms` and an oom event whenever the OOM killer kills in the container's cgroup,
+ * until the container stops (a final OOM check comes after it stopped).  Each event is one
+ * line of JSON as runc writes them ({"type":"stats","id":ID,"data":{...}},
+ * {"type":"oom","id":ID}), handed to `emit`; a negative return from it ends the loop with
+ * that value.  The container's lock is held only while its state is read. */
+typedef int (*events_emit_fn) (void *ctx, const char *line);
+int container_events (const char *root, const char *id, bool stats_only, int interval_ms,
+                      events_emit_fn emit, void *ctx, struct focker_err **err);
 
 /* A signal to forward (or 0), asked by `run` while it waits; set by the CLI's handlers. */
 typedef int (*pending_signal_fn) (void);

@@ -227,6 +227,7 @@ static int
 init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
 {
   const struct spec *s = c->spec;
+  _cleanup_free_ char *cgroup_self = NULL;
   struct sync_msg m;
   int r;
 
@@ -258,6 +259,17 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
   r = sync_expect (c->to_init[0], SYNC_GO, &m, err);
   if (r < 0)
     return r;
+  /* in a user namespace cgroupfs may refuse to be mounted: the container then gets binds of
+   * its own cgroup directories, whose host paths only this file says (before the namespace
+   * hides them) */
+  if (c->new_user)
+    {
+      struct focker_err *e = NULL;
+      size_t len;
+      if (read_file_at (&cgroup_self, &len, AT_FDCWD, "/proc/self/cgroup", 1 << 16, &e) < 0)
+        cgroup_self = NULL;
+      focker_err_free (e);
+    }
   /* the parent placed us in the container's cgroup before GO: the namespace is rooted there */
   if (c->new_cgroup)
     {
@@ -268,7 +280,7 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
   r = set_names (s, err);
   if (r < 0)
     return r;
-  r = rootfs_setup (s, c->bundle, c->rootfs, err);
+  r = rootfs_setup (s, c->bundle, c->rootfs, cgroup_self, err);
   if (r < 0)
     return r;
   r = hooks_run (s, SPEC_HOOK_CREATE_CONTAINER, m.payload, err);

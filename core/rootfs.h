@@ -15,9 +15,11 @@ int rootfs_open_in_root (int rootfd, const char *path, int flags);
  * component as an empty file when `as_file`). */
 int rootfs_ensure_in_root (int rootfd, const char *path, bool as_file, struct focker_err **err);
 
-/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices. */
+/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices.
+ * `cgroup_self` is /proc/self/cgroup as read before the cgroup namespace, or NULL (see
+ * cgroup_mount_container). */
 int rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
-                  struct focker_err **err);
+                  const char *cgroup_self, struct focker_err **err);
 
 /* pivot_root into rootfs and detach the old root (MS_MOVE + chroot when / is a ramfs). */
 int rootfs_pivot (const char *rootfs, struct focker_err **err);
@@ -29,6 +31,6 @@ int rootfs_pivot_chroot (const char *rootfs, struct focker_err **err);
 int rootfs_finish (const struct spec *s, struct focker_err **err);
 
 int rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                         struct focker_err **err);
+                         const char *cgroup_self, struct focker_err **err);
 
 #endif

@@ -163,6 +163,13 @@ struct spec_hugepage
   uint64_t limit;
 };
 
+struct spec_rdma /* linux.resources.rdma.<device> */
+{
+  char *device;
+  bool has_hca_handles, has_hca_objects;
+  uint32_t hca_handles, hca_objects;
+};
+
 struct spec_resources
 {
   struct spec_device_rule *devices;
@@ -198,6 +205,8 @@ struct spec_resources
   uint32_t net_class_id;
   struct spec_kv *net_priorities; /* value = priority as decimal text */
   size_t n_net_priorities;
+  struct spec_rdma *rdma;
+  size_t n_rdma;
   struct spec_kv *unified; /* raw cgroup v2 file -> value */
   size_t n_unified;
 };

@@ -308,7 +308,8 @@ network_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
   return r;
 }
 
-/* rdma: { "mlx5_1": { "hcaHandles": 3, "hcaObjects": 10000 } }; checked, not kept. */
+/* rdma: { "mlx5_1": { "hcaHandles": 3, "hcaObjects": 10000 } }; a device name is one word
+ * (it becomes a line of rdma.max). */
 static int
 rdma_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
 {
@@ -317,20 +318,32 @@ rdma_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
   uint64_t u;
   int r = 0;
 
+  res->rdma = xcalloc (json_object_size (o) + 1, sizeof *res->rdma);
   json_object_foreach (o, dev, v)
   {
     size_t mark = spec_ctx_key (c, dev);
-    if (!json_is_object (v))
+    struct spec_rdma *d = &res->rdma[res->n_rdma];
+    if (*dev == '\0' || strlen (dev) > 63 || dev[strcspn (dev, " \t\n=")] != '\0')
+      r = spec_ctx_fail (c, NULL, "not an RDMA device name");
+    else if (!json_is_object (v))
       r = spec_ctx_fail (c, NULL, "must be an object");
     if (r >= 0)
-      r = spec_ju64 (c, v, "hcaHandles", false, UINT32_MAX, &u);
+      {
+        d->device = xstrdup (dev);
+        res->n_rdma++;
+        r = spec_ju64 (c, v, "hcaHandles", false, UINT32_MAX, &u);
+      }
+    if (r > 0)
+      d->has_hca_handles = true, d->hca_handles = (uint32_t)u;
     if (r >= 0)
       r = spec_ju64 (c, v, "hcaObjects", false, UINT32_MAX, &u);
+    if (r > 0)
+      d->has_hca_objects = true, d->hca_objects = (uint32_t)u;
     spec_ctx_pop (c, mark);
     if (r < 0)
       break;
   }
-  return r;
+  return r < 0 ? r : 0;
 }
 
 int
@@ -378,4 +391,7 @@ spec_resources_clear (struct spec_resources *r)
   free (r->hugepage_limits);
   spec_kv_free (r->net_priorities, r->n_net_priorities);
   spec_kv_free (r->unified, r->n_unified);
+  for (size_t i = 0; i < r->n_rdma; i++)
+    free (r->rdma[i].device);
+  free (r->rdma);
 }

@@ -93,7 +93,7 @@ static const struct fake_cgfile fake_v1_files[] = {
   { "memory", "memory.usage_in_bytes", "0\n" },
   { "memory", "memory.swappiness", "60\n" },
   { "memory", "memory.use_hierarchy", "1\n" },
-  { "memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\n" },
+  { "memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n" },
   { "devices", "devices.allow", "" },
   { "devices", "devices.deny", "" },
   { "devices", "devices.list", "a *:* rwm\n" },
@@ -367,8 +367,30 @@ fake_cgroup_rmdir (struct fake_kernel *k, struct fake_inode *dir)
       return -EBUSY; /* child cgroups first */
   if (fake_cg_populated (k, dir, false))
     return -EBUSY;
+  fake_bpf_detach_all (dir);
   fake_dir_unlink (dir);
   return 0;
+}
+
+bool
+fake_cgroup_is_v2 (struct fake_inode *dir)
+{
+  return dir->cgh && dir->cgh->v2;
+}
+
+struct fake_inode *
+fake_cgroup_parent (struct fake_inode *dir)
+{
+  return dir == dir->cgh->root ? NULL : dir->parent;
+}
+
+struct fake_inode *
+fake_cgroup_v2_of (struct fake_kernel *k, struct fake_proc *p)
+{
+  for (size_t i = 0; i < k->n_cgh; i++)
+    if (k->cgh[i]->v2)
+      return fake_cg_of (p, k->cgh[i]);
+  return NULL;
 }
 
 bool

@@ -192,6 +192,7 @@ fake_kernel_free (struct fake_kernel *k)
   free (k->sysctls);
   free (k->procs);
   free (k->cgh);
+  free (k->bpf);
   free (k->calls);
   free (k->console.d);
   if (fake_current_kernel == k)

@@ -70,6 +70,8 @@ fake_file_release (struct fake_kernel *k, struct fake_file *f)
     }
   if (f->kind == FF_CONN)
     fake_conn_close_side (k, f->conn, f->side);
+  if (f->kind == FF_BPF)
+    fake_bpf_unref (f->bpf);
   if (f->kind == FF_LISTEN)
     {
       struct fake_listener *l = f->lis;

@@ -94,6 +94,10 @@ fake_open_inode (struct fake_kernel *k, struct fake_proc *p, struct fake_inode *
 
   if (!(flags & O_PATH))
     {
+      /* the cgroup's device programs decide on device nodes (4 = write, 2 = read) */
+      int r = fake_bpf_device_check (k, p, ino->mode, ino->rdev, (wr ? 4u : 0) | (rd ? 2u : 0));
+      if (r < 0)
+        return r;
       if (S_ISFIFO (ino->mode))
         return fake_fifo_open (k, ino, flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC), rd, wr,
                                out);
@@ -356,6 +360,8 @@ fake_do_mknodat (int dirfd, const char *path, mode_t mode, dev_t dev)
   /* device nodes need CAP_MKNOD in the initial user namespace: containers bind-mount them */
   if ((type == S_IFCHR || type == S_IFBLK)
       && (!fake_proc_privileged (p) || p->ns[FAKE_NS_USER] != k->init_ns[FAKE_NS_USER]))
+    return -EPERM;
+  if (fake_bpf_device_check (k, p, type, dev, 1 /* mknod */) < 0)
     return -EPERM;
   return fake_create_at (k, p, dirfd, path, type | (mode & 07777 & ~p->umask),
                          (type == S_IFCHR || type == S_IFBLK) ? dev : 0, &ino);

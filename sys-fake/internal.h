@@ -90,6 +90,9 @@ struct fake_inode
   char *cg_subtree;         /* v2: cgroup.subtree_control */
   struct fake_file **locks; /* open file descriptions holding a flock */
   size_t n_locks;
+  struct fake_bpf_prog **bpf; /* v2 cgroup: attached device programs, in order */
+  size_t n_bpf;
+  bool bpf_multi; /* attached with BPF_F_ALLOW_MULTI */
 };
 
 struct fake_inode *fake_inode_new (struct fake_kernel *k, mode_t mode);
@@ -181,6 +184,7 @@ enum fake_file_kind
   FF_NS,     /* /proc/PID/ns/X or a fake_ns_file */
   FF_PIDFD,
   FF_CONSOLE, /* fds 0-2 of spawned processes */
+  FF_BPF,     /* a loaded BPF program (bpf.c) */
 };
 
 struct fake_pipe
@@ -226,7 +230,8 @@ struct fake_file
   struct fake_ns *ns;
   pid_t pid; /* pidfd */
   unsigned long long start;
-  int lock; /* 0, LOCK_SH or LOCK_EX */
+  int lock;                  /* 0, LOCK_SH or LOCK_EX */
+  struct fake_bpf_prog *bpf; /* FF_BPF */
   struct fake_file *prev, *next;
 };
 
@@ -278,6 +283,27 @@ void fake_cgroup_inherit (struct fake_proc *child, struct fake_proc *parent);
 int fake_cgroup_enter (struct fake_kernel *k, struct fake_proc *p, struct fake_inode *dir);
 char *fake_cgroup_path (struct fake_proc *p);                             /* malloc'd */
 char *fake_cgroup_proc_file (struct fake_kernel *k, struct fake_proc *p); /* /proc/PID/cgroup */
+
+bool fake_cgroup_is_v2 (struct fake_inode *dir);
+struct fake_inode *fake_cgroup_parent (struct fake_inode *dir); /* NULL at the root */
+struct fake_inode *fake_cgroup_v2_of (struct fake_kernel *k, struct fake_proc *p); /* or NULL */
+
+/* ---- BPF device programs (bpf.c) ---- */
+struct bpf_insn;
+struct fake_bpf_prog
+{
+  uint32_t id;
+  struct bpf_insn *insns;
+  unsigned n;
+  int refs;  /* fds and attachments */
+  bool live; /* refs > 0 once: reachable by id */
+};
+void fake_bpf_unref (struct fake_bpf_prog *prog);
+void fake_bpf_detach_all (struct fake_inode *cgroup_dir);
+/* 0, or -EPERM when the device programs of p's v2 cgroup refuse `acc` (BPF_DEVCG_ACC_*) on a
+ * device node of `mode`/`rdev`. */
+int fake_bpf_device_check (struct fake_kernel *k, struct fake_proc *p, mode_t mode, dev_t rdev,
+                           unsigned acc);
 
 /* ---- scheduler (sched.c) ---- */
 typedef bool (*fake_ready_fn) (struct fake_kernel *k, void *arg);
@@ -335,6 +361,9 @@ struct fake_kernel
   int next_pty;
   struct fake_proc *init;
   struct fake_program *programs; /* fake_program(): what exec of a path runs */
+  struct fake_bpf_prog **bpf;    /* every program loaded */
+  size_t n_bpf;
+  uint32_t last_bpf_id;
 };
 
 struct fake_program

@@ -507,6 +507,12 @@ fake_do_mount (const char *source, const char *target, const char *fstype, unsig
     r = fake_mount_propagation (mnt, tpath, flags);
   else if (flags & MS_MOVE)
     r = fake_mount_move (k, mnt, source, tino, tpath);
+  else if (fstype && (strcmp (fstype, "cgroup") == 0 || strcmp (fstype, "cgroup2") == 0)
+           && p->ns[FAKE_NS_USER] != k->init_ns[FAKE_NS_USER]
+           && p->ns[FAKE_NS_CGROUP] == k->init_ns[FAKE_NS_CGROUP])
+    /* cgroupfs wants CAP_SYS_ADMIN over the caller's cgroup namespace: in a user namespace
+     * that means a cgroup namespace of its own */
+    r = -EPERM;
   else
     r = fake_mount_new (k, mnt, source, tino, tpath, fstype, flags, data);
   free (tpath);

@@ -20,6 +20,7 @@ fake_inode_dtor (void *p)
   free (ino->skey);
   free (ino->cg_subtree);
   free (ino->locks);
+  free (ino->bpf);
 }
 
 struct fake_inode *

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/keyctl.h>
 #include <linux/seccomp.h>
@@ -525,6 +526,85 @@ static int
 l_seccomp_load (const struct sock_fprog *prog, unsigned flags)
 {
   return neg_errno (syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
+}
+
+static int
+l_bpf (int cmd, union bpf_attr *attr)
+{
+  return neg_errno (syscall (SYS_bpf, cmd, attr, sizeof *attr));
+}
+
+static int
+l_bpf_prog_load (unsigned type, const void *insns, unsigned n_insns, char *log, size_t log_size)
+{
+  union bpf_attr a;
+
+  memset (&a, 0, sizeof a);
+  a.prog_type = type;
+  a.insns = (uint64_t)(uintptr_t)insns;
+  a.insn_cnt = n_insns;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  if (log && log_size)
+    {
+      a.log_buf = (uint64_t)(uintptr_t)log;
+      a.log_size = (uint32_t)log_size;
+      a.log_level = 1;
+    }
+  a.prog_flags = 0;
+  /* the fd is close-on-exec: the kernel makes every bpf fd O_CLOEXEC */
+  return l_bpf (BPF_PROG_LOAD, &a);
+}
+
+static int
+l_bpf_prog_attach (int prog_fd, int target_fd, unsigned type, unsigned flags)
+{
+  union bpf_attr a;
+
+  memset (&a, 0, sizeof a);
+  a.target_fd = (uint32_t)target_fd;
+  a.attach_bpf_fd = (uint32_t)prog_fd;
+  a.attach_type = type;
+  a.attach_flags = flags;
+  return l_bpf (BPF_PROG_ATTACH, &a);
+}
+
+static int
+l_bpf_prog_detach (int prog_fd, int target_fd, unsigned type)
+{
+  union bpf_attr a;
+
+  memset (&a, 0, sizeof a);
+  a.target_fd = (uint32_t)target_fd;
+  a.attach_bpf_fd = (uint32_t)prog_fd;
+  a.attach_type = type;
+  return l_bpf (BPF_PROG_DETACH, &a);
+}
+
+static int
+l_bpf_prog_query (int target_fd, unsigned type, uint32_t *ids, uint32_t *n_ids)
+{
+  union bpf_attr a;
+  int r;
+
+  memset (&a, 0, sizeof a);
+  a.query.target_fd = (uint32_t)target_fd;
+  a.query.attach_type = type;
+  a.query.prog_ids = (uint64_t)(uintptr_t)ids;
+  a.query.prog_cnt = *n_ids;
+  r = l_bpf (BPF_PROG_QUERY, &a);
+  if (r == 0 || r == -ENOSPC)
+    *n_ids = a.query.prog_cnt;
+  return r;
+}
+
+static int
+l_bpf_prog_get_fd_by_id (uint32_t id)
+{
+  union bpf_attr a;
+
+  memset (&a, 0, sizeof a);
+  a.prog_id = id;
+  return l_bpf (BPF_PROG_GET_FD_BY_ID, &a);
 }
 
 static int

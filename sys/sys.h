@@ -45,7 +45,20 @@ struct sock_fprog;
  *    notify listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0.
  *  keyctl_join_session (name): keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session
  *    keyring named `name` (or joins the existing one of that name); returns its serial.
- *  personality (persona): personality(2); returns the previous persona. */
+ *  personality (persona): personality(2); returns the previous persona.
+ *
+ * BPF slots (core/cgroup_bpf.c, the cgroup v2 device filter):
+ *  bpf_prog_load (type, insns, n_insns, log, log_size): BPF_PROG_LOAD of `n_insns` struct
+ *    bpf_insn of program type `type` (BPF_PROG_TYPE_*), license "GPL" (the device programs
+ *    call no helper; the license only labels them); the verifier's log goes to `log` when it
+ *    is not NULL.  Returns the program fd (close-on-exec).
+ *  bpf_prog_attach (prog_fd, target_fd, type, flags): BPF_PROG_ATTACH to the cgroup open at
+ *    `target_fd` with attach type `type` (BPF_CGROUP_DEVICE ...) and BPF_F_* flags.
+ *  bpf_prog_detach (prog_fd, target_fd, type): BPF_PROG_DETACH of that program.
+ *  bpf_prog_query (target_fd, type, ids, n_ids): BPF_PROG_QUERY of the programs attached
+ *    directly to the cgroup: in, *n_ids is the room in `ids`; out, how many there are
+ *    (-ENOSPC when more than the room, as the kernel).
+ *  bpf_prog_get_fd_by_id (id): BPF_PROG_GET_FD_BY_ID; a new fd for the program. */
 
 /* Arguments of sys_clone: what the kernel's clone3() takes, minus the stack (the child
  * runs fn(arg) on a copy of the caller's stack, like fork) plus the function to run. */
@@ -139,6 +152,16 @@ struct sys_clone_args
   X (int, capset, (uint64_t effective, uint64_t permitted, uint64_t inheritable),             \
      (effective, permitted, inheritable))                                                       \
   X (int, seccomp_load, (const struct sock_fprog *prog, unsigned flags), (prog, flags))         \
+  X (int, bpf_prog_load,                                                                       \
+     (unsigned type, const void *insns, unsigned n_insns, char *log, size_t log_size),         \
+     (type, insns, n_insns, log, log_size))                                                    \
+  X (int, bpf_prog_attach, (int prog_fd, int target_fd, unsigned type, unsigned flags),        \
+     (prog_fd, target_fd, type, flags))                                                        \
+  X (int, bpf_prog_detach, (int prog_fd, int target_fd, unsigned type),                        \
+     (prog_fd, target_fd, type))                                                               \
+  X (int, bpf_prog_query, (int target_fd, unsigned type, uint32_t *ids, uint32_t *n_ids),      \
+     (target_fd, type, ids, n_ids))                                                            \
+  X (int, bpf_prog_get_fd_by_id, (uint32_t id), (id))                                          \
   X (int, keyctl_join_session, (const char *name), (name))                                      \
   X (int, personality, (unsigned long persona), (persona))                                      \
   X (int, signal_default, (int sig), (sig))                                                      \

@@ -126,6 +126,8 @@ test_cgroup_update_changes_a_live_limit() {
   assert_eq "$(cat "$(cg_dir pids focker-cg6)/pids.max")" 9 || return 1
   echo '{"pids": {"limit": 11}}' | fk update --resources - focker-cg6 || return 1
   assert_eq "$(cat "$(cg_dir pids focker-cg6)/pids.max")" 11 || return 1
+  # the state records what the container has now: later updates and events see it
+  assert_eq "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["config"]["linux"]["resources"]; print(r["pids"]["limit"], r["memory"]["limit"])' "$ROOT/focker-cg6/state.json")" "11 134217728" || return 1
   fk delete --force focker-cg6 || return 1
   assert_no_cgroup_left
 }
@@ -184,5 +186,90 @@ PY
   out=$(fk run --bundle "$E2E_TMP/b" focker-cg9 2>&1) || { echo "    $out"; return 1; }
   assert_eq "$out" "50
 67108864" || return 1
+  assert_no_cgroup_left
+}
+
+# A device the rules do not allow cannot be opened (EPERM), though the container may make its
+# node (mknod is allowed for every device, as runc does); /dev/null and a linux.devices node
+# can (a node whose driver the kernel lacks opens with ENXIO or ENODEV, never EPERM: the
+# cgroup check comes first).  Run through the host's own mechanism (v1 devices cgroup, or the
+# BPF program on v2-only hosts), then with FOCKER_TEST_DEVICES_BPF=1, which puts the BPF
+# program on a hybrid host's cgroup2 instead of using the v1 list.
+test_cgroup_denied_device_cannot_be_opened() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","mknod /dev/lc c 10 237 || exit 9; (exec 3</dev/lc) 2>&1 && echo lc-open; (exec 3<>/dev/null) && echo null-open; (exec 3</dev/fuse) 2>&1 && echo fuse-open; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | head -n 1"]'
+  edit_config "$E2E_TMP/b" "
+for k in ['bounding', 'effective', 'permitted']: c['process']['capabilities'][k].append('CAP_MKNOD')
+c['linux']['devices'] = [{'path': '/dev/fuse', 'type': 'c', 'major': 10, 'minor': 229}]"
+  local out bpf
+  for bpf in 0 1; do
+    out=$(FOCKER_TEST_DEVICES_BPF=$bpf fk run --bundle "$E2E_TMP/b" focker-cg10 2>&1) || { echo "    bpf=$bpf: $out"; return 1; }
+    assert_contains "$out" "null-open" || return 1
+    assert_contains "$out" "can't open /dev/lc: Operation not permitted" || return 1
+    case "$out" in
+    *lc-open* | *"/dev/fuse: Operation not permitted"*)
+      echo "    bpf=$bpf: the rules were not applied: $out"
+      return 1
+      ;;
+    esac
+    # with the BPF program the v1 list (where there is one) allows everything: the program
+    # alone refused the open
+    if [ $bpf = 1 ] && [ -d /sys/fs/cgroup/unified ] && [ -d /sys/fs/cgroup/devices ]; then
+      assert_contains "$out" "a *:* rwm" || return 1
+    fi
+  done
+  assert_no_cgroup_left
+}
+
+# events: --stats prints one stats line with the limits; without it, stats every interval and
+# an oom event when a process allocating past memory.limit is killed, and it ends by itself
+# when the container stops.
+test_cgroup_events_reports_stats_and_oom() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","sleep 1; dd if=/dev/zero of=/dev/null bs=200M count=1"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'memory': {'limit': 33554432, 'swap': 33554432}, 'pids': {'limit': 30}}"
+  fk create --bundle "$E2E_TMP/b" focker-cg11 </dev/null >/dev/null 2>&1 || return 1
+  local one out
+  one=$(fk events --stats focker-cg11) || return 1
+  assert_eq "$(echo "$one" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["type"], e["id"], e["data"]["memory"]["usage"]["limit"], e["data"]["pids"]["limit"])')" "stats focker-cg11 33554432 30" || return 1
+  fk start focker-cg11 || return 1
+  out=$(timeout 30 "$FOCKER" --root "$ROOT" events --interval 200ms focker-cg11) || { echo "    events failed or did not end: $out"; return 1; }
+  assert_contains "$out" '{"type":"oom","id":"focker-cg11"}' || return 1
+  assert_contains "$out" '{"type":"stats","id":"focker-cg11","data":{' || return 1
+  out=$(fk events --stats focker-cg11 2>&1) && { echo "    events on a stopped container succeeded"; return 1; }
+  assert_contains "$out" "not running" || return 1
+  fk delete focker-cg11 || return 1
+  assert_no_cgroup_left
+}
+
+# rdma: the limit goes to rdma.max, which the kernel takes only for an RDMA device it has.
+# No RDMA device here (the name is made up): create must fail naming the field, whether the
+# host lacks the controller or the device, and leave nothing.
+test_cgroup_rdma_limit_is_applied_or_refused_by_name() {
+  make_bundle "$E2E_TMP/b" '["true"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'rdma': {'focker_nodev0': {'hcaHandles': 2}}}"
+  local out
+  out=$(fk create --bundle "$E2E_TMP/b" focker-cg12 </dev/null 2>&1) && { echo "    create succeeded"; fk delete --force focker-cg12; return 1; }
+  assert_contains "$out" "linux.resources.rdma" || return 1
+  assert_no_cgroup_left
+}
+
+# A user-namespace container sees its own cgroup under /sys/fs/cgroup, read-only, with or
+# without a cgroup namespace: where the kernel refuses to mount cgroupfs in the user
+# namespace (no cgroup namespace; older kernels even with one) each hierarchy is a bind of
+# the container's own directory, never the host's tree.
+test_cgroup_user_namespace_sees_its_own_cgroup() {
+  [ -e /proc/self/ns/user ] || skip "no user namespaces"
+  make_bundle "$E2E_TMP/b" '["sh","-c","cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; touch /sys/fs/cgroup/x 2>/dev/null && echo writable; exit 0"]'
+  chmod 755 "$E2E_TMP" && chown -R 100000:100000 "$E2E_TMP/b/rootfs"
+  local cgns out
+  for cgns in 0 1; do
+    edit_config "$E2E_TMP/b" "
+c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] not in ('cgroup', 'user')] + [{'type': 'user'}] + ([{'type': 'cgroup'}] if $cgns else [])
+c['linux']['uidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['linux']['gidMappings'] = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]
+c['mounts'] = [m for m in c['mounts'] if m['type'] not in ('sysfs', 'mqueue')]
+c['linux']['resources'] = {'pids': {'limit': 17}}"
+    out=$(fk run --bundle "$E2E_TMP/b" focker-cg13 2>&1) || { echo "    cgroupns=$cgns: $out"; return 1; }
+    assert_eq "$out" 17 "cgroupns=$cgns: the container's pids.max, read-only" || return 1
+  done
   assert_no_cgroup_left
 }

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include "core/cgroup.h"
+#include "core/cgroup_bpf.h"
 #include "core/container.h"
 #include "sys-fake/fake.h"
 
@@ -361,7 +364,7 @@ pause_resume_ps_update (void **state)
       struct world *w = world_new (modes[i], NULL, resources);
       pid_t pid = create_ok (w), *pids = NULL;
       struct container_state *st = NULL;
-      struct spec_resources upd = { .has_pids_limit = true, .pids_limit = 7 };
+      static const char upd[] = "{\"pids\":{\"limit\":7}}";
       struct focker_err *err = NULL;
       enum container_status status;
       const char *base = i == 0 ? "/sys/fs/cgroup/focker/c1" : "/sys/fs/cgroup/freezer/focker/c1";
@@ -388,7 +391,7 @@ pause_resume_ps_update (void **state)
       assert_int_equal (n, 1);
       assert_int_equal (pids[0], pid);
       free (pids);
-      assert_ok (container_update (ROOT, "c1", &upd, &err), err);
+      assert_ok (container_update (ROOT, "c1", upd, strlen (upd), "test", &err), err);
       assert_file (i == 0 ? "/sys/fs/cgroup/focker/c1/pids.max"
                           : "/sys/fs/cgroup/pids/focker/c1/pids.max",
                    "7");
@@ -433,8 +436,8 @@ create_faults_leave_no_cgroup (void **state)
         if (r < 0)
           {
             assert_int_equal (err->code, r);
-            if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1"))
-              fail_msg ("layout %zu, fault at call %ld left a cgroup or state (%s)", m, n,
+            if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1") || fake_bpf_live (w->k))
+              fail_msg ("layout %zu, fault at call %ld left a cgroup, state or program (%s)", m, n,
                         err->msg);
             focker_err_free (err);
           }
@@ -513,6 +516,427 @@ delete_faults_leave_no_cgroup (void **state)
       }
 }
 
+/* linux.devices: a node the config creates, allowed in the cgroup as runc does */
+static const char *const fuse_node
+    = ",\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,\"minor\":229}]";
+
+/* Run the program for `rules` in the fake kernel: attach it to a fresh v2 cgroup and ask. */
+static int
+run_rules (struct fake_kernel *k, const struct spec_device_rule *rules, size_t n, char type,
+           unsigned maj, unsigned min, const char *acc)
+{
+  struct bpf_insn *insns = NULL;
+  size_t n_insns = cgroup_bpf_devices (&insns, rules, n);
+  int cg, prog, r;
+
+  r = sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/t", 0755);
+  assert_true (r == 0 || r == -EEXIST);
+  cg = sys_openat (AT_FDCWD, "/sys/fs/cgroup/t", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  assert_true (cg >= 0);
+  prog = sys_bpf_prog_load (BPF_PROG_TYPE_CGROUP_DEVICE, insns, (unsigned)n_insns, NULL, 0);
+  assert_true (prog >= 0);
+  assert_int_equal (sys_bpf_prog_attach (prog, cg, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI), 0);
+  r = fake_cgroup_device_access (k, "/sys/fs/cgroup/t", type, maj, min, acc);
+  assert_int_equal (sys_bpf_prog_detach (prog, cg, BPF_CGROUP_DEVICE), 0);
+  sys_close (prog);
+  sys_close (cg);
+  free (insns);
+  return r;
+}
+
+/* The program has v1's meaning: the last matching rule decides, no match denies; an allow
+ * must cover the whole access, a deny refuses any access it touches. */
+static void
+bpf_program_last_matching_rule_wins (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, NULL, NULL);
+  const struct spec_device_rule rules[] = {
+    { .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+    { .allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rwm" },
+    { .allow = false, .type = 'c', .major = 1, .minor = 3, .access = "w" },
+    { .allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r" },
+    { .allow = true, .type = 'c', .major = 5000000000, .minor = 1, .access = "rwm" },
+  };
+  const struct spec_device_rule all[]
+      = { { .allow = true, .type = 'a', .major = -1, .minor = -1 } };
+
+  (void)state;
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 5, "rw"), 1);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 3, "r"), 1);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 3, "w"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 1, 3, "rw"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'b', 8, 0, "r"), 1);
+  assert_int_equal (run_rules (w->k, rules, 5, 'b', 8, 0, "rw"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'b', 1, 5, "r"), 0);
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', 2, 0, "m"), 0);
+  /* a rule no device number can match is left out, not truncated into another number */
+  assert_int_equal (run_rules (w->k, rules, 5, 'c', (unsigned)(5000000000 & 0xffffffff), 1, "r"),
+                    0);
+  assert_int_equal (run_rules (w->k, all, 1, 'b', 8, 0, "rwm"), 1);
+  assert_int_equal (run_rules (w->k, rules, 0, 'c', 1, 3, "r"), 0);
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+}
+
+static void
+assert_device (struct world *w, const char *cg, char type, unsigned maj, unsigned min,
+               const char *acc, int want)
+{
+  int got = fake_cgroup_device_access (w->k, cg, type, maj, min, acc);
+  if (got != want)
+    fail_msg ("%s: %c %u:%u %s: expected %d, got %d", cg, type, maj, min, acc, want, got);
+}
+
+/* cgroup v2: the device rules become one BPF program on the container's cgroup: the
+ * defaults and the config's rules and nodes are allowed, anything else is denied, and a
+ * process in the cgroup cannot open a denied node. */
+static void
+v2_device_program_allows_the_listed_devices_only (void **state)
+{
+  struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
+  const char *cg = "/sys/fs/cgroup/focker/c1";
+  struct focker_err *err = NULL;
+  int fd;
+
+  (void)state;
+  create_ok (w);
+  assert_int_equal (fake_cgroup_bpf_count (w->k, cg), 1);
+  assert_device (w, cg, 'c', 1, 3, "rw", 1);    /* null, by the config and the defaults */
+  assert_device (w, cg, 'c', 1, 9, "r", 1);     /* urandom */
+  assert_device (w, cg, 'c', 136, 4, "rw", 1);  /* a pty */
+  assert_device (w, cg, 'c', 10, 229, "rw", 1); /* linux.devices */
+  assert_device (w, cg, 'b', 8, 0, "m", 1);     /* mknod is allowed, opening is not */
+  assert_device (w, cg, 'b', 8, 0, "r", 0);     /* sda */
+  assert_device (w, cg, 'c', 4, 1, "w", 0);     /* tty1 */
+  /* the fake enforces it: a process moved into the cgroup cannot open sda */
+  assert_int_equal (fake_mknod (w->k, "/dev/sda", S_IFBLK | 0660, makedev (8, 0)), 0);
+  next_command (w);
+  fd = sys_openat (AT_FDCWD, "/sys/fs/cgroup/focker/c1/cgroup.procs", O_WRONLY | O_CLOEXEC, 0);
+  assert_int_equal (sys_write (fd, "0", 1), 1);
+  sys_close (fd);
+  assert_int_equal (sys_openat (AT_FDCWD, "/dev/sda", O_RDONLY | O_CLOEXEC, 0), -EPERM);
+  fd = sys_openat (AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0);
+  assert_true (fd >= 0);
+  sys_close (fd);
+  fake_exit (w->k, w->cli, 0);
+  w->cli = fake_spawn (w->k);
+  assert_ok (container_delete (ROOT, "c1", true, &err), err);
+  assert_true (no_cgroup_left (w));
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+}
+
+/* update with device rules replaces the program: one attached after, never none between. */
+static void
+v2_update_replaces_the_device_program (void **state)
+{
+  const char *cg = "/sys/fs/cgroup/focker/c1";
+  static const char upd[]
+      = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":0,\"access\":\"r\"}]}";
+
+  (void)state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
+      struct focker_err *err = NULL;
+      long hits;
+      int r;
+
+      create_ok (w);
+      next_command (w);
+      fake_fail_nth (w->k, n, false, EIO, 0);
+      r = container_update (ROOT, "c1", upd, strlen (upd), "test", &err);
+      hits = fake_faults_hit (w->k);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      /* the container is never without a filter */
+      assert_true (fake_cgroup_bpf_count (w->k, cg) >= 1);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      if (r == 0)
+        {
+          assert_int_equal (fake_cgroup_bpf_count (w->k, cg), 1);
+          assert_int_equal (fake_bpf_live (w->k), 1);
+          assert_device (w, cg, 'b', 8, 0, "r", 1);
+          assert_device (w, cg, 'b', 8, 0, "w", 0);
+          assert_device (w, cg, 'c', 1, 3, "rw", 1);
+          /* the config's linux.devices nodes stay allowed */
+          assert_device (w, cg, 'c', 10, 229, "rw", 1);
+        }
+      else
+        {
+          assert_int_equal (err->code, r);
+          focker_err_free (err);
+          err = NULL;
+          assert_device (w, cg, 'b', 8, 0, "w", 0);
+        }
+      next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (no_cgroup_left (w));
+      assert_int_equal (fake_bpf_live (w->k), 0);
+      world_free (w);
+      if (hits == 0)
+        break;
+    }
+}
+
+/* v1 and hybrid hosts: the same rules go to the devices cgroup, linux.devices last; no
+ * program is attached on a hybrid host's cgroup2, unless the test hook asks for it. */
+static void
+v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], fuse_node, resources);
+      create_ok (w);
+      assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "a");
+      assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.allow", "c 10:229 rwm");
+      if (modes[i] == FAKE_CGROUP_HYBRID)
+        assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker/c1"), 0);
+      world_free (w);
+    }
+  {
+    struct world *w = world_new (FAKE_CGROUP_HYBRID, fuse_node, resources);
+    cgroup_devices_prefer_bpf = true;
+    create_ok (w);
+    cgroup_devices_prefer_bpf = false;
+    assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "");
+    assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker/c1"), 1);
+    assert_device (w, "/sys/fs/cgroup/unified/focker/c1", 'c', 10, 229, "rw", 1);
+    assert_device (w, "/sys/fs/cgroup/unified/focker/c1", 'b', 8, 0, "r", 0);
+    world_free (w);
+  }
+}
+
+/* The recorded config of c1, as state.json holds it. */
+static char *
+recorded (struct world *w)
+{
+  return fake_read_file (w->k, ROOT "/c1/state.json");
+}
+
+/* update records what it applied: a later update and the state see it; a memory.swap alone
+ * takes the recorded memory.limit (cgroup v2 needs both); a refused update records nothing. */
+static void
+update_records_the_new_resources (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_V1 };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, resources);
+      struct focker_err *err = NULL;
+      static const char u1[] = "{\"memory\":{\"limit\":100663296},\"pids\":{\"limit\":9}}";
+      static const char u2[] = "{\"memory\":{\"swap\":201326592}}";
+      static const char bad[] = "{\"hugepageLimits\":[{\"pageSize\":\"64KB\",\"limit\":1}]}";
+      char *text;
+
+      create_ok (w);
+      next_command (w);
+      assert_ok (container_update (ROOT, "c1", u1, strlen (u1), "test", &err), err);
+      assert_ok (container_update (ROOT, "c1", u2, strlen (u2), "test", &err), err);
+      if (i == 0)
+        /* swap alone on v2: memory+swap 192 MiB minus the recorded 96 MiB limit */
+        assert_file ("/sys/fs/cgroup/focker/c1/memory.swap.max", "100663296");
+      else
+        assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.memsw.limit_in_bytes", "201326592");
+      assert_true (container_update (ROOT, "c1", bad, strlen (bad), "test", &err) < 0);
+      focker_err_free (err);
+      err = NULL;
+      text = recorded (w);
+      assert_non_null (text);
+      /* merged: the new limit and swap, the pids limit of the first update, the config's
+       * reservation; nothing of the refused update */
+      assert_non_null (strstr (text, "\"limit\":100663296"));
+      assert_non_null (strstr (text, "\"swap\":201326592"));
+      assert_non_null (strstr (text, "\"reservation\":33554432"));
+      assert_non_null (strstr (text, "\"pids\":{\"limit\":9}"));
+      assert_null (strstr (text, "hugepageLimits"));
+      free (text);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      world_free (w);
+    }
+}
+
+struct events_seen
+{
+  struct fake_kernel *k;
+  pid_t init;
+  const char *oom_file, *oom_text; /* written at the first stats event, then the init dies */
+  char *lines[8];
+  size_t n;
+};
+
+static int
+collect (void *ctx, const char *line)
+{
+  struct events_seen *e = ctx;
+
+  if (e->n < 8)
+    e->lines[e->n++] = strdup (line);
+  if (e->n == 1 && e->oom_file)
+    {
+      /* the OOM killer strikes: the counter goes up and the container's init dies */
+      assert_int_equal (fake_write_file (e->k, e->oom_file, e->oom_text, 0644), 0);
+      assert_int_equal (fake_kill (e->k, e->init, SIGKILL), 0);
+    }
+  return 0;
+}
+
+/* events: stats every interval in runc's shape, an oom event when the kill counter moves,
+ * and the end when the container stops; on v2 (memory.events) and v1 (memory.oom_control). */
+static void
+events_report_stats_and_oom_until_the_container_stops (void **state)
+{
+  static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_HYBRID };
+  static const char *const files[] = { "/sys/fs/cgroup/focker/c1/memory.events",
+                                       "/sys/fs/cgroup/memory/focker/c1/memory.oom_control" };
+  static const char *const texts[] = { "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
+                                       "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n" };
+  (void)state;
+  for (size_t i = 0; i < 2; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, resources);
+      struct events_seen e = { .k = w->k, .oom_file = files[i], .oom_text = texts[i] };
+      struct focker_err *err = NULL;
+
+      e.init = create_ok (w);
+      next_command (w);
+      assert_ok (container_start (ROOT, "c1", &err), err);
+      next_command (w);
+      assert_ok (container_events (ROOT, "c1", false, 1000, collect, &e, &err), err);
+      assert_int_equal (e.n, 2);
+      assert_non_null (strstr (e.lines[0], "{\"type\":\"stats\",\"id\":\"c1\",\"data\":{"));
+      assert_non_null (strstr (e.lines[0], "\"usage\":{\"limit\":67108864"));
+      assert_non_null (strstr (e.lines[0], "\"pids\":{\"current\":"));
+      assert_non_null (strstr (e.lines[0], "\"limit\":50}"));
+      assert_string_equal (e.lines[1], "{\"type\":\"oom\",\"id\":\"c1\"}");
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      /* a stopped container has no events */
+      assert_int_equal (container_events (ROOT, "c1", true, 1000, collect, &e, &err), -EINVAL);
+      assert_non_null (strstr (err->msg, "not running"));
+      focker_err_free (err);
+      err = NULL;
+      for (size_t j = 0; j < e.n; j++)
+        free (e.lines[j]);
+      assert_ok (container_delete (ROOT, "c1", false, &err), err);
+      assert_true (no_cgroup_left (w));
+      world_free (w);
+    }
+}
+
+/* events --stats under every fault: an error names itself, or a line comes out; no fd left. */
+static void
+events_stats_survive_every_fault (void **state)
+{
+  (void)state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+      struct events_seen e = { .k = w->k };
+      struct focker_err *err = NULL;
+      long hits;
+      int r;
+
+      create_ok (w);
+      next_command (w);
+      fake_fail_nth (w->k, n, false, EIO, 0);
+      r = container_events (ROOT, "c1", true, 1000, collect, &e, &err);
+      hits = fake_faults_hit (w->k);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      if (r < 0)
+        {
+          assert_int_equal (err->code, r);
+          assert_int_equal (e.n, 0);
+          focker_err_free (err);
+        }
+      else
+        assert_int_equal (e.n, 1);
+      for (size_t j = 0; j < e.n; j++)
+        free (e.lines[j]);
+      world_free (w);
+      if (hits == 0)
+        break;
+    }
+}
+
+/* rdma: rdma.max on v2 (and on a v1 rdma hierarchy); a host without the controller says
+ * which field it cannot apply. */
+static void
+rdma_limits_land_in_rdma_max (void **state)
+{
+  static const char rdma[]
+      = ",\"resources\":{\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3,\"hcaObjects\":10000}}}";
+  struct world *w = world_new (FAKE_CGROUP_V2, NULL, rdma);
+  struct focker_err *err = NULL;
+
+  (void)state;
+  create_ok (w);
+  assert_file ("/sys/fs/cgroup/focker/c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
+  world_free (w);
+  w = world_new (FAKE_CGROUP_V1, NULL, rdma);
+  assert_int_equal (container_create (&opts, NULL, &err), -EOPNOTSUPP);
+  assert_non_null (strstr (err->msg, "linux.resources.rdma: this host has no rdma controller"));
+  focker_err_free (err);
+  assert_true (no_cgroup_left (w));
+  world_free (w);
+}
+
+/* In a user namespace without a cgroup namespace cgroupfs may not be mounted: each hierarchy
+ * of the container's /sys/fs/cgroup is then a read-only bind of the container's own
+ * directory, never the host's tree, and never left empty. */
+static void
+user_namespace_gets_binds_of_its_own_cgroups (void **state)
+{
+  static const char *const cfg
+      = "{\"ociVersion\":\"1.0.2\","
+        "\"process\":{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+        "\"user\":{\"uid\":0,\"gid\":0}},"
+        "\"root\":{\"path\":\"rootfs\"},"
+        "\"mounts\":[{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\","
+        "\"source\":\"cgroup\",\"options\":[\"ro\",\"nosuid\"]}],"
+        "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":"
+        "\"user\"}],\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+        "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+        "\"resources\":{\"pids\":{\"limit\":5}}}}";
+  static const enum fake_cgroup_mode modes[]
+      = { FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID, FAKE_CGROUP_V2 };
+  (void)state;
+  for (size_t i = 0; i < 3; i++)
+    {
+      struct world *w = world_new (modes[i], NULL, NULL);
+      const struct fake_mount *m;
+      pid_t pid;
+
+      assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", cfg, 0644), 0);
+      pid = create_ok (w);
+      if (modes[i] == FAKE_CGROUP_V2)
+        {
+          m = fake_mount_find (w->k, pid, "/sys/fs/cgroup");
+          assert_non_null (m);
+          assert_string_equal (m->source, "/sys/fs/cgroup/focker/c1");
+          assert_true (m->flags & MS_RDONLY);
+          world_free (w);
+          continue;
+        }
+      m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/pids");
+      assert_non_null (m);
+      assert_string_equal (m->source, "/sys/fs/cgroup/pids/focker/c1");
+      assert_true (m->flags & MS_RDONLY);
+      m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/systemd");
+      assert_non_null (m);
+      assert_string_equal (m->source, "/sys/fs/cgroup/systemd/focker/c1");
+      if (modes[i] == FAKE_CGROUP_HYBRID)
+        {
+          m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/unified");
+          assert_non_null (m);
+          assert_string_equal (m->source, "/sys/fs/cgroup/unified/focker/c1");
+        }
+      world_free (w);
+    }
+}
+
 int
 main (void)
 {
@@ -529,6 +953,15 @@ main (void)
     cmocka_unit_test (create_faults_leave_no_cgroup),
     cmocka_unit_test (persistent_create_faults_are_cleaned_by_delete_force),
     cmocka_unit_test (delete_faults_leave_no_cgroup),
+    cmocka_unit_test (bpf_program_last_matching_rule_wins),
+    cmocka_unit_test (v2_device_program_allows_the_listed_devices_only),
+    cmocka_unit_test (v2_update_replaces_the_device_program),
+    cmocka_unit_test (v1_device_list_includes_linux_devices_and_hook_forces_bpf),
+    cmocka_unit_test (update_records_the_new_resources),
+    cmocka_unit_test (events_report_stats_and_oom_until_the_container_stops),
+    cmocka_unit_test (events_stats_survive_every_fault),
+    cmocka_unit_test (rdma_limits_land_in_rdma_max),
+    cmocka_unit_test (user_namespace_gets_binds_of_its_own_cgroups),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

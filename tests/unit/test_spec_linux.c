@@ -33,6 +33,8 @@ wrong_type_names_nested_path (void **state)
                "config.json: linux.resources.unified.memory.max: must be a string");
   expect_fail ("{" MIN ",'linux':{'resources':{'rdma':{'mlx5_1':{'hcaHandles':'x'}}}}}",
                "config.json: linux.resources.rdma.mlx5_1.hcaHandles: must be an integer");
+  expect_fail ("{" MIN ",'linux':{'resources':{'rdma':{'mlx5 1':{'hcaHandles':1}}}}}",
+               "config.json: linux.resources.rdma.mlx5 1: not an RDMA device name");
   expect_fail ("{" MIN ",'linux':{'resources':{'blockIO':{'weight':70000}}}}",
                "config.json: linux.resources.blockIO.weight: out of range: 70000 > 65535");
   expect_fail ("{" MIN ",'linux':[]}", "config.json: linux: must be an object");
@@ -103,6 +105,11 @@ resources_parse_every_field (void **state)
   assert_string_equal (r->unified[1].key, "io.weight");
   assert_string_equal (r->unified[1].value, "default 100");
   assert_int_equal (r->devices[0].type, 'b');
+  assert_int_equal (r->n_rdma, 1);
+  assert_string_equal (r->rdma[0].device, "mlx5_1");
+  assert_true (r->rdma[0].has_hca_handles && r->rdma[0].has_hca_objects);
+  assert_int_equal (r->rdma[0].hca_handles, 3);
+  assert_int_equal (r->rdma[0].hca_objects, 10000);
   spec_free (s);
 }
 
