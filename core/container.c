@@ -320,15 +320,17 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
     return r;
   if (host->layout == CGROUP_LAYOUT_NONE)
     return o->systemd_cgroup ? cgroup_plan (&cr->cg, host, NULL, o->id, true, err) : 0;
-  /* ids are unique per runtime root: containers of another --root get their own parent */
+  /* One level below the root of each hierarchy, as runc and crun place theirs: a shared
+   * parent would be made and removed again around most containers (20 more mkdir/rmdir on a
+   * v1 host).  Ids are unique per runtime root: another --root's names carry its hash. */
   if (strcmp (o->root, FOCKER_DEFAULT_ROOT) == 0)
-    deflt = xasprintf ("/focker/%s", o->id);
+    deflt = xasprintf ("/focker-%s", o->id);
   else
     {
       uint32_t h = 2166136261u; /* FNV-1a of the root */
       for (const char *p = o->root; *p; p++)
         h = (h ^ (unsigned char) *p) * 16777619u;
-      deflt = xasprintf ("/focker-%08x/%s", (unsigned) h, o->id);
+      deflt = xasprintf ("/focker-%08x-%s", (unsigned) h, o->id);
     }
   r = cgroup_plan (&cr->cg, host, cr->spec->has_linux ? l->cgroups_path : NULL, deflt,
                    o->systemd_cgroup, err);

@@ -16,7 +16,7 @@ print((v1 or v2)[0])
 PY
 }
 
-# The default parent of this runtime root's containers: /focker-<FNV-1a of --root>.
+# The prefix of this runtime root's default cgroups: /focker-<FNV-1a of --root>-<id>.
 root_parent() {
   python3 -c '
 import sys
@@ -50,7 +50,7 @@ test_cgroup_limits_land_in_files_and_delete_removes_them() {
   assert_eq "$(cat "$(cg_dir pids focker-cg1)/pids.max")" 20 "pids.max" || return 1
   local pid
   pid=$(fk state focker-cg1 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
-  grep -q "$(root_parent)/focker-cg1" "/proc/$pid/cgroup" || { echo "    init not in its cgroup: $(cat /proc/"$pid"/cgroup)"; return 1; }
+  grep -q "/$(root_parent)-focker-cg1\$" "/proc/$pid/cgroup" || { echo "    init not in its cgroup: $(cat /proc/"$pid"/cgroup)"; return 1; }
   fk delete --force focker-cg1 || return 1
   assert_no_cgroup_left
 }

@@ -27,7 +27,9 @@ void fx_next_command (struct fx_world *w);
 
 /* A file's content as read through the seam (malloc'd), NULL if it cannot be opened. */
 char *fx_read (const char *path);
-/* No cgroup directory named "focker" in any hierarchy, and no state directory for `id`. */
+/* No cgroup directory named focker* in any hierarchy (of the current fake kernel). */
+bool fx_no_cgroup_left (void);
+/* That, and no state directory for `id`. */
 bool fx_nothing_left (struct fx_world *w, const char *id);
 /* The last n calls of the journal, on the test's output. */
 void fx_dump_journal (struct fake_kernel *k, size_t n);

@@ -15,6 +15,7 @@
 #include "core/cgroup_bpf.h"
 #include "core/container.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
 #define ROOT "/run/focker"
 #define BUNDLE "/bundle"
@@ -137,21 +138,12 @@ pid_in (const char *procs_path, pid_t pid)
 static const char *const v1_ctls[]
     = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd" };
 
-/* No directory named focker left in any hierarchy. */
+/* No directory named focker* left in any hierarchy. */
 static bool
 no_cgroup_left (struct world *w)
 {
-  char path[128];
-  if (fake_exists (w->k, "/sys/fs/cgroup/focker")
-      || fake_exists (w->k, "/sys/fs/cgroup/unified/focker"))
-    return false;
-  for (size_t i = 0; i < sizeof v1_ctls / sizeof *v1_ctls; i++)
-    {
-      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker", v1_ctls[i]);
-      if (fake_exists (w->k, path))
-        return false;
-    }
-  return true;
+  (void)w;
+  return fx_no_cgroup_left ();
 }
 
 static void
@@ -183,19 +175,19 @@ v2_places_the_init_and_converts_values (void **state)
   struct fake_proc *init = fake_proc (w->k, pid);
 
   (void)state;
-  assert_string_equal (init->cgroup_path, "/focker/c1");
-  assert_true (pid_in ("/sys/fs/cgroup/focker/c1/cgroup.procs", pid));
-  assert_file ("/sys/fs/cgroup/focker/c1/memory.max", "67108864");
+  assert_string_equal (init->cgroup_path, "/focker-c1");
+  assert_true (pid_in ("/sys/fs/cgroup/focker-c1/cgroup.procs", pid));
+  assert_file ("/sys/fs/cgroup/focker-c1/memory.max", "67108864");
   /* v1's memsw is memory+swap; v2's swap.max is the swap alone */
-  assert_file ("/sys/fs/cgroup/focker/c1/memory.swap.max", "67108864");
-  assert_file ("/sys/fs/cgroup/focker/c1/memory.low", "33554432");
+  assert_file ("/sys/fs/cgroup/focker-c1/memory.swap.max", "67108864");
+  assert_file ("/sys/fs/cgroup/focker-c1/memory.low", "33554432");
   /* shares 512 -> 1 + (510 * 9999) / 262142 */
-  assert_file ("/sys/fs/cgroup/focker/c1/cpu.weight", "20");
-  assert_file ("/sys/fs/cgroup/focker/c1/cpu.max", "50000 100000");
-  assert_file ("/sys/fs/cgroup/focker/c1/cpuset.cpus", "0-1");
-  assert_file ("/sys/fs/cgroup/focker/c1/pids.max", "50");
+  assert_file ("/sys/fs/cgroup/focker-c1/cpu.weight", "20");
+  assert_file ("/sys/fs/cgroup/focker-c1/cpu.max", "50000 100000");
+  assert_file ("/sys/fs/cgroup/focker-c1/cpuset.cpus", "0-1");
+  assert_file ("/sys/fs/cgroup/focker-c1/pids.max", "50");
   /* blkio 500 -> 1 + (490 * 9999) / 990 */
-  assert_file ("/sys/fs/cgroup/focker/c1/io.weight", "default 4950");
+  assert_file ("/sys/fs/cgroup/focker-c1/io.weight", "default 4950");
   /* its own cgroup namespace, made after it was placed */
   assert_false (fake_same_ns (w->k, pid, w->cli, FAKE_NS_CGROUP));
   assert_true (fake_journal_find (w->k, SYS_ID_unshare, 0)
@@ -224,25 +216,25 @@ v1_writes_v1_files_and_places_before_the_namespace (void **state)
   for (size_t i = 0; i < sizeof v1_ctls / sizeof *v1_ctls; i++)
     {
       char path[128];
-      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker/c1/cgroup.procs", v1_ctls[i]);
+      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker-c1/cgroup.procs", v1_ctls[i]);
       if (!pid_in (path, pid))
         fail_msg ("init %d is not in %s", (int)pid, path);
     }
-  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.limit_in_bytes", "67108864");
-  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.memsw.limit_in_bytes", "134217728");
-  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.soft_limit_in_bytes", "33554432");
-  assert_file ("/sys/fs/cgroup/cpu/focker/c1/cpu.shares", "512");
-  assert_file ("/sys/fs/cgroup/cpu/focker/c1/cpu.cfs_quota_us", "50000");
-  assert_file ("/sys/fs/cgroup/cpu/focker/c1/cpu.cfs_period_us", "100000");
-  assert_file ("/sys/fs/cgroup/cpuset/focker/c1/cpuset.cpus", "0-1");
+  assert_file ("/sys/fs/cgroup/memory/focker-c1/memory.limit_in_bytes", "67108864");
+  assert_file ("/sys/fs/cgroup/memory/focker-c1/memory.memsw.limit_in_bytes", "134217728");
+  assert_file ("/sys/fs/cgroup/memory/focker-c1/memory.soft_limit_in_bytes", "33554432");
+  assert_file ("/sys/fs/cgroup/cpu/focker-c1/cpu.shares", "512");
+  assert_file ("/sys/fs/cgroup/cpu/focker-c1/cpu.cfs_quota_us", "50000");
+  assert_file ("/sys/fs/cgroup/cpu/focker-c1/cpu.cfs_period_us", "100000");
+  assert_file ("/sys/fs/cgroup/cpuset/focker-c1/cpuset.cpus", "0-1");
   /* a new cpuset level inherits mems from its parent, or it could hold no task */
-  assert_file ("/sys/fs/cgroup/cpuset/focker/cpuset.mems", "0\n");
-  assert_file ("/sys/fs/cgroup/pids/focker/c1/pids.max", "50");
-  assert_file ("/sys/fs/cgroup/blkio/focker/c1/blkio.weight", "500");
+  assert_file ("/sys/fs/cgroup/cpuset/focker-c1/cpuset.mems", "0\n");
+  assert_file ("/sys/fs/cgroup/pids/focker-c1/pids.max", "50");
+  assert_file ("/sys/fs/cgroup/blkio/focker-c1/blkio.weight", "500");
   /* deny everything, then the config's rules, then runc's default devices (the fake keeps
    * the last write of each file) */
-  assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "a");
-  assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.allow", "c 10:200 rwm");
+  assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
+  assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.allow", "c 10:200 rwm");
   /* /sys/fs/cgroup in the container: a tmpfs with one cgroup mount per hierarchy */
   {
     const struct fake_mount *m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/memory");
@@ -261,10 +253,10 @@ hybrid_uses_v1_controllers_and_the_unified_hierarchy (void **state)
   struct focker_err *err = NULL;
 
   (void)state;
-  assert_true (pid_in ("/sys/fs/cgroup/unified/focker/c1/cgroup.procs", pid));
-  assert_true (pid_in ("/sys/fs/cgroup/memory/focker/c1/cgroup.procs", pid));
-  assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.limit_in_bytes", "67108864");
-  assert_file ("/sys/fs/cgroup/pids/focker/c1/pids.max", "50");
+  assert_true (pid_in ("/sys/fs/cgroup/unified/focker-c1/cgroup.procs", pid));
+  assert_true (pid_in ("/sys/fs/cgroup/memory/focker-c1/cgroup.procs", pid));
+  assert_file ("/sys/fs/cgroup/memory/focker-c1/memory.limit_in_bytes", "67108864");
+  assert_file ("/sys/fs/cgroup/pids/focker-c1/pids.max", "50");
   next_command (w);
   assert_ok (container_delete (ROOT, "c1", true, &err), err);
   assert_true (no_cgroup_left (w));
@@ -367,7 +359,7 @@ pause_resume_ps_update (void **state)
       static const char upd[] = "{\"pids\":{\"limit\":7}}";
       struct focker_err *err = NULL;
       enum container_status status;
-      const char *base = i == 0 ? "/sys/fs/cgroup/focker/c1" : "/sys/fs/cgroup/freezer/focker/c1";
+      const char *base = i == 0 ? "/sys/fs/cgroup/focker-c1" : "/sys/fs/cgroup/freezer/focker-c1";
       char path[128];
       size_t n = 0;
 
@@ -392,8 +384,8 @@ pause_resume_ps_update (void **state)
       assert_int_equal (pids[0], pid);
       free (pids);
       assert_ok (container_update (ROOT, "c1", upd, strlen (upd), "test", &err), err);
-      assert_file (i == 0 ? "/sys/fs/cgroup/focker/c1/pids.max"
-                          : "/sys/fs/cgroup/pids/focker/c1/pids.max",
+      assert_file (i == 0 ? "/sys/fs/cgroup/focker-c1/pids.max"
+                          : "/sys/fs/cgroup/pids/focker-c1/pids.max",
                    "7");
       /* a paused container is deleted with --force and leaves no cgroup */
       assert_ok (container_pause (ROOT, "c1", &err), err);
@@ -594,7 +586,7 @@ static void
 v2_device_program_allows_the_listed_devices_only (void **state)
 {
   struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
-  const char *cg = "/sys/fs/cgroup/focker/c1";
+  const char *cg = "/sys/fs/cgroup/focker-c1";
   struct focker_err *err = NULL;
   int fd;
 
@@ -611,7 +603,7 @@ v2_device_program_allows_the_listed_devices_only (void **state)
   /* the fake enforces it: a process moved into the cgroup cannot open sda */
   assert_int_equal (fake_mknod (w->k, "/dev/sda", S_IFBLK | 0660, makedev (8, 0)), 0);
   next_command (w);
-  fd = sys_openat (AT_FDCWD, "/sys/fs/cgroup/focker/c1/cgroup.procs", O_WRONLY | O_CLOEXEC, 0);
+  fd = sys_openat (AT_FDCWD, "/sys/fs/cgroup/focker-c1/cgroup.procs", O_WRONLY | O_CLOEXEC, 0);
   assert_int_equal (sys_write (fd, "0", 1), 1);
   sys_close (fd);
   assert_int_equal (sys_openat (AT_FDCWD, "/dev/sda", O_RDONLY | O_CLOEXEC, 0), -EPERM);
@@ -630,7 +622,7 @@ v2_device_program_allows_the_listed_devices_only (void **state)
 static void
 v2_update_replaces_the_device_program (void **state)
 {
-  const char *cg = "/sys/fs/cgroup/focker/c1";
+  const char *cg = "/sys/fs/cgroup/focker-c1";
   static const char upd[]
       = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":0,\"access\":\"r\"}]}";
 
@@ -689,10 +681,10 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
     {
       struct world *w = world_new (modes[i], fuse_node, resources);
       create_ok (w);
-      assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "a");
-      assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.allow", "c 10:229 rwm");
+      assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
+      assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.allow", "c 10:229 rwm");
       if (modes[i] == FAKE_CGROUP_HYBRID)
-        assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker/c1"), 0);
+        assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker-c1"), 0);
       world_free (w);
     }
   {
@@ -700,10 +692,10 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
     cgroup_devices_prefer_bpf = true;
     create_ok (w);
     cgroup_devices_prefer_bpf = false;
-    assert_file ("/sys/fs/cgroup/devices/focker/c1/devices.deny", "");
-    assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker/c1"), 1);
-    assert_device (w, "/sys/fs/cgroup/unified/focker/c1", 'c', 10, 229, "rw", 1);
-    assert_device (w, "/sys/fs/cgroup/unified/focker/c1", 'b', 8, 0, "r", 0);
+    assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "");
+    assert_int_equal (fake_cgroup_bpf_count (w->k, "/sys/fs/cgroup/unified/focker-c1"), 1);
+    assert_device (w, "/sys/fs/cgroup/unified/focker-c1", 'c', 10, 229, "rw", 1);
+    assert_device (w, "/sys/fs/cgroup/unified/focker-c1", 'b', 8, 0, "r", 0);
     world_free (w);
   }
 }
@@ -737,9 +729,9 @@ update_records_the_new_resources (void **state)
       assert_ok (container_update (ROOT, "c1", u2, strlen (u2), "test", &err), err);
       if (i == 0)
         /* swap alone on v2: memory+swap 192 MiB minus the recorded 96 MiB limit */
-        assert_file ("/sys/fs/cgroup/focker/c1/memory.swap.max", "100663296");
+        assert_file ("/sys/fs/cgroup/focker-c1/memory.swap.max", "100663296");
       else
-        assert_file ("/sys/fs/cgroup/memory/focker/c1/memory.memsw.limit_in_bytes", "201326592");
+        assert_file ("/sys/fs/cgroup/memory/focker-c1/memory.memsw.limit_in_bytes", "201326592");
       assert_true (container_update (ROOT, "c1", bad, strlen (bad), "test", &err) < 0);
       focker_err_free (err);
       err = NULL;
@@ -789,8 +781,8 @@ static void
 events_report_stats_and_oom_until_the_container_stops (void **state)
 {
   static const enum fake_cgroup_mode modes[] = { FAKE_CGROUP_V2, FAKE_CGROUP_HYBRID };
-  static const char *const files[] = { "/sys/fs/cgroup/focker/c1/memory.events",
-                                       "/sys/fs/cgroup/memory/focker/c1/memory.oom_control" };
+  static const char *const files[] = { "/sys/fs/cgroup/focker-c1/memory.events",
+                                       "/sys/fs/cgroup/memory/focker-c1/memory.oom_control" };
   static const char *const texts[] = { "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n",
                                        "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n" };
   (void)state;
@@ -873,7 +865,7 @@ rdma_limits_land_in_rdma_max (void **state)
 
   (void)state;
   create_ok (w);
-  assert_file ("/sys/fs/cgroup/focker/c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
+  assert_file ("/sys/fs/cgroup/focker-c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
   world_free (w);
   w = world_new (FAKE_CGROUP_V1, NULL, rdma);
   assert_int_equal (container_create (&opts, NULL, &err), -EOPNOTSUPP);
@@ -915,23 +907,23 @@ user_namespace_gets_binds_of_its_own_cgroups (void **state)
         {
           m = fake_mount_find (w->k, pid, "/sys/fs/cgroup");
           assert_non_null (m);
-          assert_string_equal (m->source, "/sys/fs/cgroup/focker/c1");
+          assert_string_equal (m->source, "/sys/fs/cgroup/focker-c1");
           assert_true (m->flags & MS_RDONLY);
           world_free (w);
           continue;
         }
       m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/pids");
       assert_non_null (m);
-      assert_string_equal (m->source, "/sys/fs/cgroup/pids/focker/c1");
+      assert_string_equal (m->source, "/sys/fs/cgroup/pids/focker-c1");
       assert_true (m->flags & MS_RDONLY);
       m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/systemd");
       assert_non_null (m);
-      assert_string_equal (m->source, "/sys/fs/cgroup/systemd/focker/c1");
+      assert_string_equal (m->source, "/sys/fs/cgroup/systemd/focker-c1");
       if (modes[i] == FAKE_CGROUP_HYBRID)
         {
           m = fake_mount_find (w->k, pid, "/sys/fs/cgroup/unified");
           assert_non_null (m);
-          assert_string_equal (m->source, "/sys/fs/cgroup/unified/focker/c1");
+          assert_string_equal (m->source, "/sys/fs/cgroup/unified/focker-c1");
         }
       world_free (w);
     }

@@ -13,10 +13,10 @@
 #include "core/container.h"
 #include "tests/unit/fixture.h"
 
-#define V2 "/sys/fs/cgroup/focker/c1/"
-#define MEM1 "/sys/fs/cgroup/memory/focker/c1/"
-#define CPU1 "/sys/fs/cgroup/cpu/focker/c1/"
-#define BLK1 "/sys/fs/cgroup/blkio/focker/c1/"
+#define V2 "/sys/fs/cgroup/focker-c1/"
+#define MEM1 "/sys/fs/cgroup/memory/focker-c1/"
+#define CPU1 "/sys/fs/cgroup/cpu/focker-c1/"
+#define BLK1 "/sys/fs/cgroup/blkio/focker-c1/"
 
 static const char *const config_fmt
     = "{\"ociVersion\":\"1.0.2\","
@@ -121,7 +121,7 @@ static const struct resources_case cases[] = {
       { CPU1 "cpu.rt_runtime_us", "950000" },
       { CPU1 "cpu.idle", "1" } } },
   { FAKE_CGROUP_V1, "\"cpu\":{\"mems\":\"0\"}", NULL,
-    { { "/sys/fs/cgroup/cpuset/focker/c1/cpuset.mems", "0" } } },
+    { { "/sys/fs/cgroup/cpuset/focker-c1/cpuset.mems", "0" } } },
   { FAKE_CGROUP_V1,
     "\"blockIO\":{\"leafWeight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":10,"
     "\"leafWeight\":20}]}",
@@ -140,7 +140,7 @@ static const struct resources_case cases[] = {
       { BLK1 "blkio.throttle.read_iops_device", "8:0 3" },
       { BLK1 "blkio.throttle.write_iops_device", "8:0 4" } } },
   { FAKE_CGROUP_V1, "\"pids\":{\"limit\":7}", NULL,
-    { { "/sys/fs/cgroup/pids/focker/c1/pids.max", "7" } } },
+    { { "/sys/fs/cgroup/pids/focker-c1/pids.max", "7" } } },
   { FAKE_CGROUP_V1, "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}]",
     "hugepageLimits: this host has no hugetlb controller" },
   { FAKE_CGROUP_V1, "\"unified\":{\"memory.high\":\"1000\"}",

@@ -459,7 +459,7 @@ cgroup_flag_picks_sub_cgroups_per_controller (void **state)
   pid_t pid;
 
   (void)state;
-  assert_int_equal (sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/memory/focker/c1/m", 0755), 0);
+  assert_int_equal (sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/memory/focker-c1/m", 0755), 0);
   /* the plain value applies to every other hierarchy: it must exist in each */
   for (const char *const *h
        = (const char *const[]){ "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "pids",
@@ -467,21 +467,21 @@ cgroup_flag_picks_sub_cgroups_per_controller (void **state)
        *h; h++)
     {
       char path[96];
-      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker/c1/s", *h);
+      snprintf (path, sizeof path, "/sys/fs/cgroup/%s/focker-c1/s", *h);
       assert_int_equal (sys_mkdirat (AT_FDCWD, path, 0755), 0);
     }
   o.cgroups = (char *const[]){ "memory:m", "s", NULL };
   pid = exec_ok (w, &o);
   snprintf (want, sizeof want, "%d", (int)pid);
-  procs = fake_read_file (w->k, "/sys/fs/cgroup/memory/focker/c1/m/cgroup.procs");
+  procs = fake_read_file (w->k, "/sys/fs/cgroup/memory/focker-c1/m/cgroup.procs");
   assert_non_null (procs);
   assert_non_null (strstr (procs, want));
   free (procs);
-  procs = fake_read_file (w->k, "/sys/fs/cgroup/pids/focker/c1/s/cgroup.procs");
+  procs = fake_read_file (w->k, "/sys/fs/cgroup/pids/focker-c1/s/cgroup.procs");
   assert_non_null (procs);
   assert_non_null (strstr (procs, want));
   free (procs);
-  assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker/c1/s");
+  assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker-c1/s");
   /* a sub-cgroup that does not exist is an error naming it */
   {
     struct focker_err *err = NULL;
