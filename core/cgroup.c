@@ -303,8 +303,8 @@ cgroup_plan (struct cgroup **out, const struct cgroup_host *host, const char *cg
                         "config.json: linux.cgroupsPath: \"%s\" is the systemd form "
                         "(slice:prefix:name); it needs --systemd-cgroup",
                         cgroups_path);
-  /* `id` is the container id, or an absolute default path whose parent the runtime owns */
-  rel = deflt ? (id[0] == '/' ? xstrdup (id) : xasprintf ("/focker/%s", id))
+  /* `id` is the container id, or the absolute default path */
+  rel = deflt ? (id[0] == '/' ? xstrdup (id) : xasprintf ("/focker-%s", id))
               : xstrdup (cgroups_path);
   r = check_path (rel, err);
   if (r < 0)
@@ -322,7 +322,7 @@ cgroup_plan (struct cgroup **out, const struct cgroup_host *host, const char *cg
   for (size_t i = 0; i < host->n; i++)
     {
       const struct cgroup_hier *h = &host->h[i];
-      _cleanup_free_ char *base = NULL, *full = NULL, *at = NULL, *owned = NULL;
+      _cleanup_free_ char *base = NULL, *full = NULL, *at = NULL;
       char *p;
       if (rel[0] == '/')
         base = xstrdup (rel);
@@ -335,17 +335,14 @@ cgroup_plan (struct cgroup **out, const struct cgroup_host *host, const char *cg
       while (strlen (full) > 1 && full[strlen (full) - 1] == '/')
         full[strlen (full) - 1] = '\0';
       cg_add_dir (cg, h->ctls, h->mount, full);
-      /* every level below the mount that does not exist yet is ours to remove; the default
-       * parent /focker is the runtime's own, removed by the last container that leaves it */
+      /* every level below the mount that does not exist yet is ours to remove */
       at = xstrdup (full);
-      owned = deflt ? xstrndup (rel, (size_t)(strrchr (rel, '/') - rel)) : NULL;
       for (p = at + strlen (h->mount); p && *p;)
         {
           char *slash = strchr (p + 1, '/');
           if (slash)
             *slash = '\0';
-          if (!exists_at (AT_FDCWD, at)
-              || (owned && *owned && strcmp (at + strlen (h->mount), owned) == 0))
+          if (!exists_at (AT_FDCWD, at))
             cg_add_created (cg, at);
           if (slash)
             *slash = '/';
