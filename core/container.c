@@ -422,7 +422,8 @@ container_set_rlimits (const struct spec_process *p, pid_t pid, struct focker_er
 }
 
 static int
-create_handshake (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+create_handshake (struct create_run *cr, const struct create_opts *o, bool place,
+                  struct focker_err **err)
 {
   struct container_state *st = NULL;
   _cleanup_free_ char *json = NULL;
@@ -456,6 +457,15 @@ create_handshake (struct create_run *cr, const struct create_opts *o, struct foc
   if (r < 0)
     return r;
   r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
+  if (r < 0)
+    return focker_fail (err, r, "signal container init");
+  if (place)
+    {
+      r = cgroup_enter (cr->cg, cr->pid, cr->cloned_into_cgroup, err);
+      if (r < 0)
+        return r;
+    }
+  r = sync_send (cr->init.to_init[1], SYNC_PLACED, 0, NULL);
   if (r < 0)
     return focker_fail (err, r, "signal container init");
   return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
@@ -592,11 +602,13 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
       struct undo_child *uc = xmalloc (sizeof *uc);
       uc->pid = cr.pid;
       undo_push (&undo, container_undo_kill_child, uc);
-      /* before SYNC_GO: the init unshares its cgroup namespace only after this */
-      if (cr.cg)
+      /* Runtime hooks may look for the container's cgroup: then the init is placed before
+       * they run.  Otherwise after GO, while the init mounts (its cgroup_gate waits). */
+      bool early = cr.spec->n_hooks[SPEC_HOOK_PRESTART] || cr.spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME];
+      if (cr.cg && early)
         r = cgroup_enter (cr.cg, cr.pid, cr.cloned_into_cgroup, err);
       if (r >= 0)
-        r = create_handshake (&cr, o, err);
+        r = create_handshake (&cr, o, cr.cg && !early, err);
     }
   if (r >= 0)
     r = create_record (&cr, o, err);

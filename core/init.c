@@ -222,12 +222,43 @@ init_terminal (const struct spec_process *p, int *console_fd, struct focker_err 
   return 0;
 }
 
+/* Wait until the parent has placed us in every cgroup of the container (on a v1 host the
+ * first move costs the kernel an RCU grace period, which the mounts before this overlap),
+ * then enter the cgroup namespace, rooted there. */
+static int
+cgroup_gate (void *ctx, char **cgroup_self, struct focker_err **err)
+{
+  struct init_ctx *c = ctx;
+  struct sync_msg m;
+  int r = sync_expect (c->to_init[0], SYNC_PLACED, &m, err);
+
+  if (r < 0)
+    return r;
+  /* in a user namespace cgroupfs may refuse to be mounted: the container then gets binds of
+   * its own cgroup directories, whose host paths only this file says (before the namespace
+   * hides them) */
+  if (c->new_user)
+    {
+      struct focker_err *e = NULL;
+      size_t len;
+      if (read_file_at (cgroup_self, &len, AT_FDCWD, "/proc/self/cgroup", 1 << 16, &e) < 0)
+        *cgroup_self = NULL;
+      focker_err_free (e);
+    }
+  if (c->new_cgroup)
+    {
+      r = sys_unshare (CLONE_NEWCGROUP);
+      if (r < 0)
+        return focker_fail (err, r, "create cgroup namespace");
+    }
+  return 0;
+}
+
 /* Everything before `created` is reported. */
 static int
 init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
 {
   const struct spec *s = c->spec;
-  _cleanup_free_ char *cgroup_self = NULL;
   struct sync_msg m;
   int r;
 
@@ -259,28 +290,11 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
   r = sync_expect (c->to_init[0], SYNC_GO, &m, err);
   if (r < 0)
     return r;
-  /* in a user namespace cgroupfs may refuse to be mounted: the container then gets binds of
-   * its own cgroup directories, whose host paths only this file says (before the namespace
-   * hides them) */
-  if (c->new_user)
-    {
-      struct focker_err *e = NULL;
-      size_t len;
-      if (read_file_at (&cgroup_self, &len, AT_FDCWD, "/proc/self/cgroup", 1 << 16, &e) < 0)
-        cgroup_self = NULL;
-      focker_err_free (e);
-    }
-  /* the parent placed us in the container's cgroup before GO: the namespace is rooted there */
-  if (c->new_cgroup)
-    {
-      r = sys_unshare (CLONE_NEWCGROUP);
-      if (r < 0)
-        return focker_fail (err, r, "create cgroup namespace");
-    }
   r = set_names (s, err);
   if (r < 0)
     return r;
-  r = rootfs_setup (s, c->bundle, c->rootfs, cgroup_self, err);
+  /* the mounts before the first cgroup mount run while the parent places us (cgroup_gate) */
+  r = rootfs_setup (s, c->bundle, c->rootfs, &(struct rootfs_cgroup_gate){ cgroup_gate, c }, err);
   if (r < 0)
     return r;
   r = hooks_run (s, SPEC_HOOK_CREATE_CONTAINER, m.payload, err);

@@ -524,15 +524,23 @@ mounts_dev (const struct spec *s)
   return false;
 }
 
+static bool
+is_cgroup_mount (const struct spec_mount *m)
+{
+  return !m->bind && m->type && (strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0);
+}
+
 int
 rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
-              const char *cgroup_self, struct focker_err **err)
+              const struct rootfs_cgroup_gate *gate, struct focker_err **err)
 {
   unsigned long prop = s->has_linux && s->linux_.rootfs_propagation_flags
                            ? s->linux_.rootfs_propagation_flags
                            : MS_REC | MS_PRIVATE;
   _cleanup_close_ int rootfd = -1;
+  _cleanup_free_ char *cgroup_self = NULL;
   const char *label = NULL;
+  bool gated = gate == NULL;
   int r;
 
   if (s->has_linux && s->linux_.mount_label && *s->linux_.mount_label && confine_selinux_enabled ())
@@ -554,8 +562,18 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
   rootfd = sys_openat (AT_FDCWD, rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
   if (rootfd < 0)
     return focker_fail (err, rootfd, "open rootfs %s", rootfs);
-  for (size_t i = 0; i < s->n_mounts; i++)
+  for (size_t i = 0; i <= s->n_mounts; i++)
     {
+      /* the cgroup placement is needed by the first cgroup mount, and by the device nodes */
+      if (!gated && (i == s->n_mounts || is_cgroup_mount (&s->mounts[i])))
+        {
+          gated = true;
+          r = gate->open (gate->ctx, &cgroup_self, err);
+          if (r < 0)
+            return r;
+        }
+      if (i == s->n_mounts)
+        break;
       r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, err);
       if (r < 0)
         return r;

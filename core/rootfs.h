@@ -15,11 +15,19 @@ int rootfs_open_in_root (int rootfd, const char *path, int flags);
  * component as an empty file when `as_file`). */
 int rootfs_ensure_in_root (int rootfd, const char *path, bool as_file, struct focker_err **err);
 
-/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices.
- * `cgroup_self` is /proc/self/cgroup as read before the cgroup namespace, or NULL (see
- * cgroup_mount_container). */
+/* Called once by rootfs_setup, before the first cgroup mount (or after the last mount when
+ * there is none): the init's cgroup placement is waited for there, so that the mounts before
+ * it proceed while the parent places the init.  It sets *cgroup_self to /proc/self/cgroup
+ * as read before the cgroup namespace, or NULL (see cgroup_mount_container). */
+struct rootfs_cgroup_gate
+{
+  int (*open) (void *ctx, char **cgroup_self, struct focker_err **err);
+  void *ctx;
+};
+
+/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices. */
 int rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
-                  const char *cgroup_self, struct focker_err **err);
+                  const struct rootfs_cgroup_gate *gate, struct focker_err **err);
 
 /* pivot_root into rootfs and detach the old root (MS_MOVE + chroot when / is a ramfs). */
 int rootfs_pivot (const char *rootfs, struct focker_err **err);

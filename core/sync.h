@@ -13,6 +13,7 @@ enum sync_type
   SYNC_MAPS_DONE = 1, /* parent -> init: uid/gid maps written */
   SYNC_NS_READY,      /* init -> parent: namespaces joined/created */
   SYNC_GO,            /* parent -> init: runtime hooks ran; payload = state JSON */
+  SYNC_PLACED,        /* parent -> init: the init is in every cgroup of the container */
   SYNC_CREATED,       /* init -> parent: ready, waiting for start */
   SYNC_DETACH,        /* parent -> init: state recorded, you are on your own */
   SYNC_DETACHED,      /* init -> parent: parent-death signal cleared, the parent may exit */

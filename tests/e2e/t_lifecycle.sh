@@ -54,6 +54,8 @@ test_process_does_not_run_before_start() {
   fk start c1 || return 1
   for _ in $(seq 100); do [ -e "$E2E_TMP/b/rootfs/tmp/ran" ] && break; sleep 0.02; done
   [ -e "$E2E_TMP/b/rootfs/tmp/ran" ] || { echo "    process did not run after start"; return 1; }
+  # the file appears before touch exits: wait for stopped, then a plain delete must work
+  for _ in $(seq 100); do fk state c1 | grep -q '"status": "stopped"' && break; sleep 0.02; done
   fk delete c1
 }
 

@@ -22,6 +22,15 @@ static const char *const config
       "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}],"
       "\"mountLabel\":\"system_u:object_r:container_file_t:s0:c1,c2\"}}";
 
+static int
+exits_with (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  (void)k;
+  (void)argv;
+  (void)envp;
+  return *(int *)arg;
+}
+
 static const struct create_opts opts = { .root = FX_ROOT, .id = "c1", .bundle = FX_BUNDLE };
 
 /* linux.mountLabel: a context= option on tmpfs and the like when SELinux is on; procfs keeps
@@ -65,11 +74,91 @@ mount_label_goes_on_labelable_filesystems (void **state)
     }
 }
 
+static const char *const placed_config
+    = "{\"ociVersion\":\"1.0.2\","
+      "\"process\":{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+      "\"user\":{\"uid\":0,\"gid\":0}},"
+      "\"root\":{\"path\":\"rootfs\"},"
+      "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+      "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+      "\"options\":[\"ro\"]}]%s,"
+      "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
+      "{\"type\":\"cgroup\"}]}}";
+
+/* Index in the journal of the first (or last) call matching pid, id and an args substring. */
+static long
+journal_index (struct fake_kernel *k, pid_t pid, enum sys_id id, const char *arg, bool last)
+{
+  long found = -1;
+
+  for (size_t i = 0; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->pid == pid && c->id == id && (arg == NULL || strstr (c->args, arg)))
+        {
+          found = (long)i;
+          if (!last)
+            break;
+        }
+    }
+  return found;
+}
+
+/* On a v1 host the init is moved into its cgroups while it mounts (the first move waits for
+ * an RCU grace period): its mounts before the first cgroup mount come first, the cgroup
+ * namespace and the cgroup mount after the last move.  With runtime hooks, which may look
+ * for the cgroup, the moves come before the init goes on. */
+static void
+v1_placement_overlaps_the_first_mounts_unless_hooks_run (void **state)
+{
+  (void)state;
+  for (int hooks = 0; hooks < 2; hooks++)
+    {
+      struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
+      struct focker_err *err = NULL;
+      struct fx_world w;
+      char config[4096];
+      pid_t init = 0;
+      long first_move, last_move, proc_mount, unshare, cgroup_mount;
+
+      snprintf (config, sizeof config, placed_config,
+                hooks ? ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}" : "");
+      fx_world_init (&w, &p, config);
+      if (hooks)
+        {
+          static int zero = 0;
+          assert_int_equal (fake_write_file (w.k, "/bin/true", "ELF", 0755), 0);
+          fake_program (w.k, "/bin/true", exits_with, &zero);
+        }
+      FX_OK (&w, container_create (&opts, &init, &err), err);
+      /* the moves: cgroup.procs opened O_WRONLY|O_CLOEXEC (the args say flags in decimal) */
+      first_move = journal_index (w.k, w.cli, SYS_ID_openat, "cgroup.procs -100 524289", false);
+      last_move = journal_index (w.k, w.cli, SYS_ID_openat, "cgroup.procs -100 524289", true);
+      proc_mount = journal_index (w.k, init, SYS_ID_mount, "proc /proc/self/fd", false);
+      unshare = journal_index (w.k, init, SYS_ID_unshare, NULL, false);
+      /* /sys/fs/cgroup on a v1 host: a tmpfs, then one cgroup mount per hierarchy */
+      cgroup_mount = journal_index (w.k, init, SYS_ID_mount, "tmpfs /proc/self/fd", false);
+      assert_true (first_move >= 0 && proc_mount >= 0 && unshare >= 0 && cgroup_mount >= 0);
+      if (hooks)
+        assert_true (last_move < proc_mount);
+      else
+        assert_true (proc_mount < first_move);
+      assert_true (last_move < unshare && unshare < cgroup_mount);
+      /* placed in every hierarchy all the same */
+      assert_string_equal (fake_proc (w.k, init)->cgroup_path, "/focker-c1");
+      fx_next_command (&w);
+      FX_OK (&w, container_delete (FX_ROOT, "c1", true, &err), err);
+      assert_true (fx_nothing_left (&w, "c1"));
+      fx_world_fini (&w);
+    }
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (mount_label_goes_on_labelable_filesystems),
+    cmocka_unit_test (v1_placement_overlaps_the_first_mounts_unless_hooks_run),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
