@@ -292,6 +292,9 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
         return focker_fail (err, cr->init.console_fd, "console socket %s: connect",
                             o->console_socket);
     }
+  else if (o->console_socket)
+    /* as runc: a client that waits on the socket for a pty would wait forever */
+    return focker_fail (err, -EINVAL, "--console-socket given but process.terminal is false");
   if ((r = sys_pipe2 (cr->init.to_init, O_CLOEXEC)) < 0
       || (r = sys_pipe2 (cr->init.from_init, O_CLOEXEC)) < 0)
     return focker_fail (err, r, "create sync pipes");

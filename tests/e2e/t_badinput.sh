@@ -96,6 +96,7 @@ delete: expects 1 argument|delete
 list: unknown option --bogus|list --bogus
 config.json|create --bundle /nonexistent/bundle bad-c1
 config.json|create --bundle nonexistent-relative bad-c1
+--console-socket given but process.terminal is false|create --bundle B --console-socket /tmp/none bad-c1
 EOF
 }
 
