@@ -12,7 +12,7 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
-PKGS     := jansson libseccomp
+PKGS     := jansson libseccomp libarchive libcrypto
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
             -Wformat=2 -Wno-format-nonliteral
