@@ -63,5 +63,7 @@ int cmd_gc (int argc, char **argv);
 int cmd_bundle (int argc, char **argv);
 int cmd_unbundle (int argc, char **argv);
 int cmd_image (int argc, char **argv);
+int cmd_load (int argc, char **argv);
+int cmd_save (int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include "cli/cli.h"
 #include "core/image.h"
+#include "core/image_archive.h"
+#include "core/strv.h"
 #include "core/store.h"
 
 static int
@@ -326,4 +328,75 @@ cmd_image (int argc, char **argv)
     return cli_fail (err);
   printf ("%s\n", id);
   return 0;
+}
+
+static int
+input_opt (int c, void *arg)
+{
+  if (c != 'i')
+    return -1;
+  *(const char **) arg = optarg;
+  return 0;
+}
+
+/* `focker load [-i] PATH`: an OCI layout directory, an oci-archive or a docker save archive. */
+int
+cmd_load (int argc, char **argv)
+{
+  static const struct option opts[]
+      = { { "input", required_argument, NULL, 'i' }, { NULL, 0, NULL, 0 } };
+  const char *input = NULL;
+  struct store *s;
+  struct focker_err *err = NULL;
+  char **names = NULL;
+  int r;
+
+  if (parse (argc, argv, "load", opts, "+:i:", input_opt, &input, 0, 1))
+    return 1;
+  if (input == NULL && optind < argc)
+    input = argv[optind];
+  if (input == NULL)
+    return cli_usage_error ("load", "usage: focker load [-i] PATH");
+  if (open_store (&s, false))
+    return 1;
+  r = image_load (s, input, &names, &err);
+  store_close (s);
+  if (r < 0)
+    return cli_fail (err);
+  for (char **n = names; *n; n++)
+    printf ("loaded %s\n", *n);
+  strv_free (names);
+  return 0;
+}
+
+static int
+output_opt (int c, void *arg)
+{
+  if (c != 'o')
+    return -1;
+  *(const char **) arg = optarg;
+  return 0;
+}
+
+/* `focker save IMAGE -o FILE`: an oci-archive. */
+int
+cmd_save (int argc, char **argv)
+{
+  static const struct option opts[]
+      = { { "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+  const char *output = NULL;
+  struct store *s;
+  struct focker_err *err = NULL;
+  int r;
+
+  /* options may follow the image name (docker's habit) */
+  if (parse (argc, argv, "save", opts, ":o:", output_opt, &output, 1, 1))
+    return 1;
+  if (output == NULL)
+    return cli_usage_error ("save", "usage: focker save IMAGE -o FILE");
+  if (open_store (&s, false))
+    return 1;
+  r = image_save (s, argv[optind], output, &err);
+  store_close (s);
+  return r < 0 ? cli_fail (err) : 0;
 }

@@ -123,6 +123,8 @@ static const struct cli_command commands[] = {
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
   { "restore", cmd_unsupported, "restore (not supported)" },
   { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME" },
+  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive" },
+  { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE" },
   { "images", cmd_images, "list images [--format table|json] [-q]" },
   { "inspect", cmd_inspect, "print an image's manifest, config and layers" },
   { "rmi", cmd_rmi, "remove image names (gc removes what no image uses)" },

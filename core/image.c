@@ -78,9 +78,15 @@ image_commit (struct store *s, const char *name, const struct layer_desc *layers
   return 0;
 }
 
+const char *
+image_arch (void)
+{
+  return IMAGE_ARCH;
+}
+
 /* The layer media type from the blob's first bytes. */
-static int
-sniff_media_type (struct store *s, const char *blob, const char **mt, struct focker_err **err)
+int
+image_sniff_media_type (struct store *s, const char *blob, const char **mt, struct focker_err **err)
 {
   _cleanup_close_ int fd = store_blob_open (s, blob, err);
   unsigned char m[6] = { 0 };
@@ -134,7 +140,7 @@ image_import (struct store *s, int dirfd, const char *path, const char *name,
   r = store_blob_from_fd (s, fd, NULL, l.blob, &l.size, err);
   if (r < 0)
     return focker_err_prefix (err, "import %s", path);
-  r = sniff_media_type (s, l.blob, &l.media_type, err);
+  r = image_sniff_media_type (s, l.blob, &l.media_type, err);
   if (r == 0)
     r = store_layer_ensure (s, l.blob, NULL, l.diff_id, err);
   if (r < 0)

@@ -40,6 +40,13 @@ int image_import (struct store *s, int dirfd, const char *path, const char *name
 int image_build_default (struct store *s, const char *busybox, const char *name,
                          char id[DIGEST_LEN + 1], struct focker_err **err);
 
+/* The layer media type of a blob from its first bytes (tar, tar+gzip, tar+zstd; xz and
+ * bzip2, which OCI has no type for, are refused). */
+int image_sniff_media_type (struct store *s, const char *blob, const char **mt,
+                            struct focker_err **err);
+/* This build's OCI architecture name: "amd64", "arm64" ... */
+const char *image_arch (void);
+
 /* `focker images`: a JSON array of {name, id, digest, size, layers, created} (malloc'd
  * text). */
 int image_list_json (char **out, struct store *s, struct focker_err **err);
