@@ -93,11 +93,11 @@ static void
 print_size (uint64_t n, char *buf, size_t len)
 {
   if (n >= 1024 * 1024)
-    snprintf (buf, len, "%.1fMB", (double) n / (1024 * 1024));
+    snprintf (buf, len, "%.1fMB", (double)n / (1024 * 1024));
   else if (n >= 1024)
-    snprintf (buf, len, "%.1fkB", (double) n / 1024);
+    snprintf (buf, len, "%.1fkB", (double)n / 1024);
   else
-    snprintf (buf, len, "%lluB", (unsigned long long) n);
+    snprintf (buf, len, "%lluB", (unsigned long long)n);
 }
 
 int
@@ -134,12 +134,12 @@ cmd_images (int argc, char **argv)
   {
     const char *id = json_string_value (json_object_get (e, "id"));
     char size[32];
-    print_size ((uint64_t) json_integer_value (json_object_get (e, "size")), size, sizeof size);
+    print_size ((uint64_t)json_integer_value (json_object_get (e, "size")), size, sizeof size);
     if (a.quiet)
       printf ("%s\n", json_string_value (json_object_get (e, "name")));
     else
-      printf ("%-40s %-12.12s %-10s %s\n", json_string_value (json_object_get (e, "name")),
-              id + 7, size, json_string_value (json_object_get (e, "created")) ?: "");
+      printf ("%-40s %-12.12s %-10s %s\n", json_string_value (json_object_get (e, "name")), id + 7,
+              size, json_string_value (json_object_get (e, "created")) ?: "");
   }
   json_decref (list);
   return 0;
@@ -230,15 +230,14 @@ bundle_opt (int c, void *arg)
 {
   if (c != 'c')
     return -1;
-  *(bool *) arg = true;
+  *(bool *)arg = true;
   return 0;
 }
 
 int
 cmd_bundle (int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "copy", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "copy", no_argument, NULL, 'c' }, { NULL, 0, NULL, 0 } };
   struct bundle_opts o = { 0 };
   struct store *s;
   struct focker_err *err = NULL;
@@ -266,8 +265,7 @@ cmd_bundle (int argc, char **argv)
       return cli_fail (err);
     }
   if (copied && !o.copy)
-    cli_log ("warning", "overlayfs cannot be mounted here: %s/rootfs is a copy of the layers",
-             dir);
+    cli_log ("warning", "overlayfs cannot be mounted here: %s/rootfs is a copy of the layers", dir);
   printf ("%s\n", dir);
   free (dir);
   return 0;
@@ -300,7 +298,7 @@ busybox_opt (int c, void *arg)
 {
   if (c != 'b')
     return -1;
-  *(const char **) arg = optarg;
+  *(const char **)arg = optarg;
   return 0;
 }
 
@@ -335,7 +333,7 @@ input_opt (int c, void *arg)
 {
   if (c != 'i')
     return -1;
-  *(const char **) arg = optarg;
+  *(const char **)arg = optarg;
   return 0;
 }
 
@@ -374,7 +372,7 @@ output_opt (int c, void *arg)
 {
   if (c != 'o')
     return -1;
-  *(const char **) arg = optarg;
+  *(const char **)arg = optarg;
   return 0;
 }
 

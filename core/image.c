@@ -35,8 +35,7 @@ cleanup_jsonp (json_t **j)
 
 int
 image_commit (struct store *s, const char *name, const struct layer_desc *layers, size_t n,
-              void *config, const char *created, char id[DIGEST_LEN + 1],
-              struct focker_err **err)
+              void *config, const char *created, char id[DIGEST_LEN + 1], struct focker_err **err)
 {
   _cleanup_json_ json_t *cfg = NULL, *man = NULL;
   _cleanup_free_ char *cfg_text = NULL, *man_text = NULL;
@@ -49,11 +48,11 @@ image_commit (struct store *s, const char *name, const struct layer_desc *layers
       json_array_append_new (diffs, json_string (layers[i].diff_id));
       json_array_append_new (mlayers, json_pack ("{s:s, s:s, s:I}", "mediaType",
                                                  layers[i].media_type, "digest", layers[i].blob,
-                                                 "size", (json_int_t) layers[i].size));
+                                                 "size", (json_int_t)layers[i].size));
     }
   cfg = json_pack ("{s:s, s:s, s:o, s:{s:s, s:o}}", "architecture", IMAGE_ARCH, "os", "linux",
-                   "config", config ? (json_t *) config : json_object (), "rootfs", "type",
-                   "layers", "diff_ids", diffs);
+                   "config", config ? (json_t *)config : json_object (), "rootfs", "type", "layers",
+                   "diff_ids", diffs);
   if (created)
     json_object_set_new (cfg, "created", json_string (created));
   cfg_text = json_dumps (cfg, JSON_COMPACT);
@@ -65,7 +64,7 @@ image_commit (struct store *s, const char *name, const struct layer_desc *layers
     }
   man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                    MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest", cfg_digest, "size",
-                   (json_int_t) strlen (cfg_text), "layers", mlayers);
+                   (json_int_t)strlen (cfg_text), "layers", mlayers);
   man_text = json_dumps (man, JSON_COMPACT);
   r = store_blob_put (s, man_text, strlen (man_text), NULL, man_digest, err);
   if (r < 0)
@@ -96,12 +95,18 @@ image_sniff_media_type (struct store *s, const char *blob, const char **mt, stru
     return fd;
   n = read_all (fd, m, sizeof m);
   if (n < 0)
-    return focker_fail (err, (int) n, "read blob %s", blob);
+    return focker_fail (err, (int)n, "read blob %s", blob);
   if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
     *mt = MT_LAYER_GZIP;
   else if (n >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
     *mt = MT_LAYER_ZSTD;
-  else if ((n >= 6 && memcmp (m, "\xfd" "7zXZ", 5) == 0) || (n >= 3 && memcmp (m, "BZh", 3) == 0))
+  else if ((n >= 6
+            && memcmp (m,
+                       "\xfd"
+                       "7zXZ",
+                       5)
+                   == 0)
+           || (n >= 3 && memcmp (m, "BZh", 3) == 0))
     return focker_fail (err, -EINVAL,
                         "xz and bzip2 have no OCI layer media type: import a tar, tar.gz or "
                         "tar.zst");
@@ -147,23 +152,22 @@ image_import (struct store *s, int dirfd, const char *path, const char *name,
     return focker_err_prefix (err, "import %s", path);
   created = now_rfc3339 ();
   return image_commit (s, ref, &l, 1,
-                       json_pack ("{s:[s], s:[s]}", "Env", DEFAULT_PATH, "Cmd", "sh"), created,
-                       id, err);
+                       json_pack ("{s:[s], s:[s]}", "Env", DEFAULT_PATH, "Cmd", "sh"), created, id,
+                       err);
 }
 
 /* ---- the default image ---- */
 
 /* Applets linked to busybox in the default image (Debian's busybox-static has them all). */
 static const char *const applets[]
-    = { "sh",     "ash",     "ls",      "cat",   "echo",   "ps",     "mount",   "umount",
-        "mkdir",  "rm",      "rmdir",   "cp",    "mv",     "ln",     "touch",   "id",
-        "hostname", "sleep", "true",    "false", "env",    "grep",   "sed",     "awk",
-        "head",   "tail",    "wc",      "sort",  "uniq",   "find",   "xargs",   "vi",
-        "less",   "kill",    "top",     "df",    "du",     "free",   "uname",   "date",
-        "dmesg",  "tar",     "gzip",    "gunzip", "chmod", "chown",  "stat",    "test",
-        "[",      "printf",  "pwd",     "which", "whoami", "basename", "dirname", "readlink",
-        "seq",    "tee",     "cut",     "tr",    "sync",   "nproc",  "expr",    "ip",
-        NULL };
+    = { "sh",      "ash",      "ls",    "cat",   "echo",   "ps",    "mount", "umount",   "mkdir",
+        "rm",      "rmdir",    "cp",    "mv",    "ln",     "touch", "id",    "hostname", "sleep",
+        "true",    "false",    "env",   "grep",  "sed",    "awk",   "head",  "tail",     "wc",
+        "sort",    "uniq",     "find",  "xargs", "vi",     "less",  "kill",  "top",      "df",
+        "du",      "free",     "uname", "date",  "dmesg",  "tar",   "gzip",  "gunzip",   "chmod",
+        "chown",   "stat",     "test",  "[",     "printf", "pwd",   "which", "whoami",   "basename",
+        "dirname", "readlink", "seq",   "tee",   "cut",    "tr",    "sync",  "nproc",    "expr",
+        "ip",      NULL };
 
 struct membuf
 {
@@ -199,7 +203,7 @@ default_layer (struct membuf *m, const char *bb, size_t bb_len)
   {
     const char *name;
     mode_t mode;
-  } dirs[] = { { "bin", 0755 }, { "dev", 0755 },  { "etc", 0755 }, { "proc", 0555 },
+  } dirs[] = { { "bin", 0755 }, { "dev", 0755 },  { "etc", 0755 },  { "proc", 0555 },
                { "sys", 0555 }, { "tmp", 01777 }, { "root", 0700 }, { "var", 0755 } };
   for (size_t i = 0; r == 0 && i < sizeof dirs / sizeof *dirs; i++)
     r = tar_dir (&t, dirs[i].name, dirs[i].mode);
@@ -267,7 +271,7 @@ image_list_json (char **out, struct store *s, struct focker_err **err)
   size_t i;
   int r;
 
-  r = store_index_load ((void **) &idx, s, err);
+  r = store_index_load ((void **)&idx, s, err);
   if (r < 0)
     return r;
   json_array_foreach (json_object_get (idx, "manifests"), i, m)
@@ -277,14 +281,13 @@ image_list_json (char **out, struct store *s, struct focker_err **err)
     struct image *img;
     if (name == NULL)
       continue;
-    r = store_image_from_manifest (&img, s, json_string_value (json_object_get (m, "digest")),
-                                   err);
+    r = store_image_from_manifest (&img, s, json_string_value (json_object_get (m, "digest")), err);
     if (r < 0)
       return focker_err_prefix (err, "image %s", name);
     json_array_append_new (
         res, json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s?}", "name", name, "id", img->id, "digest",
-                        img->manifest_digest, "size", (json_int_t) img->size, "layers",
-                        (json_int_t) img->n_layers, "created",
+                        img->manifest_digest, "size", (json_int_t)img->size, "layers",
+                        (json_int_t)img->n_layers, "created",
                         json_string_value (json_object_get (img->config, "created"))));
     image_free (img);
   }
@@ -309,15 +312,14 @@ image_inspect_json (char **out, struct store *s, const char *ref, struct focker_
     {
       _cleanup_free_ char *p = xasprintf ("layers/sha256/%s", DIGEST_HEX (img->diff_ids[i]));
       json_t *ml = json_array_get (json_object_get (img->manifest, "layers"), i);
-      json_array_append_new (layers,
-                             json_pack ("{s:s, s:s, s:O, s:O, s:b}", "digest", img->layers[i],
-                                        "diff_id", img->diff_ids[i], "mediaType",
-                                        json_object_get (ml, "mediaType"), "size",
-                                        json_object_get (ml, "size"), "unpacked",
-                                        exists_at (s->fd, p)));
+      json_array_append_new (layers, json_pack ("{s:s, s:s, s:O, s:O, s:b}", "digest",
+                                                img->layers[i], "diff_id", img->diff_ids[i],
+                                                "mediaType", json_object_get (ml, "mediaType"),
+                                                "size", json_object_get (ml, "size"), "unpacked",
+                                                exists_at (s->fd, p)));
     }
   o = json_pack ("{s:s?, s:s, s:s, s:I, s:O, s:o}", "name", img->name, "id", img->id, "digest",
-                 img->manifest_digest, "size", (json_int_t) img->size, "config", img->config,
+                 img->manifest_digest, "size", (json_int_t)img->size, "config", img->config,
                  "layers", layers);
   *out = json_dumps (o, JSON_INDENT (2));
   json_decref (o);
@@ -345,7 +347,7 @@ image_remove (struct store *s, const char *ref, struct focker_err **err)
       return r;
     }
   /* by id: every name of that image */
-  r = store_index_load ((void **) &idx, s, err);
+  r = store_index_load ((void **)&idx, s, err);
   json_array_foreach (json_object_get (idx, "manifests"), i, m)
   {
     const char *n

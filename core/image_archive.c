@@ -91,7 +91,7 @@ map_find (struct loader *l, const char *path, int depth)
         _cleanup_free_ char *t
             = l->files[i].link[0] == '/' || slash == NULL
                   ? xstrdup (l->files[i].link + (l->files[i].link[0] == '/'))
-                  : xasprintf ("%.*s/%s", (int) (slash - path), path, l->files[i].link);
+                  : xasprintf ("%.*s/%s", (int)(slash - path), path, l->files[i].link);
         /* fold "dir/../x" */
         char *dd;
         while ((dd = strstr (t, "/../")) != NULL)
@@ -132,9 +132,8 @@ ensure_blob (struct loader *l, const char *digest, struct focker_err **err)
   return store_blob_from_fd (l->s, fd, digest, got, NULL, err);
 }
 
-static int
-load_image (struct loader *l, const char *manifest, const char *name, int depth,
-            struct focker_err **err);
+static int load_image (struct loader *l, const char *manifest, const char *name, int depth,
+                       struct focker_err **err);
 
 /* An index inside the layout: the manifest for linux on this architecture, or the only one. */
 static int
@@ -157,8 +156,7 @@ load_nested_index (struct loader *l, json_t *idx, const char *name, int depth,
     pick = json_array_get (list, 0);
   if (pick == NULL)
     return focker_fail (err, -EINVAL, "image %s: no manifest for linux/%s", name, image_arch ());
-  return load_image (l, json_string_value (json_object_get (pick, "digest")), name, depth + 1,
-                     err);
+  return load_image (l, json_string_value (json_object_get (pick, "digest")), name, depth + 1, err);
 }
 
 static int
@@ -183,9 +181,8 @@ load_image (struct loader *l, const char *manifest, const char *name, int depth,
     return focker_fail (err, -EINVAL, "manifest %s: not JSON", manifest);
   if (json_is_array (json_object_get (man, "manifests")))
     return load_nested_index (l, man, name, depth, err);
-  r = ensure_blob (l, json_string_value (json_object_get (json_object_get (man, "config"),
-                                                          "digest")),
-                   err);
+  r = ensure_blob (
+      l, json_string_value (json_object_get (json_object_get (man, "config"), "digest")), err);
   for (size_t i = 0; r == 0 && i < json_array_size (json_object_get (man, "layers")); i++)
     r = ensure_blob (l,
                      json_string_value (json_object_get (
@@ -248,7 +245,7 @@ blob_size (struct store *s, const char *digest, uint64_t *size, struct focker_er
   r = sys_fstatat (fd, "", &st, AT_EMPTY_PATH);
   if (r < 0)
     return focker_fail (err, r, "stat blob %s", digest);
-  *size = (uint64_t) st.st_size;
+  *size = (uint64_t)st.st_size;
   return 0;
 }
 
@@ -277,13 +274,13 @@ load_docker (struct loader *l, struct focker_err **err)
     if (cfg == NULL)
       {
         json_decref (mlayers);
-        return focker_fail (err, -EINVAL, "manifest.json[%zu]: Config \"%s\" not in the archive",
-                            i, cfg_path ? cfg_path : "");
+        return focker_fail (err, -EINVAL, "manifest.json[%zu]: Config \"%s\" not in the archive", i,
+                            cfg_path ? cfg_path : "");
       }
     r = blob_size (l->s, cfg, &size, err);
     man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                      MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest", cfg, "size",
-                     (json_int_t) size, "layers", mlayers);
+                     (json_int_t)size, "layers", mlayers);
     json_array_foreach (layers, j, t)
     {
       const char *lp = json_string_value (t);
@@ -298,8 +295,8 @@ load_docker (struct loader *l, struct focker_err **err)
         {
           const char *mt = MT_LAYER;
           r = image_sniff_media_type (l->s, ld, &mt, err);
-          json_array_append_new (mlayers, json_pack ("{s:s, s:s, s:I}", "mediaType", mt,
-                                                     "digest", ld, "size", (json_int_t) lsize));
+          json_array_append_new (mlayers, json_pack ("{s:s, s:s, s:I}", "mediaType", mt, "digest",
+                                                     ld, "size", (json_int_t)lsize));
         }
     }
     if (r < 0)
@@ -333,8 +330,8 @@ archive_cb (struct archive *a, void *data, const void **buf)
 
   if (n < 0)
     {
-      l->read_error = (int) -n;
-      archive_set_error (a, (int) -n, "read");
+      l->read_error = (int)-n;
+      archive_set_error (a, (int)-n, "read");
       return -1;
     }
   *buf = l->buf;
@@ -364,7 +361,7 @@ read_doc (struct loader *l, struct archive *a, json_t **out, const char *path, c
         return archive_fail (l, a, path, err);
       if (n == 0)
         break;
-      used += (size_t) n;
+      used += (size_t)n;
       if (used == DOC_MAX)
         return focker_fail (err, -EFBIG, "load %s: %s: too large", path, name);
     }
@@ -395,7 +392,7 @@ entry_to_blob (struct loader *l, struct archive *a, const char *expect, const ch
         }
       if (n == 0)
         break;
-      r = blob_write (&w, l->data, (size_t) n, err);
+      r = blob_write (&w, l->data, (size_t)n, err);
       if (r < 0)
         {
           blob_abort (&w);
@@ -532,7 +529,7 @@ image_load (struct store *s, const char *path, char ***names, struct focker_err 
 static int
 fd_put (void *ctx, const void *buf, size_t len)
 {
-  return write_all (*(int *) ctx, buf, len);
+  return write_all (*(int *)ctx, buf, len);
 }
 
 static int
@@ -551,21 +548,21 @@ save_blob (struct tar_out *t, struct store *s, const char *digest, uint64_t *siz
     return focker_fail (err, r, "stat blob %s", digest);
   name = xasprintf ("blobs/sha256/%s", DIGEST_HEX (digest));
   buf = xmalloc (64 * 1024);
-  r = tar_file_begin (t, name, 0644, (uint64_t) st.st_size);
-  for (uint64_t done = 0; r == 0 && done < (uint64_t) st.st_size;)
+  r = tar_file_begin (t, name, 0644, (uint64_t)st.st_size);
+  for (uint64_t done = 0; r == 0 && done < (uint64_t)st.st_size;)
     {
       ssize_t n = sys_read (fd, buf, 64 * 1024);
       if (n <= 0)
-        return focker_fail (err, n < 0 ? (int) n : -EIO, "read blob %s", digest);
-      r = tar_data (t, buf, (size_t) n);
-      done += (uint64_t) n;
+        return focker_fail (err, n < 0 ? (int)n : -EIO, "read blob %s", digest);
+      r = tar_data (t, buf, (size_t)n);
+      done += (uint64_t)n;
     }
   if (r == 0)
     r = tar_pad (t);
   if (r < 0)
     return focker_fail (err, r, "write %s", name);
   if (size_out)
-    *size_out = (uint64_t) st.st_size;
+    *size_out = (uint64_t)st.st_size;
   return 0;
 }
 
@@ -595,11 +592,11 @@ save_to (int fd, struct store *s, struct image *img, struct focker_err **err)
     return r;
   idx = json_pack ("{s:i, s:s, s:[{s:s, s:s, s:I}]}", "schemaVersion", 2, "mediaType", MT_INDEX,
                    "manifests", "mediaType", MT_MANIFEST, "digest", img->manifest_digest, "size",
-                   (json_int_t) msize);
+                   (json_int_t)msize);
   if (img->name)
-    json_object_set_new (json_array_get (json_object_get (idx, "manifests"), 0), "annotations",
-                         json_pack ("{s:s, s:s}", ANNOT_REF_NAME, img->name,
-                                    ANNOT_CONTAINERD_NAME, img->name));
+    json_object_set_new (
+        json_array_get (json_object_get (idx, "manifests"), 0), "annotations",
+        json_pack ("{s:s, s:s}", ANNOT_REF_NAME, img->name, ANNOT_CONTAINERD_NAME, img->name));
   text = json_dumps (idx, JSON_COMPACT);
   r = tar_file (&t, "index.json", 0644, text, strlen (text));
   if (r == 0)
@@ -613,9 +610,9 @@ int
 image_save (struct store *s, const char *ref, const char *path, struct focker_err **err)
 {
   const char *slash = strrchr (path, '/');
-  _cleanup_free_ char *tmp = slash ? xasprintf ("%.*s/.%s.tmp", (int) (slash - path), path,
-                                                slash + 1)
-                                   : xasprintf (".%s.tmp", path);
+  _cleanup_free_ char *tmp = slash
+                                 ? xasprintf ("%.*s/.%s.tmp", (int)(slash - path), path, slash + 1)
+                                 : xasprintf (".%s.tmp", path);
   _cleanup_close_ int fd = -1;
   struct image *img = NULL;
   bool created = false;

@@ -40,7 +40,7 @@ lookup_id (int rootfd, const char *file, const char *name, long *id, long *gid,
     return focker_fail (err, fd, "image user \"%s\": open %s in the rootfs", name, file);
   n = read_all (fd, text, (1 << 20) - 1);
   if (n < 0)
-    return focker_fail (err, (int) n, "image user \"%s\": read %s", name, file);
+    return focker_fail (err, (int)n, "image user \"%s\": read %s", name, file);
   text[n] = '\0';
   for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
@@ -118,15 +118,13 @@ merge_env (json_t *defaults, json_t *image_env)
     json_array_foreach (image_env, j, ie)
     {
       const char *v = json_string_value (ie);
-      if (v && strncmp (v, kv, (size_t) (eq - kv + 1)) == 0)
+      if (v && strncmp (v, kv, (size_t)(eq - kv + 1)) == 0)
         overridden = true;
     }
     if (!overridden)
       json_array_append (env, e);
   }
-  json_array_foreach (image_env, i, e)
-    if (json_is_string (e))
-      json_array_append (env, e);
+  json_array_foreach (image_env, i, e) if (json_is_string (e)) json_array_append (env, e);
   return env;
 }
 
@@ -135,7 +133,7 @@ image_spec_json (char **out, const void *image_config, int rootfd, struct focker
 {
   _cleanup_free_ char *def = spec_default_json (false);
   _cleanup_json_ json_t *spec = json_loads (def, 0, NULL);
-  json_t *ic = (json_t *) image_config;
+  json_t *ic = (json_t *)image_config;
   json_t *proc = json_object_get (spec, "process");
   json_t *args = json_array (), *e, *labels, *annots;
   const char *s;
@@ -147,11 +145,9 @@ image_spec_json (char **out, const void *image_config, int rootfd, struct focker
       json_decref (args);
       return focker_fail (err, -EINVAL, "default config.json does not parse");
     }
-  json_array_foreach (json_object_get (ic, "Entrypoint"), i, e)
-    if (json_is_string (e))
+  json_array_foreach (json_object_get (ic, "Entrypoint"), i, e) if (json_is_string (e))
       json_array_append (args, e);
-  json_array_foreach (json_object_get (ic, "Cmd"), i, e)
-    if (json_is_string (e))
+  json_array_foreach (json_object_get (ic, "Cmd"), i, e) if (json_is_string (e))
       json_array_append (args, e);
   if (json_array_size (args) == 0)
     {
@@ -160,8 +156,8 @@ image_spec_json (char **out, const void *image_config, int rootfd, struct focker
     }
   json_object_set_new (proc, "args", args);
   json_object_set_new (proc, "terminal", json_false ());
-  json_object_set_new (proc, "env", merge_env (json_object_get (proc, "env"),
-                                               json_object_get (ic, "Env")));
+  json_object_set_new (proc, "env",
+                       merge_env (json_object_get (proc, "env"), json_object_get (ic, "Env")));
   s = json_string_value (json_object_get (ic, "WorkingDir"));
   json_object_set_new (proc, "cwd", json_string (s && *s == '/' ? s : "/"));
   s = json_string_value (json_object_get (ic, "User"));
@@ -232,10 +228,10 @@ copy_file (int src, int dst, const char *name, const struct stat *st)
       if (n <= 0)
         {
           if (n < 0)
-            return (int) n;
+            return (int)n;
           break;
         }
-      int r = write_all (outfd, buf, (size_t) n);
+      int r = write_all (outfd, buf, (size_t)n);
       if (r < 0)
         return r;
     }
@@ -304,7 +300,7 @@ copy_tree (int src, int dst, struct focker_err **err)
         {
           char target[4097];
           ssize_t len = sys_readlinkat (src, *n, target, sizeof target - 1);
-          r = len < 0 ? (int) len : 0;
+          r = len < 0 ? (int)len : 0;
           if (r == 0)
             {
               target[len] = '\0';
@@ -391,8 +387,8 @@ bundle_cleanup (const char *dir, bool mounted, bool made_dir)
   if (mounted)
     sys_umount2 (rootfs, MNT_DETACH);
   if (dfd >= 0)
-    for (const char *const *n = (const char *const[]){ "config.json", "rootfs", "upper", "work",
-                                                       "empty", NULL };
+    for (const char *const *n
+         = (const char *const[]){ "config.json", "rootfs", "upper", "work", "empty", NULL };
          *n; n++)
       rm_rf_at (dfd, *n);
   if (made_dir)
@@ -409,8 +405,8 @@ bundle_record (struct store *s, const struct image *img, const char *dir, bool c
 
   for (size_t i = 0; i < img->n_layers; i++)
     json_array_append_new (layers, json_string (img->diff_ids[i]));
-  rec = json_pack ("{s:s, s:s, s:s?, s:o, s:b}", "bundle", dir, "image", img->id, "name",
-                   img->name, "layers", layers, "overlay", !copied);
+  rec = json_pack ("{s:s, s:s, s:s?, s:o, s:b}", "bundle", dir, "image", img->id, "name", img->name,
+                   "layers", layers, "overlay", !copied);
   text = json_dumps (rec, JSON_COMPACT);
   return write_file_atomic_at (s->fd, name, text, strlen (text), 0600, true, err);
 }
@@ -465,8 +461,7 @@ bundle_fill (struct store *s, const struct bundle_opts *o, struct image *img, bo
 }
 
 int
-image_bundle (struct store *s, const struct bundle_opts *o, bool *copied,
-              struct focker_err **err)
+image_bundle (struct store *s, const struct bundle_opts *o, bool *copied, struct focker_err **err)
 {
   struct image *img = NULL;
   bool made_dir = false, mounted = false;
@@ -516,13 +511,11 @@ image_unbundle (struct store *s, const char *dir, struct focker_err **err)
     return focker_fail (err, -EINVAL, "bundle directory must be an absolute path");
   rec = record_name (dir);
   if (!exists_at (s->fd, rec))
-    return focker_fail (err, -ENOENT, "bundle %s: not made by focker bundle from this store",
-                        dir);
+    return focker_fail (err, -ENOENT, "bundle %s: not made by focker bundle from this store", dir);
   rootfs = xasprintf ("%s/rootfs", dir);
   r = sys_umount2 (rootfs, 0);
   if (r == -EBUSY)
-    return focker_fail (err, r, "bundle %s: its rootfs is in use (a container still runs?)",
-                        dir);
+    return focker_fail (err, r, "bundle %s: its rootfs is in use (a container still runs?)", dir);
   if (r < 0 && r != -EINVAL && r != -ENOENT)
     return focker_fail (err, r, "umount %s", rootfs);
   bundle_cleanup (dir, false, true);

@@ -104,8 +104,8 @@ tmp_name (const char *prefix)
   struct timespec ts = { 0 };
 
   sys_clock_gettime (CLOCK_MONOTONIC, &ts);
-  return xasprintf ("%s.tmp-%d-%u-%ld%09ld", prefix, (int) sys_getpid (), ++counter,
-                    (long) ts.tv_sec, ts.tv_nsec);
+  return xasprintf ("%s.tmp-%d-%u-%ld%09ld", prefix, (int)sys_getpid (), ++counter, (long)ts.tv_sec,
+                    ts.tv_nsec);
 }
 
 static char *
@@ -239,11 +239,11 @@ store_blob_from_fd (struct store *s, int fd, const char *expect, char out[DIGEST
       if (n < 0)
         {
           blob_abort (&w);
-          return focker_fail (err, (int) n, "read blob source");
+          return focker_fail (err, (int)n, "read blob source");
         }
       if (n == 0)
         break;
-      r = blob_write (&w, buf, (size_t) n, err);
+      r = blob_write (&w, buf, (size_t)n, err);
       if (r < 0)
         {
           blob_abort (&w);

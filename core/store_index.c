@@ -55,8 +55,7 @@ index_read (json_t **out, struct store *s, struct focker_err **err)
     {
       focker_err_free (*err);
       *err = NULL;
-      idx = json_pack ("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MT_INDEX,
-                       "manifests");
+      idx = json_pack ("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType", MT_INDEX, "manifests");
       *out = idx;
       return 0;
     }
@@ -136,8 +135,8 @@ index_update (struct store *s, const char *name, const char *digest, uint64_t si
     return focker_fail (err, -ENOENT, "image %s: no such name", name);
   if (digest)
     {
-      m = json_pack ("{s:s, s:s, s:I, s:{s:s}}", "mediaType", MT_MANIFEST, "digest", digest,
-                     "size", (json_int_t) size, "annotations", ANNOT_REF_NAME, name);
+      m = json_pack ("{s:s, s:s, s:I, s:{s:s}}", "mediaType", MT_MANIFEST, "digest", digest, "size",
+                     (json_int_t)size, "annotations", ANNOT_REF_NAME, name);
       json_array_append_new (list, m);
     }
   text = json_dumps (idx, JSON_COMPACT);
@@ -207,17 +206,16 @@ image_fill (struct image *img, struct store *s, struct focker_err **err)
     return focker_fail (err, -EINVAL, "manifest %s: no config digest or layers",
                         img->manifest_digest);
   memcpy (img->id, id, DIGEST_LEN + 1);
-  r = load_json_blob ((json_t **) &img->config, s, id, "config", err);
+  r = load_json_blob ((json_t **)&img->config, s, id, "config", err);
   if (r < 0)
     return r;
   diffs = json_object_get (json_object_get (img->config, "rootfs"), "diff_ids");
   if (!json_is_array (diffs) || json_array_size (diffs) != json_array_size (layers))
-    return focker_fail (err, -EINVAL, "config %s: rootfs.diff_ids does not match the layers",
-                        id);
+    return focker_fail (err, -EINVAL, "config %s: rootfs.diff_ids does not match the layers", id);
   img->n_layers = json_array_size (layers);
   img->layers = xcalloc (img->n_layers + 1, sizeof *img->layers);
   img->diff_ids = xcalloc (img->n_layers + 1, sizeof *img->diff_ids);
-  img->size = (uint64_t) json_integer_value (json_object_get (cfg, "size"));
+  img->size = (uint64_t)json_integer_value (json_object_get (cfg, "size"));
   for (i = 0; i < img->n_layers; i++)
     {
       json_t *l = json_array_get (layers, i);
@@ -228,7 +226,7 @@ image_fill (struct image *img, struct store *s, struct focker_err **err)
                             img->manifest_digest, i);
       memcpy (img->layers[i], d, DIGEST_LEN + 1);
       memcpy (img->diff_ids[i], diff, DIGEST_LEN + 1);
-      img->size += (uint64_t) json_integer_value (json_object_get (l, "size"));
+      img->size += (uint64_t)json_integer_value (json_object_get (l, "size"));
     }
   return 0;
 }
@@ -246,7 +244,7 @@ store_image_from_manifest (struct image **out, struct store *s, const char *dige
       return focker_fail (err, -EINVAL, "manifest \"%s\": not a sha256 digest", digest);
     }
   memcpy (img->manifest_digest, digest, DIGEST_LEN + 1);
-  r = load_json_blob ((json_t **) &img->manifest, s, digest, "manifest", err);
+  r = load_json_blob ((json_t **)&img->manifest, s, digest, "manifest", err);
   if (r == 0)
     r = image_fill (img, s, err);
   if (r < 0)
@@ -279,7 +277,7 @@ store_image_get (struct image **out, struct store *s, const char *ref, struct fo
   size_t i;
   int r;
 
-  r = store_index_load ((void **) &idx, s, err);
+  r = store_index_load ((void **)&idx, s, err);
   if (r < 0)
     return r;
   list = json_object_get (idx, "manifests");
@@ -300,8 +298,7 @@ store_image_get (struct image **out, struct store *s, const char *ref, struct fo
   json_array_foreach (list, i, m)
   {
     struct image *img;
-    if (store_image_from_manifest (&img, s, json_string_value (json_object_get (m, "digest")),
-                                   err)
+    if (store_image_from_manifest (&img, s, json_string_value (json_object_get (m, "digest")), err)
         < 0)
       {
         focker_err_free (*err);
@@ -346,8 +343,7 @@ keep_has_hex (struct keep *k, const char *hex)
 
 /* Every blob and diff-id a named image uses. */
 static int
-gc_mark_images (struct store *s, struct keep *blobs, struct keep *layers,
-                struct focker_err **err)
+gc_mark_images (struct store *s, struct keep *blobs, struct keep *layers, struct focker_err **err)
 {
   _cleanup_json_ json_t *idx = NULL;
   json_t *m;
@@ -423,8 +419,8 @@ gc_mark_bundles (struct store *s, struct keep *layers, struct gc_report *rep,
 
 /* Remove from dir what `keep` does not hold (keep NULL: only temporaries). */
 static int
-gc_sweep (struct store *s, const char *dir, struct keep *keep, size_t *count,
-          struct gc_report *rep, struct focker_err **err)
+gc_sweep (struct store *s, const char *dir, struct keep *keep, size_t *count, struct gc_report *rep,
+          struct focker_err **err)
 {
   _cleanup_close_ int dfd = open_dir_at (s->fd, dir, err);
   _cleanup_strv_ char **names = NULL;
@@ -443,7 +439,7 @@ gc_sweep (struct store *s, const char *dir, struct keep *keep, size_t *count,
       if (strcmp (*name, "sha256") == 0 || (!tmp && (keep == NULL || keep_has_hex (keep, *name))))
         continue;
       if (sys_fstatat (dfd, *name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode))
-        rep->bytes += (uint64_t) st.st_size;
+        rep->bytes += (uint64_t)st.st_size;
       r = rm_rf_at (dfd, *name);
       if (r < 0)
         return focker_fail (err, r, "gc: remove %s/%s/%s", s->root, dir, *name);

@@ -10,7 +10,7 @@ struct ustar
   char linkname[100], magic[6], version[2], uname[32], gname[32], devmajor[8], devminor[8];
   char prefix[155], pad[12];
 };
-_Static_assert (sizeof (struct ustar) == 512, "a ustar header is one block");
+_Static_assert(sizeof (struct ustar) == 512, "a ustar header is one block");
 
 static int
 out (struct tar_out *t, const void *buf, size_t len)
@@ -26,9 +26,9 @@ static int
 octal (char *field, size_t width, uint64_t v)
 {
   char tmp[32];
-  int n = snprintf (tmp, sizeof tmp, "%0*llo", (int) (width - 1), (unsigned long long) v);
+  int n = snprintf (tmp, sizeof tmp, "%0*llo", (int)(width - 1), (unsigned long long)v);
 
-  if (n < 0 || (size_t) n > width - 1)
+  if (n < 0 || (size_t)n > width - 1)
     return -EOVERFLOW;
   memcpy (field, tmp, width);
   return 0;
@@ -50,15 +50,14 @@ header (struct tar_out *t, const char *name, char type, mode_t mode, uint64_t si
       /* split at a '/' so the prefix fits in 155 and the rest in 100 */
       const char *cut = NULL;
       for (const char *c = name; *c; c++)
-        if (*c == '/' && (size_t) (c - name) <= sizeof h.prefix
-            && strlen (c + 1) <= sizeof h.name)
+        if (*c == '/' && (size_t)(c - name) <= sizeof h.prefix && strlen (c + 1) <= sizeof h.name)
           {
             cut = c;
             break;
           }
       if (cut == NULL)
         return -ENAMETOOLONG;
-      memcpy (h.prefix, name, (size_t) (cut - name));
+      memcpy (h.prefix, name, (size_t)(cut - name));
       memcpy (h.name, cut + 1, strlen (cut + 1));
     }
   if (link && strlen (link) > sizeof h.linkname)
@@ -67,7 +66,7 @@ header (struct tar_out *t, const char *name, char type, mode_t mode, uint64_t si
     memcpy (h.linkname, link, strlen (link));
   if (octal (h.mode, sizeof h.mode, mode & 07777) < 0 || octal (h.uid, sizeof h.uid, 0) < 0
       || octal (h.gid, sizeof h.gid, 0) < 0 || octal (h.size, sizeof h.size, size) < 0
-      || octal (h.mtime, sizeof h.mtime, (uint64_t) t->mtime) < 0)
+      || octal (h.mtime, sizeof h.mtime, (uint64_t)t->mtime) < 0)
     return -EOVERFLOW;
   h.typeflag = type;
   memcpy (h.magic, "ustar", 6);
@@ -76,7 +75,7 @@ header (struct tar_out *t, const char *name, char type, mode_t mode, uint64_t si
   memcpy (h.gname, "root", 4);
   memset (h.chksum, ' ', sizeof h.chksum);
   for (size_t i = 0; i < sizeof h; i++)
-    sum += ((unsigned char *) &h)[i];
+    sum += ((unsigned char *)&h)[i];
   snprintf (h.chksum, sizeof h.chksum, "%06o", sum);
   return out (t, &h, sizeof h);
 }
@@ -97,7 +96,7 @@ int
 tar_pad (struct tar_out *t)
 {
   static const char zeros[512];
-  size_t rem = (size_t) (t->written % 512);
+  size_t rem = (size_t)(t->written % 512);
 
   return rem ? out (t, zeros, 512 - rem) : 0;
 }

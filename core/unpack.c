@@ -37,7 +37,7 @@ strset_hash (const char *s)
 {
   size_t h = 1469598103934665603ULL;
   for (; *s; s++)
-    h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
   return h;
 }
 
@@ -100,8 +100,8 @@ struct unpack
   int dirfd, srcfd;
   struct archive *raw, *tar;
   struct digest *diff;
-  int read_error;       /* the errno of a failed sys_read, 0 if none */
-  bool no_openat2;      /* the kernel has no openat2: walk component by component */
+  int read_error;          /* the errno of a failed sys_read, 0 if none */
+  bool no_openat2;         /* the kernel has no openat2: walk component by component */
   struct strset entries;   /* paths of entries unpacked so far (whiteouts excluded) */
   struct strset whiteouts; /* paths of whiteout devices made by this layer */
   struct dir_time *dirs;   /* directory mtimes, set last (later entries change them) */
@@ -119,8 +119,8 @@ raw_read (struct archive *a, void *data, const void **buf)
 
   if (n < 0)
     {
-      u->read_error = (int) -n;
-      archive_set_error (a, (int) -n, "read");
+      u->read_error = (int)-n;
+      archive_set_error (a, (int)-n, "read");
       return -1;
     }
   *buf = u->inbuf;
@@ -138,7 +138,7 @@ tar_read (struct archive *a, void *data, const void **buf)
       archive_set_error (a, EINVAL, "%s", archive_error_string (u->raw));
       return -1;
     }
-  digest_update (u->diff, u->midbuf, (size_t) n);
+  digest_update (u->diff, u->midbuf, (size_t)n);
   *buf = u->midbuf;
   return n;
 }
@@ -193,7 +193,7 @@ split_path (const char *path, const char **base)
   const char *slash = strrchr (path, '/');
 
   *base = slash ? slash + 1 : path;
-  return slash ? xstrndup (path, (size_t) (slash - path)) : xstrdup ("");
+  return slash ? xstrndup (path, (size_t)(slash - path)) : xstrdup ("");
 }
 
 static int
@@ -208,8 +208,7 @@ refuse_walk (const char *raw, const char *at, struct focker_err **err)
 /* Open the layer directory `dir` ("" for the top) beneath the layer fd, following no symlink;
  * with `create`, missing directories are made (0755, root) on the way. */
 static int
-open_dir (struct unpack *u, const char *dir, bool create, const char *raw,
-          struct focker_err **err)
+open_dir (struct unpack *u, const char *dir, bool create, const char *raw, struct focker_err **err)
 {
   const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   _cleanup_close_ int cur = -1;
@@ -310,11 +309,11 @@ entry_owner (struct archive_entry *e, uid_t *uid, gid_t *gid, const char *raw,
 {
   la_int64_t u = archive_entry_uid (e), g = archive_entry_gid (e);
 
-  if (u < 0 || g < 0 || u >= (la_int64_t) UINT32_MAX || g >= (la_int64_t) UINT32_MAX)
+  if (u < 0 || g < 0 || u >= (la_int64_t)UINT32_MAX || g >= (la_int64_t)UINT32_MAX)
     return focker_fail (err, -EINVAL, "layer entry \"%s\": owner %lld:%lld out of range", raw,
-                        (long long) u, (long long) g);
-  *uid = (uid_t) u;
-  *gid = (gid_t) g;
+                        (long long)u, (long long)g);
+  *uid = (uid_t)u;
+  *gid = (gid_t)g;
   return 0;
 }
 
@@ -418,7 +417,7 @@ write_data (struct unpack *u, int fd, const char *raw, struct focker_err **err)
         return archive_fail (u, u->tar, err, raw);
       if (n == 0)
         return 0;
-      int r = write_all (fd, u->iobuf, (size_t) n);
+      int r = write_all (fd, u->iobuf, (size_t)n);
       if (r < 0)
         return focker_fail (err, r, "layer entry \"%s\": write", raw);
     }
@@ -459,8 +458,8 @@ finish_fd (struct unpack *u, struct archive_entry *e, int fd, bool is_path_fd, b
 }
 
 static int
-unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path,
-            const char *base, bool exists, bool opaque, const char *raw, struct focker_err **err)
+unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path, const char *base,
+            bool exists, bool opaque, const char *raw, struct focker_err **err)
 {
   _cleanup_close_ int fd = -1;
   int r;
@@ -516,8 +515,8 @@ unpack_hardlink (struct unpack *u, const char *link, int pfd, const char *base, 
 }
 
 static int
-unpack_file (struct unpack *u, struct archive_entry *e, int pfd, const char *base,
-             const char *raw, struct focker_err **err)
+unpack_file (struct unpack *u, struct archive_entry *e, int pfd, const char *base, const char *raw,
+             struct focker_err **err)
 {
   _cleanup_close_ int fd = -1;
   int r;
@@ -594,7 +593,7 @@ unpack_entry (struct unpack *u, struct archive_entry *e, struct focker_err **err
   if (link == NULL && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFCHR
       && type != AE_IFBLK && type != AE_IFIFO)
     return focker_fail (err, -EINVAL, "layer entry \"%s\": unsupported type %o", raw,
-                        (unsigned) type);
+                        (unsigned)type);
   if (*path == '\0')
     {
       if (type != AE_IFDIR || link)
@@ -676,7 +675,7 @@ unpack_run (struct unpack *u, struct focker_err **err)
         return archive_fail (u, u->raw, err, "read");
       if (n == 0)
         break;
-      digest_update (u->diff, u->midbuf, (size_t) n);
+      digest_update (u->diff, u->midbuf, (size_t)n);
     }
   return set_dir_times (u, err);
 }

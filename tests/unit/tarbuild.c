@@ -76,7 +76,7 @@ tarb_file_owned (struct tarb *t, const char *path, const char *content, mode_t m
 
   archive_entry_set_uid (e, uid);
   archive_entry_set_gid (e, gid);
-  archive_entry_set_size (e, (la_int64_t) strlen (content));
+  archive_entry_set_size (e, (la_int64_t)strlen (content));
   tarb_put (t, e, content);
 }
 
@@ -92,7 +92,7 @@ tarb_xattr_file (struct tarb *t, const char *path, const char *content, const ch
 {
   struct archive_entry *e = tarb_entry (path, S_IFREG | 0644, 1000);
 
-  archive_entry_set_size (e, (la_int64_t) strlen (content));
+  archive_entry_set_size (e, (la_int64_t)strlen (content));
   archive_entry_xattr_add_entry (e, xname, xvalue, strlen (xvalue));
   tarb_put (t, e, content);
 }

@@ -34,8 +34,7 @@ kernel_with_tar (void)
 
   tarb_dir (t, "bin", 0755, 10);
   tarb_file (t, "bin/sh", "ELF", 0755);
-  tarb_file (t, "etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home:/bin/sh\n",
-             0644);
+  tarb_file (t, "etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home:/bin/sh\n", 0644);
   tarb_file (t, "etc/group", "root:x:0:\nstaff:x:50:\n", 0644);
   tarb_symlink (t, "bin/ls", "sh");
   buf = tarb_end (t, &len);
@@ -118,10 +117,10 @@ import_names_an_image_and_unpacks_its_layer (void **state)
   assert_int_equal (store_image_get (&img, s, "app:latest", &err), 0);
   assert_string_equal (img->id, id);
   assert_int_equal (img->n_layers, 1);
-  assert_string_equal (json_string_value (json_object_get (
-                           json_array_get (json_object_get (img->manifest, "layers"), 0),
-                           "mediaType")),
-                       MT_LAYER_GZIP);
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_array_get (json_object_get (img->manifest, "layers"), 0), "mediaType")),
+      MT_LAYER_GZIP);
   layer = xasprintf (STORE "/layers/sha256/%s", DIGEST_HEX (img->diff_ids[0]));
   passwd = xasprintf ("%s/etc/passwd", layer);
   assert_true (fake_exists (k, passwd));
@@ -204,8 +203,7 @@ image_config_becomes_config_json (void **state)
   struct spec *spec = NULL;
   int rootfd;
 
-  assert_int_equal (fake_write_file (k, "/r/etc/passwd", "app:x:1000:1001::/:/bin/sh\n", 0644),
-                    0);
+  assert_int_equal (fake_write_file (k, "/r/etc/passwd", "app:x:1000:1001::/:/bin/sh\n", 0644), 0);
   assert_int_equal (fake_write_file (k, "/r/etc/group", "staff:x:50:\n", 0644), 0);
   rootfd = sys_openat (AT_FDCWD, "/r", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (image_spec_json (&text, ic, rootfd, &err) < 0)
@@ -223,12 +221,10 @@ image_config_becomes_config_json (void **state)
   assert_int_equal (spec->process->gid, 50);
   assert_false (spec->process->terminal);
   json_t *doc = json_loads (text, 0, NULL);
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (doc, "annotations"), "version")), "1.2");
   assert_string_equal (json_string_value (json_object_get (json_object_get (doc, "annotations"),
-                                                           "version")),
-                       "1.2");
-  assert_string_equal (json_string_value (json_object_get (
-                           json_object_get (doc, "annotations"),
-                           "org.opencontainers.image.stopSignal")),
+                                                           "org.opencontainers.image.stopSignal")),
                        "SIGQUIT");
   json_decref (doc);
   spec_free (spec);
@@ -380,7 +376,8 @@ bundle_survives_every_fault (void **state)
         r = image_bundle (s, &o, &copied, &err);
         fake_fail_nth (k, 0, false, 0, 0);
         bool hit = fake_faults_hit (k) > 0;
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store and its lock */
+        assert_int_equal (fake_open_fds (k, fake_current_pid (k)),
+                          5); /* + the store and its lock */
         if (r == 0)
           {
             assert_true (fake_exists (k, "/b3/config.json"));

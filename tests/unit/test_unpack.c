@@ -186,16 +186,16 @@ whiteouts_become_overlay_whiteouts (void **state)
   struct fake_kernel *k = kernel (NULL);
   struct tarb *t = tarb_new (TARB_NONE);
 
-  tarb_file (t, "etc/.wh.motd", "", 0644);         /* a file of a lower layer is deleted */
+  tarb_file (t, "etc/.wh.motd", "", 0644);           /* a file of a lower layer is deleted */
   tarb_file (t, "var/cache/.wh..wh..opq", "", 0644); /* a dir hides the lower ones' content */
-  tarb_file (t, "var/cache/new", "n", 0644);       /* ... but keeps its own */
+  tarb_file (t, "var/cache/new", "n", 0644);         /* ... but keeps its own */
   tarb_file (t, "keep", "same layer", 0644);
-  tarb_file (t, ".wh.keep", "", 0644);             /* same-layer files are not hidden */
+  tarb_file (t, ".wh.keep", "", 0644); /* same-layer files are not hidden */
   tarb_file (t, ".wh.tmp", "", 0644);
-  tarb_dir (t, "tmp", 0755, 1000);                 /* deleted, then a new dir: opaque */
+  tarb_dir (t, "tmp", 0755, 1000); /* deleted, then a new dir: opaque */
   tarb_file (t, "opt/app/x", "x", 0644);
-  tarb_file (t, "opt/.wh.app", "", 0644);          /* implicit dir of this layer: opaque */
-  tarb_file (t, ".wh..wh.plnk", "", 0644);         /* aufs bookkeeping: ignored */
+  tarb_file (t, "opt/.wh.app", "", 0644);  /* implicit dir of this layer: opaque */
+  tarb_file (t, ".wh..wh.plnk", "", 0644); /* aufs bookkeeping: ignored */
   expect_ok (t);
 
   assert_true (is_whiteout (k, LAYER "/etc/motd"));
@@ -222,9 +222,21 @@ struct hostile
   const char *names;
 };
 
-static void h_dotdot (struct tarb *t) { tarb_file (t, "../evil", "x", 0644); }
-static void h_dotdot_deep (struct tarb *t) { tarb_file (t, "a/../../outside/evil", "x", 0644); }
-static void h_absolute (struct tarb *t) { tarb_file (t, "/outside/evil", "x", 0644); }
+static void
+h_dotdot (struct tarb *t)
+{
+  tarb_file (t, "../evil", "x", 0644);
+}
+static void
+h_dotdot_deep (struct tarb *t)
+{
+  tarb_file (t, "a/../../outside/evil", "x", 0644);
+}
+static void
+h_absolute (struct tarb *t)
+{
+  tarb_file (t, "/outside/evil", "x", 0644);
+}
 static void
 h_symlink_plant (struct tarb *t)
 {
@@ -250,8 +262,16 @@ h_symlink_replace (struct tarb *t)
   tarb_symlink (t, "secret", "/outside/secret");
   tarb_file (t, "secret", "overwritten", 0644); /* must not write through it */
 }
-static void h_hardlink_out (struct tarb *t) { tarb_hardlink (t, "pw", "../outside/secret"); }
-static void h_hardlink_abs (struct tarb *t) { tarb_hardlink (t, "pw", "/outside/secret"); }
+static void
+h_hardlink_out (struct tarb *t)
+{
+  tarb_hardlink (t, "pw", "../outside/secret");
+}
+static void
+h_hardlink_abs (struct tarb *t)
+{
+  tarb_hardlink (t, "pw", "/outside/secret");
+}
 static void
 h_hardlink_absent (struct tarb *t)
 {
@@ -263,10 +283,26 @@ h_hardlink_via_symlink (struct tarb *t)
   tarb_symlink (t, "o", "/outside");
   tarb_hardlink (t, "pw", "o/secret");
 }
-static void h_wh_bare (struct tarb *t) { tarb_file (t, "etc/.wh.", "", 0644); }
-static void h_wh_dotdot (struct tarb *t) { tarb_file (t, "etc/.wh...", "", 0644); }
-static void h_wh_dot (struct tarb *t) { tarb_file (t, ".wh..", "", 0644); }
-static void h_wh_escape (struct tarb *t) { tarb_file (t, "../outside/.wh.secret", "", 0644); }
+static void
+h_wh_bare (struct tarb *t)
+{
+  tarb_file (t, "etc/.wh.", "", 0644);
+}
+static void
+h_wh_dotdot (struct tarb *t)
+{
+  tarb_file (t, "etc/.wh...", "", 0644);
+}
+static void
+h_wh_dot (struct tarb *t)
+{
+  tarb_file (t, ".wh..", "", 0644);
+}
+static void
+h_wh_escape (struct tarb *t)
+{
+  tarb_file (t, "../outside/.wh.secret", "", 0644);
+}
 static void
 h_wh_symlink (struct tarb *t)
 {
