@@ -15,6 +15,7 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/image.h"
+#include "core/image_archive.h"
 #include "core/spec.h"
 #include "core/store.h"
 #include "core/strv.h"
@@ -402,6 +403,97 @@ bundle_survives_every_fault (void **state)
       }
 }
 
+/* save writes an oci-archive that load reads back into an empty store, same image id. */
+static void
+save_then_load_round_trips (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+  char **names = NULL;
+  struct gc_report rep;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app:1", id, &err), 0);
+  if (image_save (s, "app:1", "/out.tar", &err) < 0)
+    fail_msg ("save: %s", err->msg);
+  assert_false (fake_exists (k, "/.out.tar.tmp"));
+  assert_int_equal (image_remove (s, "app:1", &err), 0);
+  store_close (s);
+  s = open_store (true);
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+  if (image_load (s, "/out.tar", &names, &err) < 0)
+    fail_msg ("load: %s", err->msg);
+  assert_string_equal (names[0], "app:1");
+  assert_null (names[1]);
+  strv_free (names);
+  assert_int_equal (store_image_get (&img, s, "app:1", &err), 0);
+  assert_string_equal (img->id, id);
+  image_free (img);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  check_store ();
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_kernel_free (k);
+}
+
+/* A failed load names nothing and leaves a store that gc empties; success names the image. */
+static void
+load_survives_every_fault (void **state)
+{
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct fake_kernel *k = kernel_with_tar ();
+        struct store *s = open_store (false);
+        _cleanup_err_ struct focker_err *err = NULL;
+        struct image *img = NULL;
+        struct gc_report rep;
+        char id[DIGEST_LEN + 1];
+        int r;
+
+        assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+        assert_int_equal (image_save (s, "app", "/out.tar", &err), 0);
+        assert_int_equal (image_remove (s, "app", &err), 0);
+        store_close (s);
+        s = open_store (true);
+        assert_int_equal (store_gc (s, &rep, &err), 0);
+        fake_fail_nth (k, n, persist, EIO, 0);
+        r = image_load (s, "/out.tar", NULL, &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        bool hit = fake_faults_hit (k) > 0;
+        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5);
+        if (r == 0)
+          {
+            assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+            assert_string_equal (img->id, id);
+            image_free (img);
+            check_store ();
+          }
+        else
+          {
+            assert_int_equal (err->code, r);
+            focker_err_free (TAKE_PTR (err));
+            assert_true (store_image_get (&img, s, "app", &err) < 0);
+            focker_err_free (TAKE_PTR (err));
+            if (!persist)
+              check_store ();
+            assert_int_equal (store_gc (s, &rep, &err), 0);
+            check_store ();
+            assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+          }
+        store_close (s);
+        fake_kernel_free (k);
+        if (!hit)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
 int
 main (void)
 {
@@ -414,6 +506,8 @@ main (void)
     cmocka_unit_test (bundle_copies_when_asked),
     cmocka_unit_test (import_survives_every_fault),
     cmocka_unit_test (bundle_survives_every_fault),
+    cmocka_unit_test (save_then_load_round_trips),
+    cmocka_unit_test (load_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
