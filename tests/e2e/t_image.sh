@@ -317,3 +317,30 @@ test_image_import_crash_at_every_call() {
   assert_eq "$out" "small:latest" "after the import that ran to completion (call $n)" || return 1
   store_consistent || return 1
 }
+
+# Bad image command lines: one line on stderr naming the problem, nothing changed
+# (bad_expect, t_badinput.sh), and the store unchanged.
+test_image_bad_input() {
+  img_init
+  local before
+  fki image build-default >/dev/null || return 1
+  echo "not an archive" >"$IMG/junk"
+  mkdir -p "$IMG/full" && touch "$IMG/full/x"
+  before=$(find "$STORE" -path "$STORE/locks" -prune -o -print | sort; cat "$STORE/index.json")
+  local S=(--storage-root "$STORE")
+  bad_expect "import: expected 2 arguments" "${S[@]}" import || return 1
+  bad_expect "import: open $IMG/nope" "${S[@]}" import "$IMG/nope" x || return 1
+  bad_expect 'not a valid image name' "${S[@]}" import "$IMG/junk" 'BAD NAME!' || return 1
+  bad_expect "image nosuch: not in the store" "${S[@]}" bundle nosuch "$IMG/b" || return 1
+  bad_expect "$IMG/full: exists and is not empty" "${S[@]}" bundle focker/busybox "$IMG/full" || return 1
+  bad_expect "image nosuch: not in the store" "${S[@]}" save nosuch -o "$IMG/o.tar" || return 1
+  bad_expect "usage: focker save IMAGE -o FILE" "${S[@]}" save focker/busybox || return 1
+  bad_expect "load $IMG/nope" "${S[@]}" load "$IMG/nope" || return 1
+  bad_expect "load $IMG/junk" "${S[@]}" load "$IMG/junk" || return 1
+  bad_expect "image nosuch: not in the store" "${S[@]}" inspect nosuch || return 1
+  bad_expect "usage: focker image build-default" "${S[@]}" image frob || return 1
+  bad_expect "not made by focker bundle" "${S[@]}" unbundle "$IMG/nope" || return 1
+  bad_expect "$IMG/junk is not an ELF binary" "${S[@]}" image build-default --busybox "$IMG/junk" || return 1
+  [ ! -e "$IMG/b" ] && [ ! -e "$IMG/o.tar" ] || { echo "    an output was left"; return 1; }
+  assert_eq "$(find "$STORE" -path "$STORE/locks" -prune -o -print | sort; cat "$STORE/index.json")" "$before" "store changed" || return 1
+}
