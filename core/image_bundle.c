@@ -354,9 +354,11 @@ mount_overlay (struct store *s, const struct image *img, const char *dir, struct
 {
   _cleanup_free_ char *lower = xstrdup (""), *opts = NULL, *target = NULL;
 
-  if (strpbrk (dir, ",:\\") != NULL)
-    return focker_fail (err, -EINVAL, "bundle %s: overlay options cannot hold ',' ':' or '\\'",
-                        dir);
+  if (strpbrk (dir, ",:\\") != NULL || strpbrk (s->root, ",:\\") != NULL)
+    return focker_fail (err, -EINVAL,
+                        "bundle %s: overlay options cannot hold ',' ':' or '\\' (in it or in "
+                        "the store %s)",
+                        dir, s->root);
   for (size_t i = img->n_layers; i-- > 0;)
     {
       _cleanup_free_ char *p = store_layer_path (s, img->diff_ids[i]);

@@ -351,21 +351,21 @@ unpack_whiteout (struct unpack *u, const char *raw, const char *dir, const char 
   target = *dir ? xasprintf ("%s/%s", dir, name) : xstrdup (name);
   if (strset_has (&u->whiteouts, target))
     return focker_fail (err, -EINVAL, "layer entry \"%s\": duplicate whiteout", raw);
-  /* a file the same layer holds is not hidden by its whiteout (image-spec layer.md) */
-  if (strset_has (&u->entries, target))
-    return 0;
   pfd = open_dir (u, dir, true, raw, err);
   if (pfd < 0)
     return pfd;
   r = sys_fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW);
   if (r == 0 && S_ISDIR (st.st_mode))
     {
-      /* made implicitly for entries below it: those stay, what lower layers had goes */
+      /* a directory of this layer (explicit, or made for entries below it): its own entries
+       * stay, what the lower layers had there goes */
       _cleanup_close_ int fd = open_dir (u, target, false, raw, err);
       return fd < 0 ? fd : set_opaque (fd, raw, err);
     }
   if (r == 0)
-    return focker_fail (err, -EINVAL, "layer entry \"%s\": whiteout of an existing entry", raw);
+    return 0; /* a file of this layer is not hidden by its whiteout (image-spec layer.md) */
+  if (r != -ENOENT)
+    return focker_fail (err, r, "layer entry \"%s\": stat %s", raw, target);
   r = sys_mknodat (pfd, name, S_IFCHR, makedev (0, 0));
   if (r < 0)
     return focker_fail (err, r, "layer entry \"%s\": make whiteout %s", raw, target);

@@ -196,6 +196,9 @@ whiteouts_become_overlay_whiteouts (void **state)
   tarb_file (t, "opt/app/x", "x", 0644);
   tarb_file (t, "opt/.wh.app", "", 0644);  /* implicit dir of this layer: opaque */
   tarb_file (t, ".wh..wh.plnk", "", 0644); /* aufs bookkeeping: ignored */
+  tarb_dir (t, "srv", 0755, 1000);
+  tarb_file (t, "srv/a", "a", 0644);
+  tarb_file (t, ".wh.srv", "", 0644); /* a dir of this layer stays, the lower one's goes */
   expect_ok (t);
 
   assert_true (is_whiteout (k, LAYER "/etc/motd"));
@@ -210,6 +213,8 @@ whiteouts_become_overlay_whiteouts (void **state)
   expect_content (k, LAYER "/opt/app/x", "x");
   assert_false (fake_exists (k, LAYER "/.wh..wh.plnk"));
   assert_false (fake_exists (k, LAYER "/plnk"));
+  assert_true (is_opaque (k, LAYER "/srv"));
+  expect_content (k, LAYER "/srv/a", "a");
   tarb_free (t);
   fake_kernel_free (k);
 }
