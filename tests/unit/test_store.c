@@ -304,6 +304,31 @@ bundle_copies_when_asked (void **state)
   fake_kernel_free (k);
 }
 
+/* No overlayfs (mount says ENODEV): the bundle is a copy, and says so. */
+static void
+bundle_falls_back_to_a_copy_without_overlay (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b4" };
+  char id[DIGEST_LEN + 1];
+  bool copied = false;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  fake_fail_nth (k, 1, true, ENODEV, SYS_MASK (mount));
+  if (image_bundle (s, &o, &copied, &err) < 0)
+    fail_msg ("bundle: %s", err->msg);
+  fake_fail_nth (k, 0, false, 0, 0);
+  assert_true (copied);
+  assert_true (fake_exists (k, "/b4/rootfs/bin/sh"));
+  assert_true (fake_exists (k, "/b4/config.json"));
+  assert_int_equal (image_unbundle (s, "/b4", &err), 0);
+  assert_false (fake_exists (k, "/b4"));
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 /* After a failed import: no name, a consistent store, and gc empties it. */
 static void
 import_survives_every_fault (void **state)
@@ -504,6 +529,7 @@ main (void)
     cmocka_unit_test (image_config_becomes_config_json),
     cmocka_unit_test (bundle_mounts_an_overlay_and_gc_keeps_its_layers),
     cmocka_unit_test (bundle_copies_when_asked),
+    cmocka_unit_test (bundle_falls_back_to_a_copy_without_overlay),
     cmocka_unit_test (import_survives_every_fault),
     cmocka_unit_test (bundle_survives_every_fault),
     cmocka_unit_test (save_then_load_round_trips),
