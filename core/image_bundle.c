@@ -397,9 +397,10 @@ bundle_cleanup (const char *dir, bool mounted, bool made_dir)
     sys_unlinkat (AT_FDCWD, dir, AT_REMOVEDIR);
 }
 
+/* Written before anything is mounted or copied: while DIR/rootfs exists, gc keeps the layers
+ * it lists, even after a crash half-way through the bundle. */
 static int
-bundle_record (struct store *s, const struct image *img, const char *dir, bool copied,
-               struct focker_err **err)
+bundle_record (struct store *s, const struct image *img, const char *dir, struct focker_err **err)
 {
   _cleanup_free_ char *name = record_name (dir), *text = NULL;
   _cleanup_json_ json_t *rec = NULL;
@@ -407,8 +408,8 @@ bundle_record (struct store *s, const struct image *img, const char *dir, bool c
 
   for (size_t i = 0; i < img->n_layers; i++)
     json_array_append_new (layers, json_string (img->diff_ids[i]));
-  rec = json_pack ("{s:s, s:s, s:s?, s:o, s:b}", "bundle", dir, "image", img->id, "name", img->name,
-                   "layers", layers, "overlay", !copied);
+  rec = json_pack ("{s:s, s:s, s:s?, s:o}", "bundle", dir, "image", img->id, "name", img->name,
+                   "layers", layers);
   text = json_dumps (rec, JSON_COMPACT);
   return write_file_atomic_at (s->fd, name, text, strlen (text), 0600, true, err);
 }
@@ -424,6 +425,9 @@ bundle_fill (struct store *s, const struct bundle_opts *o, struct image *img, bo
   dfd = open_dir_at (AT_FDCWD, o->dir, err);
   if (dfd < 0)
     return dfd;
+  r = bundle_record (s, img, o->dir, err);
+  if (r < 0)
+    return r;
   for (const char *const *n = (const char *const[]){ "rootfs", "upper", "work", NULL }; *n; n++)
     if ((r = sys_mkdirat (dfd, *n, 0755)) < 0)
       return focker_fail (err, r, "mkdir %s/%s", o->dir, *n);
@@ -456,10 +460,7 @@ bundle_fill (struct store *s, const struct bundle_opts *o, struct image *img, bo
   r = image_spec_json (&spec, json_object_get (img->config, "config"), rootfd, err);
   if (r < 0)
     return focker_err_prefix (err, "image %s", o->image);
-  r = write_file_atomic_at (dfd, "config.json", spec, strlen (spec), 0644, false, err);
-  if (r < 0)
-    return r;
-  return bundle_record (s, img, o->dir, *copied, err);
+  return write_file_atomic_at (dfd, "config.json", spec, strlen (spec), 0644, false, err);
 }
 
 int
@@ -497,7 +498,11 @@ image_bundle (struct store *s, const struct bundle_opts *o, bool *copied, struct
     goto out;
   r = bundle_fill (s, o, img, copied, &mounted, err);
   if (r < 0)
-    bundle_cleanup (o->dir, mounted, made_dir);
+    {
+      _cleanup_free_ char *rec = record_name (o->dir);
+      bundle_cleanup (o->dir, mounted, made_dir);
+      sys_unlinkat (s->fd, rec, 0);
+    }
 out:
   image_free (img);
   return r;

@@ -8,7 +8,8 @@
  *                          org.opencontainers.image.ref.name annotations
  *   layers/sha256/<hex>    each layer unpacked once, by diff-id, shared by every image using
  *                          it (unpacked into layers/.tmp-* and renamed when complete)
- *   bundles/<key>.json     bundles made from images: the layers they use (references for gc)
+ *   bundles/<key>.json     bundles made from images: the layers they use, a reference for gc
+ *                          while the bundle's rootfs directory exists
  *   locks/                 flock files: `store` (every command holds it shared, gc
  *                          exclusive), `index` (read-modify-write of index.json), one per
  *                          layer being unpacked

@@ -372,7 +372,7 @@ gc_mark_images (struct store *s, struct keep *blobs, struct keep *layers, struct
   return 0;
 }
 
-/* Layers of bundles that still exist (their record names the bundle directory). */
+/* Layers of bundles whose rootfs still exists (their record names the bundle directory). */
 static int
 gc_mark_bundles (struct store *s, struct keep *layers, struct gc_report *rep,
                  struct focker_err **err)
@@ -402,11 +402,11 @@ gc_mark_bundles (struct store *s, struct keep *layers, struct gc_report *rep,
           focker_err_free (e2);
           continue;
         }
-      cfg = xasprintf ("%s/config.json",
+      cfg = xasprintf ("%s/rootfs",
                        json_string_value (json_object_get (rec, "bundle")) ?: "/nonexistent");
       if (!exists_at (AT_FDCWD, cfg))
         {
-          /* the bundle is gone: its record no longer holds layers */
+          /* the bundle is gone (unbundle, or removed by hand): its record holds nothing */
           if (sys_unlinkat (dfd, *name, 0) == 0)
             rep->tmps++;
           continue;
