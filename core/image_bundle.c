@@ -389,8 +389,8 @@ bundle_cleanup (const char *dir, bool mounted, bool made_dir)
   if (mounted)
     sys_umount2 (rootfs, MNT_DETACH);
   if (dfd >= 0)
-    for (const char *const *n
-         = (const char *const[]){ "config.json", "rootfs", "upper", "work", "empty", NULL };
+    for (const char *const *n = (const char *const[]){ "config.json", "rootfs", "upper", "work",
+                                                       "empty", ".config.json.tmp", NULL };
          *n; n++)
       rm_rf_at (dfd, *n);
   if (made_dir)

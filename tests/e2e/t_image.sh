@@ -344,3 +344,26 @@ test_image_bad_input() {
   [ ! -e "$IMG/b" ] && [ ! -e "$IMG/o.tar" ] || { echo "    an output was left"; return 1; }
   assert_eq "$(find "$STORE" -path "$STORE/locks" -prune -o -print | sort; cat "$STORE/index.json")" "$before" "store changed" || return 1
 }
+
+# bundle killed after each of its kernel calls: `unbundle` (or, before its gc record exists,
+# removing the directory) leaves no mount, and the store stays consistent.
+test_image_bundle_crash_at_every_call() {
+  img_init
+  local n out mounts
+  fki image build-default >/dev/null || return 1
+  mounts=$(grep -c " $IMG" /proc/self/mounts)
+  for n in $(seq 1 400); do
+    if FOCKER_CRASH_AT=$n fki bundle focker/busybox "$IMG/b" >/dev/null 2>&1; then
+      break
+    fi
+    fki unbundle "$IMG/b" >/dev/null 2>&1 || rm -rf "$IMG/b"
+    [ "$(grep -c " $IMG" /proc/self/mounts)" = "$mounts" ] || { echo "    a mount left after a crash at call $n"; return 1; }
+    [ ! -e "$IMG/b" ] || { echo "    $IMG/b left after a crash at call $n"; return 1; }
+    fki gc >/dev/null || return 1
+    out=$(store_consistent) || { echo "    after a crash at call $n: $out"; return 1; }
+  done
+  [ "$n" -gt 20 ] || { echo "    bundle completed at call $n: the crash hook did not fire?"; return 1; }
+  out=$(run_in "$IMG/b" img7 'echo after crashes') || { fki unbundle "$IMG/b"; return 1; }
+  fki unbundle "$IMG/b" || return 1
+  assert_eq "$out" "after crashes" || return 1
+}
