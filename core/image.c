@@ -10,6 +10,7 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/image.h"
+#include "core/state.h"
 #include "core/tar_write.h"
 
 #if defined(__x86_64__)
@@ -25,13 +26,6 @@
 #endif
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static void
-cleanup_jsonp (json_t **j)
-{
-  json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_jsonp)))
 
 int
 image_commit (struct store *s, const char *name, const struct layer_desc *layers, size_t n,
@@ -115,19 +109,6 @@ image_sniff_media_type (struct store *s, const char *blob, const char **mt, stru
   return 0;
 }
 
-static char *
-now_rfc3339 (void)
-{
-  struct timespec ts = { 0 };
-  struct tm tm;
-  char buf[64];
-
-  sys_clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return xstrdup (buf);
-}
-
 int
 image_import (struct store *s, int dirfd, const char *path, const char *name,
               char id[DIGEST_LEN + 1], struct focker_err **err)
@@ -150,7 +131,7 @@ image_import (struct store *s, int dirfd, const char *path, const char *name,
     r = store_layer_ensure (s, l.blob, NULL, l.diff_id, err);
   if (r < 0)
     return focker_err_prefix (err, "import %s", path);
-  created = now_rfc3339 ();
+  created = state_now_rfc3339 ();
   return image_commit (s, ref, &l, 1,
                        json_pack ("{s:[s], s:[s]}", "Env", DEFAULT_PATH, "Cmd", "sh"), created, id,
                        err);

@@ -21,13 +21,6 @@
 #define DOC_MAX (16 * 1024 * 1024)
 #define ANNOT_CONTAINERD_NAME "io.containerd.image.name"
 
-static void
-cleanup_jsonp (json_t **j)
-{
-  json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_jsonp)))
-
 struct file_map
 {
   char *path;
@@ -233,22 +226,6 @@ load_oci_index (struct loader *l, struct focker_err **err)
   return 0;
 }
 
-static int
-blob_size (struct store *s, const char *digest, uint64_t *size, struct focker_err **err)
-{
-  _cleanup_close_ int fd = store_blob_open (s, digest, err);
-  struct stat st;
-  int r;
-
-  if (fd < 0)
-    return fd;
-  r = sys_fstatat (fd, "", &st, AT_EMPTY_PATH);
-  if (r < 0)
-    return focker_fail (err, r, "stat blob %s", digest);
-  *size = (uint64_t)st.st_size;
-  return 0;
-}
-
 /* docker save's manifest.json: [{Config, RepoTags, Layers}] of archive paths. */
 static int
 load_docker (struct loader *l, struct focker_err **err)
@@ -277,7 +254,7 @@ load_docker (struct loader *l, struct focker_err **err)
         return focker_fail (err, -EINVAL, "manifest.json[%zu]: Config \"%s\" not in the archive", i,
                             cfg_path ? cfg_path : "");
       }
-    r = blob_size (l->s, cfg, &size, err);
+    r = store_blob_size (l->s, cfg, &size, err);
     man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
                      MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest", cfg, "size",
                      (json_int_t)size, "layers", mlayers);
@@ -290,7 +267,7 @@ load_docker (struct loader *l, struct focker_err **err)
         r = focker_fail (err, -EINVAL, "manifest.json[%zu]: layer \"%s\" not in the archive", i,
                          lp ? lp : "");
       if (r == 0)
-        r = blob_size (l->s, ld, &lsize, err);
+        r = store_blob_size (l->s, ld, &lsize, err);
       if (r == 0)
         {
           const char *mt = MT_LAYER;
@@ -536,20 +513,21 @@ static int
 save_blob (struct tar_out *t, struct store *s, const char *digest, uint64_t *size_out,
            struct focker_err **err)
 {
-  _cleanup_close_ int fd = store_blob_open (s, digest, err);
+  _cleanup_close_ int fd = -1;
   _cleanup_free_ char *name = NULL, *buf = NULL;
-  struct stat st;
+  uint64_t size = 0;
   int r;
 
+  r = store_blob_size (s, digest, &size, err);
+  if (r < 0)
+    return r;
+  fd = store_blob_open (s, digest, err);
   if (fd < 0)
     return fd;
-  r = sys_fstatat (fd, "", &st, AT_EMPTY_PATH);
-  if (r < 0)
-    return focker_fail (err, r, "stat blob %s", digest);
   name = xasprintf ("blobs/sha256/%s", DIGEST_HEX (digest));
   buf = xmalloc (64 * 1024);
-  r = tar_file_begin (t, name, 0644, (uint64_t)st.st_size);
-  for (uint64_t done = 0; r == 0 && done < (uint64_t)st.st_size;)
+  r = tar_file_begin (t, name, 0644, size);
+  for (uint64_t done = 0; r == 0 && done < size;)
     {
       ssize_t n = sys_read (fd, buf, 64 * 1024);
       if (n <= 0)
@@ -562,7 +540,7 @@ save_blob (struct tar_out *t, struct store *s, const char *digest, uint64_t *siz
   if (r < 0)
     return focker_fail (err, r, "write %s", name);
   if (size_out)
-    *size_out = (uint64_t)st.st_size;
+    *size_out = size;
   return 0;
 }
 

@@ -17,13 +17,6 @@
 #include "core/spec.h"
 #include "core/strv.h"
 
-static void
-cleanup_jsonp (json_t **j)
-{
-  json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_jsonp)))
-
 /* ---- config.json ---- */
 
 /* Look `name` up in the rootfs's /etc/passwd (field 0 -> uid, gid) or /etc/group. */

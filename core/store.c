@@ -267,6 +267,22 @@ store_blob_exists (struct store *s, const char *digest)
 }
 
 int
+store_blob_size (struct store *s, const char *digest, uint64_t *size, struct focker_err **err)
+{
+  _cleanup_close_ int fd = store_blob_open (s, digest, err);
+  struct stat st;
+  int r;
+
+  if (fd < 0)
+    return fd;
+  r = sys_fstatat (fd, "", &st, AT_EMPTY_PATH);
+  if (r < 0)
+    return focker_fail (err, r, "stat blob %s", digest);
+  *size = (uint64_t)st.st_size;
+  return 0;
+}
+
+int
 store_blob_open (struct store *s, const char *digest, struct focker_err **err)
 {
   _cleanup_free_ char *path = NULL;

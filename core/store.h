@@ -47,6 +47,10 @@ int store_open (struct store **out, const char *root, bool create, bool exclusiv
                 struct focker_err **err);
 void store_close (struct store *s);
 
+/* Scope-bound json_decref for jansson documents (json_t *). */
+void store_json_decrefp (void *j);
+#define _cleanup_json_ __attribute__ ((cleanup (store_json_decrefp)))
+
 /* ---- blobs ---- */
 
 struct blob_writer
@@ -72,6 +76,8 @@ int store_blob_put (struct store *s, const void *buf, size_t len, const char *ex
 int store_blob_from_fd (struct store *s, int fd, const char *expect, char out[DIGEST_LEN + 1],
                         uint64_t *size, struct focker_err **err);
 bool store_blob_exists (struct store *s, const char *digest);
+/* The size of a blob in the store. */
+int store_blob_size (struct store *s, const char *digest, uint64_t *size, struct focker_err **err);
 /* Open a blob for reading: an fd, or a negative errno (-ENOENT if absent). */
 int store_blob_open (struct store *s, const char *digest, struct focker_err **err);
 /* Read a small blob (a manifest, a config) and check its digest. */

@@ -13,12 +13,27 @@
 
 #define INDEX_MAX (16 * 1024 * 1024)
 
-static void
-cleanup_jsonp (json_t **j)
+void
+store_json_decrefp (void *j)
 {
-  json_decref (*j);
+  json_decref (*(json_t **)j);
 }
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_jsonp)))
+
+/* Open locks/index and flock it (LOCK_SH to read index.json, LOCK_EX to rewrite it). */
+static int
+index_lock (struct store *s, int op, struct focker_err **err)
+{
+  _cleanup_close_ int fd = -1;
+  int r;
+
+  fd = sys_openat (s->fd, "locks/index", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return focker_fail (err, fd, "open lock %s/locks/index", s->root);
+  r = sys_flock (fd, op);
+  if (r < 0)
+    return focker_fail (err, r, "lock %s/locks/index", s->root);
+  return TAKE_FD (fd);
+}
 
 char *
 store_normalize_ref (const char *ref)
@@ -78,12 +93,9 @@ store_index_load (void **idx, struct store *s, struct focker_err **err)
   json_t *j = NULL;
   int r;
 
-  lockfd = sys_openat (s->fd, "locks/index", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  lockfd = index_lock (s, LOCK_SH, err);
   if (lockfd < 0)
-    return focker_fail (err, lockfd, "open lock %s/locks/index", s->root);
-  r = sys_flock (lockfd, LOCK_SH);
-  if (r < 0)
-    return focker_fail (err, r, "lock %s/locks/index", s->root);
+    return lockfd;
   r = index_read (&j, s, err);
   if (r < 0)
     return r;
@@ -110,12 +122,9 @@ index_update (struct store *s, const char *name, const char *digest, uint64_t si
   bool found = false;
   int r;
 
-  lockfd = sys_openat (s->fd, "locks/index", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  lockfd = index_lock (s, LOCK_EX, err);
   if (lockfd < 0)
-    return focker_fail (err, lockfd, "open lock %s/locks/index", s->root);
-  r = sys_flock (lockfd, LOCK_EX);
-  if (r < 0)
-    return focker_fail (err, r, "lock %s/locks/index", s->root);
+    return lockfd;
   r = index_read (&idx, s, err);
   if (r < 0)
     return r;
