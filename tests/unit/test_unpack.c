@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include "core/cleanup.h"
 #include "core/digest.h"
+#include "core/tar_write.h"
 #include "core/unpack.h"
 #include "sys-fake/fake.h"
 #include "tests/unit/tarbuild.h"
@@ -498,6 +499,70 @@ unpack_survives_every_fault (void **state)
       }
 }
 
+struct buf
+{
+  char d[64 * 1024];
+  size_t len;
+};
+
+static int
+buf_put (void *ctx, const void *data, size_t len)
+{
+  struct buf *b = ctx;
+
+  if (b->len + len > sizeof b->d)
+    return -ENOSPC;
+  memcpy (b->d + b->len, data, len);
+  b->len += len;
+  return 0;
+}
+
+/* focker's own ustar writer (the default image, save) makes what libarchive reads back,
+ * long names (prefix + name) included. */
+static void
+tar_writer_output_unpacks (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct buf *b = calloc (1, sizeof *b);
+  struct tar_out t = { .put = buf_put, .ctx = b, .mtime = 42 };
+  char longdir[160], longfile[260], path[320], diff[DIGEST_LEN + 1];
+  int dirfd, srcfd;
+  struct stat st;
+
+  /* 141 characters: stored as prefix "aaa..." and name "bbb..." */
+  snprintf (longdir, sizeof longdir, "%060d/%080d", 1, 2);
+  snprintf (longfile, sizeof longfile, "%s/%090d", longdir, 7);
+  assert_int_equal (tar_dir (&t, "etc", 0750), 0);
+  assert_int_equal (tar_file (&t, "etc/motd", 0640, "hello", 5), 0);
+  assert_int_equal (tar_symlink (&t, "etc/link", "motd"), 0);
+  assert_int_equal (tar_dir (&t, longdir, 0755), 0);
+  assert_int_equal (tar_file (&t, longfile, 0600, "deep", 4), 0);
+  assert_int_equal (tar_file (&t, "x/../../too-long-a-name-is-refused", 0600, "", 0), 0);
+  memset (path, 'n', 120);
+  path[120] = '\0';
+  assert_int_equal (tar_file (&t, path, 0600, "", 0), -ENAMETOOLONG); /* no '/' to split at */
+  assert_int_equal (tar_finish (&t), 0);
+  /* the hostile entry is there so that unpack must refuse it after the others */
+  put_bytes (SRC, b->d, b->len);
+  dirfd = sys_openat (AT_FDCWD, LAYER, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  srcfd = sys_openat (AT_FDCWD, SRC, O_RDONLY | O_CLOEXEC, 0);
+  assert_true (unpack_layer (dirfd, srcfd, diff, &err) < 0);
+  assert_non_null (strstr (err->msg, "too-long-a-name-is-refused"));
+  sys_close (dirfd);
+  sys_close (srcfd);
+  expect_content (k, LAYER "/etc/motd", "hello");
+  expect_mode (k, LAYER "/etc/motd", S_IFREG | 0640);
+  assert_int_equal (fake_lstat (k, LAYER "/etc/motd", &st), 0);
+  assert_int_equal (st.st_mtim.tv_sec, 42);
+  assert_int_equal (fake_lstat (k, LAYER "/etc/link", &st), 0);
+  assert_true (S_ISLNK (st.st_mode));
+  snprintf (path, sizeof path, LAYER "/%s", longfile);
+  expect_content (k, path, "deep");
+  free (b);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -508,6 +573,7 @@ main (void)
     cmocka_unit_test (hostile_archives_are_refused),
     cmocka_unit_test (hostile_archives_are_refused_without_openat2),
     cmocka_unit_test (garbage_is_refused),
+    cmocka_unit_test (tar_writer_output_unpacks),
     cmocka_unit_test (unpack_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
