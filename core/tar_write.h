@@ -3,8 +3,9 @@
  *
  * Not libarchive's writer: linking it statically pulls in every write format, xar among them,
  * and with it libxml2 and ICU (34 MB).  Reading stays libarchive's.  Entries: regular files,
- * directories, symlinks; names up to 255 bytes (ustar prefix + name split), link targets up to
- * 100; sizes below 8 GiB; owner root, mtime fixed by the caller (reproducible output). */
+ * directories, symlinks; a name longer than 100 bytes must split at a '/' into at most 155
+ * + 100 (ustar's prefix and name), link targets up to 100 bytes; sizes below 8 GiB; owner
+ * root, mtime fixed by the caller (reproducible output). */
 #ifndef FOCKER_TAR_WRITE_H
 #define FOCKER_TAR_WRITE_H
 
