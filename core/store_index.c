@@ -457,6 +457,27 @@ gc_sweep (struct store *s, const char *dir, struct keep *keep, size_t *count, st
   return 0;
 }
 
+/* Per-layer lock files of layers gone: nobody holds or waits on one while gc holds the store
+ * lock exclusive (every command takes it, shared, before any other lock). */
+static int
+gc_sweep_locks (struct store *s, struct keep *layers, struct focker_err **err)
+{
+  _cleanup_strv_ char **names = NULL;
+  int r = list_dir_at (&names, s->fd, "locks", err);
+
+  for (char **n = names; r == 0 && *n; n++)
+    if (strncmp (*n, "layer-", 6) == 0 && !keep_has_hex (layers, *n + 6))
+      {
+        _cleanup_free_ char *path = xasprintf ("locks/%s", *n);
+        r = sys_unlinkat (s->fd, path, 0);
+        if (r == -ENOENT)
+          r = 0;
+        else if (r < 0)
+          r = focker_fail (err, r, "gc: remove %s/%s", s->root, path);
+      }
+  return r;
+}
+
 int
 store_gc (struct store *s, struct gc_report *rep, struct focker_err **err)
 {
@@ -475,6 +496,8 @@ store_gc (struct store *s, struct gc_report *rep, struct focker_err **err)
     r = gc_sweep (s, "blobs", NULL, &rep->tmps, rep, err);
   if (r == 0)
     r = gc_sweep (s, "layers", NULL, &rep->tmps, rep, err);
+  if (r == 0)
+    r = gc_sweep_locks (s, &layers, err);
   free (blobs.d);
   free (layers.d);
   return r;

@@ -168,6 +168,7 @@ layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
   assert_int_equal (rep.layers, 1);
   assert_int_equal (count_in (STORE "/layers/sha256"), 0);
   assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
+  assert_int_equal (count_in (STORE "/locks"), 2); /* store and index: no layer lock left */
   check_store ();
   store_close (s);
   fake_kernel_free (k);
