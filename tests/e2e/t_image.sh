@@ -247,10 +247,11 @@ mk("plant.tar", [("sym", "l", d + "/outside"), ("file", "l/evil", b"x")])
 mk("hard.tar", [("hard", "pw", "/etc/passwd")])
 mk("wh.tar", [("sym", "o", d + "/outside"), ("file", "o/.wh.keep", b"")])
 mk("dup.tar", [("file", "a", b"1"), ("file", "a", b"2")])
+mk("bare.tar", [("file", "etc/.wh.", b"")])
 EOF
   echo keep >"$IMG/outside/keep"
   local t out
-  for t in dotdot:../../outside/evil abs:"$IMG/outside/evil" plant:l/evil hard:pw wh:o/.wh.keep dup:a; do
+  for t in dotdot:../../outside/evil abs:"$IMG/outside/evil" plant:l/evil hard:pw wh:o/.wh.keep dup:a bare:etc/.wh.; do
     out=$(fki import "$IMG/${t%%:*}.tar" evil 2>&1) && { echo "    ${t%%:*}.tar was imported"; return 1; }
     assert_contains "$out" "\"${t#*:}\"" || return 1
   done
