@@ -81,6 +81,21 @@ tarb_file_owned (struct tarb *t, const char *path, const char *content, mode_t m
 }
 
 void
+tarb_bytes (struct tarb *t, const char *path, const void *data, size_t len)
+{
+  struct archive_entry *e = tarb_entry (path, S_IFREG | 0644, 1000);
+
+  archive_entry_set_size (e, (la_int64_t)len);
+  for (int i = 0; i < 2; i++)
+    {
+      if (archive_write_header (t->a[i], e) != ARCHIVE_OK)
+        abort ();
+      archive_write_data (t->a[i], data, len);
+    }
+  archive_entry_free (e);
+}
+
+void
 tarb_file (struct tarb *t, const char *path, const char *content, mode_t mode)
 {
   tarb_file_owned (t, path, content, mode, 0, 0, 1000);

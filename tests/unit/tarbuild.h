@@ -19,6 +19,7 @@ struct tarb *tarb_new (enum tarb_filter filter);
 void tarb_file (struct tarb *t, const char *path, const char *content, mode_t mode);
 void tarb_file_owned (struct tarb *t, const char *path, const char *content, mode_t mode, uid_t uid,
                       gid_t gid, long mtime);
+void tarb_bytes (struct tarb *t, const char *path, const void *data, size_t len);
 void tarb_dir (struct tarb *t, const char *path, mode_t mode, long mtime);
 void tarb_symlink (struct tarb *t, const char *path, const char *target);
 void tarb_hardlink (struct tarb *t, const char *path, const char *target);

@@ -520,6 +520,71 @@ load_survives_every_fault (void **state)
       }
 }
 
+/* A docker save archive: manifest.json names the config and layer files by path; docker
+ * dedups a repeated layer with a symlink.  A path outside the archive is not found. */
+static void
+load_reads_docker_save_archives (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct tarb *layer = tarb_new (TARB_NONE), *arch = tarb_new (TARB_NONE);
+  char diff[DIGEST_LEN + 1], cfgname[128], cfg[512], man[512];
+  const char *lbuf, *abuf;
+  size_t llen, alen;
+  struct image *img;
+  char **names = NULL;
+
+  tarb_file (layer, "etc/hello", "hi", 0644);
+  lbuf = tarb_end (layer, &llen);
+  digest_buffer (lbuf, llen, diff);
+  snprintf (cfg, sizeof cfg,
+            "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},"
+            "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
+            diff, diff);
+  char cd[DIGEST_LEN + 1];
+  digest_buffer (cfg, strlen (cfg), cd);
+  snprintf (cfgname, sizeof cfgname, "%s.json", DIGEST_HEX (cd));
+  snprintf (man, sizeof man,
+            "[{\"Config\":\"%s\",\"RepoTags\":[\"dk:1\",\"dk:2\"],"
+            "\"Layers\":[\"a/layer.tar\",\"b/layer.tar\"]}]",
+            cfgname);
+  tarb_bytes (arch, "a/layer.tar", lbuf, llen);
+  tarb_symlink (arch, "b/layer.tar", "../a/layer.tar");
+  tarb_file (arch, cfgname, cfg, 0644);
+  tarb_file (arch, "a/json", "{}", 0644);
+  tarb_file (arch, "manifest.json", man, 0644);
+  abuf = tarb_end (arch, &alen);
+  put_bytes ("/docker.tar", abuf, alen);
+  if (image_load (s, "/docker.tar", &names, &err) < 0)
+    fail_msg ("load: %s", err->msg);
+  assert_string_equal (names[0], "dk:1");
+  assert_string_equal (names[1], "dk:2");
+  strv_free (names);
+  assert_int_equal (store_image_get (&img, s, "dk:2", &err), 0);
+  assert_string_equal (img->id, cd);
+  assert_int_equal (img->n_layers, 2);
+  assert_string_equal (img->diff_ids[1], diff);
+  image_free (img);
+  check_store ();
+  tarb_free (layer);
+  tarb_free (arch);
+
+  /* a layer path that leaves the archive */
+  arch = tarb_new (TARB_NONE);
+  snprintf (man, sizeof man,
+            "[{\"Config\":\"%s\",\"RepoTags\":[\"dk:3\"],\"Layers\":[\"../etc/x\"]}]", cfgname);
+  tarb_file (arch, cfgname, cfg, 0644);
+  tarb_file (arch, "manifest.json", man, 0644);
+  abuf = tarb_end (arch, &alen);
+  put_bytes ("/docker2.tar", abuf, alen);
+  assert_true (image_load (s, "/docker2.tar", NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "\"../etc/x\" not in the archive"));
+  tarb_free (arch);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -535,6 +600,7 @@ main (void)
     cmocka_unit_test (bundle_survives_every_fault),
     cmocka_unit_test (save_then_load_round_trips),
     cmocka_unit_test (load_survives_every_fault),
+    cmocka_unit_test (load_reads_docker_save_archives),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
