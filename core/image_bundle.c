@@ -19,7 +19,8 @@
 
 /* ---- config.json ---- */
 
-/* Look `name` up in the rootfs's /etc/passwd (field 0 -> uid, gid) or /etc/group. */
+/* Look `name` (or a numeric id) up in the rootfs's /etc/passwd (-> uid, gid) or
+ * /etc/group (-> gid). */
 static int
 lookup_id (int rootfd, const char *file, const char *name, long *id, long *gid,
            struct focker_err **err)
@@ -46,7 +47,8 @@ lookup_id (int rootfd, const char *file, const char *name, long *id, long *gid,
           if (p)
             *p++ = '\0';
         }
-      if (f[0] && f[2] && strcmp (f[0], name) == 0)
+      /* by name (field 0), or a numeric user by its id (field 2) */
+      if (f[0] && f[2] && (strcmp (f[0], name) == 0 || strcmp (f[2], name) == 0))
         {
           *id = strtol (f[2], NULL, 10);
           if (gid)
@@ -85,6 +87,15 @@ resolve_user (json_t *user, const char *spec, int rootfd, struct focker_err **er
       if (r < 0)
         return r;
       gid = pw_gid;
+    }
+  else if (*u && (g == NULL || *g == '\0'))
+    {
+      /* a numeric user takes its group from passwd when listed there, else 0 (docker) */
+      struct focker_err *ignore = NULL;
+      long same;
+      if (lookup_id (rootfd, "/etc/passwd", u, &same, &pw_gid, &ignore) == 0)
+        gid = pw_gid;
+      focker_err_free (ignore);
     }
   if (g && *g && !numeric (g, &gid)
       && (r = lookup_id (rootfd, "/etc/group", g, &gid, NULL, err)) < 0)

@@ -232,6 +232,22 @@ image_config_becomes_config_json (void **state)
   spec_free (spec);
   json_decref (ic);
 
+  /* a numeric user: its passwd group when listed, else 0 */
+  for (int i = 0; i < 2; i++)
+    {
+      ic = json_loads (i ? "{\"Cmd\":[\"sh\"],\"User\":\"1000\"}"
+                         : "{\"Cmd\":[\"sh\"],\"User\":\"4242\"}",
+                       0, NULL);
+      free (TAKE_PTR (text));
+      assert_int_equal (image_spec_json (&text, ic, rootfd, &err), 0);
+      assert_int_equal (spec_parse (&spec, text, strlen (text), "config.json", &err), 0);
+      assert_int_equal (spec->process->uid, i ? 1000 : 4242);
+      assert_int_equal (spec->process->gid, i ? 1001 : 0);
+      spec_free (spec);
+      spec = NULL;
+      json_decref (ic);
+    }
+
   /* a user the rootfs does not list is an error naming it */
   ic = json_loads ("{\"Cmd\":[\"sh\"],\"User\":\"ghost\"}", 0, NULL);
   free (TAKE_PTR (text));

@@ -121,6 +121,8 @@ unpacks_every_entry_type (void **state)
   tarb_node (t, "dev/sda", S_IFBLK, makedev (8, 0));
   tarb_node (t, "run/fifo", S_IFIFO, 0);
   tarb_xattr_file (t, "bin/ping", "ELF", "security.capability", "cap");
+  tarb_file (t, "usr/lib/x", "x", 0644);
+  tarb_dir (t, "usr", 0700, 900); /* after its children: only its metadata is applied */
   assert_int_equal (unpack (t, diff, &err), 0);
 
   expect_mode (k, LAYER, S_IFDIR | 0755);
@@ -135,6 +137,10 @@ unpacks_every_entry_type (void **state)
   assert_int_equal (st.st_uid, 1000);
   assert_int_equal (st.st_gid, 100);
   expect_mode (k, LAYER "/bin", S_IFDIR | 0755); /* made implicitly */
+  expect_mode (k, LAYER "/usr", S_IFDIR | 0700);
+  assert_int_equal (fake_lstat (k, LAYER "/usr", &st), 0);
+  assert_int_equal (st.st_mtim.tv_sec, 900);
+  expect_content (k, LAYER "/usr/lib/x", "x");
   assert_int_equal (fake_lstat (k, LAYER "/bin/sh", &st), 0);
   assert_true (S_ISLNK (st.st_mode));
   assert_true (fake_same_inode (k, LAYER "/bin/su2", LAYER "/bin/su"));
