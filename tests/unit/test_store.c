@@ -346,9 +346,12 @@ bundle_falls_back_to_a_copy_without_overlay (void **state)
   fake_kernel_free (k);
 }
 
-/* After a failed import: no name, a consistent store, and gc empties it. */
+/* The store fault loop: `prepare` (unfaulted) then `op` with call n failing, once and
+ * persistently, for every n.  Afterwards (faults off): on success "app" names a complete
+ * image; on failure no name, a consistent store after a single fault, and gc empties it. */
 static void
-import_survives_every_fault (void **state)
+store_fault_loop (void (*prepare) (struct store *s),
+                  int (*op) (struct store *s, struct focker_err **err))
 {
   for (int persist = 0; persist <= 1; persist++)
     for (long n = 1;; n++)
@@ -358,11 +361,11 @@ import_survives_every_fault (void **state)
         _cleanup_err_ struct focker_err *err = NULL;
         struct image *img = NULL;
         struct gc_report rep;
-        char id[DIGEST_LEN + 1];
         int r;
 
+        prepare (s);
         fake_fail_nth (k, n, persist, EIO, 0);
-        r = image_import (s, AT_FDCWD, IN, "app", id, &err);
+        r = op (s, &err);
         fake_fail_nth (k, 0, false, 0, 0);
         store_close (s);
         assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
@@ -396,6 +399,52 @@ import_survives_every_fault (void **state)
             break;
           }
       }
+}
+
+static void
+prepare_nothing (struct store *s)
+{
+  (void)s;
+}
+
+static int
+op_import (struct store *s, struct focker_err **err)
+{
+  char id[DIGEST_LEN + 1];
+
+  return image_import (s, AT_FDCWD, IN, "app", id, err);
+}
+
+static void
+import_survives_every_fault (void **state)
+{
+  store_fault_loop (prepare_nothing, op_import);
+}
+
+/* An archive of "app" in /out.tar, and an empty store. */
+static void
+prepare_archive (struct store *s)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct gc_report rep;
+  char id[DIGEST_LEN + 1];
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  assert_int_equal (image_save (s, "app", "/out.tar", &err), 0);
+  assert_int_equal (image_remove (s, "app", &err), 0);
+  assert_int_equal (store_gc (s, &rep, &err), 0); /* one process: nothing to exclude */
+}
+
+static int
+op_load (struct store *s, struct focker_err **err)
+{
+  return image_load (s, "/out.tar", NULL, err);
+}
+
+static void
+load_survives_every_fault (void **state)
+{
+  store_fault_loop (prepare_archive, op_load);
 }
 
 /* After a failed bundle: no mount, no bundle directory, the image intact. */
@@ -479,61 +528,6 @@ save_then_load_round_trips (void **state)
   store_close (s);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
   fake_kernel_free (k);
-}
-
-/* A failed load names nothing and leaves a store that gc empties; success names the image. */
-static void
-load_survives_every_fault (void **state)
-{
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fake_kernel *k = kernel_with_tar ();
-        struct store *s = open_store (false);
-        _cleanup_err_ struct focker_err *err = NULL;
-        struct image *img = NULL;
-        struct gc_report rep;
-        char id[DIGEST_LEN + 1];
-        int r;
-
-        assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
-        assert_int_equal (image_save (s, "app", "/out.tar", &err), 0);
-        assert_int_equal (image_remove (s, "app", &err), 0);
-        store_close (s);
-        s = open_store (true);
-        assert_int_equal (store_gc (s, &rep, &err), 0);
-        fake_fail_nth (k, n, persist, EIO, 0);
-        r = image_load (s, "/out.tar", NULL, &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        bool hit = fake_faults_hit (k) > 0;
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5);
-        if (r == 0)
-          {
-            assert_int_equal (store_image_get (&img, s, "app", &err), 0);
-            assert_string_equal (img->id, id);
-            image_free (img);
-            check_store ();
-          }
-        else
-          {
-            assert_int_equal (err->code, r);
-            focker_err_free (TAKE_PTR (err));
-            assert_true (store_image_get (&img, s, "app", &err) < 0);
-            focker_err_free (TAKE_PTR (err));
-            if (!persist)
-              check_store ();
-            assert_int_equal (store_gc (s, &rep, &err), 0);
-            check_store ();
-            assert_int_equal (count_in (STORE "/layers/sha256"), 0);
-          }
-        store_close (s);
-        fake_kernel_free (k);
-        if (!hit)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
 }
 
 /* A docker save archive: manifest.json names the config and layer files by path; docker
