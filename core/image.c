@@ -280,24 +280,31 @@ int
 image_inspect_json (char **out, struct store *s, const char *ref, struct focker_err **err)
 {
   struct image *img;
-  json_t *o, *layers = json_array ();
+  _cleanup_free_ size_t *refs = NULL;
+  json_t *o, *layers;
   int r;
 
   r = store_image_get (&img, s, ref, err);
   if (r < 0)
+    return r;
+  refs = xcalloc (img->n_layers + 1, sizeof *refs);
+  r = store_layer_refs (s, (const char (*)[DIGEST_LEN + 1]) img->diff_ids, img->n_layers, refs,
+                        err);
+  if (r < 0)
     {
-      json_decref (layers);
+      image_free (img);
       return r;
     }
+  layers = json_array ();
   for (size_t i = 0; i < img->n_layers; i++)
     {
       _cleanup_free_ char *p = xasprintf ("layers/sha256/%s", DIGEST_HEX (img->diff_ids[i]));
       json_t *ml = json_array_get (json_object_get (img->manifest, "layers"), i);
-      json_array_append_new (layers, json_pack ("{s:s, s:s, s:O, s:O, s:b}", "digest",
+      json_array_append_new (layers, json_pack ("{s:s, s:s, s:O, s:O, s:b, s:I}", "digest",
                                                 img->layers[i], "diff_id", img->diff_ids[i],
                                                 "mediaType", json_object_get (ml, "mediaType"),
                                                 "size", json_object_get (ml, "size"), "unpacked",
-                                                exists_at (s->fd, p)));
+                                                exists_at (s->fd, p), "refs", (json_int_t)refs[i]));
     }
   o = json_pack ("{s:s?, s:s, s:s, s:I, s:O, s:o}", "name", img->name, "id", img->id, "digest",
                  img->manifest_digest, "size", (json_int_t)img->size, "config", img->config,

@@ -50,8 +50,9 @@ const char *image_arch (void);
 /* `focker images`: a JSON array of {name, id, digest, size, layers, created} (malloc'd
  * text). */
 int image_list_json (char **out, struct store *s, struct focker_err **err);
-/* `focker inspect`: {name, id, digest, manifest, config, layers: [{digest, diff_id,
- * unpacked}]} (malloc'd text). */
+/* `focker inspect`: {name, id, digest, size, config, layers: [{digest, diff_id, mediaType,
+ * size, unpacked, refs}]} (malloc'd text); refs: how many names and live bundles use the
+ * layer. */
 int image_inspect_json (char **out, struct store *s, const char *ref, struct focker_err **err);
 /* `focker rmi NAME`: remove the name; gc removes what is no longer used. */
 int image_remove (struct store *s, const char *ref, struct focker_err **err);

@@ -131,6 +131,11 @@ void image_free (struct image *img);
 
 /* ---- gc ---- */
 
+/* The reference count of each of n layers: how many image names and live bundles use it
+ * (counts[i] for diff_ids[i]).  What gc computes; nothing is changed. */
+int store_layer_refs (struct store *s, const char (*diff_ids)[DIGEST_LEN + 1], size_t n,
+                      size_t *counts, struct focker_err **err);
+
 struct gc_report
 {
   size_t blobs, layers, tmps;

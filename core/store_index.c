@@ -381,7 +381,9 @@ gc_mark_images (struct store *s, struct keep *blobs, struct keep *layers, struct
   return 0;
 }
 
-/* Layers of bundles whose rootfs still exists (their record names the bundle directory). */
+/* Layers of bundles whose rootfs still exists (their record names the bundle directory).
+ * With rep (gc, the store locked exclusive) the records of bundles that are gone are
+ * removed and counted. */
 static int
 gc_mark_bundles (struct store *s, struct keep *layers, struct gc_report *rep,
                  struct focker_err **err)
@@ -416,7 +418,7 @@ gc_mark_bundles (struct store *s, struct keep *layers, struct gc_report *rep,
       if (!exists_at (AT_FDCWD, cfg))
         {
           /* the bundle is gone (unbundle, or removed by hand): its record holds nothing */
-          if (sys_unlinkat (dfd, *name, 0) == 0)
+          if (rep && sys_unlinkat (dfd, *name, 0) == 0)
             rep->tmps++;
           continue;
         }
@@ -455,6 +457,27 @@ gc_sweep (struct store *s, const char *dir, struct keep *keep, size_t *count, st
       (*count)++;
     }
   return 0;
+}
+
+int
+store_layer_refs (struct store *s, const char (*diff_ids)[DIGEST_LEN + 1], size_t n, size_t *counts,
+                  struct focker_err **err)
+{
+  struct keep blobs = { 0 }, layers = { 0 };
+  int r;
+
+  r = gc_mark_images (s, &blobs, &layers, err);
+  if (r == 0)
+    r = gc_mark_bundles (s, &layers, NULL, err);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    {
+      counts[i] = 0;
+      for (size_t j = 0; j < layers.n; j++)
+        counts[i] += strcmp (layers.d[j], diff_ids[i]) == 0;
+    }
+  free (blobs.d);
+  free (layers.d);
+  return r;
 }
 
 /* Per-layer lock files of layers gone: nobody holds or waits on one while gc holds the store

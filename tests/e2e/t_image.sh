@@ -127,6 +127,8 @@ test_image_rmi_gc_refcounts() {
   fki import "$IMG/rootfs.tar" a >/dev/null || return 1
   fki import "$IMG/rootfs.tar" b:2 >/dev/null || return 1
   assert_eq "$(ls "$STORE/layers/sha256" | wc -l)" 1 "one shared layer" || return 1
+  out=$(fki inspect a | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["refs"])')
+  assert_eq "$out" 2 "refs of the shared layer" || return 1
   fki rmi a >/dev/null || return 1
   out=$(fki gc) || return 1
   assert_contains "$out" "0 layers" || return 1

@@ -142,6 +142,23 @@ import_names_an_image_and_unpacks_its_layer (void **state)
   fake_kernel_free (k);
 }
 
+/* The reference count `focker inspect` shows for the image's only layer. */
+static void
+expect_refs (struct store *s, const char *ref, long want)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *text = NULL;
+  json_t *o;
+
+  if (image_inspect_json (&text, s, ref, &err) < 0)
+    fail_msg ("inspect %s: %s", ref, err->msg);
+  o = json_loads (text, 0, NULL);
+  assert_int_equal (json_integer_value (json_object_get (
+                        json_array_get (json_object_get (o, "layers"), 0), "refs")),
+                    want);
+  json_decref (o);
+}
+
 static void
 layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
 {
@@ -154,8 +171,10 @@ layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
   assert_int_equal (image_import (s, AT_FDCWD, IN, "a", id, &err), 0);
   assert_int_equal (image_import (s, AT_FDCWD, IN, "b:1", id, &err), 0);
   assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  expect_refs (s, "a", 2);
   assert_int_equal (image_remove (s, "a", &err), 0);
   assert_int_equal (image_remove (s, "a", &err), -ENOENT);
+  expect_refs (s, "b:1", 1);
   focker_err_free (TAKE_PTR (err));
   store_close (s);
 
@@ -280,6 +299,7 @@ bundle_mounts_an_overlay_and_gc_keeps_its_layers (void **state)
   assert_non_null (strstr (m->data, "upperdir=/b1/upper,workdir=/b1/work"));
   assert_non_null (strstr (m->data, "lowerdir=" STORE "/layers/sha256/"));
   assert_true (fake_exists (k, "/b1/config.json"));
+  expect_refs (s, "app", 2); /* the name and the bundle */
   assert_int_equal (image_remove (s, "app", &err), 0);
   store_close (s);
   s = open_store (true);
