@@ -11,6 +11,7 @@
 struct global_opts
 {
   const char *root;
+  const char *storage_root; /* the image store (--storage-root, default /var/lib/focker) */
   const char *log;
   const char *log_format;
   bool debug;
@@ -80,5 +81,15 @@ int cmd_update (int argc, char **argv);
 int cmd_ps (int argc, char **argv);
 int cmd_events (int argc, char **argv);
 int cmd_check (int argc, char **argv);
+int cmd_import (int argc, char **argv);
+int cmd_images (int argc, char **argv);
+int cmd_inspect (int argc, char **argv);
+int cmd_rmi (int argc, char **argv);
+int cmd_gc (int argc, char **argv);
+int cmd_bundle (int argc, char **argv);
+int cmd_unbundle (int argc, char **argv);
+int cmd_image (int argc, char **argv);
+int cmd_load (int argc, char **argv);
+int cmd_save (int argc, char **argv);
 
 #endif

@@ -20,8 +20,10 @@
 #include "core/container.h"
 #include "core/log.h"
 #include "core/spec.h"
+#include "core/store.h"
 
-struct global_opts g = { .root = FOCKER_DEFAULT_ROOT, .log_format = "text" };
+struct global_opts g
+    = { .root = FOCKER_DEFAULT_ROOT, .storage_root = STORE_DEFAULT_ROOT, .log_format = "text" };
 
 static void
 log_json_line (FILE *f, const char *level, const char *msg)
@@ -121,14 +123,24 @@ static const struct cli_command commands[] = {
   { "events", cmd_events, "print a container's stats and OOM events as JSON lines" },
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
   { "restore", cmd_unsupported, "restore (not supported)" },
+  { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME" },
+  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive" },
+  { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE" },
+  { "images", cmd_images, "list images [--format table|json] [-q]" },
+  { "inspect", cmd_inspect, "print an image's manifest, config and layers" },
+  { "rmi", cmd_rmi, "remove image names (gc removes what no image uses)" },
+  { "gc", cmd_gc, "remove blobs and layers no image or bundle uses" },
+  { "bundle", cmd_bundle, "write an OCI bundle from an image: bundle [--copy] IMAGE DIR" },
+  { "unbundle", cmd_unbundle, "unmount and remove a bundle made by bundle" },
+  { "image", cmd_image, "image build-default [--busybox PATH] [NAME]: the busybox image" },
   { NULL, NULL, NULL },
 };
 
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: focker [--root DIR] [--log FILE] [--log-format text|json] [--debug] "
-              "COMMAND [OPTIONS] ...\n\ncommands:\n");
+  fprintf (f, "usage: focker [--root DIR] [--storage-root DIR] [--log FILE] "
+              "[--log-format text|json] [--debug] COMMAND [OPTIONS] ...\n\ncommands:\n");
   for (const struct cli_command *c = commands; c->name; c++)
     fprintf (f, "  %-11s %s\n", c->name, c->help);
 }
@@ -159,6 +171,7 @@ install_backend (void)
 enum
 {
   OPT_ROOT = 256,
+  OPT_STORAGE_ROOT,
   OPT_LOG,
   OPT_LOG_FORMAT,
   OPT_DEBUG,
@@ -174,6 +187,7 @@ main (int argc, char **argv)
 {
   static const struct option opts[] = {
     { "root", required_argument, NULL, OPT_ROOT },
+    { "storage-root", required_argument, NULL, OPT_STORAGE_ROOT },
     { "log", required_argument, NULL, OPT_LOG },
     { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
     { "debug", no_argument, NULL, OPT_DEBUG },
@@ -197,6 +211,9 @@ main (int argc, char **argv)
       {
       case OPT_ROOT:
         g.root = optarg;
+        break;
+      case OPT_STORAGE_ROOT:
+        g.storage_root = optarg;
         break;
       case OPT_LOG:
         g.log = optarg;

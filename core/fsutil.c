@@ -4,6 +4,7 @@
 #include <string.h>
 #include "core/cleanup.h"
 #include "core/fsutil.h"
+#include "core/strv.h"
 
 ssize_t
 read_all (int fd, void *buf, size_t len)
@@ -227,4 +228,32 @@ path_join (const char *a, const char *b)
   if (la == 1 && a[0] == '/')
     return xasprintf ("/%s", b);
   return xasprintf ("%.*s/%s", (int) la, a, b);
+}
+
+int
+list_dir_at (char ***out, int dirfd, const char *path, struct focker_err **err)
+{
+  _cleanup_close_ int fd = open_dir_at (dirfd, path, err);
+  _cleanup_strv_ char **names = xcalloc (1, sizeof *names);
+  char buf[4096];
+
+  if (fd < 0)
+    return fd;
+  for (;;)
+    {
+      ssize_t n = sys_getdents64 (fd, buf, sizeof buf);
+      if (n < 0)
+        return focker_fail (err, (int) n, "read directory %s", path);
+      if (n == 0)
+        break;
+      for (ssize_t off = 0; off < n;)
+        {
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          off += d->d_reclen;
+          if (strcmp (d->d_name, ".") != 0 && strcmp (d->d_name, "..") != 0)
+            strv_push (&names, d->d_name);
+        }
+    }
+  *out = TAKE_PTR (names);
+  return 0;
 }

@@ -51,6 +51,10 @@ struct linux_dirent64_hdr
   char d_name[];
 };
 
+/* The names in directory dirfd/path (without "." and ".."), a NULL-terminated malloc'd list
+ * (strv_free).  Reading all names first lets callers remove entries as they go. */
+int list_dir_at (char ***out, int dirfd, const char *path, struct focker_err **err);
+
 /* Join two path pieces with exactly one '/' between them. */
 char *path_join (const char *a, const char *b);
 

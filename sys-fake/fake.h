@@ -171,6 +171,11 @@ int fake_lstat (struct fake_kernel *k, const char *path, struct stat *st);
 int fake_symlink (struct fake_kernel *k, const char *target, const char *path);
 int fake_mknod (struct fake_kernel *k, const char *path, mode_t mode, dev_t rdev);
 size_t fake_dir_count (struct fake_kernel *k, const char *path); /* (size_t) -1 if absent */
+/* Value of xattr `name` of path (not following a last symlink), malloc'd and NUL-terminated;
+ * NULL if absent. */
+char *fake_getxattr (struct fake_kernel *k, const char *path, const char *name);
+/* Whether two paths are hard links to one file (not following last symlinks). */
+bool fake_same_inode (struct fake_kernel *k, const char *a, const char *b);
 /* A file at `path` referring to a new namespace of `type` (like a bind-mounted nsfs file,
  * /run/netns/x): opening it gives an fd usable with setns.  Returns the namespace id. */
 unsigned long fake_ns_file (struct fake_kernel *k, const char *path, enum fake_ns_type type);

@@ -11,6 +11,10 @@
 #include <sys/file.h>
 #include <sys/sysmacros.h>
 
+/* XATTR_CREATE / XATTR_REPLACE of <sys/xattr.h>, without pulling in its prototypes */
+#define XATTR_CREATE_FLAG 1
+#define XATTR_REPLACE_FLAG 2
+
 int fake_fifo_open (struct fake_kernel *k, struct fake_inode *ino, int flags, bool rd, bool wr,
                     struct fake_file **out);
 void fake_stat_fill (struct fake_inode *ino, struct stat *st);
@@ -22,7 +26,7 @@ fake_stat_fill (struct fake_inode *ino, struct stat *st)
   st->st_dev = ino->synth != FS_NONE ? makedev (0, 22) : makedev (8, 3);
   st->st_ino = ino->ino;
   st->st_mode = ino->mode;
-  st->st_nlink = 1;
+  st->st_nlink = 1 + fake_body (ino)->extra_links;
   if (S_ISDIR (ino->mode))
     {
       st->st_nlink = 2;
@@ -33,7 +37,7 @@ fake_stat_fill (struct fake_inode *ino, struct stat *st)
   else if (S_ISLNK (ino->mode) && ino->link)
     st->st_size = (off_t)strlen (ino->link);
   else if (S_ISREG (ino->mode))
-    st->st_size = (off_t)ino->data.len;
+    st->st_size = (off_t)fake_body (ino)->data.len;
   st->st_uid = ino->uid;
   st->st_gid = ino->gid;
   st->st_rdev = ino->rdev;
@@ -191,9 +195,10 @@ fake_open_existing (struct fake_inode *ino, int flags)
   if ((flags & O_TRUNC) && S_ISREG (ino->mode) && acc != O_RDONLY && !(flags & O_PATH)
       && ino->synth == FS_NONE)
     {
-      ino->data.len = 0;
-      if (ino->data.d)
-        ino->data.d[0] = '\0';
+      struct fake_inode *b = fake_body (ino);
+      b->data.len = 0;
+      if (b->data.d)
+        b->data.d[0] = '\0';
     }
   return 0;
 }
@@ -774,6 +779,7 @@ fake_vnode_read (struct fake_kernel *k, struct fake_file *f, void *buf, size_t n
     }
   if (fake_cgroup_file (ino))
     fake_cgroup_refresh (k, ino);
+  ino = fake_body (ino);
   if ((size_t)f->pos >= ino->data.len)
     return 0;
   avail = ino->data.len - (size_t)f->pos;
@@ -798,6 +804,7 @@ fake_vnode_write (struct fake_kernel *k, struct fake_file *f, const void *buf, s
     return ino->rdev == makedev (1, 7) ? -ENOSPC : (ssize_t)n;
   if (fake_cgroup_file (ino))
     return fake_cgroup_write (k, f, buf, n);
+  ino = fake_body (ino);
   if (f->flags & O_APPEND)
     f->pos = (off_t)ino->data.len;
   end = (size_t)f->pos + n;
@@ -817,4 +824,165 @@ fake_vnode_write (struct fake_kernel *k, struct fake_file *f, const void *buf, s
   f->pos = (off_t)end;
   ino->mtime.tv_sec = 1700000000 + (time_t)(k->now_ns / 1000000000ULL);
   return (ssize_t)n;
+}
+
+/* ---- links, modes, times, xattrs ---- */
+
+int
+fake_do_fchmodat (int dirfd, const char *path, mode_t mode, int flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_inode *ino;
+  int r;
+
+  if (flags != 0)
+    return -EINVAL; /* the syscall has no flags (AT_SYMLINK_NOFOLLOW is a libc emulation) */
+  r = fake_resolve_simple (k, dirfd, path, true, &ino);
+  if (r < 0)
+    return r;
+  ino->mode = (ino->mode & S_IFMT) | (mode & 07777);
+  return 0;
+}
+
+/* A hard link is a new name whose data and xattrs live in the first name's inode (see
+ * README.md: mode, owner and times are copied at link time and are per name afterwards). */
+int
+fake_do_linkat (int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *p = fake_self (k);
+  struct fake_inode *src, *ino;
+  int r;
+
+  if (flags & ~AT_SYMLINK_FOLLOW)
+    return -EINVAL;
+  r = fake_resolve_simple (k, olddirfd, oldpath, (flags & AT_SYMLINK_FOLLOW) != 0, &src);
+  if (r < 0)
+    return r;
+  if (S_ISDIR (src->mode))
+    return -EPERM;
+  if (src->synth != FS_NONE)
+    return -EXDEV;
+  r = fake_create_at (k, p, newdirfd, newpath, src->mode, src->rdev, &ino);
+  if (r < 0)
+    return r;
+  src = fake_body (src);
+  ino->hard = src;
+  ino->ino = src->ino;
+  ino->uid = src->uid;
+  ino->gid = src->gid;
+  ino->mtime = src->mtime;
+  if (src->link)
+    ino->link = fake_xstrdup (src->link);
+  src->extra_links++;
+  return 0;
+}
+
+int
+fake_do_utimensat (int dirfd, const char *path, const struct timespec *times, int flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *p = fake_self (k);
+  struct fake_inode *ino;
+  struct fake_file *f;
+  int r;
+
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+    return -EINVAL;
+  if (path == NULL || (*path == '\0' && (flags & AT_EMPTY_PATH)))
+    {
+      r = fake_empty_path (p, dirfd, &f, &ino);
+      if (r == 0 && ino == NULL)
+        return -EBADF;
+    }
+  else
+    r = fake_resolve_simple (k, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &ino);
+  if (r < 0)
+    return r;
+  if (times == NULL)
+    ino->mtime.tv_sec = 1700000000 + (time_t)(k->now_ns / 1000000000ULL);
+  else if (times[1].tv_nsec != UTIME_OMIT)
+    ino->mtime = times[1];
+  return 0;
+}
+
+static int
+fake_xattr_inode (int fd, struct fake_inode **out)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_file *f = fake_fd_get (fake_self (k), fd);
+
+  if (f == NULL)
+    return -EBADF;
+  if (f->ino == NULL || f->ino->synth != FS_NONE)
+    return -EOPNOTSUPP;
+  *out = fake_body (f->ino);
+  return 0;
+}
+
+static long
+fake_xattr_find (struct fake_inode *ino, const char *name)
+{
+  for (size_t i = 0; i < ino->n_xattrs; i++)
+    if (strcmp (ino->xattr_names[i], name) == 0)
+      return (long)i;
+  return -1;
+}
+
+int
+fake_do_fsetxattr (int fd, const char *name, const void *value, size_t size, int flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_inode *ino;
+  long i;
+  int r;
+
+  if (name == NULL || *name == '\0' || strlen (name) > 255)
+    return -ERANGE;
+  if (strncmp (name, "user.", 5) != 0 && strncmp (name, "trusted.", 8) != 0
+      && strncmp (name, "security.", 9) != 0)
+    return -EOPNOTSUPP;
+  if (strncmp (name, "trusted.", 8) == 0 && !fake_proc_privileged (fake_self (k)))
+    return -EPERM;
+  r = fake_xattr_inode (fd, &ino);
+  if (r < 0)
+    return r;
+  i = fake_xattr_find (ino, name);
+  if ((flags & XATTR_CREATE_FLAG) && i >= 0)
+    return -EEXIST;
+  if ((flags & XATTR_REPLACE_FLAG) && i < 0)
+    return -ENODATA;
+  if (i < 0)
+    {
+      ino->xattr_names
+          = fake_xrealloc (ino->xattr_names, (ino->n_xattrs + 1) * sizeof *ino->xattr_names);
+      ino->xattr_vals
+          = fake_xrealloc (ino->xattr_vals, (ino->n_xattrs + 1) * sizeof *ino->xattr_vals);
+      i = (long)ino->n_xattrs++;
+      ino->xattr_names[i] = fake_xstrdup (name);
+      memset (&ino->xattr_vals[i], 0, sizeof ino->xattr_vals[i]);
+    }
+  ino->xattr_vals[i].len = 0;
+  fake_buf_put (&ino->xattr_vals[i], value, size);
+  return 0;
+}
+
+ssize_t
+fake_do_fgetxattr (int fd, const char *name, void *value, size_t size)
+{
+  struct fake_inode *ino;
+  long i;
+  int r = fake_xattr_inode (fd, &ino);
+
+  if (r < 0)
+    return r;
+  i = fake_xattr_find (ino, name);
+  if (i < 0)
+    return -ENODATA;
+  if (size == 0)
+    return (ssize_t)ino->xattr_vals[i].len;
+  if (size < ino->xattr_vals[i].len)
+    return -ERANGE;
+  memcpy (value, ino->xattr_vals[i].d, ino->xattr_vals[i].len);
+  return (ssize_t)ino->xattr_vals[i].len;
 }

@@ -93,7 +93,19 @@ struct fake_inode
   struct fake_bpf_prog **bpf; /* v2 cgroup: attached device programs, in order */
   size_t n_bpf;
   bool bpf_multi; /* attached with BPF_F_ALLOW_MULTI */
+  struct fake_inode *hard;  /* a hard link: the first name, which holds data and xattrs */
+  unsigned extra_links;     /* on the first name: hard links made to it */
+  char **xattr_names;       /* xattrs (on the first name of hard-linked files) */
+  struct fake_buf *xattr_vals;
+  size_t n_xattrs;
 };
+
+/* The inode that holds a file's data and xattrs: itself, or the first name of a hard link. */
+static inline struct fake_inode *
+fake_body (struct fake_inode *ino)
+{
+  return ino->hard ? ino->hard : ino;
+}
 
 struct fake_inode *fake_inode_new (struct fake_kernel *k, mode_t mode);
 struct fake_inode *fake_dir_lookup (struct fake_inode *dir, const char *name);

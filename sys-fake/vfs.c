@@ -21,6 +21,13 @@ fake_inode_dtor (void *p)
   free (ino->cg_subtree);
   free (ino->locks);
   free (ino->bpf);
+  for (size_t i = 0; i < ino->n_xattrs; i++)
+    {
+      free (ino->xattr_names[i]);
+      free (ino->xattr_vals[i].d);
+    }
+  free (ino->xattr_names);
+  free (ino->xattr_vals);
 }
 
 struct fake_inode *
@@ -442,6 +449,7 @@ fake_read_file (struct fake_kernel *k, const char *path)
     return NULL;
   if (fake_cgroup_file (ino))
     fake_cgroup_refresh (k, ino);
+  ino = fake_body (ino);
   return fake_xstrdup (ino->data.d ? ino->data.d : "");
 }
 
@@ -491,4 +499,31 @@ fake_dir_count (struct fake_kernel *k, const char *path)
   if (ino == NULL || !S_ISDIR (ino->mode))
     return (size_t)-1;
   return ino->n_kids;
+}
+
+char *
+fake_getxattr (struct fake_kernel *k, const char *path, const char *name)
+{
+  struct fake_inode *ino = fake_host_lookup (k, path, false);
+
+  if (ino == NULL)
+    return NULL;
+  ino = fake_body (ino);
+  for (size_t i = 0; i < ino->n_xattrs; i++)
+    if (strcmp (ino->xattr_names[i], name) == 0)
+      {
+        char *v = fake_xmalloc (ino->xattr_vals[i].len + 1);
+        memcpy (v, ino->xattr_vals[i].d, ino->xattr_vals[i].len);
+        v[ino->xattr_vals[i].len] = '\0';
+        return v;
+      }
+  return NULL;
+}
+
+bool
+fake_same_inode (struct fake_kernel *k, const char *a, const char *b)
+{
+  struct fake_inode *x = fake_host_lookup (k, a, false), *y = fake_host_lookup (k, b, false);
+
+  return x && y && fake_body (x) == fake_body (y);
 }

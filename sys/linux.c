@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -123,6 +124,52 @@ static int
 l_fchmod (int fd, mode_t mode)
 {
   return neg_errno (fchmod (fd, mode));
+}
+
+static int
+l_fchmodat (int dirfd, const char *path, mode_t mode, int flags)
+{
+  return neg_errno (fchmodat (dirfd, path, mode, flags));
+}
+
+static int
+l_linkat (int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+  return neg_errno (linkat (olddirfd, oldpath, newdirfd, newpath, flags));
+}
+
+static int
+l_utimensat (int dirfd, const char *path, const struct timespec *times, int flags)
+{
+  /* the raw call: glibc refuses path NULL (the futimens form) with EINVAL */
+  return neg_errno (syscall (SYS_utimensat, dirfd, path, times, flags));
+}
+
+/* An O_PATH fd (a symlink, a device node) cannot take f*xattr (EBADF): its /proc/self/fd
+ * magic link names the very inode, and the l* variant does not follow it further. */
+static int
+l_fsetxattr (int fd, const char *name, const void *value, size_t size, int flags)
+{
+  char path[64];
+
+  if (fsetxattr (fd, name, value, size, flags) == 0)
+    return 0;
+  if (errno != EBADF)
+    return -errno;
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  return neg_errno (setxattr (path, name, value, size, flags));
+}
+
+static ssize_t
+l_fgetxattr (int fd, const char *name, void *value, size_t size)
+{
+  char path[64];
+  ssize_t r = fgetxattr (fd, name, value, size);
+
+  if (r >= 0 || errno != EBADF)
+    return neg_errno (r);
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  return neg_errno (getxattr (path, name, value, size));
 }
 
 static int

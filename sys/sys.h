@@ -72,6 +72,13 @@ struct sys_clone_args
   void *arg;
 };
 
+/* File slots for the image store and layer unpacking (core/unpack.c):
+ *  utimensat (dirfd, path, times, flags): path NULL sets the times of dirfd itself (futimens).
+ *  fchmodat (dirfd, path, mode, flags): flags 0 only (the kernel follows a final symlink, so
+ *    callers use it on names they just created as non-symlinks).
+ *  fsetxattr / fgetxattr (fd, ...): also on an O_PATH fd (a symlink or device node opened
+ *    without being opened for I/O): the Linux backend then goes through /proc/self/fd/N. */
+
 /* Kind of a kernel feature set, asked with sys_kernel_version(): the fake reports its
  * personality, the real backend uname(2). */
 
@@ -99,6 +106,17 @@ struct sys_clone_args
   X (int, fchownat, (int dirfd, const char *path, uid_t uid, gid_t gid, int flags),            \
      (dirfd, path, uid, gid, flags))                                                            \
   X (int, fchmod, (int fd, mode_t mode), (fd, mode))                                            \
+  X (int, fchmodat, (int dirfd, const char *path, mode_t mode, int flags),                     \
+     (dirfd, path, mode, flags))                                                                \
+  X (int, linkat, (int olddirfd, const char *oldpath, int newdirfd, const char *newpath,       \
+                   int flags),                                                                  \
+     (olddirfd, oldpath, newdirfd, newpath, flags))                                             \
+  X (int, utimensat, (int dirfd, const char *path, const struct timespec *times, int flags),   \
+     (dirfd, path, times, flags))                                                               \
+  X (int, fsetxattr, (int fd, const char *name, const void *value, size_t size, int flags),    \
+     (fd, name, value, size, flags))                                                            \
+  X (ssize_t, fgetxattr, (int fd, const char *name, void *value, size_t size),                 \
+     (fd, name, value, size))                                                                   \
   X (int, fsync, (int fd), (fd))                                                                \
   X (int, flock, (int fd, int op), (fd, op))                                                    \
   X (ssize_t, getdents64, (int fd, void *buf, size_t count), (fd, buf, count))                  \

@@ -17,6 +17,8 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/rootfs.h"
+#include "core/unpack.h"
+#include "tests/unit/tarbuild.h"
 #include "sys-fake/fake.h"
 
 enum backend
@@ -277,11 +279,76 @@ CONTRACT (pipe_eof_only_when_every_writer_is_closed)
   sys_close (fds[0]);
 }
 
+
+/* Unpack a layer on either kernel: what needs no privilege (files, dirs, symlinks, hard
+ * links, modes, times, owner = ourselves), and a planted symlink refused on both. */
+static int
+unpack_into (int base, const char *dir, struct tarb *t, struct focker_err **err)
+{
+  _cleanup_close_ int dfd = -1, src = -1;
+  char diff[DIGEST_LEN + 1];
+  const char *buf;
+  size_t len;
+
+  assert_int_equal (sys_mkdirat (base, dir, 0755), 0);
+  buf = tarb_end (t, &len);
+  src = sys_openat (base, "layer.tar", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  assert_true (src >= 0);
+  assert_int_equal (write_all (src, buf, len), 0);
+  sys_close (src);
+  src = sys_openat (base, "layer.tar", O_RDONLY | O_CLOEXEC, 0);
+  dfd = sys_openat (base, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  return unpack_layer (dfd, src, diff, err);
+}
+
+CONTRACT (unpack_makes_entries_and_refuses_planted_symlinks)
+{
+  _cleanup_close_ int base = env_dir (e);
+  _cleanup_close_ int fd = -1;
+  _cleanup_err_ struct focker_err *err = NULL;
+  uid_t uid = e->backend == BACKEND_FAKE ? 0 : getuid ();
+  gid_t gid = e->backend == BACKEND_FAKE ? 0 : getgid ();
+  struct tarb *t = tarb_new (TARB_GZIP);
+  struct stat st, st2;
+  char link[64];
+  ssize_t n;
+
+  tarb_dir (t, "d", 0750, 5000);
+  tarb_file_owned (t, "d/f", "content", 0640, uid, gid, 6000);
+  tarb_symlink (t, "d/l", "f");
+  tarb_hardlink (t, "d/h", "d/f");
+  if (unpack_into (base, "ok", t, &err) < 0)
+    fail_msg ("%s: unpack: %s", backend_names[e->backend], err->msg);
+  tarb_free (t);
+  assert_int_equal (sys_fstatat (base, "ok/d", &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal (st.st_mode, S_IFDIR | 0750);
+  assert_int_equal (st.st_mtim.tv_sec, 5000);
+  assert_int_equal (sys_fstatat (base, "ok/d/f", &st, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal (st.st_mode, S_IFREG | 0640);
+  assert_int_equal (st.st_mtim.tv_sec, 6000);
+  assert_int_equal (sys_fstatat (base, "ok/d/h", &st2, AT_SYMLINK_NOFOLLOW), 0);
+  assert_int_equal (st2.st_ino, st.st_ino);
+  n = sys_readlinkat (base, "ok/d/l", link, sizeof link);
+  assert_int_equal (n, 1);
+  fd = sys_openat (base, "ok/d/h", O_RDONLY | O_CLOEXEC, 0);
+  assert_string_equal (get_fd (fd), "content");
+
+  assert_int_equal (sys_mkdirat (base, "outside", 0755), 0);
+  t = tarb_new (TARB_NONE);
+  tarb_symlink (t, "l", "../outside");
+  tarb_file (t, "l/evil", "x", 0644);
+  assert_true (unpack_into (base, "bad", t, &err) < 0);
+  tarb_free (t);
+  assert_non_null (strstr (err->msg, "\"l/evil\""));
+  assert_int_equal (sys_fstatat (base, "outside/evil", &st, AT_SYMLINK_NOFOLLOW), -ENOENT);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (open_in_root_never_leaves_the_root),
+    cmocka_unit_test (unpack_makes_entries_and_refuses_planted_symlinks),
     cmocka_unit_test (open_in_root_reports_missing_and_loops),
     cmocka_unit_test (ensure_in_root_creates_through_inner_symlinks_only),
     cmocka_unit_test (rm_rf_does_not_follow_symlinks),

@@ -1,0 +1,149 @@
+/* store.h: the image store (default /var/lib/focker).
+ *
+ *   blobs/sha256/<hex>     content-addressed blobs, verified while written: bytes go to
+ *                          blobs/.tmp-* and are renamed to their digest only when complete,
+ *                          fsync'd and hashed to the digest expected (a reader never sees a
+ *                          partial blob under a final name)
+ *   index.json, oci-layout an OCI image layout; names are the manifests'
+ *                          org.opencontainers.image.ref.name annotations
+ *   layers/sha256/<hex>    each layer unpacked once, by diff-id, shared by every image using
+ *                          it (unpacked into layers/.tmp-* and renamed when complete)
+ *   bundles/<key>.json     bundles made from images: the layers they use, a reference for gc
+ *                          while the bundle's rootfs directory exists
+ *   locks/                 flock files: `store` (every command holds it shared, gc
+ *                          exclusive), `index` (read-modify-write of index.json), one per
+ *                          layer being unpacked
+ *
+ * Reference counts are computed, not stored: gc walks every name's manifest and config and
+ * every live bundle record, and removes what none of them uses, so a crash can never leave a
+ * count wrong. */
+#ifndef FOCKER_STORE_H
+#define FOCKER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/digest.h"
+#include "core/err.h"
+
+#define STORE_DEFAULT_ROOT "/var/lib/focker"
+#define MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define ANNOT_REF_NAME "org.opencontainers.image.ref.name"
+
+struct store
+{
+  char *root;
+  int fd;     /* the store's top directory */
+  int lockfd; /* locks/store, held shared (exclusive for gc) until store_close */
+};
+
+/* Open (creating with `create`) the store at root and take its lock, shared or exclusive. */
+int store_open (struct store **out, const char *root, bool create, bool exclusive,
+                struct focker_err **err);
+void store_close (struct store *s);
+
+/* Scope-bound json_decref for jansson documents (json_t *). */
+void store_json_decrefp (void *j);
+#define _cleanup_json_ __attribute__ ((cleanup (store_json_decrefp)))
+
+/* ---- blobs ---- */
+
+struct blob_writer
+{
+  struct store *s;
+  int fd;
+  char *tmp; /* name under blobs/ */
+  struct digest *d;
+  uint64_t size;
+};
+
+int blob_begin (struct blob_writer *w, struct store *s, struct focker_err **err);
+int blob_write (struct blob_writer *w, const void *buf, size_t len, struct focker_err **err);
+/* Finish: fsync, check the digest against `expect` (NULL: any), rename into place.  *out
+ * gets the digest.  The writer is released whatever the result. */
+int blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
+                 struct focker_err **err);
+void blob_abort (struct blob_writer *w);
+
+/* A whole blob from memory, or from an fd read to its end; *size may be NULL. */
+int store_blob_put (struct store *s, const void *buf, size_t len, const char *expect,
+                    char out[DIGEST_LEN + 1], struct focker_err **err);
+int store_blob_from_fd (struct store *s, int fd, const char *expect, char out[DIGEST_LEN + 1],
+                        uint64_t *size, struct focker_err **err);
+bool store_blob_exists (struct store *s, const char *digest);
+/* The size of a blob in the store. */
+int store_blob_size (struct store *s, const char *digest, uint64_t *size, struct focker_err **err);
+/* Open a blob for reading: an fd, or a negative errno (-ENOENT if absent). */
+int store_blob_open (struct store *s, const char *digest, struct focker_err **err);
+/* Read a small blob (a manifest, a config) and check its digest. */
+int store_blob_read (char **out, size_t *len, struct store *s, const char *digest,
+                     struct focker_err **err);
+
+/* ---- layers ---- */
+
+/* Make sure the layer in blob `blob` is unpacked: layers/sha256/<diff-id hex>.  With
+ * `expect_diff` (from an image config) an existing layer is reused without reading the blob,
+ * and a blob whose content has another diff-id is refused.  *diff_id gets the diff-id. */
+int store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
+                        char diff_id[DIGEST_LEN + 1], struct focker_err **err);
+/* "<root>/layers/sha256/<hex>" (malloc'd). */
+char *store_layer_path (struct store *s, const char *diff_id);
+
+/* ---- names ---- */
+
+/* "busybox" -> "busybox:latest"; NULL if the name is not a valid reference. */
+char *store_normalize_ref (const char *ref);
+
+/* index.json's manifests array entries, under the index lock.  *idx: a json_t * (jansson). */
+int store_index_load (void **idx, struct store *s, struct focker_err **err);
+/* Point `name` at the manifest `digest` of `size` bytes (replacing what it named). */
+int store_tag (struct store *s, const char *name, const char *digest, uint64_t size,
+               struct focker_err **err);
+/* Remove the name; -ENOENT if absent. */
+int store_untag (struct store *s, const char *name, struct focker_err **err);
+
+/* ---- images ---- */
+
+struct image
+{
+  char *name; /* the reference it was found by, normalized; NULL when found by id */
+  char manifest_digest[DIGEST_LEN + 1];
+  char id[DIGEST_LEN + 1]; /* the config's digest */
+  void *manifest, *config; /* json_t * */
+  size_t n_layers;
+  char (*layers)[DIGEST_LEN + 1];   /* layer blob digests, bottom first */
+  char (*diff_ids)[DIGEST_LEN + 1]; /* from the config's rootfs */
+  uint64_t size;                    /* blobs' total */
+};
+
+/* Find an image by name (a missing tag means latest), by id ("sha256:<hex>", or a prefix of
+ * at least 12 hex digits of it).  -ENOENT with an error naming the reference if none. */
+int store_image_get (struct image **out, struct store *s, const char *ref, struct focker_err **err);
+/* From a manifest blob already in the store. */
+int store_image_from_manifest (struct image **out, struct store *s, const char *digest,
+                               struct focker_err **err);
+void image_free (struct image *img);
+
+/* ---- gc ---- */
+
+/* The reference count of each of n layers: how many image names and live bundles use it
+ * (counts[i] for diff_ids[i]).  What gc computes; nothing is changed. */
+int store_layer_refs (struct store *s, const char (*diff_ids)[DIGEST_LEN + 1], size_t n,
+                      size_t *counts, struct focker_err **err);
+
+struct gc_report
+{
+  size_t blobs, layers, tmps;
+  uint64_t bytes;
+};
+
+/* Remove every blob and layer no name and no live bundle uses, and temporary leftovers of
+ * killed writers.  Needs the store opened exclusive. */
+int store_gc (struct store *s, struct gc_report *rep, struct focker_err **err);
+
+#endif

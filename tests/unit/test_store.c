@@ -1,0 +1,636 @@
+/* test_store.c: the image store on the fake kernel: import, names, shared layers, gc, bundles,
+ * the image config -> config.json conversion, and fault loops over import and bundle that
+ * check the store's invariants after every fault: every blob under its final name has the
+ * digest of its content, no temporary is left, no name refers to anything missing, and gc
+ * brings the store back to empty. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "core/cleanup.h"
+#include "core/fsutil.h"
+#include "core/image.h"
+#include "core/image_archive.h"
+#include "core/spec.h"
+#include "core/store.h"
+#include "core/strv.h"
+#include "sys-fake/fake.h"
+#include "tests/unit/tarbuild.h"
+
+#define STORE "/var/lib/focker"
+#define IN "/in.tar.gz"
+
+static struct fake_kernel *
+kernel_with_tar (void)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct tarb *t = tarb_new (TARB_GZIP);
+  const char *buf;
+  size_t len;
+
+  tarb_dir (t, "bin", 0755, 10);
+  tarb_file (t, "bin/sh", "ELF", 0755);
+  tarb_file (t, "etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home:/bin/sh\n", 0644);
+  tarb_file (t, "etc/group", "root:x:0:\nstaff:x:50:\n", 0644);
+  tarb_symlink (t, "bin/ls", "sh");
+  buf = tarb_end (t, &len);
+  put_bytes (IN, buf, len);
+  tarb_free (t);
+  return k;
+}
+
+static struct store *
+open_store (bool exclusive)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct store *s = NULL;
+
+  if (store_open (&s, STORE, true, exclusive, &err) < 0)
+    fail_msg ("store_open: %s", err->msg);
+  return s;
+}
+
+static char **
+names_in (const char *dir)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  char **names = NULL;
+
+  if (list_dir_at (&names, AT_FDCWD, dir, &err) < 0)
+    fail_msg ("list %s: %s", dir, err->msg);
+  return names;
+}
+
+/* Every blob's content hashes to its name; no temporary anywhere. */
+static void
+check_store (void)
+{
+  char **blobs = names_in (STORE "/blobs/sha256");
+  char **tops = names_in (STORE "/blobs");
+  char **ltops = names_in (STORE "/layers");
+
+  for (char **b = blobs; *b; b++)
+    {
+      _cleanup_free_ char *path = xasprintf (STORE "/blobs/sha256/%s", *b), *buf = NULL;
+      _cleanup_err_ struct focker_err *err = NULL;
+      char d[DIGEST_LEN + 1];
+      size_t len;
+      assert_int_equal (read_file_at (&buf, &len, AT_FDCWD, path, 1 << 26, &err), 0);
+      digest_buffer (buf, len, d);
+      assert_string_equal (DIGEST_HEX (d), *b);
+    }
+  for (char **n = tops; *n; n++)
+    assert_string_equal (*n, "sha256");
+  for (char **n = ltops; *n; n++)
+    assert_string_equal (*n, "sha256");
+  strv_free (blobs);
+  strv_free (tops);
+  strv_free (ltops);
+}
+
+static size_t
+count_in (const char *dir)
+{
+  char **names = names_in (dir);
+  size_t n = strv_length (names);
+
+  strv_free (names);
+  return n;
+}
+
+static void
+import_names_an_image_and_unpacks_its_layer (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img, *by_id;
+  _cleanup_free_ char *layer = NULL, *prefix = NULL, *passwd = NULL;
+
+  if (image_import (s, AT_FDCWD, IN, "app", id, &err) < 0)
+    fail_msg ("import: %s", err->msg);
+  assert_int_equal (store_image_get (&img, s, "app:latest", &err), 0);
+  assert_string_equal (img->id, id);
+  assert_int_equal (img->n_layers, 1);
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_array_get (json_object_get (img->manifest, "layers"), 0), "mediaType")),
+      MT_LAYER_GZIP);
+  layer = xasprintf (STORE "/layers/sha256/%s", DIGEST_HEX (img->diff_ids[0]));
+  passwd = xasprintf ("%s/etc/passwd", layer);
+  assert_true (fake_exists (k, passwd));
+  prefix = xstrndup (DIGEST_HEX (id), 12);
+  assert_int_equal (store_image_get (&by_id, s, prefix, &err), 0);
+  assert_string_equal (by_id->manifest_digest, img->manifest_digest);
+  assert_null (by_id->name);
+  struct image *none = NULL;
+  assert_true (store_image_get (&none, s, "nope", &err) < 0);
+  assert_null (none);
+  assert_int_equal (err->code, -ENOENT);
+  assert_non_null (strstr (err->msg, "nope"));
+  check_store ();
+  image_free (img);
+  image_free (by_id);
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_kernel_free (k);
+}
+
+/* The reference count `focker inspect` shows for the image's only layer. */
+static void
+expect_refs (struct store *s, const char *ref, long want)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *text = NULL;
+  json_t *o;
+
+  if (image_inspect_json (&text, s, ref, &err) < 0)
+    fail_msg ("inspect %s: %s", ref, err->msg);
+  o = json_loads (text, 0, NULL);
+  assert_int_equal (json_integer_value (json_object_get (
+                        json_array_get (json_object_get (o, "layers"), 0), "refs")),
+                    want);
+  json_decref (o);
+}
+
+static void
+layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct gc_report rep;
+  char id[DIGEST_LEN + 1];
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "a", id, &err), 0);
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "b:1", id, &err), 0);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  expect_refs (s, "a", 2);
+  assert_int_equal (image_remove (s, "a", &err), 0);
+  assert_int_equal (image_remove (s, "a", &err), -ENOENT);
+  expect_refs (s, "b:1", 1);
+  focker_err_free (TAKE_PTR (err));
+  store_close (s);
+
+  s = open_store (true);
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (rep.layers, 0); /* b:1 still uses it */
+  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  assert_int_equal (image_remove (s, "b:1", &err), 0);
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (rep.layers, 1);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+  assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
+  assert_int_equal (count_in (STORE "/locks"), 2); /* store and index: no layer lock left */
+  check_store ();
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+static void
+a_blob_with_another_digest_is_refused (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char want[DIGEST_LEN + 1], got[DIGEST_LEN + 1];
+
+  digest_buffer ("good", 4, want);
+  assert_true (store_blob_put (s, "evil", 4, want, got, &err) < 0);
+  assert_non_null (strstr (err->msg, want));
+  assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
+  check_store ();
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+static void
+image_config_becomes_config_json (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *text = NULL;
+  json_t *ic = json_loads ("{\"Entrypoint\":[\"/bin/app\"],\"Cmd\":[\"--serve\"],"
+                           "\"Env\":[\"PATH=/app/bin\",\"MODE=prod\"],\"WorkingDir\":\"/srv\","
+                           "\"User\":\"app:staff\",\"Labels\":{\"version\":\"1.2\"},"
+                           "\"StopSignal\":\"SIGQUIT\"}",
+                           0, NULL);
+  struct spec *spec = NULL;
+  int rootfd;
+
+  assert_int_equal (fake_write_file (k, "/r/etc/passwd", "app:x:1000:1001::/:/bin/sh\n", 0644), 0);
+  assert_int_equal (fake_write_file (k, "/r/etc/group", "staff:x:50:\n", 0644), 0);
+  rootfd = sys_openat (AT_FDCWD, "/r", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (image_spec_json (&text, ic, rootfd, &err) < 0)
+    fail_msg ("spec: %s", err->msg);
+  if (spec_parse (&spec, text, strlen (text), "config.json", &err) < 0)
+    fail_msg ("spec_parse: %s", err->msg);
+  assert_int_equal (strv_length (spec->process->args), 2);
+  assert_string_equal (spec->process->args[0], "/bin/app");
+  assert_string_equal (spec->process->args[1], "--serve");
+  assert_string_equal (strv_env_get (spec->process->env, "PATH"), "/app/bin");
+  assert_string_equal (strv_env_get (spec->process->env, "MODE"), "prod");
+  assert_string_equal (strv_env_get (spec->process->env, "TERM"), "xterm");
+  assert_string_equal (spec->process->cwd, "/srv");
+  assert_int_equal (spec->process->uid, 1000);
+  assert_int_equal (spec->process->gid, 50);
+  assert_false (spec->process->terminal);
+  json_t *doc = json_loads (text, 0, NULL);
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (doc, "annotations"), "version")), "1.2");
+  assert_string_equal (json_string_value (json_object_get (json_object_get (doc, "annotations"),
+                                                           "org.opencontainers.image.stopSignal")),
+                       "SIGQUIT");
+  json_decref (doc);
+  spec_free (spec);
+  json_decref (ic);
+
+  /* a numeric user: its passwd group when listed, else 0 */
+  for (int i = 0; i < 2; i++)
+    {
+      ic = json_loads (i ? "{\"Cmd\":[\"sh\"],\"User\":\"1000\"}"
+                         : "{\"Cmd\":[\"sh\"],\"User\":\"4242\"}",
+                       0, NULL);
+      free (TAKE_PTR (text));
+      assert_int_equal (image_spec_json (&text, ic, rootfd, &err), 0);
+      assert_int_equal (spec_parse (&spec, text, strlen (text), "config.json", &err), 0);
+      assert_int_equal (spec->process->uid, i ? 1000 : 4242);
+      assert_int_equal (spec->process->gid, i ? 1001 : 0);
+      spec_free (spec);
+      spec = NULL;
+      json_decref (ic);
+    }
+
+  /* a user the rootfs does not list is an error naming it */
+  ic = json_loads ("{\"Cmd\":[\"sh\"],\"User\":\"ghost\"}", 0, NULL);
+  free (TAKE_PTR (text));
+  assert_true (image_spec_json (&text, ic, rootfd, &err) < 0);
+  assert_non_null (strstr (err->msg, "ghost"));
+  json_decref (ic);
+  sys_close (rootfd);
+  fake_kernel_free (k);
+}
+
+static void
+bundle_mounts_an_overlay_and_gc_keeps_its_layers (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b1" };
+  const struct fake_mount *m;
+  struct gc_report rep;
+  char id[DIGEST_LEN + 1];
+  bool copied;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  if (image_bundle (s, &o, &copied, &err) < 0)
+    fail_msg ("bundle: %s", err->msg);
+  assert_false (copied);
+  m = fake_mount_find (k, fake_current_pid (k), "/b1/rootfs");
+  assert_non_null (m);
+  assert_string_equal (m->fstype, "overlay");
+  assert_non_null (strstr (m->data, "upperdir=/b1/upper,workdir=/b1/work"));
+  assert_non_null (strstr (m->data, "lowerdir=" STORE "/layers/sha256/"));
+  assert_true (fake_exists (k, "/b1/config.json"));
+  expect_refs (s, "app", 2); /* the name and the bundle */
+  assert_int_equal (image_remove (s, "app", &err), 0);
+  store_close (s);
+  s = open_store (true);
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 1); /* the bundle uses it */
+  assert_int_equal (image_unbundle (s, "/b1", &err), 0);
+  assert_null (fake_mount_find (k, fake_current_pid (k), "/b1/rootfs"));
+  assert_false (fake_exists (k, "/b1"));
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_kernel_free (k);
+}
+
+static void
+bundle_copies_when_asked (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b2", .copy = true };
+  char id[DIGEST_LEN + 1];
+  bool copied;
+  struct stat st;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  if (image_bundle (s, &o, &copied, &err) < 0)
+    fail_msg ("bundle: %s", err->msg);
+  assert_true (copied);
+  assert_null (fake_mount_find (k, fake_current_pid (k), "/b2/rootfs"));
+  assert_int_equal (fake_lstat (k, "/b2/rootfs/bin/sh", &st), 0);
+  assert_int_equal (st.st_mode, S_IFREG | 0755);
+  assert_int_equal (fake_lstat (k, "/b2/rootfs/bin/ls", &st), 0);
+  assert_true (S_ISLNK (st.st_mode));
+  assert_int_equal (image_unbundle (s, "/b2", &err), 0);
+  assert_false (fake_exists (k, "/b2"));
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+/* No overlayfs (mount says ENODEV): the bundle is a copy, and says so. */
+static void
+bundle_falls_back_to_a_copy_without_overlay (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b4" };
+  char id[DIGEST_LEN + 1];
+  bool copied = false;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  fake_fail_nth (k, 1, true, ENODEV, SYS_MASK (mount));
+  if (image_bundle (s, &o, &copied, &err) < 0)
+    fail_msg ("bundle: %s", err->msg);
+  fake_fail_nth (k, 0, false, 0, 0);
+  assert_true (copied);
+  assert_true (fake_exists (k, "/b4/rootfs/bin/sh"));
+  assert_true (fake_exists (k, "/b4/config.json"));
+  assert_int_equal (image_unbundle (s, "/b4", &err), 0);
+  assert_false (fake_exists (k, "/b4"));
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+/* The store fault loop: `prepare` (unfaulted) then `op` with call n failing, once and
+ * persistently, for every n.  Afterwards (faults off): on success "app" names a complete
+ * image; on failure no name, a consistent store after a single fault, and gc empties it. */
+static void
+store_fault_loop (void (*prepare) (struct store *s),
+                  int (*op) (struct store *s, struct focker_err **err))
+{
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct fake_kernel *k = kernel_with_tar ();
+        struct store *s = open_store (false);
+        _cleanup_err_ struct focker_err *err = NULL;
+        struct image *img = NULL;
+        struct gc_report rep;
+        int r;
+
+        prepare (s);
+        fake_fail_nth (k, n, persist, EIO, 0);
+        r = op (s, &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        store_close (s);
+        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+        bool hit = fake_faults_hit (k) > 0;
+        s = open_store (true);
+        if (r == 0)
+          {
+            assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+            image_free (img);
+            check_store ();
+          }
+        else
+          {
+            assert_non_null (err);
+            assert_int_equal (err->code, r);
+            focker_err_free (TAKE_PTR (err));
+            assert_true (store_image_get (&img, s, "app", &err) < 0);
+            focker_err_free (TAKE_PTR (err));
+            if (!persist)
+              check_store (); /* a single fault: cleanup ran */
+            assert_int_equal (store_gc (s, &rep, &err), 0);
+            check_store ();
+            assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
+            assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+          }
+        store_close (s);
+        fake_kernel_free (k);
+        if (!hit)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
+static void
+prepare_nothing (struct store *s)
+{
+  (void)s;
+}
+
+static int
+op_import (struct store *s, struct focker_err **err)
+{
+  char id[DIGEST_LEN + 1];
+
+  return image_import (s, AT_FDCWD, IN, "app", id, err);
+}
+
+static void
+import_survives_every_fault (void **state)
+{
+  store_fault_loop (prepare_nothing, op_import);
+}
+
+/* An archive of "app" in /out.tar, and an empty store. */
+static void
+prepare_archive (struct store *s)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct gc_report rep;
+  char id[DIGEST_LEN + 1];
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  assert_int_equal (image_save (s, "app", "/out.tar", &err), 0);
+  assert_int_equal (image_remove (s, "app", &err), 0);
+  assert_int_equal (store_gc (s, &rep, &err), 0); /* one process: nothing to exclude */
+}
+
+static int
+op_load (struct store *s, struct focker_err **err)
+{
+  return image_load (s, "/out.tar", NULL, err);
+}
+
+static void
+load_survives_every_fault (void **state)
+{
+  store_fault_loop (prepare_archive, op_load);
+}
+
+/* After a failed bundle: no mount, no bundle directory, the image intact. */
+static void
+bundle_survives_every_fault (void **state)
+{
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct fake_kernel *k = kernel_with_tar ();
+        struct store *s = open_store (false);
+        _cleanup_err_ struct focker_err *err = NULL;
+        struct bundle_opts o = { .image = "app", .dir = "/b3" };
+        char id[DIGEST_LEN + 1];
+        bool copied = false;
+        int r;
+
+        assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+        size_t mounts = fake_mount_count (k, fake_current_pid (k));
+        fake_fail_nth (k, n, persist, EIO, 0);
+        r = image_bundle (s, &o, &copied, &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        bool hit = fake_faults_hit (k) > 0;
+        assert_int_equal (fake_open_fds (k, fake_current_pid (k)),
+                          5); /* + the store and its lock */
+        if (r == 0)
+          {
+            assert_true (fake_exists (k, "/b3/config.json"));
+            assert_int_equal (image_unbundle (s, "/b3", &err), 0);
+          }
+        else
+          {
+            assert_int_equal (err->code, r);
+            if (!persist)
+              {
+                assert_int_equal (fake_mount_count (k, fake_current_pid (k)), mounts);
+                assert_false (fake_exists (k, "/b3"));
+              }
+          }
+        store_close (s);
+        fake_kernel_free (k);
+        if (!hit)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
+/* save writes an oci-archive that load reads back into an empty store, same image id. */
+static void
+save_then_load_round_trips (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+  char **names = NULL;
+  struct gc_report rep;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app:1", id, &err), 0);
+  if (image_save (s, "app:1", "/out.tar", &err) < 0)
+    fail_msg ("save: %s", err->msg);
+  assert_false (fake_exists (k, "/.out.tar.tmp"));
+  assert_int_equal (image_remove (s, "app:1", &err), 0);
+  store_close (s);
+  s = open_store (true);
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+  if (image_load (s, "/out.tar", &names, &err) < 0)
+    fail_msg ("load: %s", err->msg);
+  assert_string_equal (names[0], "app:1");
+  assert_null (names[1]);
+  strv_free (names);
+  assert_int_equal (store_image_get (&img, s, "app:1", &err), 0);
+  assert_string_equal (img->id, id);
+  image_free (img);
+  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  check_store ();
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_kernel_free (k);
+}
+
+/* A docker save archive: manifest.json names the config and layer files by path; docker
+ * dedups a repeated layer with a symlink.  A path outside the archive is not found. */
+static void
+load_reads_docker_save_archives (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct tarb *layer = tarb_new (TARB_NONE), *arch = tarb_new (TARB_NONE);
+  char diff[DIGEST_LEN + 1], cfgname[128], cfg[512], man[512];
+  const char *lbuf, *abuf;
+  size_t llen, alen;
+  struct image *img;
+  char **names = NULL;
+
+  tarb_file (layer, "etc/hello", "hi", 0644);
+  lbuf = tarb_end (layer, &llen);
+  digest_buffer (lbuf, llen, diff);
+  snprintf (cfg, sizeof cfg,
+            "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},"
+            "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
+            diff, diff);
+  char cd[DIGEST_LEN + 1];
+  digest_buffer (cfg, strlen (cfg), cd);
+  snprintf (cfgname, sizeof cfgname, "%s.json", DIGEST_HEX (cd));
+  snprintf (man, sizeof man,
+            "[{\"Config\":\"%s\",\"RepoTags\":[\"dk:1\",\"dk:2\"],"
+            "\"Layers\":[\"a/layer.tar\",\"b/layer.tar\"]}]",
+            cfgname);
+  tarb_bytes (arch, "a/layer.tar", lbuf, llen);
+  tarb_symlink (arch, "b/layer.tar", "../a/layer.tar");
+  tarb_file (arch, cfgname, cfg, 0644);
+  tarb_file (arch, "a/json", "{}", 0644);
+  tarb_file (arch, "manifest.json", man, 0644);
+  abuf = tarb_end (arch, &alen);
+  put_bytes ("/docker.tar", abuf, alen);
+  if (image_load (s, "/docker.tar", &names, &err) < 0)
+    fail_msg ("load: %s", err->msg);
+  assert_string_equal (names[0], "dk:1");
+  assert_string_equal (names[1], "dk:2");
+  strv_free (names);
+  assert_int_equal (store_image_get (&img, s, "dk:2", &err), 0);
+  assert_string_equal (img->id, cd);
+  assert_int_equal (img->n_layers, 2);
+  assert_string_equal (img->diff_ids[1], diff);
+  image_free (img);
+  check_store ();
+  tarb_free (layer);
+  tarb_free (arch);
+
+  /* a layer path that leaves the archive */
+  arch = tarb_new (TARB_NONE);
+  snprintf (man, sizeof man,
+            "[{\"Config\":\"%s\",\"RepoTags\":[\"dk:3\"],\"Layers\":[\"../etc/x\"]}]", cfgname);
+  tarb_file (arch, cfgname, cfg, 0644);
+  tarb_file (arch, "manifest.json", man, 0644);
+  abuf = tarb_end (arch, &alen);
+  put_bytes ("/docker2.tar", abuf, alen);
+  assert_true (image_load (s, "/docker2.tar", NULL, &err) < 0);
+  assert_non_null (strstr (err->msg, "\"../etc/x\" not in the archive"));
+  tarb_free (arch);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (import_names_an_image_and_unpacks_its_layer),
+    cmocka_unit_test (layers_are_shared_and_gc_removes_what_no_name_uses),
+    cmocka_unit_test (a_blob_with_another_digest_is_refused),
+    cmocka_unit_test (image_config_becomes_config_json),
+    cmocka_unit_test (bundle_mounts_an_overlay_and_gc_keeps_its_layers),
+    cmocka_unit_test (bundle_copies_when_asked),
+    cmocka_unit_test (bundle_falls_back_to_a_copy_without_overlay),
+    cmocka_unit_test (import_survives_every_fault),
+    cmocka_unit_test (bundle_survives_every_fault),
+    cmocka_unit_test (save_then_load_round_trips),
+    cmocka_unit_test (load_survives_every_fault),
+    cmocka_unit_test (load_reads_docker_save_archives),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
