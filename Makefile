@@ -13,8 +13,9 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 # libarchive reads layers and archives (only its tar format and gzip/zstd/xz/bzip2 filters are
-# referenced, so the static link pulls in no libxml2/ICU); libcrypto hashes (sha256).
-PKGS     := jansson libseccomp libarchive libcrypto
+# referenced, so the static link pulls in no libxml2/ICU); Nettle hashes (sha256), and is
+# libarchive's own dependency already.
+PKGS     := jansson libseccomp libarchive nettle
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
             -Wformat=2 -Wno-format-nonliteral

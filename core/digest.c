@@ -1,13 +1,13 @@
-/* digest.c: sha256 through libcrypto's EVP interface (see digest.h). */
+/* digest.c: sha256 through Nettle (see digest.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include "core/digest.h"
 
 struct digest
 {
-  EVP_MD_CTX *ctx;
+  struct sha256_ctx ctx;
 };
 
 struct digest *
@@ -15,12 +15,12 @@ digest_new (void)
 {
   struct digest *d = malloc (sizeof *d);
 
-  if (d == NULL || (d->ctx = EVP_MD_CTX_new ()) == NULL
-      || EVP_DigestInit_ex (d->ctx, EVP_sha256 (), NULL) != 1)
+  if (d == NULL)
     {
       fputs ("focker: out of memory\n", stderr);
       abort ();
     }
+  sha256_init (&d->ctx);
   return d;
 }
 
@@ -28,28 +28,28 @@ void
 digest_update (struct digest *d, const void *buf, size_t len)
 {
   if (len)
-    EVP_DigestUpdate (d->ctx, buf, len);
+    sha256_update (&d->ctx, len, buf);
 }
 
 void
 digest_final (struct digest *d, char out[DIGEST_LEN + 1])
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
+  static const char hex[] = "0123456789abcdef";
+  uint8_t md[SHA256_DIGEST_SIZE];
 
-  EVP_DigestFinal_ex (d->ctx, md, &n);
+  sha256_digest (&d->ctx, sizeof md, md);
   memcpy (out, "sha256:", 7);
-  for (unsigned int i = 0; i < n && i < 32; i++)
-    snprintf (out + 7 + 2 * i, 3, "%02x", md[i]);
+  for (size_t i = 0; i < sizeof md; i++)
+    {
+      out[7 + 2 * i] = hex[md[i] >> 4];
+      out[8 + 2 * i] = hex[md[i] & 15];
+    }
   out[DIGEST_LEN] = '\0';
 }
 
 void
 digest_free (struct digest *d)
 {
-  if (d == NULL)
-    return;
-  EVP_MD_CTX_free (d->ctx);
   free (d);
 }
 

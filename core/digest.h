@@ -1,6 +1,7 @@
 /* digest.h: sha256 digests in the OCI form "sha256:<64 lowercase hex>".
  *
- * The hashing is OpenSSL's libcrypto (EVP), pure computation: no kernel call.  A digest
+ * The hashing is Nettle's (GnuTLS's crypto library, with SHA-NI code), pure computation: no
+ * kernel call.  Not libcrypto: see CONTRIBUTING.md.  A digest
  * string is always DIGEST_LEN characters plus the NUL. */
 #ifndef FOCKER_DIGEST_H
 #define FOCKER_DIGEST_H

@@ -17,7 +17,7 @@ fi
 mkdir -p "$B/obj"
 FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined)
 CPP=(-I. -D_GNU_SOURCE -DFOCKER_TEST=1 $(pkg-config --cflags jansson))
-LIBS=$(pkg-config --libs jansson libseccomp libarchive libcrypto)
+LIBS=$(pkg-config --libs jansson libseccomp libarchive nettle)
 
 # Objects, rebuilt when their source or any header is newer.
 newest_h=$(find core sys sys-fake -name '*.h' -newer "$B/stamp" 2>/dev/null | head -1)
