@@ -810,6 +810,9 @@ events_report_stats_and_oom_until_the_container_stops (void **state)
       assert_non_null (strstr (e.lines[0], "\"usage\":{\"limit\":67108864"));
       assert_non_null (strstr (e.lines[0], "\"pids\":{\"current\":"));
       assert_non_null (strstr (e.lines[0], "\"limit\":50}"));
+      if (i == 0)
+        /* every page size the cgroup has a limit file for */
+        assert_non_null (strstr (e.lines[0], "\"hugetlb\":{\"2MB\":{\"failcnt\":0},\"1GB\":{"));
       assert_string_equal (e.lines[1], "{\"type\":\"oom\",\"id\":\"c1\"}");
       assert_int_equal (fake_open_fds (w->k, w->cli), 3);
       /* a stopped container has no events */
