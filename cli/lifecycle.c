@@ -563,7 +563,7 @@ cmd_features (int argc, char **argv)
   json_object_set_new (linux_, "capabilities", a);
   json_object_set_new (linux_, "cgroup",
                        json_pack ("{s:b,s:b,s:b,s:b,s:b}", "v1", 1, "v2", 1, "systemd", 0,
-                                  "systemdUser", 0, "rdma", 0));
+                                  "systemdUser", 0, "rdma", 1));
   json_object_set_new (
       linux_, "seccomp",
       json_pack ("{s:b,s:[sssssssss],s:[sssssss],s:[sss],s:[ssss]}", "enabled", 1, "actions",

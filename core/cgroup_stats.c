@@ -2,10 +2,10 @@
  * kill count.
  *
  * Every figure is read from cgroupfs through the seam: on v2 from the one directory (cpu.stat,
- * memory.current/max/stat/events, memory.swap.*, pids.*, io.stat); on v1 from the hierarchy
- * carrying each controller (cpuacct.*, cpu.stat, memory.*, memory.memsw.*, pids.*,
- * blkio.throttle.*).  Units are runc's: nanoseconds for CPU time, bytes for memory.  A file
- * the host lacks leaves its figure out (or 0), it is not an error: stats are best effort, as
+ * memory.current/max/stat/events, memory.swap.*, pids.*, io.stat, hugetlb.*); on v1 from the
+ * hierarchy carrying each controller (cpuacct.*, cpu.stat, memory.*, memory.memsw.*, pids.*,
+ * blkio.throttle.*, hugetlb.*).  Units are runc's: nanoseconds for CPU time, bytes for memory.  A
+ * file the host lacks leaves its figure out (or 0), it is not an error: stats are best effort, as
  * in runc. */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "core/cgroup_internal.h"
 #include "core/cleanup.h"
+#include "core/fsutil.h"
 
 /* The container's directory for controller `v1` (named `v2` in cgroup v2), or NULL. */
 static const char *
@@ -307,6 +308,62 @@ blkio_stats (const struct cgroup *cg)
   return blk;
 }
 
+/* One page size: {usage, max, failcnt} (v2 has no peak: max is left out there). */
+static json_t *
+hugetlb_entry (const char *d, const char *size, bool v2)
+{
+  _cleanup_free_ char *cur
+      = xasprintf (v2 ? "hugetlb.%s.current" : "hugetlb.%s.usage_in_bytes", size);
+  _cleanup_free_ char *peak = xasprintf ("hugetlb.%s.max_usage_in_bytes", size);
+  _cleanup_free_ char *fail = xasprintf (v2 ? "hugetlb.%s.events" : "hugetlb.%s.failcnt", size);
+  _cleanup_free_ char *events = NULL;
+  json_t *e = json_object ();
+  uint64_t v;
+
+  if (read_u64 (&v, d, cur))
+    set_u64 (e, "usage", v);
+  if (!v2 && read_u64 (&v, d, peak))
+    set_u64 (e, "max", v);
+  if (v2)
+    set_u64 (e, "failcnt",
+             cg_read (&events, d, fail) >= 0 && keyed_u64 (&v, events, "max") ? v : 0);
+  else
+    set_u64 (e, "failcnt", read_u64 (&v, d, fail) ? v : 0);
+  return e;
+}
+
+/* Every page size the hierarchy has a limit file for, keyed by its name ("2MB"). */
+static json_t *
+hugetlb_stats (const struct cgroup *cg)
+{
+  json_t *h = json_object ();
+  bool v2;
+  const char *d = stat_dir (cg, "hugetlb", &v2);
+  const char *suffix = v2 ? ".max" : ".limit_in_bytes";
+  _cleanup_close_ int fd = -1;
+  char buf[4096];
+  ssize_t n;
+
+  if (d == NULL || (fd = sys_openat (AT_FDCWD, d, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)) < 0)
+    return h;
+  while ((n = sys_getdents64 (fd, buf, sizeof buf)) > 0)
+    for (ssize_t off = 0; off < n;)
+      {
+        struct linux_dirent64_hdr *e = (struct linux_dirent64_hdr *)(buf + off);
+        size_t len = strlen (e->d_name), sl = strlen (suffix);
+        off += e->d_reclen;
+        /* hugetlb.<size><suffix>, <size> without dots (not hugetlb.2MB.rsvd.max) */
+        if (strncmp (e->d_name, "hugetlb.", 8) == 0 && len > 8 + sl
+            && strcmp (e->d_name + len - sl, suffix) == 0
+            && memchr (e->d_name + 8, '.', len - 8 - sl) == NULL)
+          {
+            _cleanup_free_ char *size = xstrndup (e->d_name + 8, len - 8 - sl);
+            json_object_set_new (h, size, hugetlb_entry (d, size, v2));
+          }
+      }
+  return h;
+}
+
 void *
 cgroup_stats (const struct cgroup *cg)
 {
@@ -316,6 +373,7 @@ cgroup_stats (const struct cgroup *cg)
   json_object_set_new (data, "memory", memory_stats (cg));
   json_object_set_new (data, "pids", pids_stats (cg));
   json_object_set_new (data, "blkio", blkio_stats (cg));
+  json_object_set_new (data, "hugetlb", hugetlb_stats (cg));
   return data;
 }
 

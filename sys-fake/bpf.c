@@ -250,23 +250,36 @@ fake_do_bpf_prog_load (unsigned type, const void *insns, unsigned n_insns, char 
   return fake_bpf_new_fd (k, p, prog);
 }
 
-int
-fake_do_bpf_prog_attach (int prog_fd, int target_fd, unsigned type, unsigned flags)
+/* What attach and detach check first: privilege, a v2 cgroup at target_fd, a program at
+ * prog_fd, the device attach type. */
+static int
+fake_bpf_attach_args (int prog_fd, int target_fd, unsigned type, struct fake_inode **cg,
+                      struct fake_bpf_prog **prog)
 {
-  struct fake_kernel *k = fake_current_kernel;
-  struct fake_proc *p = fake_self (k);
-  struct fake_inode *cg = fake_bpf_cgroup_of_fd (p, target_fd);
-  struct fake_bpf_prog *prog;
+  struct fake_proc *p = fake_self (fake_current_kernel);
   int r;
 
   if (!fake_proc_privileged (p))
     return -EPERM;
-  if (cg == NULL)
+  *cg = fake_bpf_cgroup_of_fd (p, target_fd);
+  if (*cg == NULL)
     return -EBADF;
-  prog = fake_bpf_of_fd (p, prog_fd, &r);
-  if (prog == NULL)
+  *prog = fake_bpf_of_fd (p, prog_fd, &r);
+  if (*prog == NULL)
     return r;
-  if (type != BPF_CGROUP_DEVICE || (flags & ~BPF_F_ALLOW_MULTI))
+  return type == BPF_CGROUP_DEVICE ? 0 : -EINVAL;
+}
+
+int
+fake_do_bpf_prog_attach (int prog_fd, int target_fd, unsigned type, unsigned flags)
+{
+  struct fake_inode *cg;
+  struct fake_bpf_prog *prog;
+  int r = fake_bpf_attach_args (prog_fd, target_fd, type, &cg, &prog);
+
+  if (r < 0)
+    return r;
+  if (flags & ~BPF_F_ALLOW_MULTI)
     return -EINVAL;
   for (size_t i = 0; i < cg->n_bpf; i++)
     if (cg->bpf[i] == prog)
@@ -292,21 +305,12 @@ fake_do_bpf_prog_attach (int prog_fd, int target_fd, unsigned type, unsigned fla
 int
 fake_do_bpf_prog_detach (int prog_fd, int target_fd, unsigned type)
 {
-  struct fake_kernel *k = fake_current_kernel;
-  struct fake_proc *p = fake_self (k);
-  struct fake_inode *cg = fake_bpf_cgroup_of_fd (p, target_fd);
+  struct fake_inode *cg;
   struct fake_bpf_prog *prog;
-  int r;
+  int r = fake_bpf_attach_args (prog_fd, target_fd, type, &cg, &prog);
 
-  if (!fake_proc_privileged (p))
-    return -EPERM;
-  if (cg == NULL)
-    return -EBADF;
-  prog = fake_bpf_of_fd (p, prog_fd, &r);
-  if (prog == NULL)
+  if (r < 0)
     return r;
-  if (type != BPF_CGROUP_DEVICE)
-    return -EINVAL;
   for (size_t i = 0; i < cg->n_bpf; i++)
     if (cg->bpf[i] == prog)
       {

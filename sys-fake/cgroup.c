@@ -20,6 +20,8 @@ struct fake_cghier
 };
 
 static const char fake_v2_controllers[] = "cpuset cpu io memory hugetlb pids rdma misc";
+/* hybrid: a controller bound to a v1 hierarchy is not available in cgroup2 */
+static const char fake_hybrid_v2_controllers[] = "hugetlb rdma misc";
 
 struct fake_cgfile
 {
@@ -340,8 +342,11 @@ fake_cg_populated (struct fake_kernel *k, struct fake_inode *dir, bool deep)
 static const char *
 fake_cg_available (struct fake_inode *dir)
 {
+  if (dir == dir->cgh->root && !dir->cgh->v2)
+    return dir->cgh->name;
   if (dir == dir->cgh->root)
-    return dir->cgh->v2 ? fake_v2_controllers : dir->cgh->name;
+    return fake_current_kernel->pers.cgroup == FAKE_CGROUP_HYBRID ? fake_hybrid_v2_controllers
+                                                                  : fake_v2_controllers;
   return dir->parent && dir->parent->cg_subtree ? dir->parent->cg_subtree : "";
 }
 

@@ -94,6 +94,12 @@ unknown signal "99999"|kill nope 99999
 kill: expects 1 to 2 arguments|kill
 delete: expects 1 argument|delete
 list: unknown option --bogus|list --bogus
+--interval: "0s" is not a duration|events --interval 0s nope
+--interval: "abc" is not a duration|events --interval abc nope
+--interval: "5" is not a duration|events --interval 5 nope
+events: expects 1 argument|events
+container nope does not exist|events nope
+container nope does not exist|events --stats nope
 config.json|create --bundle /nonexistent/bundle bad-c1
 config.json|create --bundle nonexistent-relative bad-c1
 --console-socket given but process.terminal is false|create --bundle B --console-socket /tmp/none bad-c1

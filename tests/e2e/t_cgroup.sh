@@ -273,3 +273,29 @@ c['linux']['resources'] = {'pids': {'limit': 17}}"
   done
   assert_no_cgroup_left
 }
+
+# update with device rules replaces the device filter of a live container: a node denied at
+# create opens after an update allows it (v1 list, then the BPF program, whose replacement
+# queries, attaches and detaches on the real kernel).
+test_cgroup_update_device_rules_of_a_live_container() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","mknod /dev/lc c 10 237 || exit 9; (exec 3</dev/lc) 2>/tmp/before; while [ ! -e /tmp/go ]; do sleep 0.05; done; (exec 3</dev/lc) 2>/tmp/after; echo done >/tmp/done; sleep 100"]'
+  edit_config "$E2E_TMP/b" "
+for k in ['bounding', 'effective', 'permitted']: c['process']['capabilities'][k].append('CAP_MKNOD')"
+  local bpf r="$E2E_TMP/b/rootfs/tmp"
+  for bpf in 0 1; do
+    rm -f "$r/before" "$r/after" "$r/go" "$r/done"
+    FOCKER_TEST_DEVICES_BPF=$bpf fk create --bundle "$E2E_TMP/b" focker-cg14 </dev/null >/dev/null 2>&1 && fk start focker-cg14 || return 1
+    for _ in $(seq 250); do [ -e "$r/before" ] && break; sleep 0.02; done
+    assert_contains "$(cat "$r/before")" "Operation not permitted" || return 1
+    echo '{"devices": [{"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rwm"}]}' \
+      | FOCKER_TEST_DEVICES_BPF=$bpf fk update --resources - focker-cg14 || return 1
+    touch "$r/go"
+    for _ in $(seq 250); do [ -e "$r/done" ] && break; sleep 0.02; done
+    [ -e "$r/done" ] || { echo "    bpf=$bpf: the container did not try again"; return 1; }
+    case "$(cat "$r/after")" in
+    *"Operation not permitted"*) echo "    bpf=$bpf: still denied after update: $(cat "$r/after")"; return 1 ;;
+    esac
+    fk delete --force focker-cg14 || return 1
+  done
+  assert_no_cgroup_left
+}

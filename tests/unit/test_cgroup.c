@@ -802,6 +802,9 @@ events_report_stats_and_oom_until_the_container_stops (void **state)
       assert_non_null (strstr (e.lines[0], "\"usage\":{\"limit\":67108864"));
       assert_non_null (strstr (e.lines[0], "\"pids\":{\"current\":"));
       assert_non_null (strstr (e.lines[0], "\"limit\":50}"));
+      if (i == 0)
+        /* every page size the cgroup has a limit file for */
+        assert_non_null (strstr (e.lines[0], "\"hugetlb\":{\"2MB\":{\"failcnt\":0},\"1GB\":{"));
       assert_string_equal (e.lines[1], "{\"type\":\"oom\",\"id\":\"c1\"}");
       assert_int_equal (fake_open_fds (w->k, w->cli), 3);
       /* a stopped container has no events */
@@ -866,6 +869,11 @@ rdma_limits_land_in_rdma_max (void **state)
   (void)state;
   create_ok (w);
   assert_file ("/sys/fs/cgroup/focker-c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
+  world_free (w);
+  /* hybrid: no v1 rdma hierarchy, the controller is cgroup2's */
+  w = world_new (FAKE_CGROUP_HYBRID, NULL, rdma);
+  create_ok (w);
+  assert_file ("/sys/fs/cgroup/unified/focker/c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
   world_free (w);
   w = world_new (FAKE_CGROUP_V1, NULL, rdma);
   assert_int_equal (container_create (&opts, NULL, &err), -EOPNOTSUPP);
