@@ -873,7 +873,7 @@ rdma_limits_land_in_rdma_max (void **state)
   /* hybrid: no v1 rdma hierarchy, the controller is cgroup2's */
   w = world_new (FAKE_CGROUP_HYBRID, NULL, rdma);
   create_ok (w);
-  assert_file ("/sys/fs/cgroup/unified/focker/c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
+  assert_file ("/sys/fs/cgroup/unified/focker-c1/rdma.max", "mlx5_1 hca_handle=3 hca_object=10000");
   world_free (w);
   w = world_new (FAKE_CGROUP_V1, NULL, rdma);
   assert_int_equal (container_create (&opts, NULL, &err), -EOPNOTSUPP);
