@@ -463,14 +463,29 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   if (r < 0)
     return focker_fail (err, r, "signal container init");
   if (place)
-    {
-      r = cgroup_enter (cr->cg, cr->pid, cr->cloned_into_cgroup, err);
-      if (r < 0)
-        return r;
-    }
-  r = sync_send (cr->init.to_init[1], SYNC_PLACED, 0, NULL);
+    r = cgroup_enter (cr->cg, cr->pid, cr->cloned_into_cgroup, err);
+  if (r >= 0)
+    r = sync_send (cr->init.to_init[1], SYNC_PLACED, 0, NULL);
   if (r < 0)
-    return focker_fail (err, r, "signal container init");
+    {
+      /* The init goes on after GO: it may have failed (and exited) meanwhile, which is why
+       * the move or the write failed.  Its own message says what went wrong. */
+      struct focker_err *init_err = NULL;
+      if (sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, &init_err) < 0
+          && init_err->code != -ECHILD)
+        {
+          r = init_err->code;
+          if (err)
+            {
+              focker_err_free (*err);
+              *err = TAKE_PTR (init_err);
+            }
+          focker_err_free (init_err);
+          return r;
+        }
+      focker_err_free (init_err);
+      return err && *err ? r : focker_fail (err, r, "signal container init");
+    }
   return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
 }
 

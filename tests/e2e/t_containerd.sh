@@ -166,7 +166,7 @@ sleep 1000 " || return 1
   ctr_ task exec --exec-id e2 ct-e1 sh -c 'exit 9' >/dev/null 2>&1
   rc=$?
   assert_eq "$rc" 9 "exit status of task exec" || return 1
-  out=$(echo | script -qec "ctr -a $CTD_DIR/s/ctd.sock -n $CTD_NS task exec -t --exec-id e3 ct-e1 tty" /dev/null 2>&1)
+  out=$(on_pty 24 80 "" ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" task exec -t --exec-id e3 ct-e1 tty)
   assert_contains "$out" /dev/pts/ || return 1
   ctr_ task kill -s KILL ct-e1 && ctr_ task delete ct-e1 >/dev/null 2>&1
   for _ in $(seq 50); do ctr_ task ls -q | grep -qx ct-e1 || break; ctr_ task delete ct-e1 >/dev/null 2>&1; sleep 0.1; done
@@ -178,8 +178,8 @@ test_containerd_tty_limits_privileged_net_host() {
   trap ctd_stop EXIT
   ctd_start || return 1
   local out cg
-  out=$(echo | script -qec "ctr -a $CTD_DIR/s/ctd.sock -n $CTD_NS run -t --rm --runc-binary $FOCKER \
-    --runc-root $CTD_DIR/runc $CTD_IMAGE ct-t1 tty" /dev/null 2>&1)
+  out=$(on_pty 24 80 "" ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" run -t --rm --runc-binary "$FOCKER" \
+    --runc-root "$CTD_DIR/runc" "$CTD_IMAGE" ct-t1 tty)
   assert_contains "$out" /dev/pts/ || return 1
   # the limits land in the container's cgroup (containerd: /<namespace>/<id>)
   out=$(ctr_run --rm --memory-limit 67108864 --cpus 0.5 "$CTD_IMAGE" ct-l1 sh -c \

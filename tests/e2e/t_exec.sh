@@ -234,37 +234,6 @@ test_exec_tty_with_a_console_socket() {
   fk delete --force c1
 }
 
-# on_pty ROWS COLS INPUT CMD...: run CMD on a new pty of that size, type INPUT after a
-# moment, print everything the pty showed and then "EXIT <status>"
-on_pty() {
-  python3 - "$@" <<'EOF'
-import os, pty, sys, struct, fcntl, termios, select, time
-rows, cols, inp = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[4], sys.argv[4:])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-out, sent, deadline = b"", False, time.time() + 30
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.5)
-    if not r:
-        if not sent and inp:
-            os.write(fd, inp.encode())
-            sent = True
-        continue
-    try:
-        d = os.read(fd, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-print("\nEXIT", os.waitstatus_to_exitcode(st))
-EOF
-}
-
 test_run_terminal_attaches_to_our_pty_and_restores_it() {
   make_bundle "$E2E_TMP/b" '["sh"]'
   edit_config "$E2E_TMP/b" "c['process']['terminal'] = True"

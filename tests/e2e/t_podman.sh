@@ -152,10 +152,9 @@ test_podman_exec() {
   out=$(pm exec pm-e1 sh -c 'cat /proc/1/cmdline | tr "\0" " "' 2>&1)
   assert_eq "$out" "sleep 1000 " || return 1
   pm exec -d pm-e1 sleep 5 >/dev/null 2>&1 || { echo "    exec -d failed"; return 1; }
-  out=$(echo | script -qec "$PM_DIR/pm exec -t pm-e1 sh -c 'tty; exit 3'" /dev/null 2>&1)
-  rc=$?
+  out=$(on_pty 24 80 "" "$PM_DIR/pm" exec -t pm-e1 sh -c 'tty; exit 3')
   assert_contains "$out" /dev/pts/ || return 1
-  assert_eq "$rc" 3 "exit status of exec -t" || return 1
+  assert_contains "$out" "EXIT 3" || return 1
   pm rm -f -t 0 pm-e1 >/dev/null || return 1
   pm_left
 }
@@ -163,12 +162,11 @@ test_podman_exec() {
 test_podman_run_it_gets_a_terminal() {
   pm_ready || return 1
   trap pm_cleanup EXIT
-  local out rc
-  out=$(echo | script -qec "$PM_DIR/pm run -it --rm --cgroup-parent $PM_CGPARENT --network none \
-    $PM_IMAGE sh -c 'tty; exit 5'" /dev/null 2>&1)
-  rc=$?
+  local out
+  out=$(on_pty 24 80 "" "$PM_DIR/pm" run -it --rm --cgroup-parent "$PM_CGPARENT" --network none \
+    "$PM_IMAGE" sh -c 'tty; exit 5')
   assert_contains "$out" /dev/pts/ || return 1
-  assert_eq "$rc" 5 "exit status through the terminal" || return 1
+  assert_contains "$out" "EXIT 5" || return 1
   pm_left
 }
 

@@ -117,13 +117,13 @@ v1_placement_overlaps_the_first_mounts_unless_hooks_run (void **state)
       struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
       struct focker_err *err = NULL;
       struct fx_world w;
-      char config[4096];
+      char cfg[4096];
       pid_t init = 0;
       long first_move, last_move, proc_mount, unshare, cgroup_mount;
 
-      snprintf (config, sizeof config, placed_config,
+      snprintf (cfg, sizeof cfg, placed_config,
                 hooks ? ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}" : "");
-      fx_world_init (&w, &p, config);
+      fx_world_init (&w, &p, cfg);
       if (hooks)
         {
           static int zero = 0;
@@ -153,12 +153,41 @@ v1_placement_overlaps_the_first_mounts_unless_hooks_run (void **state)
     }
 }
 
+/* The init goes on while the parent places it: when it fails meanwhile, the parent's write
+ * of PLACED meets a closed pipe, and the init's own error is still the one reported. */
+static void
+an_init_failing_during_placement_reports_its_own_error (void **state)
+{
+  struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
+  struct focker_err *err = NULL;
+  struct fx_world w;
+  char cfg[4096], host[200];
+
+  (void)state;
+  memset (host, 'h', sizeof host - 1);
+  host[sizeof host - 1] = '\0';
+  snprintf (cfg, sizeof cfg,
+            "{\"ociVersion\":\"1.0.2\",\"hostname\":\"%s\","
+            "\"process\":{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\"},"
+            "\"root\":{\"path\":\"rootfs\"},"
+            "\"linux\":{\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"uts\"}]}}",
+            host);
+  fx_world_init (&w, &p, cfg);
+  assert_true (container_create (&opts, NULL, &err) < 0);
+  if (strstr (err->msg, "hostname") == NULL)
+    fail_msg ("expected the init's error naming hostname, got \"%s\"", err->msg);
+  focker_err_free (err);
+  assert_true (fx_nothing_left (&w, "c1"));
+  fx_world_fini (&w);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (mount_label_goes_on_labelable_filesystems),
     cmocka_unit_test (v1_placement_overlaps_the_first_mounts_unless_hooks_run),
+    cmocka_unit_test (an_init_failing_during_placement_reports_its_own_error),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
