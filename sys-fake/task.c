@@ -416,6 +416,16 @@ fake_do_setgroups (size_t n, const gid_t *list)
 }
 
 int
+fake_do_getids (uid_t *euid, gid_t *egid)
+{
+  struct fake_proc *p = fake_self (fake_current_kernel);
+
+  *euid = p->euid;
+  *egid = p->egid;
+  return 0;
+}
+
+int
 fake_do_prlimit (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old)
 {
   struct fake_kernel *k = fake_current_kernel;
