@@ -16,6 +16,7 @@
 #include "core/fsutil.h"
 #include "core/hooks.h"
 #include "core/init.h"
+#include "core/log.h"
 #include "core/spec.h"
 #include "core/sync.h"
 #include "core/undo.h"
@@ -304,6 +305,57 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   return 0;
 }
 
+/* Does linux.resources ask a cgroup for anything beyond device rules?  (Device rules guard
+ * device nodes; in a user namespace none can be made, only the host's bound in, which the
+ * user may open anyway: runc skips them there too.) */
+static bool
+asks_limits (const struct spec *s)
+{
+  json_t *res = json_object_get (json_object_get ((json_t *) s->json, "linux"), "resources");
+  const char *key;
+  json_t *v;
+
+  json_object_foreach (res, key, v)
+  {
+    if (strcmp (key, "devices") == 0 || json_is_null (v))
+      continue;
+    if ((json_is_object (v) && json_object_size (v) == 0)
+        || (json_is_array (v) && json_array_size (v) == 0))
+      continue;
+    return true;
+  }
+  return false;
+}
+
+/* Rootless, and the cgroup could not be made: what was made of it goes, and the container
+ * runs without one if its config asks the cgroup for nothing; else one line saying why. */
+static int
+rootless_no_cgroup (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+{
+  const struct spec_linux *l = &cr->spec->linux_;
+  _cleanup_free_ char *path = xstrdup (cr->cg->n ? cr->cg->dirs[0].path : "");
+  struct focker_err *e = NULL;
+
+  cgroup_destroy (cr->cg, &e);
+  focker_err_free (e);
+  cgroup_free (cr->cg);
+  cr->cg = NULL;
+  sys_unlinkat (cr->dirfd, CGROUP_INTENT_FILE, 0);
+  if (cr->spec->has_linux && l->cgroups_path && *l->cgroups_path)
+    return focker_fail (err, -EACCES,
+                        "config.json: linux.cgroupsPath: \"%s\" cannot be made: running "
+                        "rootless, and the cgroup is not delegated to this user",
+                        l->cgroups_path);
+  if (cr->spec->has_linux && l->has_resources && asks_limits (cr->spec))
+    return focker_fail (err, -EACCES,
+                        "config.json: linux.resources: running rootless, and no cgroup is "
+                        "delegated to this user (%s cannot be made): no limit can be applied",
+                        path);
+  focker_log ("debug", "container %s: rootless, no cgroup (%s cannot be made, no "
+                       "linux.resources asked)", o->id, path);
+  return 0;
+}
+
 /* The container's cgroup: recorded in the state dir first (so `delete --force` finds what a
  * killed create made), then made, then limited, all before the init exists. */
 static int
@@ -340,6 +392,11 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   if (r < 0)
     return focker_err_prefix (err, "container %s", o->id);
   r = cgroup_create (cr->cg, undo, err);
+  if (o->rootless && (r == -EACCES || r == -EPERM || r == -EROFS))
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return rootless_no_cgroup (cr, o, err);
+    }
   if (r >= 0 && cr->spec->has_linux && l->has_resources)
     r = cgroup_apply (cr->cg, &l->resources, err);
   /* as runc: a container with resources or device nodes gets the device rules, whether its
