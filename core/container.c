@@ -449,6 +449,8 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
   const struct spec_linux *l = &cr->spec->linux_;
   _cleanup_free_ char *deflt = NULL;
+  bool in_userns = cr->init.new_user
+                   || (cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER);
   int r;
 
   r = cgroup_host_detect (&host, err);
@@ -484,8 +486,11 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   if (r >= 0 && cr->spec->has_linux && l->has_resources)
     r = cgroup_apply (cr->cg, &l->resources, err);
   /* as runc: a container with resources or device nodes gets the device rules, whether its
-   * config lists any or not */
-  if (r >= 0 && cr->spec->has_linux && (l->has_resources || l->n_devices))
+   * config lists any or not; except rootless in a user namespace, where no device node can
+   * be made (only the host's bound in, which the user may open anyway) and the kernel lets
+   * no unprivileged user attach a device program (runc and crun skip them too) */
+  if (r >= 0 && cr->spec->has_linux && (l->has_resources || l->n_devices)
+      && !(o->rootless && in_userns))
     r = cgroup_apply_devices (cr->cg, l->has_resources ? &l->resources : NULL, l->devices,
                               l->n_devices, err);
   return r;
