@@ -275,6 +275,8 @@ write_id_maps (const struct spec *s, bool rootless, pid_t pid, struct focker_err
       r = write_one_map (false, &u, 1, true, euid, pid, err);
       return r < 0 ? r : write_one_map (true, &g, 1, true, egid, pid, err);
     }
+  /* root (--rootless true) may write any map itself, and is in no /etc/subuid */
+  rootless = rootless && euid != 0;
   r = write_one_map (false, l->uid_mappings, l->n_uid_mappings, rootless, euid, pid, err);
   if (r < 0)
     return r;

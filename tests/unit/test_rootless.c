@@ -262,6 +262,24 @@ other_maps_go_through_newuidmap (void **state)
   fx_world_fini (&w);
 }
 
+/* --rootless true as root: root writes any map itself (it is in no /etc/subuid). */
+static void
+root_with_rootless_true_writes_maps_itself (void **state)
+{
+  struct fx_world w;
+  struct fake_proc *init;
+  char config[4096];
+
+  (void) state;
+  snprintf (config, sizeof config, config_fmt, "", SUB_MAPS);
+  fx_world_init (&w, NULL, config);
+  init = fake_proc (w.k, create_ok (&w));
+  assert_string_equal (init->uid_map, "0 1000 1\n1 100000 65536\n");
+  assert_string_equal (init->setgroups, "allow");
+  assert_false (fx_no_cgroup_left ()); /* root makes its cgroup */
+  fx_world_fini (&w);
+}
+
 static int
 child_waits (void *arg)
 {
@@ -364,6 +382,7 @@ main (void)
     cmocka_unit_test (device_rules_alone_run_without_a_cgroup),
     cmocka_unit_test (a_delegated_cgroup_is_used),
     cmocka_unit_test (other_maps_go_through_newuidmap),
+    cmocka_unit_test (root_with_rootless_true_writes_maps_itself),
     cmocka_unit_test (an_unprivileged_owner_may_map_only_its_own_ids),
     cmocka_unit_test (rootless_create_survives_every_single_fault),
   };
