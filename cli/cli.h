@@ -10,12 +10,13 @@
 
 struct global_opts
 {
-  const char *root;
+  const char *root; /* NULL: rootless without XDG_RUNTIME_DIR, and no --root (see main.c) */
   const char *storage_root; /* the image store (--storage-root, default /var/lib/focker) */
   const char *log;
   const char *log_format;
   bool debug;
   bool systemd_cgroup;
+  bool rootless; /* --rootless true, or auto (the default) and euid != 0 */
 };
 
 extern struct global_opts g;
@@ -25,6 +26,7 @@ struct cli_command
   const char *name;
   int (*fn) (int argc, char **argv);
   const char *help;
+  bool stateless; /* needs no runtime root (spec, features, check ...) */
 };
 
 /* Log a line at `level` ("error", "warning", "debug") to stderr and, with --log, to the log

@@ -130,6 +130,7 @@ parse_create (int argc, char **argv, struct create_args *a, bool is_run)
 
   a->o.root = g.root;
   a->o.systemd_cgroup = g.systemd_cgroup;
+  a->o.rootless = g.rootless;
   opterr = 0;
   while ((c = getopt_long (argc, argv, is_run ? ":b:dh" : ":b:h", create_opts, NULL)) != -1)
     switch (c)

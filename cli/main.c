@@ -112,34 +112,35 @@ static const struct cli_command commands[] = {
   { "kill", cmd_kill, "send a signal to a container" },
   { "delete", cmd_delete, "delete a container" },
   { "list", cmd_list, "list containers" },
-  { "spec", cmd_spec, "write a default config.json" },
-  { "features", cmd_features, "print the features this runtime supports" },
-  { "check", cmd_check, "what this kernel supports, and what it does not" },
+  { "spec", cmd_spec, "write a default config.json", true },
+  { "features", cmd_features, "print the features this runtime supports", true },
+  { "check", cmd_check, "what this kernel supports, and what it does not", true },
   { "exec", cmd_exec, "run another process in a running container" },
   { "pause", cmd_pause, "freeze every process of a container" },
   { "resume", cmd_resume, "thaw a paused container" },
   { "update", cmd_update, "change a live container's resource limits" },
   { "ps", cmd_ps, "list a container's processes" },
   { "events", cmd_events, "print a container's stats and OOM events as JSON lines" },
-  { "checkpoint", cmd_unsupported, "checkpoint (not supported)" },
-  { "restore", cmd_unsupported, "restore (not supported)" },
-  { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME" },
-  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive" },
-  { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE" },
-  { "images", cmd_images, "list images [--format table|json] [-q]" },
-  { "inspect", cmd_inspect, "print an image's manifest, config and layers" },
-  { "rmi", cmd_rmi, "remove image names (gc removes what no image uses)" },
-  { "gc", cmd_gc, "remove blobs and layers no image or bundle uses" },
-  { "bundle", cmd_bundle, "write an OCI bundle from an image: bundle [--copy] IMAGE DIR" },
-  { "unbundle", cmd_unbundle, "unmount and remove a bundle made by bundle" },
-  { "image", cmd_image, "image build-default [--busybox PATH] [NAME]: the busybox image" },
+  { "checkpoint", cmd_unsupported, "checkpoint (not supported)", true },
+  { "restore", cmd_unsupported, "restore (not supported)", true },
+  { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME", true },
+  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive", true },
+  { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE", true },
+  { "images", cmd_images, "list images [--format table|json] [-q]", true },
+  { "inspect", cmd_inspect, "print an image's manifest, config and layers", true },
+  { "rmi", cmd_rmi, "remove image names (gc removes what no image uses)", true },
+  { "gc", cmd_gc, "remove blobs and layers no image or bundle uses", true },
+  { "bundle", cmd_bundle, "write an OCI bundle from an image: bundle [--copy] IMAGE DIR", true },
+  { "unbundle", cmd_unbundle, "unmount and remove a bundle made by bundle", true },
+  { "image", cmd_image, "image build-default [--busybox PATH] [NAME]: the busybox image", true },
   { NULL, NULL, NULL },
 };
 
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: focker [--root DIR] [--storage-root DIR] [--log FILE] "
+  fprintf (f, "usage: focker [--root DIR] [--storage-root DIR] [--rootless true|false|auto] "
+              "[--log FILE] "
               "[--log-format text|json] [--debug] COMMAND [OPTIONS] ...\n\ncommands:\n");
   for (const struct cli_command *c = commands; c->name; c++)
     fprintf (f, "  %-11s %s\n", c->name, c->help);
@@ -166,6 +167,21 @@ install_backend (void)
   /* test hook (tests/e2e/t_cgroup.sh): the cgroup v2 device program on a hybrid host too */
   if (getenv ("FOCKER_TEST_DEVICES_BPF") && strcmp (getenv ("FOCKER_TEST_DEVICES_BPF"), "1") == 0)
     cgroup_devices_prefer_bpf = true;
+}
+
+/* The default runtime root of a rootless focker: $XDG_RUNTIME_DIR/focker, as runc uses
+ * $XDG_RUNTIME_DIR/runc (a per-user tmpfs the login session owns).  NULL without it. */
+static const char *
+rootless_root (void)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  static char *root;
+
+  if (xdg == NULL || xdg[0] != '/')
+    return NULL;
+  if (root == NULL && asprintf (&root, "%s/focker", xdg) < 0)
+    root = NULL;
+  return root;
 }
 
 enum
@@ -198,6 +214,8 @@ main (int argc, char **argv)
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
   };
+  const char *rootless = "auto";
+  bool root_given = false;
   int c;
 
   install_backend ();
@@ -211,6 +229,7 @@ main (int argc, char **argv)
       {
       case OPT_ROOT:
         g.root = optarg;
+        root_given = true;
         break;
       case OPT_STORAGE_ROOT:
         g.storage_root = optarg;
@@ -237,6 +256,12 @@ main (int argc, char **argv)
         g.systemd_cgroup = strcmp (optarg, "systemd") == 0;
         break;
       case OPT_ROOTLESS:
+        if (strcmp (optarg, "true") == 0 || strcmp (optarg, "false") == 0
+            || strcmp (optarg, "auto") == 0)
+          rootless = optarg;
+        else
+          return cli_usage_error (NULL, "--rootless: \"%s\" is not true, false or auto",
+                                  optarg);
         break;
       case 'v':
       case OPT_VERSION:
@@ -256,9 +281,15 @@ main (int argc, char **argv)
       usage (stderr);
       return 1;
     }
+  g.rootless = strcmp (rootless, "auto") == 0 ? geteuid () != 0 : strcmp (rootless, "true") == 0;
+  if (!root_given && g.rootless)
+    g.root = rootless_root ();
   for (const struct cli_command *cmd = commands; cmd->name; cmd++)
     if (strcmp (cmd->name, argv[optind]) == 0)
       {
+        if (g.root == NULL && !cmd->stateless)
+          return cli_usage_error (cmd->name, "no runtime root: running rootless, /run/focker is "
+                                             "root's; set XDG_RUNTIME_DIR or pass --root DIR");
         int sub_argc = argc - optind;
         char **sub_argv = argv + optind;
         optind = 0; /* a full re-initialisation of getopt for the subcommand */

@@ -16,6 +16,7 @@
 #include "core/fsutil.h"
 #include "core/hooks.h"
 #include "core/init.h"
+#include "core/log.h"
 #include "core/spec.h"
 #include "core/sync.h"
 #include "core/undo.h"
@@ -172,28 +173,114 @@ id_map_text (const struct spec_id_map *m, size_t n)
 }
 
 static int
-write_id_maps (const struct spec *s, pid_t pid, struct focker_err **err)
+write_map_file (pid_t pid, const char *file, const char *text, struct focker_err **err)
 {
-  const char *files[2] = { "uid_map", "gid_map" };
-  for (int i = 0; i < 2; i++)
-    {
-      _cleanup_free_ char *text
-          = i == 0 ? id_map_text (s->linux_.uid_mappings, s->linux_.n_uid_mappings)
-                   : id_map_text (s->linux_.gid_mappings, s->linux_.n_gid_mappings);
-      _cleanup_free_ char *path = xasprintf ("/proc/%d/%s", (int) pid, files[i]);
-      _cleanup_close_ int fd = -1;
-      int r;
-      if (*text == '\0')
-        return focker_fail (err, -EINVAL, "config.json: linux.%s: required with a new user namespace",
-                            i == 0 ? "uidMappings" : "gidMappings");
-      fd = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
-      if (fd < 0)
-        return focker_fail (err, fd, "open %s", path);
-      r = write_all (fd, text, strlen (text));
-      if (r < 0)
-        return focker_fail (err, r, "write %s", path);
-    }
+  _cleanup_free_ char *path = xasprintf ("/proc/%d/%s", (int) pid, file);
+  _cleanup_close_ int fd = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+  int r;
+
+  if (fd < 0)
+    return focker_fail (err, fd, "open %s", path);
+  r = write_all (fd, text, strlen (text));
+  if (r < 0)
+    return focker_fail (err, r, "write %s", path);
   return 0;
+}
+
+/* newuidmap PID ID HOSTID SIZE ... (or newgidmap), run from the runtime: setuid root, they
+ * write what /etc/subuid (/etc/subgid) gives the caller, and refuse the rest. */
+static int
+run_id_map_helper (const char *prog, const char *field, pid_t pid, const struct spec_id_map *m,
+                   size_t n, unsigned id, struct focker_err **err)
+{
+  extern char **environ;
+  _cleanup_free_ char *path = NULL;
+  _cleanup_err_ struct focker_err *e = NULL;
+  char **argv = xcalloc (3 * n + 3, sizeof *argv);
+  struct spec_hook h = { .args = argv };
+  int r;
+
+  r = init_find_executable (&path, prog, environ, &e);
+  if (r < 0)
+    r = focker_fail (err, r, "config.json: linux.%s: running rootless, a map other than of "
+                             "the caller's own id (%u) needs %s (package uidmap), not found",
+                     field, id, prog);
+  else
+    {
+      h.path = path;
+      argv[0] = xstrdup (prog);
+      argv[1] = xasprintf ("%d", (int) pid);
+      for (size_t i = 0; i < n; i++)
+        {
+          argv[2 + 3 * i] = xasprintf ("%u", m[i].container_id);
+          argv[3 + 3 * i] = xasprintf ("%u", m[i].host_id);
+          argv[4 + 3 * i] = xasprintf ("%u", m[i].size);
+        }
+      _cleanup_free_ char *where = xasprintf ("config.json: linux.%s", field);
+      r = hooks_run_program (&h, where, "", &e);
+      if (r < 0)
+        r = focker_fail (err, r, "%s (running rootless, only the ids /etc/sub%cid gives this "
+                                 "user, %u, can be mapped)",
+                         e->msg, field[0], id);
+    }
+  for (size_t i = 0; i < 3 * n + 3; i++)
+    free (argv[i]);
+  free (argv);
+  return r;
+}
+
+/* The uid or gid map of a new user namespace.  Root writes the file.  Rootless, the kernel
+ * lets the caller write a single line mapping its own id (gid_map only once setgroups is
+ * "deny"); anything else goes through newuidmap/newgidmap. */
+static int
+write_one_map (bool gid, const struct spec_id_map *m, size_t n, bool rootless, unsigned id,
+               pid_t pid, struct focker_err **err)
+{
+  const char *field = gid ? "gidMappings" : "uidMappings";
+  _cleanup_free_ char *text = id_map_text (m, n);
+  int r;
+
+  if (n == 0)
+    return focker_fail (err, -EINVAL, "config.json: linux.%s: required with a new user namespace",
+                        field);
+  if (rootless && !(n == 1 && m[0].size == 1 && m[0].host_id == id))
+    return run_id_map_helper (gid ? "newgidmap" : "newuidmap", field, pid, m, n, id, err);
+  if (rootless && gid)
+    {
+      r = write_map_file (pid, "setgroups", "deny", err);
+      if (r < 0)
+        return r;
+    }
+  return write_map_file (pid, gid ? "gid_map" : "uid_map", text, err);
+}
+
+static int
+write_id_maps (const struct spec *s, bool rootless, pid_t pid, struct focker_err **err)
+{
+  const struct spec_linux *l = &s->linux_;
+  uid_t euid = 0;
+  gid_t egid = 0;
+  int r;
+
+  if (rootless)
+    {
+      r = sys_getids (&euid, &egid);
+      if (r < 0)
+        return focker_fail (err, r, "get the caller's uid and gid");
+    }
+  /* rootless and no maps: the caller is root in the container, as crun maps it */
+  if (rootless && l->n_uid_mappings == 0 && l->n_gid_mappings == 0)
+    {
+      struct spec_id_map u = { 0, euid, 1 }, g = { 0, egid, 1 };
+      r = write_one_map (false, &u, 1, true, euid, pid, err);
+      return r < 0 ? r : write_one_map (true, &g, 1, true, egid, pid, err);
+    }
+  /* root (--rootless true) may write any map itself, and is in no /etc/subuid */
+  rootless = rootless && euid != 0;
+  r = write_one_map (false, l->uid_mappings, l->n_uid_mappings, rootless, euid, pid, err);
+  if (r < 0)
+    return r;
+  return write_one_map (true, l->gid_mappings, l->n_gid_mappings, rootless, egid, pid, err);
 }
 
 static struct container_state *
@@ -307,6 +394,57 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   return 0;
 }
 
+/* Does linux.resources ask a cgroup for anything beyond device rules?  (Device rules guard
+ * device nodes; in a user namespace none can be made, only the host's bound in, which the
+ * user may open anyway: runc skips them there too.) */
+static bool
+asks_limits (const struct spec *s)
+{
+  json_t *res = json_object_get (json_object_get ((json_t *) s->json, "linux"), "resources");
+  const char *key;
+  json_t *v;
+
+  json_object_foreach (res, key, v)
+  {
+    if (strcmp (key, "devices") == 0 || json_is_null (v))
+      continue;
+    if ((json_is_object (v) && json_object_size (v) == 0)
+        || (json_is_array (v) && json_array_size (v) == 0))
+      continue;
+    return true;
+  }
+  return false;
+}
+
+/* Rootless, and the cgroup could not be made: what was made of it goes, and the container
+ * runs without one if its config asks the cgroup for nothing; else one line saying why. */
+static int
+rootless_no_cgroup (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+{
+  const struct spec_linux *l = &cr->spec->linux_;
+  _cleanup_free_ char *path = xstrdup (cr->cg->n ? cr->cg->dirs[0].path : "");
+  struct focker_err *e = NULL;
+
+  cgroup_destroy (cr->cg, &e);
+  focker_err_free (e);
+  cgroup_free (cr->cg);
+  cr->cg = NULL;
+  sys_unlinkat (cr->dirfd, CGROUP_INTENT_FILE, 0);
+  if (cr->spec->has_linux && l->cgroups_path && *l->cgroups_path)
+    return focker_fail (err, -EACCES,
+                        "config.json: linux.cgroupsPath: \"%s\" cannot be made: running "
+                        "rootless, and the cgroup is not delegated to this user",
+                        l->cgroups_path);
+  if (cr->spec->has_linux && l->has_resources && asks_limits (cr->spec))
+    return focker_fail (err, -EACCES,
+                        "config.json: linux.resources: running rootless, and no cgroup is "
+                        "delegated to this user (%s cannot be made): no limit can be applied",
+                        path);
+  focker_log ("debug", "container %s: rootless, no cgroup (%s cannot be made, no "
+                       "linux.resources asked)", o->id, path);
+  return 0;
+}
+
 /* The container's cgroup: recorded in the state dir first (so `delete --force` finds what a
  * killed create made), then made, then limited, all before the init exists. */
 static int
@@ -316,6 +454,8 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
   const struct spec_linux *l = &cr->spec->linux_;
   _cleanup_free_ char *deflt = NULL;
+  bool in_userns = cr->init.new_user
+                   || (cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER);
   int r;
 
   r = cgroup_host_detect (&host, err);
@@ -343,11 +483,19 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   if (r < 0)
     return focker_err_prefix (err, "container %s", o->id);
   r = cgroup_create (cr->cg, undo, err);
+  if (o->rootless && (r == -EACCES || r == -EPERM || r == -EROFS))
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return rootless_no_cgroup (cr, o, err);
+    }
   if (r >= 0 && cr->spec->has_linux && l->has_resources)
     r = cgroup_apply (cr->cg, &l->resources, err);
   /* as runc: a container with resources or device nodes gets the device rules, whether its
-   * config lists any or not */
-  if (r >= 0 && cr->spec->has_linux && (l->has_resources || l->n_devices))
+   * config lists any or not; except rootless in a user namespace, where no device node can
+   * be made (only the host's bound in, which the user may open anyway) and the kernel lets
+   * no unprivileged user attach a device program (runc and crun skip them too) */
+  if (r >= 0 && cr->spec->has_linux && (l->has_resources || l->n_devices)
+      && !(o->rootless && in_userns))
     r = cgroup_apply_devices (cr->cg, l->has_resources ? &l->resources : NULL, l->devices,
                               l->n_devices, err);
   return r;
@@ -438,7 +586,7 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   cr->init.to_init[0] = cr->init.from_init[1] = -1;
   if (cr->init.new_user)
     {
-      r = write_id_maps (cr->spec, cr->pid, err);
+      r = write_id_maps (cr->spec, o->rootless, cr->pid, err);
       if (r < 0)
         return r;
       r = sync_send (cr->init.to_init[1], SYNC_MAPS_DONE, 0, NULL);
@@ -568,6 +716,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   cr->init.preserve_fds = o->preserve_fds;
   cr->init.no_pivot = o->no_pivot;
   cr->init.no_new_keyring = o->no_new_keyring;
+  cr->init.dumpable_for_maps = o->rootless;
   cr->rootfd = state_root_open (o->root, true, err);
   if (cr->rootfd < 0)
     return cr->rootfd;
@@ -597,6 +746,35 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   return create_open_fds (cr, o, err);
 }
 
+/* What an unprivileged caller cannot have, said before anything is made. */
+static int
+rootless_check (const struct create_run *cr, struct focker_err **err)
+{
+  const struct spec_linux *l = &cr->spec->linux_;
+  uid_t euid;
+  gid_t egid;
+  int r = sys_getids (&euid, &egid);
+
+  if (r < 0)
+    return focker_fail (err, r, "get the caller's uid and gid");
+  if (euid == 0)
+    return 0;
+  if (!cr->init.new_user && !(cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER))
+    return focker_fail (err, -EPERM, "config.json: linux.namespaces: running rootless (uid %u) "
+                                     "needs a user namespace (focker spec --rootless writes one)",
+                        (unsigned) euid);
+  /* a gid_map written by the caller itself comes after "deny" to setgroups */
+  if (cr->init.new_user && cr->spec->process->n_additional_gids
+      && (l->n_gid_mappings == 0
+          || (l->n_gid_mappings == 1 && l->gid_mappings[0].size == 1
+              && l->gid_mappings[0].host_id == egid)))
+    return focker_fail (err, -EPERM,
+                        "config.json: process.user.additionalGids: cannot be set rootless with "
+                        "only the caller's own gid mapped (setgroups is denied); map more gids "
+                        "(newgidmap, /etc/subgid) or drop them");
+  return 0;
+}
+
 static int
 create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **err)
 {
@@ -611,6 +789,8 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
   r = create_prepare (&cr, o, &undo, err);
   if (r >= 0)
     r = plan_namespaces (&cr.init, &flags, &cr.pid_join_fd, err);
+  if (r >= 0 && o->rootless)
+    r = rootless_check (&cr, err);
   if (r >= 0)
     r = create_cgroup (&cr, o, &undo, err);
   if (r >= 0)

@@ -26,11 +26,20 @@ struct create_opts
   bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root */
   bool no_new_keyring;
   bool systemd_cgroup;        /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
+  bool rootless;              /* --rootless: no cgroup unless delegated; id maps as an
+                               * unprivileged user may write them (see container_create) */
 };
 
 /* Create the container: on success the init waits for `start`, state.json records it, and
  * *pid (when not NULL) is its host pid.  On failure nothing is left: no state directory, no
- * process. */
+ * process.
+ *
+ * Rootless (o->rootless): a cgroup that cannot be made (EACCES, EPERM, EROFS: not delegated
+ * to this user) is done without when the config asks it for nothing (no linux.resources
+ * besides device rules, no linux.cgroupsPath); otherwise that is the error.  A new user
+ * namespace without mappings maps the caller's uid and gid to 0; a map of just the caller's
+ * own id is written directly (gid_map after "deny" to setgroups, so additionalGids are
+ * refused), any other through newuidmap/newgidmap, which check /etc/subuid and /etc/subgid. */
 int container_create (const struct create_opts *o, pid_t *pid, struct focker_err **err);
 
 int container_start (const char *root, const char *id, struct focker_err **err);

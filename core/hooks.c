@@ -84,9 +84,9 @@ hook_wait (pid_t pid, int pidfd, int timeout, siginfo_t *info)
   return sys_waitid (P_PID, (id_t) pid, info, WEXITED);
 }
 
-static int
-hook_run_one (const struct spec_hook *h, const char *where, const char *state_json,
-              struct focker_err **err)
+int
+hooks_run_program (const struct spec_hook *h, const char *where, const char *state_json,
+                   struct focker_err **err)
 {
   _cleanup_close_ int pidfd = -1;
   int fds[2], r;
@@ -140,7 +140,7 @@ hooks_run (const struct spec *s, enum spec_hook_kind kind, const char *state_jso
   for (size_t i = 0; i < s->n_hooks[kind]; i++)
     {
       _cleanup_free_ char *where = xasprintf ("hooks.%s[%zu]", kind_names[kind], i);
-      int r = hook_run_one (&s->hooks[kind][i], where, state_json, err);
+      int r = hooks_run_program (&s->hooks[kind][i], where, state_json, err);
       if (r < 0)
         return r;
     }

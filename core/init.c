@@ -264,7 +264,15 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
 
   if (c->new_user)
     {
+      /* An unprivileged parent can open /proc/PID/uid_map (and newuidmap accepts the pid)
+       * only while the init is dumpable: /proc/PID of a non-dumpable process is root's.
+       * Dumpable for this moment, the init can be traced only by the caller, whose
+       * credentials and fds it has, or by root. */
+      if (c->dumpable_for_maps)
+        sys_prctl (PR_SET_DUMPABLE, 1, 0, 0, 0);
       r = sync_expect (c->to_init[0], SYNC_MAPS_DONE, &m, err);
+      if (c->dumpable_for_maps)
+        sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
       if (r < 0)
         return r;
       /* become root of the new user namespace: only now is uid 0 mapped */

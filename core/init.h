@@ -24,6 +24,8 @@ struct init_ctx
   bool no_new_keyring;    /* keep the caller's session keyring (--no-new-keyring) */
   struct confine *confine; /* the init's own: made in init_prepare, used after `start` */
   bool new_user;          /* CLONE_NEWUSER at clone: wait for the maps */
+  bool dumpable_for_maps; /* rootless: the unprivileged parent (or newuidmap, on its behalf)
+                           * writes the maps, which needs /proc/PID to be the caller's */
   int unshare_flags;      /* namespaces to create after joining a user namespace by path */
   bool new_time;          /* unshare CLONE_NEWTIME in the init */
   bool new_cgroup;        /* unshare CLONE_NEWCGROUP once placed in the container's cgroup */

@@ -126,6 +126,7 @@ struct fake_proc
   struct fake_cg_member *cg;
   size_t n_cg;
   struct fake_ctx *ctx; /* its coroutine while it runs runtime code, else NULL */
+  struct fake_ns *userns_created; /* the user namespace it created: privileged there */
   bool reaped;
   int ctty_index;
 };

@@ -332,6 +332,30 @@ fake_do_fstatat (int dirfd, const char *path, struct stat *st, int flags)
   return 0;
 }
 
+/* A new cgroup needs root in the initial user namespace, or a parent the caller owns (a
+ * subtree delegated to it by chown); other permission bits are not enforced. */
+static int
+fake_cgroup_mkdir_allowed (struct fake_kernel *k, struct fake_proc *p, int dirfd, const char *path)
+{
+  char *copy, *slash;
+  struct fake_inode *dir;
+  int r;
+
+  if (p->euid == 0 && p->ns[FAKE_NS_USER] == k->init_ns[FAKE_NS_USER])
+    return 0;
+  copy = fake_xstrdup (path);
+  slash = strrchr (copy, '/');
+  if (slash == copy)
+    slash[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  r = fake_resolve_simple (k, dirfd, slash ? copy : ".", true, &dir);
+  free (copy);
+  if (r < 0)
+    return 0; /* creating it reports that */
+  return dir->cgh && dir->uid != p->euid ? -EACCES : 0;
+}
+
 int
 fake_do_mkdirat (int dirfd, const char *path, mode_t mode)
 {
@@ -340,6 +364,9 @@ fake_do_mkdirat (int dirfd, const char *path, mode_t mode)
   struct fake_inode *ino;
   int r;
 
+  r = fake_cgroup_mkdir_allowed (k, p, dirfd, path);
+  if (r < 0)
+    return r;
   r = fake_create_at (k, p, dirfd, path, S_IFDIR | (mode & 07777 & ~p->umask), 0, &ino);
   if (r < 0)
     return r;

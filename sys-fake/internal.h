@@ -168,6 +168,8 @@ struct fake_ns
   /* user */
   char *uid_map, *gid_map;
   bool setgroups_deny;
+  uid_t owner_uid; /* the creator's euid and egid: an unprivileged writer of the maps may */
+  gid_t owner_gid; /* map just these */
   /* pid */
   pid_t next_pid;
 };

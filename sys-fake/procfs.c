@@ -326,8 +326,27 @@ fake_map_valid (const char *s)
   return ok && lines > 0 && lines <= 340;
 }
 
+/* user_namespaces(7): a writer without privilege (euid 0 here) may map only its own euid
+ * (egid), as one line of count 1, in a namespace it owns, and gid_map only once setgroups
+ * is "deny". */
+static bool
+fake_map_allowed (struct fake_proc *w, struct fake_ns *user, bool gid, const char *v)
+{
+  unsigned long in, out, count;
+  unsigned long own = gid ? w->egid : w->euid;
+  char extra;
+
+  if (w->euid == 0)
+    return true;
+  if (w->euid != user->owner_uid || strchr (v, '\n') != strrchr (v, '\n')
+      || sscanf (v, "%lu %lu %lu %c", &in, &out, &count, &extra) != 3)
+    return false;
+  return out == own && count == 1 && (!gid || user->setgroups_deny);
+}
+
 static ssize_t
-fake_map_write (struct fake_proc *t, const char *key, const char *v, size_t n)
+fake_map_write (struct fake_kernel *k, struct fake_proc *t, const char *key, const char *v,
+                size_t n)
 {
   struct fake_ns *user = t->ns[FAKE_NS_USER];
   char **slot = key[0] == 'u' ? &user->uid_map : &user->gid_map;
@@ -337,6 +356,8 @@ fake_map_write (struct fake_proc *t, const char *key, const char *v, size_t n)
     return -EPERM;
   if (!fake_map_valid (v))
     return -EINVAL;
+  if (!fake_map_allowed (fake_self (k), user, key[0] == 'g', v))
+    return -EPERM;
   *slot = fake_xstrdup (v);
   return (ssize_t)n;
 }
@@ -375,7 +396,7 @@ fake_procfs_write (struct fake_kernel *k, struct fake_file *f, const void *buf, 
   else if (t == NULL)
     r = -ESRCH;
   else if (strcmp (ino->skey, "uid_map") == 0 || strcmp (ino->skey, "gid_map") == 0)
-    r = fake_map_write (t, ino->skey, v, n);
+    r = fake_map_write (k, t, ino->skey, v, n);
   else if (strcmp (ino->skey, "setgroups") == 0)
     {
       struct fake_ns *user = t->ns[FAKE_NS_USER];

@@ -31,7 +31,7 @@ fake_proc_any (struct fake_kernel *k, pid_t pid)
 bool
 fake_proc_privileged (struct fake_proc *p)
 {
-  return p->euid == 0;
+  return p->euid == 0 || (p->userns_created && p->userns_created == p->ns[FAKE_NS_USER]);
 }
 
 void

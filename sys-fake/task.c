@@ -5,7 +5,8 @@
  * CLONE_NEW* flags, and runs the child function on its own coroutine at once (sched.c).
  * Unlike a real fork the child shares the parent's memory: the fn argument is the parent's.
  * CLONE_NEWPID and CLONE_NEWTIME through unshare only affect children, as on Linux.
- * Privilege is "euid 0 in its user namespace"; capabilities are not modelled beyond the
+ * Privilege is "euid 0 in its user namespace", or having created it (the kernel gives the
+ * creator every capability there); capabilities are not modelled beyond the
  * bounding and ambient sets prctl records.  Ids must be mapped in the caller's user
  * namespace (EINVAL otherwise), which makes a child that setresuid()s before its parent
  * wrote uid_map fail as it would on Linux. */
@@ -24,7 +25,13 @@ static void
 fake_ns_apply (struct fake_kernel *k, struct fake_proc *p, uint64_t flags, bool child)
 {
   if (flags & CLONE_NEWUSER)
-    p->ns[FAKE_NS_USER] = fake_ns_new (k, FAKE_NS_USER, p->ns[FAKE_NS_USER]);
+    {
+      /* the creator has every capability in the new namespace, whatever its ids */
+      p->ns[FAKE_NS_USER] = fake_ns_new (k, FAKE_NS_USER, p->ns[FAKE_NS_USER]);
+      p->ns[FAKE_NS_USER]->owner_uid = p->euid;
+      p->ns[FAKE_NS_USER]->owner_gid = p->egid;
+      p->userns_created = p->ns[FAKE_NS_USER];
+    }
   for (int t = 0; t < FAKE_NS_COUNT; t++)
     {
       if (t == FAKE_NS_USER || !(flags & (uint64_t)fake_ns_clone_flag (t)))
@@ -412,6 +419,16 @@ fake_do_setgroups (size_t n, const gid_t *list)
   if (n)
     memcpy (p->groups, list, n * sizeof *list);
   p->n_groups = n;
+  return 0;
+}
+
+int
+fake_do_getids (uid_t *euid, gid_t *egid)
+{
+  struct fake_proc *p = fake_self (fake_current_kernel);
+
+  *euid = p->euid;
+  *egid = p->egid;
   return 0;
 }
 

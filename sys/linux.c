@@ -505,6 +505,14 @@ l_setgroups (size_t n, const gid_t *list)
 }
 
 static int
+l_getids (uid_t *euid, gid_t *egid)
+{
+  *euid = geteuid ();
+  *egid = getegid ();
+  return 0;
+}
+
+static int
 l_prlimit (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old)
 {
   return neg_errno (prlimit (pid, resource, nv, old));

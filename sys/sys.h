@@ -47,6 +47,9 @@ struct sock_fprog;
  *    keyring named `name` (or joins the existing one of that name); returns its serial.
  *  personality (persona): personality(2); returns the previous persona.
  *
+ * Credentials:
+ *  getids (euid, egid): the caller's effective uid and gid (geteuid(2), getegid(2)); 0.
+ *
  * BPF slots (core/cgroup_bpf.c, the cgroup v2 device filter):
  *  bpf_prog_load (type, insns, n_insns, log, log_size): BPF_PROG_LOAD of `n_insns` struct
  *    bpf_insn of program type `type` (BPF_PROG_TYPE_*), license "GPL" (the device programs
@@ -157,6 +160,7 @@ struct sys_clone_args
   X (int, setresuid, (uid_t ruid, uid_t euid, uid_t suid), (ruid, euid, suid))                                    \
   X (int, setresgid, (gid_t rgid, gid_t egid, gid_t sgid), (rgid, egid, sgid))                                    \
   X (int, setgroups, (size_t n, const gid_t *list), (n, list))                                  \
+  X (int, getids, (uid_t * euid, gid_t * egid), (euid, egid))                                   \
   X (int, prlimit, (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old),     \
      (pid, resource, nv, old))                                                                  \
   X (int, umask, (mode_t mask), (mask))                                                         \

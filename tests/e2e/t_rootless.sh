@@ -1,0 +1,157 @@
+# t_rootless.sh: e2e tests of focker run by a plain uid (rootless): `spec --rootless`
+# bundles run, the lifecycle works, the default runtime root is $XDG_RUNTIME_DIR/focker, no
+# cgroup is made (none is delegated here) and a config asking for limits fails with one
+# line.  The runner is root; each test runs focker as uid 65534 (or, for subordinate ids,
+# a user /etc/subuid already lists) through setpriv, with a bundle and runtime dir that uid
+# owns.  Sourced by run.sh.
+# shellcheck shell=bash
+
+RL_UID=65534
+
+# Skip unless this host lets a plain uid make a user namespace.
+rl_need_userns() {
+  local v
+  command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+  v=$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 0)
+  [ "$v" != 0 ] || skip "user.max_user_namespaces=0: no user namespaces"
+  v=$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null || echo 0)
+  [ "$v" = 0 ] || skip "kernel.apparmor_restrict_unprivileged_userns=1: no unprivileged user namespaces"
+  v=$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)
+  [ "$v" = 1 ] || skip "kernel.unprivileged_userns_clone=0: no unprivileged user namespaces"
+  rl_as "$RL_UID" unshare --user true 2>/dev/null || skip "uid $RL_UID cannot create a user namespace here"
+}
+
+# rl_as UID CMD...: run CMD as a bare uid (its gid the same number), no groups, no
+# capabilities, with XDG_RUNTIME_DIR=$E2E_TMP/xdg.
+rl_as() {
+  local uid=$1
+  shift
+  setpriv --reuid "$uid" --regid "$uid" --clear-groups --inh-caps=-all \
+    env XDG_RUNTIME_DIR="$E2E_TMP/xdg" "$@"
+}
+
+rl_fk() { rl_as "$RL_UID" "$FOCKER" "$@"; }
+
+# rl_bundle UID ARGS_JSON: $E2E_TMP/b owned by UID, its config written by `focker spec
+# --rootless` run as UID (so it maps UID to root), terminal off, the given process.args;
+# a runtime dir for UID.
+rl_bundle() {
+  local uid=$1 args=$2
+  make_bundle "$E2E_TMP/b" "$args"
+  rm "$E2E_TMP/b/config.json"
+  chmod 755 "$E2E_TMP"
+  mkdir -p "$E2E_TMP/xdg"
+  chmod 700 "$E2E_TMP/xdg"
+  chown -R "$uid:$uid" "$E2E_TMP/b" "$E2E_TMP/xdg"
+  (cd "$E2E_TMP/b" && rl_as "$uid" "$FOCKER" spec --rootless) || return 1
+  edit_config "$E2E_TMP/b" "c['process']['terminal'] = False; c['process']['args'] = $args; c['root']['readonly'] = False"
+}
+
+# Remove what a rootless test left under the runtime dir (as its owner), then the dir; say
+# if anything was there.
+rl_nothing_left() {
+  local uid=$1 id left=""
+  if [ -d "$E2E_TMP/xdg/focker" ]; then
+    for id in $(ls -A "$E2E_TMP/xdg/focker"); do
+      left="$left $id"
+      rl_as "$uid" "$FOCKER" delete --force "$id" >/dev/null 2>&1
+    done
+  fi
+  rm -rf "$E2E_TMP/xdg"
+  assert_eq "$left" "" "rootless state left"
+}
+
+test_rootless_spec_run_prints_and_exits_with_its_status() {
+  rl_need_userns
+  rl_bundle $RL_UID '["sh","-c","id -u; id -g; cat /proc/self/uid_map; echo hi >/tmp/f && cat /tmp/f; exit 3"]'
+  local out rc=0
+  out=$(rl_fk run --bundle "$E2E_TMP/b" rl1 2>&1) || rc=$?
+  assert_eq "$rc" 3 "exit status ($out)" || { rl_nothing_left $RL_UID; return 1; }
+  assert_eq "$(echo $out)" "0 0 0 $RL_UID 1 hi" || { rl_nothing_left $RL_UID; return 1; }
+  # the default root is $XDG_RUNTIME_DIR/focker, and nothing is left in it
+  [ -d "$E2E_TMP/xdg/focker" ] || { echo "    no $E2E_TMP/xdg/focker"; return 1; }
+  rl_nothing_left $RL_UID || return 1
+  assert_eq "$(find /sys/fs/cgroup -name 'focker-*-rl1' 2>/dev/null)" "" "cgroups left"
+}
+
+test_rootless_lifecycle_without_a_cgroup() {
+  rl_need_userns
+  rl_bundle $RL_UID '["sleep","30"]'
+  local out st
+  rl_fk create --bundle "$E2E_TMP/b" rl2 </dev/null || return 1
+  st=$(rl_fk state rl2) || return 1
+  assert_contains "$st" '"status": "created"' || { rl_nothing_left $RL_UID; return 1; }
+  rl_fk start rl2 || { rl_nothing_left $RL_UID; return 1; }
+  assert_contains "$(rl_fk state rl2)" '"status": "running"' || { rl_nothing_left $RL_UID; return 1; }
+  out=$(rl_fk exec rl2 id -u 2>&1)
+  assert_eq "$out" 0 "exec" || { rl_nothing_left $RL_UID; return 1; }
+  # the cgroup commands say there is no cgroup; kill --all still works
+  for c in pause ps "update --pids-limit 5"; do
+    out=$(rl_fk $c rl2 2>&1) && { echo "    $c succeeded"; rl_nothing_left $RL_UID; return 1; }
+    assert_contains "$out" "container rl2 has no cgroup" || { rl_nothing_left $RL_UID; return 1; }
+  done
+  rl_fk kill --all rl2 KILL || { rl_nothing_left $RL_UID; return 1; }
+  for _ in $(seq 100); do
+    rl_fk state rl2 | grep -q '"status": "stopped"' && break
+    sleep 0.02
+  done
+  assert_contains "$(rl_fk state rl2)" '"status": "stopped"' || { rl_nothing_left $RL_UID; return 1; }
+  rl_fk delete rl2 || { rl_nothing_left $RL_UID; return 1; }
+  assert_eq "$(ls -A "$E2E_TMP/xdg/focker")" "" "state left after delete" || { rl_nothing_left $RL_UID; return 1; }
+  rl_nothing_left $RL_UID
+}
+
+test_rootless_resources_fail_with_one_line() {
+  rl_need_userns
+  rl_bundle $RL_UID '["true"]'
+  edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'pids': {'limit': 10}}"
+  local out
+  out=$(rl_fk run --bundle "$E2E_TMP/b" rl3 2>&1) && { echo "    run succeeded"; rl_nothing_left $RL_UID; return 1; }
+  assert_eq "$(echo "$out" | wc -l)" 1 "one line: $out" || { rl_nothing_left $RL_UID; return 1; }
+  assert_contains "$out" "linux.resources: running rootless, and no cgroup is delegated to this user" || { rl_nothing_left $RL_UID; return 1; }
+  edit_config "$E2E_TMP/b" "del c['linux']['resources']; c['linux']['cgroupsPath'] = '/rl3'"
+  out=$(rl_fk run --bundle "$E2E_TMP/b" rl3 2>&1) && { echo "    run succeeded"; rl_nothing_left $RL_UID; return 1; }
+  assert_contains "$out" 'linux.cgroupsPath: "/rl3" cannot be made' || { rl_nothing_left $RL_UID; return 1; }
+  edit_config "$E2E_TMP/b" "del c['linux']['cgroupsPath']; c['process']['user']['additionalGids'] = [5]"
+  out=$(rl_fk run --bundle "$E2E_TMP/b" rl3 2>&1) && { echo "    run succeeded"; rl_nothing_left $RL_UID; return 1; }
+  assert_contains "$out" "process.user.additionalGids: cannot be set rootless" || { rl_nothing_left $RL_UID; return 1; }
+  rl_nothing_left $RL_UID
+}
+
+test_rootless_needs_a_runtime_root() {
+  command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+  local out
+  out=$(setpriv --reuid $RL_UID --regid $RL_UID --clear-groups env -u XDG_RUNTIME_DIR "$FOCKER" list 2>&1) && { echo "    list succeeded"; return 1; }
+  assert_contains "$out" "set XDG_RUNTIME_DIR or pass --root DIR" || return 1
+  # --rootless false: the root's default, which this uid cannot use
+  out=$(rl_fk --rootless false list 2>&1) && { echo "    list succeeded"; return 1; }
+  assert_contains "$out" "runtime root /run/focker" || return 1
+  out=$(rl_fk --rootless maybe list 2>&1) && { echo "    list succeeded"; return 1; }
+  assert_contains "$out" '--rootless: "maybe" is not true, false or auto'
+}
+
+# More than the caller's own id goes through newuidmap/newgidmap, which map what
+# /etc/subuid and /etc/subgid give the caller and refuse the rest.
+test_rootless_subordinate_ids_through_newuidmap() {
+  rl_need_userns
+  command -v newuidmap >/dev/null && command -v newgidmap >/dev/null || skip "no newuidmap/newgidmap (package uidmap)"
+  local maps='[{"containerID":0,"hostID":%s,"size":1},{"containerID":1,"hostID":%s,"size":%s}]'
+  local user start count uid gid out
+  # refused: uid 65534 has no subordinate ids
+  rl_bundle $RL_UID '["cat","/proc/self/uid_map"]'
+  edit_config "$E2E_TMP/b" "c['linux']['uidMappings'] = $(printf "$maps" $RL_UID 100000 1000)"
+  out=$(rl_fk run --bundle "$E2E_TMP/b" rl4 2>&1) && { echo "    run succeeded: $out"; rl_nothing_left $RL_UID; return 1; }
+  assert_contains "$out" "linux.uidMappings: $(command -v newuidmap) exited with status 1" || { rl_nothing_left $RL_UID; return 1; }
+  rl_nothing_left $RL_UID || return 1
+  rm -rf "$E2E_TMP/b"
+  # granted: a user this host's /etc/subuid and /etc/subgid already list (never edited here)
+  IFS=: read -r user start count < <(grep -v '^#' /etc/subuid 2>/dev/null | head -1)
+  [ -n "$user" ] && uid=$(id -u "$user" 2>/dev/null) && gid=$(id -g "$user") \
+    && [ "$uid" = "$gid" ] && grep -q "^$user:$start:$count" /etc/subgid 2>/dev/null \
+    || skip "no user with the same ranges in /etc/subuid and /etc/subgid"
+  rl_bundle "$uid" '["sh","-c","cat /proc/self/uid_map /proc/self/gid_map; id -G"]'
+  edit_config "$E2E_TMP/b" "c['linux']['uidMappings'] = $(printf "$maps" "$uid" "$start" "$count"); c['linux']['gidMappings'] = $(printf "$maps" "$uid" "$start" "$count"); c['process']['user']['additionalGids'] = [5]"
+  out=$(rl_as "$uid" "$FOCKER" run --bundle "$E2E_TMP/b" rl5 2>&1) || { echo "    $out"; rl_nothing_left "$uid"; return 1; }
+  assert_eq "$(echo $out)" "0 $uid 1 1 $start $count 0 $uid 1 1 $start $count 0 5" || { rl_nothing_left "$uid"; return 1; }
+  rl_nothing_left "$uid"
+}
