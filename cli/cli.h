@@ -10,7 +10,7 @@
 
 struct global_opts
 {
-  const char *root; /* NULL: rootless without XDG_RUNTIME_DIR, and no --root (see main.c) */
+  const char *root;         /* NULL: rootless without XDG_RUNTIME_DIR, and no --root (see main.c) */
   const char *storage_root; /* the image store (--storage-root, default /var/lib/focker) */
   const char *log;
   const char *log_format;

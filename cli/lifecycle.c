@@ -19,14 +19,14 @@ static const struct
   const char *name;
   int sig;
 } signals[] = {
-  { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
-  { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
-  { "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
-  { "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
-  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },   { "CONT", SIGCONT },   { "STOP", SIGSTOP },
-  { "TSTP", SIGTSTP },   { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },   { "URG", SIGURG },
-  { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-  { "WINCH", SIGWINCH }, { "IO", SIGIO },         { "POLL", SIGPOLL },   { "PWR", SIGPWR },
+  { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+  { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+  { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+  { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+  { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
+  { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+  { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+  { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
   { "SYS", SIGSYS },
 };
 
@@ -39,7 +39,7 @@ cli_parse_signal (const char *s)
   if (*s >= '0' && *s <= '9')
     {
       n = strtol (s, &end, 10);
-      return (*end == '\0' && n > 0 && n < NSIG) ? (int) n : -1;
+      return (*end == '\0' && n > 0 && n < NSIG) ? (int)n : -1;
     }
   if (strncasecmp (s, "SIG", 3) == 0)
     s += 3;
@@ -56,7 +56,7 @@ cli_parse_signal (const char *s)
       else if (s[5])
         return -1;
       n += base;
-      return (n >= SIGRTMIN && n <= SIGRTMAX) ? (int) n : -1;
+      return (n >= SIGRTMIN && n <= SIGRTMAX) ? (int)n : -1;
     }
   for (size_t i = 0; i < sizeof signals / sizeof *signals; i++)
     if (strcasecmp (s, signals[i].name) == 0)
@@ -150,7 +150,7 @@ parse_create (int argc, char **argv, struct create_args *a, bool is_run)
           long n = strtol (optarg, &end, 10);
           if (*end || n < 0 || n > 65536)
             return cli_usage_error (argv[0], "--preserve-fds: not a count: \"%s\"", optarg);
-          a->o.preserve_fds = (int) n;
+          a->o.preserve_fds = (int)n;
           break;
         }
       case O_NO_PIVOT:
@@ -313,7 +313,7 @@ parse_simple (int argc, char **argv, const struct option *opts, const char *shor
 static int
 no_opts (int c, void *ctx)
 {
-  (void) ctx;
+  (void)ctx;
   if (c == 'h')
     {
       printf ("usage: focker COMMAND ID\n");
@@ -322,7 +322,8 @@ no_opts (int c, void *ctx)
   return 0;
 }
 
-static const struct option help_only[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+static const struct option help_only[]
+    = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 
 int
 cmd_start (int argc, char **argv)
@@ -357,7 +358,7 @@ static int
 kill_opt (int c, void *ctx)
 {
   if (c == 'a')
-    *(bool *) ctx = true;
+    *(bool *)ctx = true;
   return no_opts (c, NULL);
 }
 
@@ -386,7 +387,7 @@ static int
 delete_opt (int c, void *ctx)
 {
   if (c == 'f')
-    *(bool *) ctx = true;
+    *(bool *)ctx = true;
   return no_opts (c, NULL);
 }
 
@@ -467,7 +468,7 @@ cmd_list (int argc, char **argv)
         {
           enum container_status s = state_status (list[i]);
           printf ("%-20s %-8d %-8s %-40s %-31s %s\n", list[i]->id,
-                  s == STATUS_STOPPED ? 0 : (int) list[i]->pid, state_status_name (s),
+                  s == STATUS_STOPPED ? 0 : (int)list[i]->pid, state_status_name (s),
                   list[i]->bundle, list[i]->created, *list[i]->owner ? list[i]->owner : "root");
         }
     }
@@ -527,17 +528,17 @@ cmd_spec (int argc, char **argv)
 int
 cmd_features (int argc, char **argv)
 {
-  static const char *const ns[] = { "cgroup", "ipc", "mount", "network", "pid", "user", "uts",
-                                    "time" };
-  static const char *const hooks[] = { "prestart", "createRuntime", "createContainer",
-                                       "startContainer", "poststart", "poststop" };
+  static const char *const ns[]
+      = { "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time" };
+  static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
+                                       "startContainer", "poststart",     "poststop" };
   static const char *const mopts[]
-      = { "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-          "lazytime", "mand", "noatime", "nodev", "nodiratime", "noexec", "nolazytime",
-          "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
-          "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-          "runbindable", "rw", "shared", "slave", "strictatime", "suid", "sync",
-          "unbindable" };
+      = { "async",      "atime",       "bind",        "defaults", "dev",         "diratime",
+          "dirsync",    "exec",        "lazytime",    "mand",     "noatime",     "nodev",
+          "nodiratime", "noexec",      "nolazytime",  "nomand",   "norelatime",  "nostrictatime",
+          "nosuid",     "nosymfollow", "private",     "rbind",    "relatime",    "remount",
+          "ro",         "rprivate",    "rshared",     "rslave",   "runbindable", "rw",
+          "shared",     "slave",       "strictatime", "suid",     "sync",        "unbindable" };
   json_t *o = json_object (), *linux_ = json_object (), *a;
   char *text;
 
@@ -578,11 +579,10 @@ cmd_features (int argc, char **argv)
   json_object_set_new (linux_, "apparmor", json_pack ("{s:b}", "enabled", 1));
   json_object_set_new (linux_, "selinux", json_pack ("{s:b}", "enabled", 1));
   json_object_set_new (linux_, "intelRdt", json_pack ("{s:b}", "enabled", 0));
-  json_object_set_new (linux_, "mountExtensions",
-                       json_pack ("{s:{s:b}}", "idmap", "enabled", 0));
+  json_object_set_new (linux_, "mountExtensions", json_pack ("{s:{s:b}}", "idmap", "enabled", 0));
   json_object_set_new (o, "linux", linux_);
-  json_object_set_new (o, "annotations", json_pack ("{s:s}", "io.github.focker.version",
-                                                     FOCKER_VERSION));
+  json_object_set_new (o, "annotations",
+                       json_pack ("{s:s}", "io.github.focker.version", FOCKER_VERSION));
   text = json_dumps (o, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
   printf ("%s\n", text);
   free (text);
@@ -593,6 +593,6 @@ cmd_features (int argc, char **argv)
 int
 cmd_unsupported (int argc, char **argv)
 {
-  (void) argc;
+  (void)argc;
   return cli_usage_error (argv[0], "not supported by this version of focker");
 }

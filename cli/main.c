@@ -80,8 +80,7 @@ cli_fail (struct focker_err *err)
 {
   const char *why = err->code ? strerror (-err->code) : NULL;
   /* add strerror unless the message already says as much */
-  if (why && err->code != -ENOEXEC && err->code != -ECANCELED
-      && err->code != -EPROTO)
+  if (why && err->code != -ENOEXEC && err->code != -ECANCELED && err->code != -EPROTO)
     cli_log ("error", "%s: %s", err->msg, why);
   else
     cli_log ("error", "%s", err->msg);
@@ -124,7 +123,8 @@ static const struct cli_command commands[] = {
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)", true },
   { "restore", cmd_unsupported, "restore (not supported)", true },
   { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME", true },
-  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive", true },
+  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive",
+    true },
   { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE", true },
   { "images", cmd_images, "list images [--format table|json] [-q]", true },
   { "inspect", cmd_inspect, "print an image's manifest, config and layers", true },
@@ -260,8 +260,7 @@ main (int argc, char **argv)
             || strcmp (optarg, "auto") == 0)
           rootless = optarg;
         else
-          return cli_usage_error (NULL, "--rootless: \"%s\" is not true, false or auto",
-                                  optarg);
+          return cli_usage_error (NULL, "--rootless: \"%s\" is not true, false or auto", optarg);
         break;
       case 'v':
       case OPT_VERSION:

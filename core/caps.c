@@ -124,9 +124,10 @@ caps_apply (const struct caps_plan *plan, struct focker_err **err)
        * in the init, whose stderr is the container's. */
       if (r == -EPERM)
         {
-          focker_log ("debug", "process.capabilities.ambient: %s not raised: it must be permitted and "
-                       "inheritable too",
-                       spec_cap_name (cap) ?: "capability");
+          focker_log ("debug",
+                      "process.capabilities.ambient: %s not raised: it must be permitted and "
+                      "inheritable too",
+                      spec_cap_name (cap) ?: "capability");
           continue;
         }
       if (r < 0)

@@ -854,13 +854,15 @@ mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *c
 
   r = sys_mount (src ? src : CGROUP_ROOT, target, NULL, MS_BIND | MS_REC, NULL);
   if (r < 0)
-    return focker_fail (err, r, "mount /sys/fs/cgroup: bind %s (no cgroup namespace to mount "
-                                "cgroup2 in)",
+    return focker_fail (err, r,
+                        "mount /sys/fs/cgroup: bind %s (no cgroup namespace to mount "
+                        "cgroup2 in)",
                         src ? src : CGROUP_ROOT);
   r = reopen (ctx, &top);
   if (r < 0)
     return focker_fail (err, r, "mount /sys/fs/cgroup: reopen");
-  r = sys_mount (NULL, top, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (fl & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+  r = sys_mount (NULL, top, NULL,
+                 MS_BIND | MS_REMOUNT | MS_RDONLY | (fl & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
                  NULL);
   if (r < 0)
     return focker_fail (err, r, "mount /sys/fs/cgroup: remount the bind read-only");

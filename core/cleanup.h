@@ -12,7 +12,7 @@
 static inline void
 cleanup_freep (void *p)
 {
-  free (*(void **) p);
+  free (*(void **)p);
 }
 
 static inline void
@@ -41,18 +41,18 @@ cleanup_strvp (char ***v)
 #define _cleanup_err_ _cleanup_ (cleanup_errp)
 #define _cleanup_strv_ _cleanup_ (cleanup_strvp)
 
-#define TAKE_FD(fd)                                                                            \
-  ({                                                                                           \
-    int _fd_ = (fd);                                                                           \
-    (fd) = -1;                                                                                 \
-    _fd_;                                                                                      \
+#define TAKE_FD(fd)                                                                                \
+  ({                                                                                               \
+    int _fd_ = (fd);                                                                               \
+    (fd) = -1;                                                                                     \
+    _fd_;                                                                                          \
   })
 
-#define TAKE_PTR(p)                                                                            \
-  ({                                                                                           \
-    __typeof__ (p) _p_ = (p);                                                                  \
-    (p) = NULL;                                                                                \
-    _p_;                                                                                       \
+#define TAKE_PTR(p)                                                                                \
+  ({                                                                                               \
+    __typeof__ (p) _p_ = (p);                                                                      \
+    (p) = NULL;                                                                                    \
+    _p_;                                                                                           \
   })
 
 #endif

@@ -23,7 +23,6 @@
 
 #define EXEC_SOCK "exec.sock"
 
-
 struct undo_dir
 {
   int rootfd;
@@ -47,7 +46,7 @@ container_undo_kill_child (void *data)
   if (u->pid <= 0) /* already reaped */
     return;
   sys_kill (u->pid, SIGKILL);
-  sys_waitid (P_PID, (id_t) u->pid, &info, WEXITED);
+  sys_waitid (P_PID, (id_t)u->pid, &info, WEXITED);
 }
 
 /* Move an fd to >= min (close-on-exec) so it cannot collide with preserved fds 3..min-1. */
@@ -78,7 +77,8 @@ validate_for_create (const struct spec *s, struct focker_err **err)
     }
   /* Without its own mount namespace every mount would land on the host. */
   if (!has_mnt)
-    return focker_fail (err, -EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+    return focker_fail (err, -EINVAL,
+                        "config.json: linux.namespaces: a mount namespace is required");
   if ((s->hostname || s->domainname) && !has_uts)
     return focker_fail (err, -EINVAL,
                         "config.json: hostname: needs a uts namespace in linux.namespaces");
@@ -129,8 +129,8 @@ plan_namespaces (struct init_ctx *c, uint64_t *clone_flags, int *pid_join_fd,
       if (ns->type == CLONE_NEWUSER)
         {
           join_user = true;
-          memmove (c->join_fds + 1, c->join_fds, sizeof (int) * (size_t) c->n_join);
-          memmove (c->join_types + 1, c->join_types, sizeof (int) * (size_t) c->n_join);
+          memmove (c->join_fds + 1, c->join_fds, sizeof (int) * (size_t)c->n_join);
+          memmove (c->join_types + 1, c->join_types, sizeof (int) * (size_t)c->n_join);
           c->join_fds[0] = fd;
           c->join_types[0] = CLONE_NEWUSER;
         }
@@ -155,7 +155,7 @@ plan_namespaces (struct init_ctx *c, uint64_t *clone_flags, int *pid_join_fd,
       new_flags &= CLONE_NEWPID;
     }
   c->new_user = (new_flags & CLONE_NEWUSER) != 0;
-  *clone_flags = (uint64_t) new_flags;
+  *clone_flags = (uint64_t)new_flags;
   return 0;
 }
 
@@ -175,7 +175,7 @@ id_map_text (const struct spec_id_map *m, size_t n)
 static int
 write_map_file (pid_t pid, const char *file, const char *text, struct focker_err **err)
 {
-  _cleanup_free_ char *path = xasprintf ("/proc/%d/%s", (int) pid, file);
+  _cleanup_free_ char *path = xasprintf ("/proc/%d/%s", (int)pid, file);
   _cleanup_close_ int fd = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
   int r;
 
@@ -202,14 +202,15 @@ run_id_map_helper (const char *prog, const char *field, pid_t pid, const struct 
 
   r = init_find_executable (&path, prog, environ, &e);
   if (r < 0)
-    r = focker_fail (err, r, "config.json: linux.%s: running rootless, a map other than of "
-                             "the caller's own id (%u) needs %s (package uidmap), not found",
+    r = focker_fail (err, r,
+                     "config.json: linux.%s: running rootless, a map other than of "
+                     "the caller's own id (%u) needs %s (package uidmap), not found",
                      field, id, prog);
   else
     {
       h.path = path;
       argv[0] = xstrdup (prog);
-      argv[1] = xasprintf ("%d", (int) pid);
+      argv[1] = xasprintf ("%d", (int)pid);
       for (size_t i = 0; i < n; i++)
         {
           argv[2 + 3 * i] = xasprintf ("%u", m[i].container_id);
@@ -219,8 +220,9 @@ run_id_map_helper (const char *prog, const char *field, pid_t pid, const struct 
       _cleanup_free_ char *where = xasprintf ("config.json: linux.%s", field);
       r = hooks_run_program (&h, where, "", &e);
       if (r < 0)
-        r = focker_fail (err, r, "%s (running rootless, only the ids /etc/sub%cid gives this "
-                                 "user, %u, can be mapped)",
+        r = focker_fail (err, r,
+                         "%s (running rootless, only the ids /etc/sub%cid gives this "
+                         "user, %u, can be mapped)",
                          e->msg, field[0], id);
     }
   for (size_t i = 0; i < 3 * n + 3; i++)
@@ -287,7 +289,7 @@ static struct container_state *
 new_state (const struct create_opts *o, const struct spec *s, const char *rootfs, pid_t pid)
 {
   struct container_state *st = xcalloc (1, sizeof *st);
-  json_t *ann = json_object_get ((json_t *) s->json, "annotations");
+  json_t *ann = json_object_get ((json_t *)s->json, "annotations");
 
   st->id = xstrdup (o->id);
   st->pid = pid;
@@ -297,7 +299,7 @@ new_state (const struct create_opts *o, const struct spec *s, const char *rootfs
   st->owner = xstrdup ("");
   if (json_is_object (ann))
     st->annotations = json_incref (ann);
-  st->config = json_incref ((json_t *) s->json);
+  st->config = json_incref ((json_t *)s->json);
   return st;
 }
 
@@ -319,9 +321,8 @@ container_write_pid_file (const char *path, pid_t pid, struct focker_err **err)
       if (dirfd < 0)
         return focker_err_prefix (err, "pid file %s", path);
     }
-  snprintf (text, sizeof text, "%d", (int) pid);
-  r = write_file_atomic_at (slash ? dirfd : AT_FDCWD, base, text, strlen (text), 0644, false,
-                            err);
+  snprintf (text, sizeof text, "%d", (int)pid);
+  r = write_file_atomic_at (slash ? dirfd : AT_FDCWD, base, text, strlen (text), 0644, false, err);
   if (r < 0)
     return focker_err_prefix (err, "pid file %s", path);
   return 0;
@@ -342,9 +343,16 @@ struct create_run
 static void
 create_run_release (struct create_run *cr)
 {
-  int *fds[] = { &cr->init.to_init[0],  &cr->init.to_init[1], &cr->init.from_init[0],
-                 &cr->init.from_init[1], &cr->init.exec_listen, &cr->init.console_fd,
-                 &cr->rootfd, &cr->dirfd, &cr->pid_join_fd, &cr->pid_restore_fd };
+  int *fds[] = { &cr->init.to_init[0],
+                 &cr->init.to_init[1],
+                 &cr->init.from_init[0],
+                 &cr->init.from_init[1],
+                 &cr->init.exec_listen,
+                 &cr->init.console_fd,
+                 &cr->rootfd,
+                 &cr->dirfd,
+                 &cr->pid_join_fd,
+                 &cr->pid_restore_fd };
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
     if (*fds[i] >= 0)
       {
@@ -366,7 +374,7 @@ static int
 create_open_fds (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
 {
   int min = 3 + o->preserve_fds, r;
-  int *fds[] = { &cr->init.to_init[0], &cr->init.to_init[1], &cr->init.from_init[0],
+  int *fds[] = { &cr->init.to_init[0],   &cr->init.to_init[1],  &cr->init.from_init[0],
                  &cr->init.from_init[1], &cr->init.exec_listen, &cr->init.console_fd };
 
   if (cr->spec->process->terminal)
@@ -400,7 +408,7 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
 static bool
 asks_limits (const struct spec *s)
 {
-  json_t *res = json_object_get (json_object_get ((json_t *) s->json, "linux"), "resources");
+  json_t *res = json_object_get (json_object_get ((json_t *)s->json, "linux"), "resources");
   const char *key;
   json_t *v;
 
@@ -440,8 +448,10 @@ rootless_no_cgroup (struct create_run *cr, const struct create_opts *o, struct f
                         "config.json: linux.resources: running rootless, and no cgroup is "
                         "delegated to this user (%s cannot be made): no limit can be applied",
                         path);
-  focker_log ("debug", "container %s: rootless, no cgroup (%s cannot be made, no "
-                       "linux.resources asked)", o->id, path);
+  focker_log ("debug",
+              "container %s: rootless, no cgroup (%s cannot be made, no "
+              "linux.resources asked)",
+              o->id, path);
   return 0;
 }
 
@@ -454,8 +464,8 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
   _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
   const struct spec_linux *l = &cr->spec->linux_;
   _cleanup_free_ char *deflt = NULL;
-  bool in_userns = cr->init.new_user
-                   || (cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER);
+  bool in_userns
+      = cr->init.new_user || (cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER);
   int r;
 
   r = cgroup_host_detect (&host, err);
@@ -472,8 +482,8 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
     {
       uint32_t h = 2166136261u; /* FNV-1a of the root */
       for (const char *p = o->root; *p; p++)
-        h = (h ^ (unsigned char) *p) * 16777619u;
-      deflt = xasprintf ("/focker-%08x-%s", (unsigned) h, o->id);
+        h = (h ^ (unsigned char)*p) * 16777619u;
+      deflt = xasprintf ("/focker-%08x-%s", (unsigned)h, o->id);
     }
   r = cgroup_plan (&cr->cg, host, cr->spec->has_linux ? l->cgroups_path : NULL, deflt,
                    o->systemd_cgroup, err);
@@ -567,7 +577,7 @@ container_set_rlimits (const struct spec_process *p, pid_t pid, struct focker_er
       int r = sys_prlimit (pid, p->rlimits[i].type, &rl, NULL);
       if (r < 0)
         return focker_fail (err, r, "process.rlimits[%zu]: set (soft %llu, hard %llu)", i,
-                            (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+                            (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
     }
   return 0;
 }
@@ -649,7 +659,7 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
     st->cgroup = cgroup_to_json (cr->cg);
   r = sys_proc_starttime (cr->pid, &st->starttime, NULL);
   if (r < 0)
-    return focker_fail (err, r, "container %s: read start time of init %d", o->id, (int) cr->pid);
+    return focker_fail (err, r, "container %s: read start time of init %d", o->id, (int)cr->pid);
   r = state_write (cr->dirfd, st, err);
   if (r < 0)
     return r;
@@ -707,8 +717,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   cr->rootfs = resolve_rootfs (o->bundle, cr->spec->root_path);
   r = sys_fstatat (AT_FDCWD, cr->rootfs, &st, 0);
   if (r < 0 || !S_ISDIR (st.st_mode))
-    return focker_fail (err, r < 0 ? r : -ENOTDIR, "root.path: %s is not a directory",
-                        cr->rootfs);
+    return focker_fail (err, r < 0 ? r : -ENOTDIR, "root.path: %s is not a directory", cr->rootfs);
   cr->init.spec = cr->spec;
   cr->init.id = o->id;
   cr->init.bundle = o->bundle;
@@ -760,9 +769,10 @@ rootless_check (const struct create_run *cr, struct focker_err **err)
   if (euid == 0)
     return 0;
   if (!cr->init.new_user && !(cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER))
-    return focker_fail (err, -EPERM, "config.json: linux.namespaces: running rootless (uid %u) "
-                                     "needs a user namespace (focker spec --rootless writes one)",
-                        (unsigned) euid);
+    return focker_fail (err, -EPERM,
+                        "config.json: linux.namespaces: running rootless (uid %u) "
+                        "needs a user namespace (focker spec --rootless writes one)",
+                        (unsigned)euid);
   /* a gid_map written by the caller itself comes after "deny" to setgroups */
   if (cr->init.new_user && cr->spec->process->n_additional_gids
       && (l->n_gid_mappings == 0
@@ -778,10 +788,15 @@ rootless_check (const struct create_run *cr, struct focker_err **err)
 static int
 create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **err)
 {
-  struct create_run cr = { .init = { .to_init = { -1, -1 }, .from_init = { -1, -1 },
-                                     .exec_listen = -1, .console_fd = -1,
+  struct create_run cr = { .init = { .to_init = { -1, -1 },
+                                     .from_init = { -1, -1 },
+                                     .exec_listen = -1,
+                                     .console_fd = -1,
                                      .state_dirfd = -1 },
-                           .rootfd = -1, .dirfd = -1, .pid_join_fd = -1, .pid_restore_fd = -1 };
+                           .rootfd = -1,
+                           .dirfd = -1,
+                           .pid_join_fd = -1,
+                           .pid_restore_fd = -1 };
   struct undo undo = { 0 };
   uint64_t flags = 0;
   int r;
@@ -802,7 +817,8 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
       undo_push (&undo, container_undo_kill_child, uc);
       /* Runtime hooks may look for the container's cgroup: then the init is placed before
        * they run.  Otherwise after GO, while the init mounts (its cgroup_gate waits). */
-      bool early = cr.spec->n_hooks[SPEC_HOOK_PRESTART] || cr.spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME];
+      bool early
+          = cr.spec->n_hooks[SPEC_HOOK_PRESTART] || cr.spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME];
       if (cr.cg && early)
         r = cgroup_enter (cr.cg, cr.pid, cr.cloned_into_cgroup, err);
       if (r >= 0)
@@ -849,7 +865,7 @@ container_state_spec (const struct container_state *st)
 
   if (st->config == NULL)
     return NULL;
-  text = json_dumps ((json_t *) st->config, JSON_COMPACT);
+  text = json_dumps ((json_t *)st->config, JSON_COMPACT);
   if (text && spec_parse (&s, text, strlen (text), "state.json: config", &e) < 0)
     s = NULL;
   focker_err_free (e);
@@ -956,8 +972,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
   /* Nobody listens: the init is gone or going (a concurrent kill; kill takes no lock), after
    * our status check said "created". */
   if (conn == -ECONNREFUSED || conn == -ENOENT)
-    return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited",
-                        id);
+    return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited", id);
   if (conn < 0)
     return focker_fail (err, conn, "container %s: connect to init", id);
   r = write_all (conn, "S", 1);
@@ -965,7 +980,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
     return focker_fail (err, r, "container %s: signal init", id);
   n = read_all (conn, buf, sizeof buf - 1);
   if (n < 0)
-    return focker_fail (err, (int) n, "container %s: read from init", id);
+    return focker_fail (err, (int)n, "container %s: read from init", id);
   sys_unlinkat (dirfd, EXEC_SOCK, 0);
   if (n > 0)
     {
@@ -1045,12 +1060,12 @@ container_read_ns_link (pid_t pid, const char *name, char *buf, size_t size)
   ssize_t n;
 
   if (pid > 0)
-    snprintf (path, sizeof path, "/proc/%d/ns/%s", (int) pid, name);
+    snprintf (path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
   else
     snprintf (path, sizeof path, "/proc/self/ns/%s", name);
   n = sys_readlinkat (AT_FDCWD, path, buf, size - 1);
   if (n < 0)
-    return (int) n;
+    return (int)n;
   buf[n] = '\0';
   return 0;
 }
@@ -1078,8 +1093,7 @@ signal_all (const struct container_state *st, int sig)
         }
     }
   if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0
-      || container_read_ns_link (0, "pid", self, sizeof self) < 0
-      || strcmp (ns, self) == 0)
+      || container_read_ns_link (0, "pid", self, sizeof self) < 0 || strcmp (ns, self) == 0)
     return 0;
   proc = sys_openat (AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (proc < 0)
@@ -1091,15 +1105,15 @@ signal_all (const struct container_state *st, int sig)
         return 0;
       for (ssize_t off = 0; off < got;)
         {
-          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(buf + off);
           char other[64], *end;
           long pid = strtol (d->d_name, &end, 10);
           off += d->d_reclen;
           if (*end || pid <= 0 || pid == st->pid)
             continue;
-          if (container_read_ns_link ((pid_t) pid, "pid", other, sizeof other) == 0
+          if (container_read_ns_link ((pid_t)pid, "pid", other, sizeof other) == 0
               && strcmp (other, ns) == 0)
-            sys_kill ((pid_t) pid, sig);
+            sys_kill ((pid_t)pid, sig);
         }
     }
 }
@@ -1159,7 +1173,7 @@ delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
         cgroup_freeze (cg, false, NULL);
       r = kill_and_wait (st);
       if (r < 0)
-        return focker_fail (err, r, "container %s: kill init %d", st->id, (int) st->pid);
+        return focker_fail (err, r, "container %s: kill init %d", st->id, (int)st->pid);
     }
   if (cg)
     {
@@ -1250,7 +1264,7 @@ container_list (struct container_state ***out, const char *root, struct focker_e
         break;
       for (ssize_t off = 0; off < got;)
         {
-          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(buf + off);
           _cleanup_close_ int dirfd = -1;
           struct container_state *st = NULL;
           struct focker_err *e = NULL;
@@ -1303,11 +1317,11 @@ container_wait_pid (pid_t pid, pending_signal_fn pending, int *exit_status, stru
             continue;
         }
       memset (&info, 0, sizeof info);
-      r = sys_waitid (P_PID, (id_t) pid, &info, WEXITED | (pidfd >= 0 ? WNOHANG : 0));
+      r = sys_waitid (P_PID, (id_t)pid, &info, WEXITED | (pidfd >= 0 ? WNOHANG : 0));
       if (r == -EINTR)
         continue;
       if (r < 0)
-        return focker_fail (err, r, "wait for container init %d", (int) pid);
+        return focker_fail (err, r, "wait for container init %d", (int)pid);
       if (info.si_pid == pid)
         break;
     }

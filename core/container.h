@@ -17,7 +17,7 @@
 
 struct create_opts
 {
-  const char *root;           /* runtime state root */
+  const char *root; /* runtime state root */
   const char *id;
   const char *bundle;         /* absolute path */
   const char *pid_file;       /* absolute path, or NULL */
@@ -25,9 +25,9 @@ struct create_opts
   int preserve_fds;           /* fds 3 .. 3+N-1 reach the container */
   bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root */
   bool no_new_keyring;
-  bool systemd_cgroup;        /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
-  bool rootless;              /* --rootless: no cgroup unless delegated; id maps as an
-                               * unprivileged user may write them (see container_create) */
+  bool systemd_cgroup; /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
+  bool rootless;       /* --rootless: no cgroup unless delegated; id maps as an
+                        * unprivileged user may write them (see container_create) */
 };
 
 /* Create the container: on success the init waits for `start`, state.json records it, and
@@ -50,8 +50,8 @@ int container_open_locked (int *dirfd, struct container_state **st, const char *
                            const char *id, struct focker_err **err);
 
 /* Read the state and its current status. */
-int container_state (struct container_state **out, enum container_status *status,
-                     const char *root, const char *id, struct focker_err **err);
+int container_state (struct container_state **out, enum container_status *status, const char *root,
+                     const char *id, struct focker_err **err);
 
 /* Send `sig` to the init (with `all`, to every process of the container). */
 int container_kill (const char *root, const char *id, int sig, bool all, struct focker_err **err);

@@ -13,14 +13,14 @@ read_all (int fd, void *buf, size_t len)
 
   while (got < len)
     {
-      ssize_t r = sys_read (fd, (char *) buf + got, len - got);
+      ssize_t r = sys_read (fd, (char *)buf + got, len - got);
       if (r < 0)
         return r;
       if (r == 0)
         break;
-      got += (size_t) r;
+      got += (size_t)r;
     }
-  return (ssize_t) got;
+  return (ssize_t)got;
 }
 
 int
@@ -30,12 +30,12 @@ write_all (int fd, const void *buf, size_t len)
 
   while (done < len)
     {
-      ssize_t r = sys_write (fd, (const char *) buf + done, len - done);
+      ssize_t r = sys_write (fd, (const char *)buf + done, len - done);
       if (r < 0)
-        return (int) r;
+        return (int)r;
       if (r == 0)
         return -EIO;
-      done += (size_t) r;
+      done += (size_t)r;
     }
   return 0;
 }
@@ -64,10 +64,10 @@ read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
         }
       r = sys_read (fd, buf + used, cap - used - 1);
       if (r < 0)
-        return focker_fail (err, (int) r, "read %s", path);
+        return focker_fail (err, (int)r, "read %s", path);
       if (r == 0)
         break;
-      used += (size_t) r;
+      used += (size_t)r;
     }
   if (used > max)
     return focker_fail (err, -EFBIG, "read %s: larger than %zu bytes", path, max);
@@ -84,9 +84,9 @@ write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len,
 {
   const char *slash = strrchr (name, '/');
   /* the temporary file must sit next to the target: rename is atomic only within a dir */
-  _cleanup_free_ char *tmp = slash ? xasprintf ("%.*s/.%s.tmp", (int) (slash - name), name,
-                                                slash + 1)
-                                   : xasprintf (".%s.tmp", name);
+  _cleanup_free_ char *tmp = slash
+                                 ? xasprintf ("%.*s/.%s.tmp", (int)(slash - name), name, slash + 1)
+                                 : xasprintf (".%s.tmp", name);
   _cleanup_close_ int fd = -1;
   int r;
 
@@ -156,12 +156,12 @@ rm_children (int fd)
     {
       ssize_t n = sys_getdents64 (fd, buf, sizeof buf);
       if (n < 0)
-        return (int) n;
+        return (int)n;
       if (n == 0)
         return result;
       for (ssize_t off = 0; off < n;)
         {
-          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(buf + off);
           off += d->d_reclen;
           if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
             continue;
@@ -227,7 +227,7 @@ path_join (const char *a, const char *b)
     b++;
   if (la == 1 && a[0] == '/')
     return xasprintf ("/%s", b);
-  return xasprintf ("%.*s/%s", (int) la, a, b);
+  return xasprintf ("%.*s/%s", (int)la, a, b);
 }
 
 int
@@ -243,12 +243,12 @@ list_dir_at (char ***out, int dirfd, const char *path, struct focker_err **err)
     {
       ssize_t n = sys_getdents64 (fd, buf, sizeof buf);
       if (n < 0)
-        return focker_fail (err, (int) n, "read directory %s", path);
+        return focker_fail (err, (int)n, "read directory %s", path);
       if (n == 0)
         break;
       for (ssize_t off = 0; off < n;)
         {
-          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *) (buf + off);
+          struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(buf + off);
           off += d->d_reclen;
           if (strcmp (d->d_name, ".") != 0 && strcmp (d->d_name, "..") != 0)
             strv_push (&names, d->d_name);

@@ -12,8 +12,7 @@
 #include "core/hooks.h"
 
 static const char *const kind_names[SPEC_HOOK__COUNT]
-    = { "prestart", "createRuntime", "createContainer", "startContainer", "poststart",
-        "poststop" };
+    = { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" };
 
 const char *
 hooks_kind_name (enum spec_hook_kind kind)
@@ -59,7 +58,7 @@ hook_wait (pid_t pid, int pidfd, int timeout, siginfo_t *info)
           if (r == 0)
             {
               sys_kill (pid, SIGKILL);
-              sys_waitid (P_PID, (id_t) pid, info, WEXITED);
+              sys_waitid (P_PID, (id_t)pid, info, WEXITED);
               return -ETIMEDOUT;
             }
         }
@@ -68,20 +67,20 @@ hook_wait (pid_t pid, int pidfd, int timeout, siginfo_t *info)
           for (int waited_ms = 0;; waited_ms += 10)
             {
               memset (info, 0, sizeof *info);
-              r = sys_waitid (P_PID, (id_t) pid, info, WEXITED | WNOHANG);
+              r = sys_waitid (P_PID, (id_t)pid, info, WEXITED | WNOHANG);
               if (r < 0 || info->si_pid == pid)
                 return r;
               if (waited_ms >= timeout * 1000)
                 {
                   sys_kill (pid, SIGKILL);
-                  sys_waitid (P_PID, (id_t) pid, info, WEXITED);
+                  sys_waitid (P_PID, (id_t)pid, info, WEXITED);
                   return -ETIMEDOUT;
                 }
               sys_poll (NULL, 0, 10);
             }
         }
     }
-  return sys_waitid (P_PID, (id_t) pid, info, WEXITED);
+  return sys_waitid (P_PID, (id_t)pid, info, WEXITED);
 }
 
 int
@@ -91,8 +90,8 @@ hooks_run_program (const struct spec_hook *h, const char *where, const char *sta
   _cleanup_close_ int pidfd = -1;
   int fds[2], r;
   struct hook_child child = { .hook = h };
-  struct sys_clone_args ca = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD,
-                               .fn = hook_child_main, .arg = &child };
+  struct sys_clone_args ca
+      = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD, .fn = hook_child_main, .arg = &child };
   siginfo_t info;
   pid_t pid;
 
@@ -114,7 +113,7 @@ hooks_run_program (const struct spec_hook *h, const char *where, const char *sta
     }
   pidfd = (ca.flags & CLONE_PIDFD) ? ca.pidfd : -1;
   /* A hook that does not read its stdin gets EPIPE here: that is not an error. */
-  (void) write_all (fds[1], state_json, strlen (state_json));
+  (void)write_all (fds[1], state_json, strlen (state_json));
   sys_close (fds[1]);
   memset (&info, 0, sizeof info);
   r = hook_wait (pid, pidfd, h->timeout, &info);

@@ -30,8 +30,7 @@ static bool
 is_executable (const char *path)
 {
   struct stat st;
-  return sys_fstatat (AT_FDCWD, path, &st, 0) == 0 && S_ISREG (st.st_mode)
-         && (st.st_mode & 0111);
+  return sys_fstatat (AT_FDCWD, path, &st, 0) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0111);
 }
 
 int
@@ -68,13 +67,13 @@ init_find_executable (char **out, const char *arg0, char *const *env, struct foc
 int
 init_fds_hygiene (int preserve)
 {
-  unsigned first = 3u + (unsigned) preserve;
+  unsigned first = 3u + (unsigned)preserve;
   int r = sys_close_range (first, ~0u, CLOSE_RANGE_CLOEXEC);
 
   if (r == -ENOSYS || r == -EINVAL)
     {
       /* kernels before 5.11: walk the fd table */
-      for (int fd = (int) first; fd < 65536; fd++)
+      for (int fd = (int)first; fd < 65536; fd++)
         {
           int fl = sys_fcntl (fd, F_GETFD, 0);
           if (fl >= 0 && !(fl & FD_CLOEXEC))
@@ -84,7 +83,7 @@ init_fds_hygiene (int preserve)
     }
   if (r < 0)
     return r;
-  for (int fd = 3; fd < (int) first; fd++)
+  for (int fd = 3; fd < (int)first; fd++)
     {
       int fl = sys_fcntl (fd, F_GETFD, 0);
       if (fl >= 0 && (fl & FD_CLOEXEC))
@@ -142,8 +141,8 @@ set_time_offsets (const struct spec *s, struct focker_err **err)
 
   if (!s->has_linux || !s->linux_.has_time_offsets)
     return 0;
-  v = xasprintf ("monotonic %lld %u\nboottime %lld %u\n", (long long) s->linux_.monotonic_secs,
-                 s->linux_.monotonic_nanosecs, (long long) s->linux_.boottime_secs,
+  v = xasprintf ("monotonic %lld %u\nboottime %lld %u\n", (long long)s->linux_.monotonic_secs,
+                 s->linux_.monotonic_nanosecs, (long long)s->linux_.boottime_secs,
                  s->linux_.boottime_nanosecs);
   return write_proc_self ("/proc/self/timens_offsets", v, err);
 }
@@ -343,10 +342,10 @@ set_credentials (const struct spec_process *p, struct focker_err **err)
     return focker_fail (err, r, "process.user.additionalGids: setgroups");
   r = sys_setresgid (p->gid, p->gid, p->gid);
   if (r < 0)
-    return focker_fail (err, r, "process.user.gid: set %u", (unsigned) p->gid);
+    return focker_fail (err, r, "process.user.gid: set %u", (unsigned)p->gid);
   r = sys_setresuid (p->uid, p->uid, p->uid);
   if (r < 0)
-    return focker_fail (err, r, "process.user.uid: set %u", (unsigned) p->uid);
+    return focker_fail (err, r, "process.user.uid: set %u", (unsigned)p->uid);
   return 0;
 }
 
@@ -451,7 +450,7 @@ int
 init_main (void *arg)
 {
   /* our own copy of the context: the creator goes on changing (and later frees) its own */
-  struct init_ctx ctx = *(struct init_ctx *) arg;
+  struct init_ctx ctx = *(struct init_ctx *)arg;
   struct init_ctx *c = &ctx;
   _cleanup_err_ struct focker_err *err = NULL;
   _cleanup_free_ char *exe = NULL;

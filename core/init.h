@@ -21,14 +21,14 @@ struct init_ctx
                      * lock is the creator's alone and `start` can take it */
   int preserve_fds;
   bool no_pivot;
-  bool no_new_keyring;    /* keep the caller's session keyring (--no-new-keyring) */
-  struct confine *confine; /* the init's own: made in init_prepare, used after `start` */
-  bool new_user;          /* CLONE_NEWUSER at clone: wait for the maps */
-  bool dumpable_for_maps; /* rootless: the unprivileged parent (or newuidmap, on its behalf)
-                           * writes the maps, which needs /proc/PID to be the caller's */
-  int unshare_flags;      /* namespaces to create after joining a user namespace by path */
-  bool new_time;          /* unshare CLONE_NEWTIME in the init */
-  bool new_cgroup;        /* unshare CLONE_NEWCGROUP once placed in the container's cgroup */
+  bool no_new_keyring;         /* keep the caller's session keyring (--no-new-keyring) */
+  struct confine *confine;     /* the init's own: made in init_prepare, used after `start` */
+  bool new_user;               /* CLONE_NEWUSER at clone: wait for the maps */
+  bool dumpable_for_maps;      /* rootless: the unprivileged parent (or newuidmap, on its behalf)
+                                * writes the maps, which needs /proc/PID to be the caller's */
+  int unshare_flags;           /* namespaces to create after joining a user namespace by path */
+  bool new_time;               /* unshare CLONE_NEWTIME in the init */
+  bool new_cgroup;             /* unshare CLONE_NEWCGROUP once placed in the container's cgroup */
   int join_fds[INIT_MAX_JOIN]; /* namespaces to join, user first */
   int join_types[INIT_MAX_JOIN];
   int n_join;
@@ -40,8 +40,7 @@ int init_main (void *ctx);
 
 /* Find the program to exec: args[0] as a path, or searched in the PATH of `env`, within the
  * current root.  *out is malloc'd. */
-int init_find_executable (char **out, const char *arg0, char *const *env,
-                          struct focker_err **err);
+int init_find_executable (char **out, const char *arg0, char *const *env, struct focker_err **err);
 
 /* Pieces the init shares with `exec` (core/exec.c), in the order they run: */
 

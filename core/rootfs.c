@@ -40,7 +40,7 @@ clean_in_root (const char *path)
       while (*p == '/')
         p++;
       end = strchrnul (p, '/');
-      n = (size_t) (end - p);
+      n = (size_t)(end - p);
       if (n == 0 || (n == 1 && p[0] == '.'))
         ;
       else if (n == 2 && p[0] == '.' && p[1] == '.')
@@ -102,7 +102,7 @@ open_in_root_walk (int rootfd, const char *path, int flags)
               ssize_t n = sys_readlinkat (dirfd, p, target, sizeof target - 1);
               char *prefix, *next;
               if (n < 0)
-                return (int) n;
+                return (int)n;
               target[n] = '\0';
               *p = '\0';
               prefix = target[0] == '/' ? xstrdup ("") : xstrdup (cur);
@@ -133,7 +133,7 @@ open_in_root_walk (int rootfd, const char *path, int flags)
 int
 rootfs_open_in_root (int rootfd, const char *path, int flags)
 {
-  struct open_how how = { .flags = (uint64_t) (flags | O_CLOEXEC),
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
   int fd;
 
@@ -231,8 +231,7 @@ ensure_in_root (int rootfd, const char *path, bool as_file, int depth, struct fo
   if (r < 0 && r != -EEXIST)
     return focker_fail (err, r, "create %s in rootfs", path);
   if (r == -EEXIST)
-    return ensure_through_symlink (rootfd, parent, base, slash ? clean : "", as_file, depth,
-                                   err);
+    return ensure_through_symlink (rootfd, parent, base, slash ? clean : "", as_file, depth, err);
   fd = sys_openat (parent, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0)
     return focker_fail (err, fd, "open %s in rootfs", path);
@@ -272,9 +271,10 @@ source_is_dir (const char *source)
 static int
 bind_remount (const char *target, unsigned long flags)
 {
-  unsigned long rf = MS_BIND | MS_REMOUNT | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-                                                      | MS_NOATIME | MS_NODIRATIME
-                                                      | MS_RELATIME | MS_STRICTATIME));
+  unsigned long rf = MS_BIND | MS_REMOUNT
+                     | (flags
+                        & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME
+                           | MS_RELATIME | MS_STRICTATIME));
   return sys_mount (NULL, target, NULL, rf, NULL);
 }
 
@@ -420,15 +420,15 @@ struct default_device
 };
 
 static const struct default_device default_devices[] = {
-  { "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+  { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
   { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
 /* Create a device node in the rootfs; where mknod is not allowed (a user namespace), bind
  * the host's node instead. */
 static int
-make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned minor,
-             mode_t mode, uid_t uid, gid_t gid, struct focker_err **err)
+make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned minor, mode_t mode,
+             uid_t uid, gid_t gid, struct focker_err **err)
 {
   _cleanup_free_ char *clean = clean_in_root (path);
   _cleanup_free_ char *dir = NULL;
@@ -437,12 +437,12 @@ make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned
   const char *base = slash ? slash + 1 : clean;
   int r;
 
-  dir = slash ? xstrndup (clean, (size_t) (slash - clean)) : xstrdup (".");
+  dir = slash ? xstrndup (clean, (size_t)(slash - clean)) : xstrdup (".");
   dirfd = rootfs_ensure_in_root (rootfd, dir, false, err);
   if (dirfd < 0)
     return focker_err_prefix (err, "device %s", path);
   r = sys_unlinkat (dirfd, base, 0);
-  (void) r;
+  (void)r;
   r = sys_mknodat (dirfd, base, type | (mode & 07777), makedev (major, minor));
   if (r == 0)
     {
@@ -471,8 +471,8 @@ static int
 create_devices (const struct spec *s, int rootfd, struct focker_err **err)
 {
   static const char *const links[][2] = {
-    { "/proc/self/fd", "dev/fd" },         { "/proc/self/fd/0", "dev/stdin" },
-    { "/proc/self/fd/1", "dev/stdout" },   { "/proc/self/fd/2", "dev/stderr" },
+    { "/proc/self/fd", "dev/fd" },       { "/proc/self/fd/0", "dev/stdin" },
+    { "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
     { "/proc/kcore", "dev/core" },
   };
   _cleanup_close_ int devfd = -1;
@@ -490,7 +490,7 @@ create_devices (const struct spec *s, int rootfd, struct focker_err **err)
     {
       const struct spec_device *d = &s->linux_.devices[i];
       mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
-      r = make_device (rootfd, d->path, type, (unsigned) d->major, (unsigned) d->minor,
+      r = make_device (rootfd, d->path, type, (unsigned)d->major, (unsigned)d->minor,
                        d->has_file_mode ? d->file_mode : 0666, d->has_uid ? d->uid : 0,
                        d->has_gid ? d->gid : 0, err);
       if (r < 0)
@@ -527,7 +527,8 @@ mounts_dev (const struct spec *s)
 static bool
 is_cgroup_mount (const struct spec_mount *m)
 {
-  return !m->bind && m->type && (strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0);
+  return !m->bind && m->type
+         && (strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0);
 }
 
 int

@@ -92,7 +92,7 @@ state_to_object (const struct container_state *st)
 
   json_object_set_new (o, "id", json_string (st->id));
   json_object_set_new (o, "pid", json_integer (st->pid));
-  json_object_set_new (o, "starttime", json_integer ((json_int_t) st->starttime));
+  json_object_set_new (o, "starttime", json_integer ((json_int_t)st->starttime));
   json_object_set_new (o, "bundle", json_string (st->bundle ? st->bundle : ""));
   json_object_set_new (o, "rootfs", json_string (st->rootfs ? st->rootfs : ""));
   json_object_set_new (o, "created", json_string (st->created ? st->created : ""));
@@ -100,11 +100,11 @@ state_to_object (const struct container_state *st)
   json_object_set_new (o, "started", json_boolean (st->started));
   json_object_set_new (o, "paused", json_boolean (st->paused));
   if (st->annotations)
-    json_object_set (o, "annotations", (json_t *) st->annotations);
+    json_object_set (o, "annotations", (json_t *)st->annotations);
   if (st->config)
-    json_object_set (o, "config", (json_t *) st->config);
+    json_object_set (o, "config", (json_t *)st->config);
   if (st->cgroup)
-    json_object_set (o, "cgroup", (json_t *) st->cgroup);
+    json_object_set (o, "cgroup", (json_t *)st->cgroup);
   return o;
 }
 
@@ -158,8 +158,8 @@ state_read (struct container_state **out, int dirfd, const char *id, struct fock
     }
   st = xcalloc (1, sizeof *st);
   st->id = dup_str (o, "id");
-  st->pid = (pid_t) json_integer_value (json_object_get (o, "pid"));
-  st->starttime = (unsigned long long) json_integer_value (json_object_get (o, "starttime"));
+  st->pid = (pid_t)json_integer_value (json_object_get (o, "pid"));
+  st->starttime = (unsigned long long)json_integer_value (json_object_get (o, "starttime"));
   st->bundle = dup_str (o, "bundle");
   st->rootfs = dup_str (o, "rootfs");
   st->created = dup_str (o, "created");
@@ -187,9 +187,9 @@ state_free (struct container_state *st)
   free (st->rootfs);
   free (st->created);
   free (st->owner);
-  json_decref ((json_t *) st->annotations);
-  json_decref ((json_t *) st->config);
-  json_decref ((json_t *) st->cgroup);
+  json_decref ((json_t *)st->annotations);
+  json_decref ((json_t *)st->config);
+  json_decref ((json_t *)st->cgroup);
   free (st);
 }
 
@@ -221,8 +221,7 @@ state_status (const struct container_state *st)
 const char *
 state_status_name (enum container_status s)
 {
-  static const char *const names[]
-      = { "creating", "created", "running", "paused", "stopped" };
+  static const char *const names[] = { "creating", "created", "running", "paused", "stopped" };
   return names[s];
 }
 
@@ -240,9 +239,10 @@ state_to_json (const struct container_state *st, enum container_status status, b
   json_object_set_new (o, "rootfs", json_string (st->rootfs ? st->rootfs : ""));
   json_object_set_new (o, "created", json_string (st->created ? st->created : ""));
   json_object_set_new (o, "owner", json_string (st->owner ? st->owner : ""));
-  if (st->annotations && json_object_size ((json_t *) st->annotations))
-    json_object_set (o, "annotations", (json_t *) st->annotations);
-  text = json_dumps (o, pretty ? JSON_INDENT (2) | JSON_PRESERVE_ORDER : JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (st->annotations && json_object_size ((json_t *)st->annotations))
+    json_object_set (o, "annotations", (json_t *)st->annotations);
+  text = json_dumps (o, pretty ? JSON_INDENT (2) | JSON_PRESERVE_ORDER
+                               : JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref (o);
   if (text == NULL)
     abort ();

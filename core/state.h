@@ -24,17 +24,17 @@ enum container_status
 struct container_state
 {
   char *id;
-  pid_t pid;                        /* host pid of the container init */
-  unsigned long long starttime;     /* /proc/PID/stat field 22, against pid reuse */
-  char *bundle;                     /* absolute */
-  char *rootfs;                     /* absolute */
-  char *created;                    /* RFC 3339, UTC */
-  char *owner;                      /* "" for root, as runc */
-  bool started;                     /* start succeeded: the user process was exec'd */
+  pid_t pid;                    /* host pid of the container init */
+  unsigned long long starttime; /* /proc/PID/stat field 22, against pid reuse */
+  char *bundle;                 /* absolute */
+  char *rootfs;                 /* absolute */
+  char *created;                /* RFC 3339, UTC */
+  char *owner;                  /* "" for root, as runc */
+  bool started;                 /* start succeeded: the user process was exec'd */
   bool paused;
-  void *annotations;                /* json_t object, or NULL */
-  void *config;                     /* json_t: the spec's hooks.poststop, kept for delete */
-  void *cgroup;                     /* json_t: the container's cgroup dirs (core/cgroup.h) */
+  void *annotations; /* json_t object, or NULL */
+  void *config;      /* json_t: the spec's hooks.poststop, kept for delete */
+  void *cgroup;      /* json_t: the container's cgroup dirs (core/cgroup.h) */
 };
 
 /* Is `id` a valid container id (1-1024 chars of [A-Za-z0-9_.+-], not "." or "..")? */

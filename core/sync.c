@@ -8,7 +8,7 @@
 int
 sync_send (int fd, enum sync_type type, int code, const char *payload)
 {
-  struct sync_msg m = { .type = (int32_t) type, .code = code };
+  struct sync_msg m = { .type = (int32_t)type, .code = code };
   size_t hdr = offsetof (struct sync_msg, payload);
 
   if (payload)
@@ -17,7 +17,7 @@ sync_send (int fd, enum sync_type type, int code, const char *payload)
       if (n > SYNC_PAYLOAD_MAX)
         n = SYNC_PAYLOAD_MAX;
       memcpy (m.payload, payload, n);
-      m.len = (uint32_t) n;
+      m.len = (uint32_t)n;
     }
   return write_all (fd, &m, hdr + m.len);
 }
@@ -30,15 +30,15 @@ sync_recv (int fd, struct sync_msg *m)
 
   r = read_all (fd, m, hdr);
   if (r < 0)
-    return (int) r;
-  if ((size_t) r < hdr)
+    return (int)r;
+  if ((size_t)r < hdr)
     return -EPIPE;
   if (m->len > SYNC_PAYLOAD_MAX)
     return -EPROTO;
   r = read_all (fd, m->payload, m->len);
   if (r < 0)
-    return (int) r;
-  if ((size_t) r < m->len)
+    return (int)r;
+  if ((size_t)r < m->len)
     return -EPIPE;
   m->payload[m->len] = '\0';
   return 0;
@@ -55,7 +55,7 @@ sync_expect (int fd, enum sync_type want, struct sync_msg *m, struct focker_err 
     return focker_fail (err, r, "read from container init");
   if (m->type == SYNC_ERROR)
     return focker_fail (err, m->code < 0 ? m->code : -EIO, "%s", m->payload);
-  if (m->type != (int32_t) want)
+  if (m->type != (int32_t)want)
     return focker_fail (err, -EPROTO, "container init: unexpected message %d", m->type);
   return 0;
 }

@@ -88,19 +88,19 @@ struct fake_proc
   bool keep_caps;
   bool child_subreaper;
   int pdeathsig;
-  uint64_t cap_bset;         /* bounding set, bit per capability (PR_CAPBSET_DROP) */
-  uint64_t cap_ambient;      /* PR_CAP_AMBIENT raises */
-  int seccomp_filters;       /* PR_SET_SECCOMP / seccomp_load filters loaded */
-  unsigned seccomp_last_len; /* instructions in the last filter */
-  unsigned seccomp_last_flags; /* SECCOMP_FILTER_FLAG_* of the last seccomp_load */
+  uint64_t cap_bset;                   /* bounding set, bit per capability (PR_CAPBSET_DROP) */
+  uint64_t cap_ambient;                /* PR_CAP_AMBIENT raises */
+  int seccomp_filters;                 /* PR_SET_SECCOMP / seccomp_load filters loaded */
+  unsigned seccomp_last_len;           /* instructions in the last filter */
+  unsigned seccomp_last_flags;         /* SECCOMP_FILTER_FLAG_* of the last seccomp_load */
   uint64_t cap_eff, cap_perm, cap_inh; /* capset; full for root at boot */
   unsigned long persona;               /* personality(2) */
   char *session_keyring;               /* keyctl_join_session name, NULL = inherited one */
-  char *lsm_exec_label;     /* last write to /proc/<pid>/attr/exec (SELinux) */
-  char *apparmor_exec;      /* last write to /proc/<pid>/attr/apparmor/exec */
-  char comm[16];             /* PR_SET_NAME */
-  char *root_path;           /* snapshot: absolute host path of its root */
-  char *cwd_path;            /* snapshot: absolute host path of its cwd */
+  char *lsm_exec_label;                /* last write to /proc/<pid>/attr/exec (SELinux) */
+  char *apparmor_exec;                 /* last write to /proc/<pid>/attr/apparmor/exec */
+  char comm[16];                       /* PR_SET_NAME */
+  char *root_path;                     /* snapshot: absolute host path of its root */
+  char *cwd_path;                      /* snapshot: absolute host path of its cwd */
   struct rlimit rlimits[RLIM_NLIMITS];
   unsigned long ns_id[FAKE_NS_COUNT];              /* snapshot: its namespaces' ids */
   unsigned long ns_for_children_id[FAKE_NS_COUNT]; /* snapshot: pid and time differ */
@@ -125,7 +125,7 @@ struct fake_proc
   size_t n_fds;
   struct fake_cg_member *cg;
   size_t n_cg;
-  struct fake_ctx *ctx; /* its coroutine while it runs runtime code, else NULL */
+  struct fake_ctx *ctx;           /* its coroutine while it runs runtime code, else NULL */
   struct fake_ns *userns_created; /* the user namespace it created: privileged there */
   bool reaped;
   int ctty_index;

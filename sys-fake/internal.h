@@ -50,16 +50,16 @@ size_t fake_buf_take (struct fake_buf *b, void *p, size_t n);
 enum fake_synth
 {
   FS_NONE,
-  FS_PROC_ROOT,  /* /proc when the VFS has no /proc dir */
-  FS_PROC_PID,   /* /proc/<pid> */
-  FS_PROC_FDDIR, /* /proc/<pid>/fd */
-  FS_PROC_FD,    /* /proc/<pid>/fd/N: magic link */
-  FS_PROC_NSDIR, /* /proc/<pid>/ns */
-  FS_PROC_NS,    /* /proc/<pid>/ns/<type>: magic link */
-  FS_PROC_FILE,  /* uid_map, gid_map, setgroups, oom_score_adj, cgroup: by name */
-  FS_SYSCTL,     /* /proc/sys/...: dirs and files alike */
-  FS_PTMX,       /* /dev/ptmx when the VFS has none */
-  FS_PROC_MISC,  /* /proc/acpi, /proc/scsi ...: empty dirs, there to be masked */
+  FS_PROC_ROOT,    /* /proc when the VFS has no /proc dir */
+  FS_PROC_PID,     /* /proc/<pid> */
+  FS_PROC_FDDIR,   /* /proc/<pid>/fd */
+  FS_PROC_FD,      /* /proc/<pid>/fd/N: magic link */
+  FS_PROC_NSDIR,   /* /proc/<pid>/ns */
+  FS_PROC_NS,      /* /proc/<pid>/ns/<type>: magic link */
+  FS_PROC_FILE,    /* uid_map, gid_map, setgroups, oom_score_adj, cgroup: by name */
+  FS_SYSCTL,       /* /proc/sys/...: dirs and files alike */
+  FS_PTMX,         /* /dev/ptmx when the VFS has none */
+  FS_PROC_MISC,    /* /proc/acpi, /proc/scsi ...: empty dirs, there to be masked */
   FS_PROC_ATTRDIR, /* /proc/<pid>/attr (sarg 0) and attr/apparmor (sarg 1): LSM attributes */
 };
 
@@ -92,10 +92,10 @@ struct fake_inode
   size_t n_locks;
   struct fake_bpf_prog **bpf; /* v2 cgroup: attached device programs, in order */
   size_t n_bpf;
-  bool bpf_multi; /* attached with BPF_F_ALLOW_MULTI */
-  struct fake_inode *hard;  /* a hard link: the first name, which holds data and xattrs */
-  unsigned extra_links;     /* on the first name: hard links made to it */
-  char **xattr_names;       /* xattrs (on the first name of hard-linked files) */
+  bool bpf_multi;          /* attached with BPF_F_ALLOW_MULTI */
+  struct fake_inode *hard; /* a hard link: the first name, which holds data and xattrs */
+  unsigned extra_links;    /* on the first name: hard links made to it */
+  char **xattr_names;      /* xattrs (on the first name of hard-linked files) */
   struct fake_buf *xattr_vals;
   size_t n_xattrs;
 };

@@ -426,8 +426,8 @@ fake_do_pty_set_size (int fd, unsigned rows, unsigned cols)
     return -EBADF;
   if (f->kind != FF_CONN || !f->conn->pty)
     return -ENOTTY;
-  f->conn->rows = (unsigned short) rows;
-  f->conn->cols = (unsigned short) cols;
+  f->conn->rows = (unsigned short)rows;
+  f->conn->cols = (unsigned short)cols;
   return 0;
 }
 

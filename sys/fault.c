@@ -32,16 +32,16 @@ fault_fire (enum sys_id id)
   return 0;
 }
 
-#define SYS_X_FAULT(ret, name, params, args)                                                   \
-  static ret fault_##name params                                                               \
-  {                                                                                            \
-    if (fault_fire (SYS_ID_##name))                                                            \
-      {                                                                                        \
-        if (SYS_ID_##name == SYS_ID_close)                                                     \
-          (void) fault_inner->name args;                                                       \
-        return (ret) -fault_error;                                                             \
-      }                                                                                        \
-    return fault_inner->name args;                                                             \
+#define SYS_X_FAULT(ret, name, params, args)                                                       \
+  static ret fault_##name params                                                                   \
+  {                                                                                                \
+    if (fault_fire (SYS_ID_##name))                                                                \
+      {                                                                                            \
+        if (SYS_ID_##name == SYS_ID_close)                                                         \
+          (void)fault_inner->name args;                                                            \
+        return (ret)-fault_error;                                                                  \
+      }                                                                                            \
+    return fault_inner->name args;                                                                 \
   }
 SYS_CALLS (SYS_X_FAULT)
 #undef SYS_X_FAULT

@@ -237,7 +237,7 @@ unix_addr (struct sockaddr_un *addr, int dirfd, const char *name)
     n = snprintf (addr->sun_path, sizeof addr->sun_path, "%s", name);
   else
     n = snprintf (addr->sun_path, sizeof addr->sun_path, "/proc/self/fd/%d/%s", dirfd, name);
-  return n < 0 || (size_t) n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
+  return n < 0 || (size_t)n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
 }
 
 static int
@@ -252,7 +252,7 @@ l_unix_listen (int dirfd, const char *name)
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0 || listen (fd, 8) < 0)
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 8) < 0)
     {
       r = -errno;
       close (fd);
@@ -274,7 +274,7 @@ l_unix_connect (int dirfd, const char *name)
   if (fd < 0)
     return -errno;
   do
-    r = connect (fd, (struct sockaddr *) &addr, sizeof addr);
+    r = connect (fd, (struct sockaddr *)&addr, sizeof addr);
   while (r < 0 && errno == EINTR);
   if (r < 0)
     {
@@ -300,11 +300,10 @@ l_send_fd (int sock, int fd, const void *data, size_t len)
 {
   char control[CMSG_SPACE (sizeof (int))] = { 0 };
   char dummy = 0;
-  struct iovec iov = { .iov_base = (void *) (len ? data : &dummy), .iov_len = len ? len : 1 };
-  struct msghdr msg = { .msg_iov = &iov,
-                        .msg_iovlen = 1,
-                        .msg_control = control,
-                        .msg_controllen = sizeof control };
+  struct iovec iov = { .iov_base = (void *)(len ? data : &dummy), .iov_len = len ? len : 1 };
+  struct msghdr msg = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control
+  };
   struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg);
   ssize_t r;
 
@@ -367,21 +366,21 @@ l_clone (struct sys_clone_args *a)
 
   memset (&ca, 0, sizeof ca);
   ca.flags = a->flags;
-  ca.exit_signal = (uint64_t) a->exit_signal;
+  ca.exit_signal = (uint64_t)a->exit_signal;
   if (a->flags & CLONE_PIDFD)
-    ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
+    ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
   if (a->flags & CLONE_INTO_CGROUP)
-    ca.cgroup = (uint64_t) a->cgroup_fd;
+    ca.cgroup = (uint64_t)a->cgroup_fd;
   r = syscall (SYS_clone3, &ca, sizeof ca);
   if (r < 0 && errno == ENOSYS && !(a->flags & CLONE_INTO_CGROUP))
-    r = syscall (SYS_clone, (unsigned long) a->flags | (unsigned) a->exit_signal, NULL,
+    r = syscall (SYS_clone, (unsigned long)a->flags | (unsigned)a->exit_signal, NULL,
                  (a->flags & CLONE_PIDFD) ? &pidfd : NULL, NULL, 0);
   if (r == 0)
     _exit (a->fn (a->arg));
   if (r < 0)
     return -errno;
   a->pidfd = pidfd;
-  return (pid_t) r;
+  return (pid_t)r;
 }
 
 static int
@@ -440,7 +439,7 @@ l_proc_starttime (pid_t pid, unsigned long long *starttime, char *state)
   int fd;
   char *p;
 
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? -ESRCH : -errno;
@@ -521,7 +520,7 @@ l_prlimit (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old)
 static int
 l_umask (mode_t mask)
 {
-  return (int) umask (mask);
+  return (int)umask (mask);
 }
 
 static int
@@ -552,7 +551,7 @@ l_pty_unlock (int master)
 static int
 l_pty_set_size (int fd, unsigned rows, unsigned cols)
 {
-  struct winsize ws = { .ws_row = (unsigned short) rows, .ws_col = (unsigned short) cols };
+  struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
   return neg_errno (ioctl (fd, TIOCSWINSZ, &ws));
 }
 
@@ -567,12 +566,12 @@ l_capset (uint64_t effective, uint64_t permitted, uint64_t inheritable)
 {
   struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {
-    { .effective = (uint32_t) effective,
-      .permitted = (uint32_t) permitted,
-      .inheritable = (uint32_t) inheritable },
-    { .effective = (uint32_t) (effective >> 32),
-      .permitted = (uint32_t) (permitted >> 32),
-      .inheritable = (uint32_t) (inheritable >> 32) },
+    { .effective = (uint32_t)effective,
+      .permitted = (uint32_t)permitted,
+      .inheritable = (uint32_t)inheritable },
+    { .effective = (uint32_t)(effective >> 32),
+      .permitted = (uint32_t)(permitted >> 32),
+      .inheritable = (uint32_t)(inheritable >> 32) },
   };
   return neg_errno (syscall (SYS_capset, &h, d));
 }

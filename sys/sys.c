@@ -1,7 +1,7 @@
 /* sys.c: the process-global backend pointer and the call-name table. */
 #include "sys/sys.h"
 
-_Static_assert (SYS_ID__COUNT <= 128, "sys_mask_t needs one bit per call: widen it");
+_Static_assert(SYS_ID__COUNT <= 128, "sys_mask_t needs one bit per call: widen it");
 
 const struct sys_ops *sys = &sys_linux;
 

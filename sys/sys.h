@@ -67,11 +67,11 @@ struct sock_fprog;
  * runs fn(arg) on a copy of the caller's stack, like fork) plus the function to run. */
 struct sys_clone_args
 {
-  uint64_t flags;       /* CLONE_NEW*, CLONE_PIDFD, CLONE_INTO_CGROUP ... */
-  int exit_signal;      /* usually SIGCHLD */
-  int cgroup_fd;        /* with CLONE_INTO_CGROUP */
-  int pidfd;            /* out: with CLONE_PIDFD */
-  int (*fn) (void *);   /* run in the child; its return value is the exit status */
+  uint64_t flags;     /* CLONE_NEW*, CLONE_PIDFD, CLONE_INTO_CGROUP ... */
+  int exit_signal;    /* usually SIGCHLD */
+  int cgroup_fd;      /* with CLONE_INTO_CGROUP */
+  int pidfd;          /* out: with CLONE_PIDFD */
+  int (*fn) (void *); /* run in the child; its return value is the exit status */
   void *arg;
 };
 
@@ -86,108 +86,106 @@ struct sys_clone_args
  * personality, the real backend uname(2). */
 
 /*     X(ret,     name,              params,                                      args) */
-#define SYS_CALLS(X)                                                                            \
-  X (int, openat, (int dirfd, const char *path, int flags, mode_t mode),                       \
-     (dirfd, path, flags, mode))                                                                \
-  X (int, openat2, (int dirfd, const char *path, struct open_how *how, size_t size),           \
-     (dirfd, path, how, size))                                                                  \
-  X (int, close, (int fd), (fd))                                                                \
-  X (ssize_t, read, (int fd, void *buf, size_t count), (fd, buf, count))                        \
-  X (ssize_t, write, (int fd, const void *buf, size_t count), (fd, buf, count))                 \
-  X (int, fstatat, (int dirfd, const char *path, struct stat *st, int flags),                  \
-     (dirfd, path, st, flags))                                                                  \
-  X (int, mkdirat, (int dirfd, const char *path, mode_t mode), (dirfd, path, mode))             \
-  X (int, mknodat, (int dirfd, const char *path, mode_t mode, dev_t dev),                      \
-     (dirfd, path, mode, dev))                                                                  \
-  X (int, symlinkat, (const char *target, int dirfd, const char *path),                        \
-     (target, dirfd, path))                                                                     \
-  X (ssize_t, readlinkat, (int dirfd, const char *path, char *buf, size_t size),               \
-     (dirfd, path, buf, size))                                                                  \
-  X (int, unlinkat, (int dirfd, const char *path, int flags), (dirfd, path, flags))             \
-  X (int, renameat, (int olddirfd, const char *oldpath, int newdirfd, const char *newpath),    \
-     (olddirfd, oldpath, newdirfd, newpath))                                                    \
-  X (int, fchownat, (int dirfd, const char *path, uid_t uid, gid_t gid, int flags),            \
-     (dirfd, path, uid, gid, flags))                                                            \
-  X (int, fchmod, (int fd, mode_t mode), (fd, mode))                                            \
-  X (int, fchmodat, (int dirfd, const char *path, mode_t mode, int flags),                     \
-     (dirfd, path, mode, flags))                                                                \
-  X (int, linkat, (int olddirfd, const char *oldpath, int newdirfd, const char *newpath,       \
-                   int flags),                                                                  \
-     (olddirfd, oldpath, newdirfd, newpath, flags))                                             \
-  X (int, utimensat, (int dirfd, const char *path, const struct timespec *times, int flags),   \
-     (dirfd, path, times, flags))                                                               \
-  X (int, fsetxattr, (int fd, const char *name, const void *value, size_t size, int flags),    \
-     (fd, name, value, size, flags))                                                            \
-  X (ssize_t, fgetxattr, (int fd, const char *name, void *value, size_t size),                 \
-     (fd, name, value, size))                                                                   \
-  X (int, fsync, (int fd), (fd))                                                                \
-  X (int, flock, (int fd, int op), (fd, op))                                                    \
-  X (ssize_t, getdents64, (int fd, void *buf, size_t count), (fd, buf, count))                  \
-  X (int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                       \
-  X (int, fcntl, (int fd, int cmd, long arg), (fd, cmd, arg))                                   \
-  X (int, pipe2, (int fds[2], int flags), (fds, flags))                                         \
-  X (int, close_range, (unsigned first, unsigned last, unsigned flags), (first, last, flags))   \
-  X (int, poll, (struct pollfd * fds, nfds_t nfds, int timeout_ms), (fds, nfds, timeout_ms))    \
-  X (int, unix_listen, (int dirfd, const char *name), (dirfd, name))                            \
-  X (int, unix_connect, (int dirfd, const char *name), (dirfd, name))                           \
-  X (int, accept, (int fd), (fd))                                                               \
-  X (int, send_fd, (int sock, int fd, const void *data, size_t len), (sock, fd, data, len))     \
-  X (int, mount,                                                                                \
-     (const char *source, const char *target, const char *fstype, unsigned long flags,          \
-      const void *data),                                                                        \
-     (source, target, fstype, flags, data))                                                     \
-  X (int, umount2, (const char *target, int flags), (target, flags))                            \
-  X (int, pivot_root, (const char *new_root, const char *put_old), (new_root, put_old))        \
-  X (int, chroot, (const char *path), (path))                                                   \
-  X (int, chdir, (const char *path), (path))                                                    \
-  X (int, fchdir, (int fd), (fd))                                                               \
-  X (pid_t, clone, (struct sys_clone_args * args), (args))                                      \
-  X (int, unshare, (int flags), (flags))                                                        \
-  X (int, setns, (int fd, int nstype), (fd, nstype))                                            \
-  X (int, waitid, (idtype_t idtype, id_t id, siginfo_t *info, int options),                    \
-     (idtype, id, info, options))                                                               \
-  X (int, kill, (pid_t pid, int sig), (pid, sig))                                               \
-  X (int, pidfd_open, (pid_t pid, unsigned flags), (pid, flags))                                \
-  X (int, pidfd_send_signal, (int pidfd, int sig, unsigned flags), (pidfd, sig, flags))        \
-  X (pid_t, getpid, (void), ())                                                                 \
-  X (int, proc_starttime, (pid_t pid, unsigned long long *starttime, char *state),             \
-     (pid, starttime, state))                                                                   \
-  X (int, sethostname, (const char *name, size_t len), (name, len))                             \
-  X (int, setdomainname, (const char *name, size_t len), (name, len))                           \
-  X (int, prctl,                                                                                \
-     (int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5),      \
-     (option, a2, a3, a4, a5))                                                                  \
-  X (int, setresuid, (uid_t ruid, uid_t euid, uid_t suid), (ruid, euid, suid))                                    \
-  X (int, setresgid, (gid_t rgid, gid_t egid, gid_t sgid), (rgid, egid, sgid))                                    \
-  X (int, setgroups, (size_t n, const gid_t *list), (n, list))                                  \
-  X (int, getids, (uid_t * euid, gid_t * egid), (euid, egid))                                   \
-  X (int, prlimit, (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old),     \
-     (pid, resource, nv, old))                                                                  \
-  X (int, umask, (mode_t mask), (mask))                                                         \
-  X (int, setsid, (void), ())                                                                   \
-  X (int, set_ctty, (int fd), (fd))                                                             \
-  X (int, pty_peer, (int master, int flags), (master, flags))                                   \
-  X (int, pty_unlock, (int master), (master))                                                   \
-  X (int, pty_set_size, (int fd, unsigned rows, unsigned cols), (fd, rows, cols))              \
-  X (int, execve, (const char *path, char *const argv[], char *const envp[]),                  \
-     (path, argv, envp))                                                                        \
-  X (int, capset, (uint64_t effective, uint64_t permitted, uint64_t inheritable),             \
-     (effective, permitted, inheritable))                                                       \
-  X (int, seccomp_load, (const struct sock_fprog *prog, unsigned flags), (prog, flags))         \
-  X (int, bpf_prog_load,                                                                       \
-     (unsigned type, const void *insns, unsigned n_insns, char *log, size_t log_size),         \
-     (type, insns, n_insns, log, log_size))                                                    \
-  X (int, bpf_prog_attach, (int prog_fd, int target_fd, unsigned type, unsigned flags),        \
-     (prog_fd, target_fd, type, flags))                                                        \
-  X (int, bpf_prog_detach, (int prog_fd, int target_fd, unsigned type),                        \
-     (prog_fd, target_fd, type))                                                               \
-  X (int, bpf_prog_query, (int target_fd, unsigned type, uint32_t *ids, uint32_t *n_ids),      \
-     (target_fd, type, ids, n_ids))                                                            \
-  X (int, bpf_prog_get_fd_by_id, (uint32_t id), (id))                                          \
-  X (int, keyctl_join_session, (const char *name), (name))                                      \
-  X (int, personality, (unsigned long persona), (persona))                                      \
-  X (int, signal_default, (int sig), (sig))                                                      \
-  X (int, clock_gettime, (clockid_t clk, struct timespec *ts), (clk, ts))                       \
+#define SYS_CALLS(X)                                                                               \
+  X (int, openat, (int dirfd, const char *path, int flags, mode_t mode),                           \
+     (dirfd, path, flags, mode))                                                                   \
+  X (int, openat2, (int dirfd, const char *path, struct open_how *how, size_t size),               \
+     (dirfd, path, how, size))                                                                     \
+  X (int, close, (int fd), (fd))                                                                   \
+  X (ssize_t, read, (int fd, void *buf, size_t count), (fd, buf, count))                           \
+  X (ssize_t, write, (int fd, const void *buf, size_t count), (fd, buf, count))                    \
+  X (int, fstatat, (int dirfd, const char *path, struct stat *st, int flags),                      \
+     (dirfd, path, st, flags))                                                                     \
+  X (int, mkdirat, (int dirfd, const char *path, mode_t mode), (dirfd, path, mode))                \
+  X (int, mknodat, (int dirfd, const char *path, mode_t mode, dev_t dev),                          \
+     (dirfd, path, mode, dev))                                                                     \
+  X (int, symlinkat, (const char *target, int dirfd, const char *path), (target, dirfd, path))     \
+  X (ssize_t, readlinkat, (int dirfd, const char *path, char *buf, size_t size),                   \
+     (dirfd, path, buf, size))                                                                     \
+  X (int, unlinkat, (int dirfd, const char *path, int flags), (dirfd, path, flags))                \
+  X (int, renameat, (int olddirfd, const char *oldpath, int newdirfd, const char *newpath),        \
+     (olddirfd, oldpath, newdirfd, newpath))                                                       \
+  X (int, fchownat, (int dirfd, const char *path, uid_t uid, gid_t gid, int flags),                \
+     (dirfd, path, uid, gid, flags))                                                               \
+  X (int, fchmod, (int fd, mode_t mode), (fd, mode))                                               \
+  X (int, fchmodat, (int dirfd, const char *path, mode_t mode, int flags),                         \
+     (dirfd, path, mode, flags))                                                                   \
+  X (int, linkat,                                                                                  \
+     (int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags),            \
+     (olddirfd, oldpath, newdirfd, newpath, flags))                                                \
+  X (int, utimensat, (int dirfd, const char *path, const struct timespec *times, int flags),       \
+     (dirfd, path, times, flags))                                                                  \
+  X (int, fsetxattr, (int fd, const char *name, const void *value, size_t size, int flags),        \
+     (fd, name, value, size, flags))                                                               \
+  X (ssize_t, fgetxattr, (int fd, const char *name, void *value, size_t size),                     \
+     (fd, name, value, size))                                                                      \
+  X (int, fsync, (int fd), (fd))                                                                   \
+  X (int, flock, (int fd, int op), (fd, op))                                                       \
+  X (ssize_t, getdents64, (int fd, void *buf, size_t count), (fd, buf, count))                     \
+  X (int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                          \
+  X (int, fcntl, (int fd, int cmd, long arg), (fd, cmd, arg))                                      \
+  X (int, pipe2, (int fds[2], int flags), (fds, flags))                                            \
+  X (int, close_range, (unsigned first, unsigned last, unsigned flags), (first, last, flags))      \
+  X (int, poll, (struct pollfd * fds, nfds_t nfds, int timeout_ms), (fds, nfds, timeout_ms))       \
+  X (int, unix_listen, (int dirfd, const char *name), (dirfd, name))                               \
+  X (int, unix_connect, (int dirfd, const char *name), (dirfd, name))                              \
+  X (int, accept, (int fd), (fd))                                                                  \
+  X (int, send_fd, (int sock, int fd, const void *data, size_t len), (sock, fd, data, len))        \
+  X (int, mount,                                                                                   \
+     (const char *source, const char *target, const char *fstype, unsigned long flags,             \
+      const void *data),                                                                           \
+     (source, target, fstype, flags, data))                                                        \
+  X (int, umount2, (const char *target, int flags), (target, flags))                               \
+  X (int, pivot_root, (const char *new_root, const char *put_old), (new_root, put_old))            \
+  X (int, chroot, (const char *path), (path))                                                      \
+  X (int, chdir, (const char *path), (path))                                                       \
+  X (int, fchdir, (int fd), (fd))                                                                  \
+  X (pid_t, clone, (struct sys_clone_args * args), (args))                                         \
+  X (int, unshare, (int flags), (flags))                                                           \
+  X (int, setns, (int fd, int nstype), (fd, nstype))                                               \
+  X (int, waitid, (idtype_t idtype, id_t id, siginfo_t * info, int options),                       \
+     (idtype, id, info, options))                                                                  \
+  X (int, kill, (pid_t pid, int sig), (pid, sig))                                                  \
+  X (int, pidfd_open, (pid_t pid, unsigned flags), (pid, flags))                                   \
+  X (int, pidfd_send_signal, (int pidfd, int sig, unsigned flags), (pidfd, sig, flags))            \
+  X (pid_t, getpid, (void), ())                                                                    \
+  X (int, proc_starttime, (pid_t pid, unsigned long long *starttime, char *state),                 \
+     (pid, starttime, state))                                                                      \
+  X (int, sethostname, (const char *name, size_t len), (name, len))                                \
+  X (int, setdomainname, (const char *name, size_t len), (name, len))                              \
+  X (int, prctl,                                                                                   \
+     (int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5),         \
+     (option, a2, a3, a4, a5))                                                                     \
+  X (int, setresuid, (uid_t ruid, uid_t euid, uid_t suid), (ruid, euid, suid))                     \
+  X (int, setresgid, (gid_t rgid, gid_t egid, gid_t sgid), (rgid, egid, sgid))                     \
+  X (int, setgroups, (size_t n, const gid_t *list), (n, list))                                     \
+  X (int, getids, (uid_t * euid, gid_t * egid), (euid, egid))                                      \
+  X (int, prlimit, (pid_t pid, int resource, const struct rlimit *nv, struct rlimit *old),         \
+     (pid, resource, nv, old))                                                                     \
+  X (int, umask, (mode_t mask), (mask))                                                            \
+  X (int, setsid, (void), ())                                                                      \
+  X (int, set_ctty, (int fd), (fd))                                                                \
+  X (int, pty_peer, (int master, int flags), (master, flags))                                      \
+  X (int, pty_unlock, (int master), (master))                                                      \
+  X (int, pty_set_size, (int fd, unsigned rows, unsigned cols), (fd, rows, cols))                  \
+  X (int, execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))  \
+  X (int, capset, (uint64_t effective, uint64_t permitted, uint64_t inheritable),                  \
+     (effective, permitted, inheritable))                                                          \
+  X (int, seccomp_load, (const struct sock_fprog *prog, unsigned flags), (prog, flags))            \
+  X (int, bpf_prog_load,                                                                           \
+     (unsigned type, const void *insns, unsigned n_insns, char *log, size_t log_size),             \
+     (type, insns, n_insns, log, log_size))                                                        \
+  X (int, bpf_prog_attach, (int prog_fd, int target_fd, unsigned type, unsigned flags),            \
+     (prog_fd, target_fd, type, flags))                                                            \
+  X (int, bpf_prog_detach, (int prog_fd, int target_fd, unsigned type),                            \
+     (prog_fd, target_fd, type))                                                                   \
+  X (int, bpf_prog_query, (int target_fd, unsigned type, uint32_t *ids, uint32_t *n_ids),          \
+     (target_fd, type, ids, n_ids))                                                                \
+  X (int, bpf_prog_get_fd_by_id, (uint32_t id), (id))                                              \
+  X (int, keyctl_join_session, (const char *name), (name))                                         \
+  X (int, personality, (unsigned long persona), (persona))                                         \
+  X (int, signal_default, (int sig), (sig))                                                        \
+  X (int, clock_gettime, (clockid_t clk, struct timespec * ts), (clk, ts))                         \
   X (int, kernel_version, (int *major, int *minor), (major, minor))
 
 /* The call ids: SYS_ID_openat, SYS_ID_close, ... (not SYS_<name>: glibc owns those). */
@@ -216,8 +214,11 @@ extern const struct sys_ops sys_linux;
 extern const char *const sys_names[SYS_ID__COUNT];
 
 /* Wrappers used at every call site: sys_openat (...) calls sys->openat (...). */
-#define SYS_X_WRAP(ret, name, params, args)                                                    \
-  static inline ret sys_##name params { return sys->name args; }
+#define SYS_X_WRAP(ret, name, params, args)                                                        \
+  static inline ret sys_##name params                                                              \
+  {                                                                                                \
+    return sys->name args;                                                                         \
+  }
 SYS_CALLS (SYS_X_WRAP)
 #undef SYS_X_WRAP
 
@@ -228,8 +229,8 @@ const struct sys_ops *sys_trace_wrap (const struct sys_ops *inner);
 /* Fault decorator: wraps `inner`; call number `nth` (1-based, counting only calls whose id
  * bit is set in `mask`, or every call when mask is 0) fails with `-error`; with `persist`
  * every later counted call fails too.  sys_fault_hits() says how many faults fired. */
-const struct sys_ops *sys_fault_wrap (const struct sys_ops *inner, long nth, int persist,
-                                      int error, sys_mask_t mask);
+const struct sys_ops *sys_fault_wrap (const struct sys_ops *inner, long nth, int persist, int error,
+                                      sys_mask_t mask);
 long sys_fault_hits (void);
 
 /* Crash decorator: wraps `inner`; right after call number `nth` (1-based) made by the calling
@@ -244,7 +245,7 @@ const struct sys_ops *sys_crash_wrap (const struct sys_ops *inner, long nth);
 int sys_seccomp_export (void *scmp_ctx, void **prog, size_t *len);
 
 /* Bit for `mask` arguments: SYS_MASK (openat) | SYS_MASK (mount). */
-#define SYS_MASK(name) ((sys_mask_t) 1 << SYS_ID_##name)
-#define SYS_MASK_ID(id) ((sys_mask_t) 1 << (id))
+#define SYS_MASK(name) ((sys_mask_t)1 << SYS_ID_##name)
+#define SYS_MASK_ID(id) ((sys_mask_t)1 << (id))
 
 #endif

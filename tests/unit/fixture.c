@@ -16,8 +16,7 @@ fx_world_init (struct fx_world *w, const struct fake_personality *p, const char 
   w->k = fake_kernel_new (p);
   assert_int_equal (fake_write_file (w->k, FX_BUNDLE "/config.json", config, 0644), 0);
   assert_int_equal (fake_write_file (w->k, FX_BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
-  for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", NULL }; *d;
-       d++)
+  for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", NULL }; *d; d++)
     {
       char path[64];
       snprintf (path, sizeof path, FX_BUNDLE "/rootfs/%s", *d);
@@ -82,9 +81,9 @@ has_focker_entry (const char *dir)
 bool
 fx_no_cgroup_left (void)
 {
-  static const char *const hiers[] = { "",        "unified/", "cpu/",     "cpuacct/", "cpuset/",
-                                       "memory/", "devices/", "freezer/", "blkio/",   "pids/",
-                                       "systemd/" };
+  static const char *const hiers[]
+      = { "",         "unified/", "cpu/",   "cpuacct/", "cpuset/", "memory/",
+          "devices/", "freezer/", "blkio/", "pids/",    "systemd/" };
   char path[256];
 
   for (size_t i = 0; i < sizeof hiers / sizeof *hiers; i++)

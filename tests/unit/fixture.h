@@ -36,12 +36,12 @@ void fx_dump_journal (struct fake_kernel *k, size_t n);
 void fx_ok_fn (struct fake_kernel *k, int r, struct focker_err *err, const char *what);
 
 /* A macro, so the call runs before `err` is read (function arguments have no order). */
-#define FX_OK(w, call, err)                                                                    \
-  do                                                                                           \
-    {                                                                                          \
-      int r_ = (call);                                                                         \
-      fx_ok_fn ((w)->k, r_, (err), #call);                                                     \
-    }                                                                                          \
+#define FX_OK(w, call, err)                                                                        \
+  do                                                                                               \
+    {                                                                                              \
+      int r_ = (call);                                                                             \
+      fx_ok_fn ((w)->k, r_, (err), #call);                                                         \
+    }                                                                                              \
   while (0)
 
 #endif

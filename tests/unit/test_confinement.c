@@ -134,12 +134,12 @@ assert_ok_fn (int r, struct focker_err *err)
 }
 
 /* A macro, so the call runs before `err` is read (function arguments have no order). */
-#define assert_ok(call, e)                                                                     \
-  do                                                                                           \
-    {                                                                                          \
-      int r_ = (call);                                                                         \
-      assert_ok_fn (r_, (e));                                                                  \
-    }                                                                                          \
+#define assert_ok(call, e)                                                                         \
+  do                                                                                               \
+    {                                                                                              \
+      int r_ = (call);                                                                             \
+      assert_ok_fn (r_, (e));                                                                      \
+    }                                                                                              \
   while (0)
 
 static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };

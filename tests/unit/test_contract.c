@@ -96,20 +96,20 @@ get_fd (int fd)
 }
 
 /* The same body, on every backend. */
-#define CONTRACT(name)                                                                         \
-  static void name##_body (struct env *e);                                                     \
-  static void name (void **state)                                                              \
-  {                                                                                            \
-    (void) state;                                                                              \
-    for (int b = BACKEND_FAKE; b <= BACKEND_LINUX_NO_OPENAT2; b++)                             \
-      {                                                                                        \
-        struct env e;                                                                          \
-        env_open (&e, (enum backend) b);                                                       \
-        print_message ("  on %s\n", backend_names[b]);                                         \
-        name##_body (&e);                                                                      \
-        env_close (&e);                                                                        \
-      }                                                                                        \
-  }                                                                                            \
+#define CONTRACT(name)                                                                             \
+  static void name##_body (struct env *e);                                                         \
+  static void name (void **state)                                                                  \
+  {                                                                                                \
+    (void)state;                                                                                   \
+    for (int b = BACKEND_FAKE; b <= BACKEND_LINUX_NO_OPENAT2; b++)                                 \
+      {                                                                                            \
+        struct env e;                                                                              \
+        env_open (&e, (enum backend)b);                                                            \
+        print_message ("  on %s\n", backend_names[b]);                                             \
+        name##_body (&e);                                                                          \
+        env_close (&e);                                                                            \
+      }                                                                                            \
+  }                                                                                                \
   static void name##_body (struct env *e)
 
 CONTRACT (open_in_root_never_leaves_the_root)
@@ -238,7 +238,7 @@ CONTRACT (unix_socket_handshake_and_eof)
 static int
 child_exit_7 (void *arg)
 {
-  (void) arg;
+  (void)arg;
   return 7;
 }
 
@@ -248,15 +248,15 @@ CONTRACT (clone_child_status_is_reported_once)
   siginfo_t info;
   pid_t pid;
 
-  (void) e;
+  (void)e;
   pid = sys_clone (&ca);
   assert_true (pid > 0);
   memset (&info, 0, sizeof info);
-  assert_int_equal (sys_waitid (P_PID, (id_t) pid, &info, WEXITED), 0);
+  assert_int_equal (sys_waitid (P_PID, (id_t)pid, &info, WEXITED), 0);
   assert_int_equal (info.si_pid, pid);
   assert_int_equal (info.si_code, CLD_EXITED);
   assert_int_equal (info.si_status, 7);
-  assert_int_equal (sys_waitid (P_PID, (id_t) pid, &info, WEXITED), -ECHILD);
+  assert_int_equal (sys_waitid (P_PID, (id_t)pid, &info, WEXITED), -ECHILD);
   assert_int_equal (sys_kill (pid, 0), -ESRCH);
 }
 
@@ -266,7 +266,7 @@ CONTRACT (pipe_eof_only_when_every_writer_is_closed)
   char c;
   int dup;
 
-  (void) e;
+  (void)e;
   assert_int_equal (sys_pipe2 (fds, O_CLOEXEC), 0);
   dup = sys_fcntl (fds[1], F_DUPFD_CLOEXEC, 10);
   assert_true (dup >= 10);
@@ -278,7 +278,6 @@ CONTRACT (pipe_eof_only_when_every_writer_is_closed)
   assert_int_equal (sys_read (fds[0], &c, 1), 0);
   sys_close (fds[0]);
 }
-
 
 /* Unpack a layer on either kernel: what needs no privilege (files, dirs, symlinks, hard
  * links, modes, times, owner = ourselves), and a planted symlink refused on both. */

@@ -49,8 +49,7 @@ seed_bundle (struct fake_kernel *k, const char *extra_ns, const char *extra_linu
   snprintf (config, sizeof config, base_config, extra_ns, extra_linux);
   assert_int_equal (fake_write_file (k, BUNDLE "/config.json", config, 0644), 0);
   assert_int_equal (fake_write_file (k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
-  for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", NULL }; *d;
-       d++)
+  for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", NULL }; *d; d++)
     {
       char path[64];
       snprintf (path, sizeof path, BUNDLE "/rootfs/%s", *d);
@@ -122,7 +121,7 @@ dump_journal_tail (size_t n)
   for (size_t i = len > n ? len - n : 0; i < len; i++)
     {
       const struct fake_call *c = fake_journal_at (current_kernel, i);
-      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int) c->pid, sys_names[c->id], c->args,
+      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int)c->pid, sys_names[c->id], c->args,
                    c->result, c->injected ? " (injected)" : "");
     }
 }
@@ -138,12 +137,12 @@ assert_ok_fn (int r, struct focker_err *err)
 }
 
 /* A macro, so the call runs before `err` is read (function arguments have no order). */
-#define assert_ok(call, e)                                                                     \
-  do                                                                                           \
-    {                                                                                          \
-      int r_ = (call);                                                                         \
-      assert_ok_fn (r_, (e));                                                                  \
-    }                                                                                          \
+#define assert_ok(call, e)                                                                         \
+  do                                                                                               \
+    {                                                                                              \
+      int r_ = (call);                                                                             \
+      assert_ok_fn (r_, (e));                                                                      \
+    }                                                                                              \
   while (0)
 
 static pid_t
@@ -193,7 +192,7 @@ init_is_confined_before_start (void **state)
   assert_int_equal (init->ns_pid, 1);
   assert_false (init->dumpable);
   for (int t = FAKE_NS_MNT; t <= FAKE_NS_IPC; t++)
-    assert_false (fake_same_ns (w->k, pid, w->cli, (enum fake_ns_type) t));
+    assert_false (fake_same_ns (w->k, pid, w->cli, (enum fake_ns_type)t));
   m = fake_mount_find (w->k, pid, "/proc");
   assert_non_null (m);
   assert_string_equal (m->fstype, "proc");
@@ -244,8 +243,8 @@ seccomp_free_exec_is_the_last_call (void **state)
   exec = fake_journal_find (w->k, SYS_ID_execve, 0);
   assert_true (pivot >= 0 && exec > pivot);
   /* the old root is detached after the pivot, never before */
-  assert_true (fake_journal_find (w->k, SYS_ID_umount2, (size_t) pivot) > pivot);
-  (void) pid;
+  assert_true (fake_journal_find (w->k, SYS_ID_umount2, (size_t)pivot) > pivot);
+  (void)pid;
 }
 
 static void
@@ -356,7 +355,7 @@ missing_executable_fails_create_and_leaves_nothing (void **state)
 static void
 create_survives_every_single_fault (void **state)
 {
-  (void) state;
+  (void)state;
   for (long n = 1;; n++)
     {
       struct world *w = world_new (NULL, "", "");
@@ -402,7 +401,7 @@ create_survives_every_single_fault (void **state)
 static void
 create_persistent_fault_is_cleaned_by_delete_force (void **state)
 {
-  (void) state;
+  (void)state;
   for (long n = 1;; n++)
     {
       struct world *w = world_new (NULL, "", "");
@@ -436,7 +435,7 @@ create_persistent_fault_is_cleaned_by_delete_force (void **state)
 static void
 delete_survives_every_fault (void **state)
 {
-  (void) state;
+  (void)state;
   for (int persist = 0; persist <= 1; persist++)
     for (long n = 1;; n++)
       {
@@ -475,12 +474,12 @@ delete_survives_every_fault (void **state)
 static void
 pivot_falls_back_to_move_and_chroot_on_ramfs (void **state)
 {
-  struct fake_personality p = { .major = 6, .minor = 1, .cgroup = FAKE_CGROUP_V2,
-                                 .root_is_ramfs = true };
+  struct fake_personality p
+      = { .major = 6, .minor = 1, .cgroup = FAKE_CGROUP_V2, .root_is_ramfs = true };
   struct world *w = world_new (&p, "", "");
   pid_t pid = create_ok (w);
 
-  (void) state;
+  (void)state;
   assert_string_equal (fake_proc (w->k, pid)->root_path, BUNDLE "/rootfs");
   assert_true (fake_journal_find (w->k, SYS_ID_chroot, 0) >= 0);
   world_free (w);
@@ -492,12 +491,12 @@ mount_destination_symlink_stays_inside_rootfs (void **state)
   for (int old_kernel = 0; old_kernel <= 1; old_kernel++)
     {
       /* 5.4 has no openat2: the fallback walker must give the same containment */
-      struct fake_personality p = { .major = old_kernel ? 5 : 6, .minor = 4,
-                                     .cgroup = FAKE_CGROUP_V2 };
+      struct fake_personality p
+          = { .major = old_kernel ? 5 : 6, .minor = 4, .cgroup = FAKE_CGROUP_V2 };
       struct world *w = world_new (&p, "", "");
       pid_t pid;
 
-      (void) state;
+      (void)state;
       fake_mkdir_p (w->k, "/outside", 0755);
       fake_symlink (w->k, "/../../outside", BUNDLE "/rootfs/evil");
       fake_write_file (w->k, BUNDLE "/config.json",
@@ -517,14 +516,14 @@ mount_destination_symlink_stays_inside_rootfs (void **state)
 static void
 user_namespace_maps_are_written_before_the_init_goes_on (void **state)
 {
-  struct world *w = world_new (
-      NULL, ",{\"type\":\"user\"}",
-      ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
-      "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]");
+  struct world *w
+      = world_new (NULL, ",{\"type\":\"user\"}",
+                   ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+                   "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]");
   pid_t pid = create_ok (w);
   struct fake_proc *init = fake_proc (w->k, pid);
 
-  (void) state;
+  (void)state;
   assert_non_null (init->uid_map);
   assert_string_equal (init->uid_map, "0 100000 65536\n");
   assert_string_equal (init->gid_map, "0 100000 65536\n");
@@ -572,10 +571,8 @@ main (void)
     cmocka_unit_test_setup_teardown (init_is_confined_before_start, setup, teardown),
     cmocka_unit_test_setup_teardown (start_execs_the_process, setup, teardown),
     cmocka_unit_test_setup_teardown (seccomp_free_exec_is_the_last_call, setup, teardown),
-    cmocka_unit_test_setup_teardown (state_is_stopped_after_init_exits_unwaited, setup,
-                                     teardown),
-    cmocka_unit_test_setup_teardown (delete_refuses_live_container_without_force, setup,
-                                     teardown),
+    cmocka_unit_test_setup_teardown (state_is_stopped_after_init_exits_unwaited, setup, teardown),
+    cmocka_unit_test_setup_teardown (delete_refuses_live_container_without_force, setup, teardown),
     cmocka_unit_test_setup_teardown (delete_force_on_missing_id_succeeds, setup, teardown),
     cmocka_unit_test_setup_teardown (kill_signals_the_init, setup, teardown),
     cmocka_unit_test_setup_teardown (bad_input_leaves_nothing, setup, teardown),

@@ -60,7 +60,8 @@ mount_label_goes_on_labelable_filesystems (void **state)
         {
           assert_string_equal (dev->data,
                                "mode=755,context=\"system_u:object_r:container_file_t:s0:c1,c2\"");
-          assert_string_equal (tmp->data, "context=\"system_u:object_r:container_file_t:s0:c1,c2\"");
+          assert_string_equal (tmp->data,
+                               "context=\"system_u:object_r:container_file_t:s0:c1,c2\"");
         }
       else
         {

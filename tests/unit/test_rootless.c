@@ -32,13 +32,13 @@ static const char *const config_fmt
       "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"uts\"},"
       "{\"type\":\"ipc\"},{\"type\":\"network\"},{\"type\":\"user\"}]%s}}";
 
-#define OWN_MAPS                                                                               \
-  ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"                         \
+#define OWN_MAPS                                                                                   \
+  ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"                             \
   "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]"
-#define SUB_MAPS                                                                               \
-  ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1},"                          \
-  "{\"containerID\":1,\"hostID\":100000,\"size\":65536}],"                                     \
-  "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1},"                           \
+#define SUB_MAPS                                                                                   \
+  ",\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1},"                              \
+  "{\"containerID\":1,\"hostID\":100000,\"size\":65536}],"                                         \
+  "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1},"                               \
   "{\"containerID\":1,\"hostID\":100000,\"size\":65536}]"
 
 static const struct create_opts opts
@@ -98,7 +98,7 @@ own_ids_are_mapped_directly_and_no_cgroup_is_made (void **state)
   char *json;
   pid_t pid;
 
-  (void) state;
+  (void)state;
   world (&w, "", OWN_MAPS);
   pid = create_ok (&w);
   init = fake_proc (w.k, pid);
@@ -129,7 +129,7 @@ user_namespace_without_maps_maps_the_caller_to_root (void **state)
   struct fx_world w;
   struct fake_proc *init;
 
-  (void) state;
+  (void)state;
   world (&w, "", "");
   init = fake_proc (w.k, create_ok (&w));
   assert_string_equal (init->uid_map, "0 1000 1\n");
@@ -152,7 +152,7 @@ what_needs_privilege_fails_with_one_line_and_leaves_nothing (void **state)
     { ",\"additionalGids\":[5]", OWN_MAPS, "process.user.additionalGids: cannot be set rootless" },
   };
 
-  (void) state;
+  (void)state;
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     {
       struct fx_world w;
@@ -168,7 +168,7 @@ device_rules_alone_run_without_a_cgroup (void **state)
 {
   struct fx_world w;
 
-  (void) state;
+  (void)state;
   world (&w, "", OWN_MAPS ",\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}");
   create_ok (&w);
   assert_true (fx_no_cgroup_left ());
@@ -183,7 +183,7 @@ a_delegated_cgroup_is_used (void **state)
   struct fake_proc *init;
   char *max;
 
-  (void) state;
+  (void)state;
   world (&w, "", OWN_MAPS ",\"cgroupsPath\":\"/user/c1\",\"resources\":{\"pids\":{\"limit\":10}}");
   fake_proc (w.k, w.cli)->euid = 0;
   assert_int_equal (sys_mkdirat (AT_FDCWD, "/sys/fs/cgroup/user", 0755), 0);
@@ -207,16 +207,16 @@ idmap_helper (struct fake_kernel *k, char *const argv[], char *const envp[], voi
   char path[64], text[256] = "";
   int fd;
 
-  (void) envp;
+  (void)envp;
   if (arg)
     return 1;
   for (size_t i = 2; argv[i] && argv[i + 1] && argv[i + 2]; i += 3)
-    snprintf (text + strlen (text), sizeof text - strlen (text), "%s %s %s\n", argv[i],
-              argv[i + 1], argv[i + 2]);
+    snprintf (text + strlen (text), sizeof text - strlen (text), "%s %s %s\n", argv[i], argv[i + 1],
+              argv[i + 2]);
   fake_proc (k, sys_getpid ())->euid = 0; /* the setuid bit */
   snprintf (path, sizeof path, "/proc/%s/%s", argv[1], gid ? "gid_map" : "uid_map");
   fd = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
-  if (fd < 0 || sys_write (fd, text, strlen (text)) != (ssize_t) strlen (text))
+  if (fd < 0 || sys_write (fd, text, strlen (text)) != (ssize_t)strlen (text))
     return 1;
   sys_close (fd);
   return 0;
@@ -225,12 +225,12 @@ idmap_helper (struct fake_kernel *k, char *const argv[], char *const envp[], voi
 static void
 helpers (struct fx_world *w, bool refuse)
 {
-  for (const char *const *p = (const char *const[]){ "/usr/bin/newuidmap", "/usr/bin/newgidmap",
-                                                     NULL };
+  for (const char *const *p
+       = (const char *const[]){ "/usr/bin/newuidmap", "/usr/bin/newgidmap", NULL };
        *p; p++)
     {
       assert_int_equal (fake_write_file (w->k, *p, "ELF", 04755), 0);
-      fake_program (w->k, *p, idmap_helper, refuse ? (void *) 1 : NULL);
+      fake_program (w->k, *p, idmap_helper, refuse ? (void *)1 : NULL);
     }
 }
 
@@ -240,7 +240,7 @@ other_maps_go_through_newuidmap (void **state)
   struct fx_world w;
   struct fake_proc *init;
 
-  (void) state;
+  (void)state;
   setenv ("PATH", "/usr/bin:/bin", 1);
   world (&w, ",\"additionalGids\":[5]", SUB_MAPS);
   helpers (&w, false);
@@ -270,7 +270,7 @@ root_with_rootless_true_writes_maps_itself (void **state)
   struct fake_proc *init;
   char config[4096];
 
-  (void) state;
+  (void)state;
   snprintf (config, sizeof config, config_fmt, "", SUB_MAPS);
   fx_world_init (&w, NULL, config);
   init = fake_proc (w.k, create_ok (&w));
@@ -296,11 +296,11 @@ write_proc (pid_t pid, const char *file, const char *text)
   char path[64];
   int fd, r;
 
-  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
+  snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
   fd = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
   if (fd < 0)
     return fd;
-  r = (int) sys_write (fd, text, strlen (text));
+  r = (int)sys_write (fd, text, strlen (text));
   sys_close (fd);
   return r < 0 ? r : 0;
 }
@@ -316,7 +316,7 @@ an_unprivileged_owner_may_map_only_its_own_ids (void **state)
   siginfo_t info;
   pid_t pid;
 
-  (void) state;
+  (void)state;
   world (&w, "", "");
   assert_int_equal (sys_pipe2 (go, O_CLOEXEC), 0);
   pid = sys_clone (&ca);
@@ -329,7 +329,7 @@ an_unprivileged_owner_may_map_only_its_own_ids (void **state)
   assert_int_equal (write_proc (pid, "setgroups", "deny"), 0);
   assert_int_equal (write_proc (pid, "gid_map", "0 1000 1\n"), 0);
   assert_int_equal (sys_write (go[1], "g", 1), 1);
-  assert_int_equal (sys_waitid (P_PID, (id_t) pid, &info, WEXITED), 0);
+  assert_int_equal (sys_waitid (P_PID, (id_t)pid, &info, WEXITED), 0);
   sys_close (go[0]);
   sys_close (go[1]);
   fx_world_fini (&w);
@@ -338,7 +338,7 @@ an_unprivileged_owner_may_map_only_its_own_ids (void **state)
 static void
 rootless_create_survives_every_single_fault (void **state)
 {
-  (void) state;
+  (void)state;
   for (long n = 1;; n++)
     {
       struct fx_world w;
