@@ -615,6 +615,54 @@ load_reads_docker_save_archives (void **state)
   fake_kernel_free (k);
 }
 
+/* The default image from a busybox binary: one layer with the applet links, the same id
+ * every time it is built, listed and removable; not from a file that is not ELF. */
+static void
+default_image_is_reproducible_listed_and_removed (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct store *s = open_store (false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *list = NULL, *insp = NULL;
+  char id1[DIGEST_LEN + 1], id2[DIGEST_LEN + 1];
+  struct image *img = NULL;
+  json_t *l;
+
+  (void)state;
+  /* busybox --list is not run: the applets come from focker's own list */
+  put_bytes ("/busybox", "\177ELF-not-really-busybox", 24);
+  put_bytes ("/notelf", "#!/bin/sh\n", 10);
+  if (image_build_default (s, "/busybox", NULL, id1, &err) < 0)
+    fail_msg ("build-default: %s", err->msg);
+  if (image_build_default (s, "/busybox", "other/name", id2, &err) < 0)
+    fail_msg ("build-default again: %s", err->msg);
+  assert_string_equal (id1, id2);
+  assert_int_equal (store_image_get (&img, s, "focker/busybox", &err), 0);
+  assert_int_equal (img->n_layers, 1);
+  image_free (img);
+  assert_int_equal (image_list_json (&list, s, &err), 0);
+  l = json_loads (list, 0, NULL);
+  assert_int_equal (json_array_size (l), 2);
+  assert_string_equal (json_string_value (json_object_get (json_array_get (l, 0), "id")), id1);
+  json_decref (l);
+  assert_int_equal (image_inspect_json (&insp, s, "other/name", &err), 0);
+  assert_non_null (strstr (insp, DIGEST_HEX (id1)));
+  assert_int_equal (image_remove (s, "other/name", &err), 0);
+  assert_true (image_remove (s, "other/name", &err) < 0);
+  assert_non_null (strstr (err->msg, "other/name"));
+  focker_err_free (TAKE_PTR (err));
+  assert_true (image_build_default (s, "/notelf", NULL, id1, &err) < 0);
+  assert_non_null (strstr (err->msg, "not an ELF binary"));
+  focker_err_free (TAKE_PTR (err));
+  assert_true (image_build_default (s, "/missing", NULL, id1, &err) < 0);
+  assert_non_null (strstr (err->msg, "busybox"));
+  focker_err_free (TAKE_PTR (err));
+  assert_true (image_build_default (s, "/busybox", "Bad Name!", id1, &err) < 0);
+  check_store ();
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -631,6 +679,7 @@ main (void)
     cmocka_unit_test (save_then_load_round_trips),
     cmocka_unit_test (load_survives_every_fault),
     cmocka_unit_test (load_reads_docker_save_archives),
+    cmocka_unit_test (default_image_is_reproducible_listed_and_removed),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
