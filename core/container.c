@@ -976,9 +976,14 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
   if (conn < 0)
     return focker_fail (err, conn, "container %s: connect to init", id);
   r = write_all (conn, "S", 1);
+  /* connected to the backlog of a listener that died right after: the same race */
+  if (r == -EPIPE || r == -ECONNRESET)
+    return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited", id);
   if (r < 0)
     return focker_fail (err, r, "container %s: signal init", id);
   n = read_all (conn, buf, sizeof buf - 1);
+  if (n == -ECONNRESET)
+    return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited", id);
   if (n < 0)
     return focker_fail (err, (int)n, "container %s: read from init", id);
   sys_unlinkat (dirfd, EXEC_SOCK, 0);

@@ -69,6 +69,16 @@ kernel_at_least() {
 # Mounts under our temporary directory (there must be none after a container is deleted).
 leftover_mounts() { grep -c " $E2E_TMP" /proc/self/mounts || true; }
 
+# The host's mount table, for before/after comparisons, without what another e2e run on the
+# same machine may mount meanwhile: its own temporary directory's mounts and the network
+# namespaces its podman makes.  focker mounts neither for this run's containers.
+host_mounts() {
+  awk -v mine="$E2E_TMP" '
+    $2 ~ /^\/run\/netns\/netns-/ { next }
+    $2 ~ /^\/tmp\/focker-e2e\./ && index($2, mine) != 1 { next }
+    { print }' /proc/self/mounts
+}
+
 assert_eq() {
   if [ "$1" != "$2" ]; then
     echo "    expected [$2], got [$1] ${3:-}"

@@ -11,7 +11,7 @@ bad_expect() {
   shift
   local before_root before_mounts
   before_root=$(ls -A "$ROOT" 2>/dev/null)
-  before_mounts=$(cat /proc/self/mounts)
+  before_mounts=$(host_mounts)
   "$FOCKER" --root "$ROOT" "$@" >"$E2E_TMP/bad-out" 2>"$E2E_TMP/bad-err" </dev/null
   rc=$?
   local what="focker $(echo "$*" | cut -c1-120)"
@@ -43,7 +43,7 @@ bad_expect() {
     echo "    $what: the state root changed: $(ls -A "$ROOT" | tr '\n' ' ')"
     return 1
   fi
-  if [ "$(cat /proc/self/mounts)" != "$before_mounts" ]; then
+  if [ "$(host_mounts)" != "$before_mounts" ]; then
     echo "    $what: the host's mounts changed"
     return 1
   fi

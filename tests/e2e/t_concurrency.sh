@@ -71,7 +71,7 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
   local FOCKER="$E2E_TMP/conc/focker"
   cp "$bin" "$FOCKER" || return 1
   local before_mounts end w pids=() reader failed=0
-  before_mounts=$(cat /proc/self/mounts)
+  before_mounts=$(host_mounts)
   end=$((SECONDS + CONC_SECONDS))
   conc_reader >"$E2E_TMP/conc/reader" 2>&1 &
   reader=$!
@@ -128,7 +128,7 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
     sleep 0.05
   done
   [ -n "$left" ] && { echo "    processes left: $left"; failed=1; }
-  [ "$(cat /proc/self/mounts)" != "$before_mounts" ] && { echo "    the host's mounts changed"; failed=1; }
+  [ "$(host_mounts)" != "$before_mounts" ] && { echo "    the host's mounts changed"; failed=1; }
   left=$(find /sys/fs/cgroup -name "conc$CONC_SLEEP-*" 2>/dev/null)
   [ -n "$left" ] && { echo "    cgroups left: $(echo "$left" | head -3)"; failed=1; }
   return $failed

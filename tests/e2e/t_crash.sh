@@ -34,8 +34,9 @@ crash_leftovers() {
   done
   sed -i '$d' "$E2E_TMP/crash-pat"
   [ -n "$procs" ] && echo "processes left: $(echo "$procs" | tr '\n' ' ')"
-  if ! diff -q "$E2E_TMP/crash-mounts" /proc/self/mounts >/dev/null; then
-    echo "mounts changed: $(diff "$E2E_TMP/crash-mounts" /proc/self/mounts | grep '^[<>]' | tr '\n' ' ')"
+  host_mounts >"$E2E_TMP/crash-mounts-now"
+  if ! diff -q "$E2E_TMP/crash-mounts" "$E2E_TMP/crash-mounts-now" >/dev/null; then
+    echo "mounts changed: $(diff "$E2E_TMP/crash-mounts" "$E2E_TMP/crash-mounts-now" | grep '^[<>]' | tr '\n' ' ')"
   fi
   local cg
   cg=$(find /sys/fs/cgroup -name "$id" 2>/dev/null)
@@ -66,7 +67,7 @@ crash_loop() {
   local bin=$FOCKER
   local FOCKER="$E2E_TMP/crash-focker"
   cp "$bin" "$FOCKER" || return 1
-  cat /proc/self/mounts >"$E2E_TMP/crash-mounts"
+  host_mounts >"$E2E_TMP/crash-mounts"
   for ((n = 1; n <= CRASH_MAX; n += CRASH_STEP)); do
     id="crash$CRASH_SLEEP-$cmd-$n" # unique per run
     # output to a file, not $(...): a started container holds its stdout open
