@@ -45,7 +45,7 @@ host_run() {
     rc=0
     # The VMs have a timeout (vm/run.sh); the host run gets the same, so a test that hangs
     # cannot hang CI: the matrix then shows the tests that did run and no summary.
-    timeout -k 10 "${VM_TIMEOUT:-900}" "$repo/tests/e2e/run.sh" 2>&1 || rc=$?
+    timeout -k 10 "${VM_TIMEOUT:-1500}" "$repo/tests/e2e/run.sh" 2>&1 || rc=$?
     echo "@@VM-END e2e rc=$rc"
     # The fallbacks of kernels older than 5.3/5.6/5.12, exercised on this one.  t_crash.sh
     # (hundreds of commands, no openat2/clone3-specific path) ran above already.
@@ -58,7 +58,7 @@ host_run() {
       for t in $crash; do echo "skip $t: ran without ENOSYS above"; done
       rc=0
       # shellcheck disable=SC2086
-      timeout -k 10 "${VM_TIMEOUT:-900}" "$repo/build/enosys" "$repo/tests/e2e/run.sh" $tests 2>&1 || rc=$?
+      timeout -k 10 "${VM_TIMEOUT:-1500}" "$repo/build/enosys" "$repo/tests/e2e/run.sh" $tests 2>&1 || rc=$?
       echo "@@VM-END e2e-enosys rc=$rc"
     fi
   } >"$1"

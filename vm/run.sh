@@ -5,7 +5,7 @@
 # Needs root (virtiofsd shares the host's root; the guest mounts it read-only), after
 # vm/fetch.sh and vm/mkinitrd.sh for SERIES.  The VM gets no network (-nic none), one CPU
 # (faster than two on a 2-core host under TCG), panic=-1 and -no-reboot, and a host-side
-# timeout (VM_TIMEOUT seconds, default 900).  The serial console is written to LOG;
+# timeout (VM_TIMEOUT seconds, default 1500).  The serial console is written to LOG;
 # virtiofsd and QEMU are stopped by pid, and the socket directory removed, on every exit.
 # FOCKER_VM_ENOSYS=1 also runs the suite with openat2/clone3/mount_setattr failing ENOSYS;
 # FOCKER_VM_TESTS=test_a,test_b runs only those tests.
@@ -42,7 +42,7 @@ append="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init focker.repo=$repo f
 [ -n "${FOCKER_VM_TESTS:-}" ] && append="$append focker.tests=$FOCKER_VM_TESTS"
 [ "$cg" = v1 ] && append="$append systemd.unified_cgroup_hierarchy=0"
 mem=${VM_MEM:-1G}
-timeout -k 5 "${VM_TIMEOUT:-900}" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 \
+timeout -k 5 "${VM_TIMEOUT:-1500}" qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 1 \
   -m "$mem" -object memory-backend-memfd,id=mem,size="$mem",share=on -numa node,memdev=mem \
   -chardev socket,id=fs,path="$sockdir/fs.sock" -device vhost-user-fs-pci,chardev=fs,tag=hostroot \
   -kernel "$kernel" -initrd "$initrd" -append "$append" \
