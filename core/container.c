@@ -647,6 +647,24 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
 }
 
+/* Has our child `pid` died of a signal?  Its pipes close a moment before it is a zombie:
+ * give it up to ~50 ms.  (Peeked at with WNOWAIT: the zombie stays for whoever waits.) */
+static bool
+killed_by_signal (pid_t pid)
+{
+  for (int i = 0; i < 50; i++)
+    {
+      siginfo_t info;
+      memset (&info, 0, sizeof info);
+      if (sys_waitid (P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return false;
+      if (info.si_pid == pid)
+        return info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+      sys_poll (NULL, 0, 1);
+    }
+  return false;
+}
+
 static int
 create_record (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
 {
@@ -671,9 +689,19 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
     }
   json = state_to_json (st, STATUS_CREATED, false);
   r = sync_send (cr->init.to_init[1], SYNC_DETACH, 0, json);
-  if (r < 0)
+  if (r < 0 && !killed_by_signal (cr->pid))
     return focker_fail (err, r, "container %s: release init", o->id);
-  return sync_expect (cr->init.from_init[0], SYNC_DETACHED, &m, err);
+  if (r >= 0)
+    r = sync_expect (cr->init.from_init[0], SYNC_DETACHED, &m, err);
+  /* From here the container exists: a `kill` (which takes no lock) may end its init before
+   * it acknowledges.  That is a container that stopped, not a failed create. */
+  if (r < 0 && killed_by_signal (cr->pid))
+    {
+      if (err)
+        focker_err_free (TAKE_PTR (*err));
+      return 0;
+    }
+  return r;
 }
 
 /* A delete --force that took our directory's lock before we did (between our mkdir and our
