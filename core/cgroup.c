@@ -886,7 +886,8 @@ cgroup_mount_container (const char *target, unsigned long flags,
     {
       /* in the container's cgroup namespace the new cgroup2 mount shows only its subtree */
       r = sys_mount ("cgroup2", target, "cgroup2", fl, NULL);
-      if (r == -EPERM)
+      /* EBUSY: seen on 6.1 for a rootless container in the caller's own cgroup */
+      if (r == -EPERM || r == -EBUSY)
         return mount_cgroup2_bind (target, fl, reopen, ctx, self, err);
       if (r < 0)
         return focker_fail (err, r, "mount /sys/fs/cgroup: cgroup2");
@@ -920,9 +921,9 @@ cgroup_mount_container (const char *target, unsigned long flags,
       /* in a user namespace v1 hierarchies (and cgroup2 without a cgroup namespace) may not
        * be mounted: bind the container's own directory, or leave it empty rather than show
        * the host's tree */
-      if (r == -EPERM && self)
+      if ((r == -EPERM || r == -EBUSY) && self)
         r = mount_own_bind (h, at, fl, self);
-      if (r == -EPERM)
+      if (r == -EPERM || r == -EBUSY)
         continue;
       if (r < 0)
         return focker_fail (err, r, "mount /sys/fs/cgroup/%s: %s", name, h->v2 ? "cgroup2" : opts);
