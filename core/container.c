@@ -627,8 +627,12 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   if (r < 0)
     {
       /* The init goes on after GO: it may have failed (and exited) meanwhile, which is why
-       * the move or the write failed.  Its own message says what went wrong. */
+       * the move or the write failed.  Its own message says what went wrong.  If it is alive,
+       * it waits at its cgroup gate: closing our end ends that wait (EOF), or both sides
+       * would wait on each other. */
       struct focker_err *init_err = NULL;
+      sys_close (cr->init.to_init[1]);
+      cr->init.to_init[1] = -1;
       if (sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, &init_err) < 0
           && init_err->code != -ECHILD)
         {

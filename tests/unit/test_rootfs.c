@@ -182,6 +182,42 @@ an_init_failing_during_placement_reports_its_own_error (void **state)
   fx_world_fini (&w);
 }
 
+/* The parent fails to place the init while the init waits at its gate: the parent's own
+ * error is reported (not a wait on each other), and nothing is left. */
+static void
+a_placement_failure_ends_the_waiting_init (void **state)
+{
+  struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
+  struct focker_err *err = NULL;
+  struct fx_world w;
+  char cfg[4096];
+  long n = 0;
+
+  (void)state;
+  snprintf (cfg, sizeof cfg, placed_config, "");
+  /* a dry run: which openat is the parent's first move */
+  fx_world_init (&w, &p, cfg);
+  FX_OK (&w, container_create (&opts, NULL, &err), err);
+  for (size_t i = 0; i < fake_journal_len (w.k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (w.k, i);
+      if (c->id != SYS_ID_openat)
+        continue;
+      n++;
+      if (c->pid == w.cli && strstr (c->args, "cgroup.procs -100 524289"))
+        break;
+    }
+  fx_world_fini (&w);
+  fx_world_init (&w, &p, cfg);
+  fake_fail_nth (w.k, n, false, EACCES, SYS_MASK (openat));
+  assert_int_equal (container_create (&opts, NULL, &err), -EACCES);
+  if (strstr (err->msg, "cgroup: move") == NULL)
+    fail_msg ("expected the parent's move error, got \"%s\"", err->msg);
+  focker_err_free (err);
+  assert_true (fx_nothing_left (&w, "c1"));
+  fx_world_fini (&w);
+}
+
 int
 main (void)
 {
@@ -189,6 +225,7 @@ main (void)
     cmocka_unit_test (mount_label_goes_on_labelable_filesystems),
     cmocka_unit_test (v1_placement_overlaps_the_first_mounts_unless_hooks_run),
     cmocka_unit_test (an_init_failing_during_placement_reports_its_own_error),
+    cmocka_unit_test (a_placement_failure_ends_the_waiting_init),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
