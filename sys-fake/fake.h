@@ -232,12 +232,19 @@ bool fake_same_ns (struct fake_kernel *k, pid_t a, pid_t b, enum fake_ns_type ty
 /* cgroup v2 device programs.  fake_cgroup_device_access runs the programs attached to the
  * v2 cgroup directory `cgroup` (absolute host path) and to its ancestors, as the kernel does
  * for an access ("r", "w", "m" or a mix) to a device of `type` 'c' or 'b': 1 when every one
- * allows it (or none is attached), 0 when one denies, -ENOENT when `cgroup` is not a v2
- * cgroup.  fake_cgroup_bpf_count: programs attached directly to it.  fake_bpf_live: loaded
- * programs still held by an fd or an attachment. */
+ * allows it (or none is attached), 0 when one denies, -ENOENT when `cgroup` is not a
+ * cgroup.  On a v1 devices cgroup it answers from the whitelist (devices.list) instead.
+ * fake_cgroup_bpf_count: programs attached directly to it.  fake_bpf_live: loaded programs still
+ * held by an fd or an attachment. */
 int fake_cgroup_device_access (struct fake_kernel *k, const char *cgroup, char type, unsigned major,
                                unsigned minor, const char *access);
 size_t fake_cgroup_bpf_count (struct fake_kernel *k, const char *cgroup);
+/* v1 devices: from now on, after every write to the devices cgroup `cgroup`'s
+ * devices.allow/deny, check that it still allows `access` to the device; _lost counts the
+ * writes after which it did not (a moment the container could not use the device). */
+void fake_cgroup_devices_watch (struct fake_kernel *k, const char *cgroup, char type,
+                                unsigned major, unsigned minor, const char *access);
+size_t fake_cgroup_devices_watch_lost (struct fake_kernel *k);
 size_t fake_bpf_live (struct fake_kernel *k);
 
 /* Journal: every call through the fake, in order of entry. */

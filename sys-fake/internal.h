@@ -112,6 +112,10 @@ struct fake_inode *fake_dir_lookup (struct fake_inode *dir, const char *name);
 void fake_dir_link (struct fake_inode *dir, struct fake_inode *child, const char *name);
 void fake_dir_unlink (struct fake_inode *child);
 char *fake_inode_path (struct fake_inode *ino); /* malloc'd absolute host path */
+/* 1 when the v1 devices cgroup `dir` allows every bit of `acc` (1 r, 2 w, 4 m), 0 when not,
+ * -ENOENT when it is not one. */
+int fake_v1_device_allowed (struct fake_inode *dir, char type, long major, long minor,
+                            unsigned acc);
 bool fake_inode_under (struct fake_inode *ino, struct fake_inode *top); /* at or under */
 
 /* Path resolution (vfs.c). */
@@ -372,6 +376,15 @@ struct fake_kernel
   size_t n_sysctls;
   struct fake_cghier **cgh;
   size_t n_cgh;
+  /* fake_cgroup_devices_watch: a v1 devices cgroup and an access checked after each write */
+  struct fake_inode *dev_watch;
+  struct fake_dev_rule
+  {
+    char type;
+    long major, minor;
+    unsigned acc;
+  } dev_watch_rule;
+  size_t dev_watch_lost;
   int next_pty;
   struct fake_proc *init;
   struct fake_program *programs; /* fake_program(): what exec of a path runs */
