@@ -76,6 +76,8 @@ struct fake_inode
   struct fake_inode *parent; /* NULL once unlinked (and for the VFS top) */
   char *name;
   struct fake_inode **kids; /* directories: entries in creation order */
+  unsigned long *kid_pos;   /* each entry's getdents position: stable while others go */
+  unsigned long next_pos;
   size_t n_kids, cap_kids;
   struct fake_buf data; /* regular files */
   char *link;           /* symlinks */
