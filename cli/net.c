@@ -27,9 +27,9 @@ static int
 print_attach (const struct net_attach_result *res)
 {
   json_t *o = json_pack ("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "netns", res->netns_path, "ip",
-                         res->ip, "prefix", res->prefix, "gateway", res->gateway, "veth",
-                         res->veth, "hostname", res->hostname, "hosts", res->hosts_path,
-                         "resolvConf", res->resolv_path, "hostnameFile", res->hostname_path);
+                         res->ip, "prefix", res->prefix, "gateway", res->gateway, "veth", res->veth,
+                         "hostname", res->hostname, "hosts", res->hosts_path, "resolvConf",
+                         res->resolv_path, "hostnameFile", res->hostname_path);
   char *s = json_dumps (o, JSON_INDENT (2));
   printf ("%s\n", s);
   free (s);
@@ -41,8 +41,10 @@ static int
 cmd_attach (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "publish", required_argument, NULL, 'p' }, { "hostname", required_argument, NULL, 'h' },
-    { "subnet", required_argument, NULL, 's' },  { "network", required_argument, NULL, 'n' },
+    { "publish", required_argument, NULL, 'p' },
+    { "hostname", required_argument, NULL, 'h' },
+    { "subnet", required_argument, NULL, 's' },
+    { "network", required_argument, NULL, 'n' },
     { NULL, 0, NULL, 0 },
   };
   struct net_attach_req req = { 0 };

@@ -101,8 +101,8 @@ parse_publish (struct ipam_lease *l, json_t *arr)
     const char *proto = json_string_value (json_object_get (p, "proto"));
     json_int_t hp = json_integer_value (json_object_get (p, "hostPort"));
     json_int_t cp = json_integer_value (json_object_get (p, "containerPort"));
-    if (hip == NULL || proto == NULL || ipv4_parse (&l->publish[i].host_ip, hip) < 0
-        || hp <= 0 || hp > 65535 || cp <= 0 || cp > 65535)
+    if (hip == NULL || proto == NULL || ipv4_parse (&l->publish[i].host_ip, hip) < 0 || hp <= 0
+        || hp > 65535 || cp <= 0 || cp > 65535)
       return -EINVAL;
     l->publish[i].host_port = (uint16_t)hp;
     l->publish[i].ctr_port = (uint16_t)cp;
@@ -151,8 +151,7 @@ out:
 }
 
 int
-ipam_open (struct ipam **out, const char *storage_root, const char *subnet,
-           struct focker_err **err)
+ipam_open (struct ipam **out, const char *storage_root, const char *subnet, struct focker_err **err)
 {
   struct ipam *ipam = xcalloc (1, sizeof *ipam);
   _cleanup_free_ char *dir = path_join (storage_root, "net");
@@ -198,8 +197,8 @@ ipam_open (struct ipam **out, const char *storage_root, const char *subnet,
       r = focker_fail (err, -EINVAL, "%s/%s: not a lease file focker wrote", dir, LEASES);
       goto fail;
     }
-  else if (subnet && ((net & (prefix ? ~0u << (32 - prefix) : 0)) != ipam->net
-                      || prefix != ipam->prefix))
+  else if (subnet
+           && ((net & (prefix ? ~0u << (32 - prefix) : 0)) != ipam->net || prefix != ipam->prefix))
     {
       char a[16];
       if (ipam->n_leases > 0)
@@ -244,8 +243,8 @@ check_publish (struct ipam *ipam, const struct ipam_lease *req, struct focker_er
       for (size_t j = 0; j < i; j++)
         if (req->publish[j].host_port == p->host_port && req->publish[j].proto == p->proto
             && (!p->host_ip || !req->publish[j].host_ip || p->host_ip == req->publish[j].host_ip))
-          return focker_fail (err, -EADDRINUSE, "host port %u/%s is published twice",
-                              p->host_port, proto_name (p->proto));
+          return focker_fail (err, -EADDRINUSE, "host port %u/%s is published twice", p->host_port,
+                              proto_name (p->proto));
       for (size_t l = 0; l < ipam->n_leases; l++)
         for (size_t j = 0; j < ipam->leases[l].n_publish; j++)
           {
@@ -319,9 +318,8 @@ lease_json (const struct ipam_lease *l)
         pub, json_pack ("{s:s,s:i,s:i,s:s}", "hostIp", ipv4_str (b, l->publish[i].host_ip),
                         "hostPort", (int)l->publish[i].host_port, "containerPort",
                         (int)l->publish[i].ctr_port, "proto", proto_name (l->publish[i].proto)));
-  return json_pack ("{s:s,s:s,s:s,s:i,s:b,s:o}", "id", l->id, "ip", ipv4_str (b, l->ip),
-                    "hostname", l->hostname, "pid", (int)l->pid, "complete", l->complete,
-                    "publish", pub);
+  return json_pack ("{s:s,s:s,s:s,s:i,s:b,s:o}", "id", l->id, "ip", ipv4_str (b, l->ip), "hostname",
+                    l->hostname, "pid", (int)l->pid, "complete", l->complete, "publish", pub);
 }
 
 int
@@ -334,8 +332,8 @@ ipam_commit (struct ipam *ipam, struct focker_err **err)
   for (size_t i = 0; i < ipam->n_leases; i++)
     json_array_append_new (arr, lease_json (&ipam->leases[i]));
   subnet = xasprintf ("%s/%d", ipv4_str (n, ipam->net), ipam->prefix);
-  json_t *o = json_pack ("{s:s,s:s,s:o}", "subnet", subnet, "gateway",
-                         ipv4_str (gw, ipam->gateway), "leases", arr);
+  json_t *o = json_pack ("{s:s,s:s,s:o}", "subnet", subnet, "gateway", ipv4_str (gw, ipam->gateway),
+                         "leases", arr);
   _cleanup_free_ char *text = json_dumps (o, JSON_INDENT (1));
   json_decref (o);
   if (text == NULL)

@@ -241,7 +241,12 @@ remove_resources (const struct net_paths *paths, const char *id, struct focker_e
   if (r < 0 && r != -ENOENT)
     return focker_fail (err, r, "remove network namespace %s", ns);
   found += r == 0;
-  if (exists_at (AT_FDCWD, dir))
+  /* exists_at would take a failing stat for a missing directory */
+  struct stat st;
+  r = sys_fstatat (AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW);
+  if (r < 0 && r != -ENOENT)
+    return focker_fail (err, r, "stat %s", dir);
+  if (r == 0)
     {
       found++;
       r = rm_rf_at (AT_FDCWD, dir);
@@ -425,8 +430,10 @@ lease_stale (const struct net_paths *paths, const struct ipam_lease *l)
 {
   if (!l->complete)
     return l->pid <= 0 || sys_kill (l->pid, 0) == -ESRCH;
+  /* only a netns file known to be gone makes a complete lease stale, never a failed stat */
   _cleanup_free_ char *ns = netns_path (paths, l->id);
-  return !exists_at (AT_FDCWD, ns);
+  struct stat st;
+  return sys_fstatat (AT_FDCWD, ns, &st, AT_SYMLINK_NOFOLLOW) == -ENOENT;
 }
 
 /* Names in `sub` of the runtime dir that no lease has, added to `ids`. */
@@ -498,15 +505,15 @@ net_inspect (char **json, const struct net_paths *paths, struct focker_err **err
       json_t *pub = json_array ();
       char veth[16], hip[16], ip[16];
       for (size_t j = 0; j < l->n_publish; j++)
-        json_array_append_new (
-            pub, json_sprintf ("%s:%u:%u/%s", ipv4_str (hip, l->publish[j].host_ip),
-                               l->publish[j].host_port, l->publish[j].ctr_port,
-                               l->publish[j].proto == IPPROTO_UDP ? "udp" : "tcp"));
+        json_array_append_new (pub,
+                               json_sprintf ("%s:%u:%u/%s", ipv4_str (hip, l->publish[j].host_ip),
+                                             l->publish[j].host_port, l->publish[j].ctr_port,
+                                             l->publish[j].proto == IPPROTO_UDP ? "udp" : "tcp"));
       net_veth_name (veth, l->id);
       json_array_append_new (leases,
                              json_pack ("{s:s,s:s,s:s,s:s,s:b,s:o}", "id", l->id, "ip",
-                                        ipv4_str (ip, l->ip), "hostname", l->hostname, "veth",
-                                        veth, "complete", l->complete, "publish", pub));
+                                        ipv4_str (ip, l->ip), "hostname", l->hostname, "veth", veth,
+                                        "complete", l->complete, "publish", pub));
     }
   _cleanup_free_ char *subnet = xasprintf ("%s/%d", ipv4_str (a, ipam->net), ipam->prefix);
   json_t *o = json_pack ("{s:s,s:s,s:s,s:s,s:s,s:o}", "name", NET_DEFAULT_NAME, "bridge",

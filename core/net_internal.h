@@ -9,11 +9,11 @@
 #include "core/nl.h"
 
 /* rtnetlink over a socket opened (sys_netlink_open) in the namespace to change. */
-int rtnl_link_index (int sock, const char *name);                  /* ifindex, or -ENODEV */
-int rtnl_bridge_add (int sock, const char *name);                  /* -EEXIST if there */
-int rtnl_link_up (int sock, const char *name);                     /* by name */
+int rtnl_link_index (int sock, const char *name); /* ifindex, or -ENODEV */
+int rtnl_bridge_add (int sock, const char *name); /* -EEXIST if there */
+int rtnl_link_up (int sock, const char *name);    /* by name */
 int rtnl_veth_add (int sock, const char *name, const char *peer, int peer_netns_fd, int master);
-int rtnl_link_del (int sock, const char *name); /* -ENODEV if none */
+int rtnl_link_del (int sock, const char *name);                     /* -ENODEV if none */
 int rtnl_addr_add (int sock, int ifindex, uint32_t ip, int prefix); /* -EEXIST if there */
 int rtnl_route_default (int sock, int ifindex, uint32_t gateway);
 

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <linux/rtnetlink.h>
 #include "core/cleanup.h"
+#include "core/fsutil.h"
 #include "core/ipam.h"
 #include "core/net.h"
 #include "core/nl.h"
@@ -140,6 +141,16 @@ lease (struct ipam *ipam, const char *id, const char *publish)
   if (ipam_alloc (ipam, &req, &ip, &err) < 0)
     fail_msg ("ipam_alloc %s: %s", id, err->msg);
   return ip;
+}
+
+static bool
+ipam_find_complete (const char *id)
+{
+  struct ipam *ipam = open_ipam (NULL);
+  struct ipam_lease *l = ipam_find (ipam, id);
+  bool r = l && l->complete;
+  ipam_close (ipam);
+  return r;
 }
 
 static void
@@ -327,6 +338,291 @@ ipam_commit_survives_every_fault (void **state)
       }
 }
 
+/* ---- attach and detach on the fake network ---- */
+
+#define RUN "/run/focker"
+static const struct net_paths paths = { .storage_root = STORE, .run_root = RUN };
+
+static struct fake_kernel *
+net_kernel (void)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  fake_write_file (k, "/etc/resolv.conf",
+                   "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.org\n", 0644);
+  return k;
+}
+
+static char *
+host_dump (struct fake_kernel *k)
+{
+  return fake_net_dump (k, fake_ns_id (k, 1, FAKE_NS_NET));
+}
+
+static int
+attach (struct net_attach_result *res, const char *id, const char *publish, struct focker_err **err)
+{
+  struct net_publish p;
+  struct net_attach_req req = { .id = id, .publish = &p, .n_publish = publish != NULL };
+
+  if (publish)
+    assert_int_equal (net_publish_parse (&p, publish, err), 0);
+  return net_attach (res, &paths, &req, err);
+}
+
+static size_t
+n_leases (void)
+{
+  struct ipam *ipam = open_ipam (NULL);
+  size_t n = ipam->n_leases;
+  ipam_close (ipam);
+  return n;
+}
+
+/* No lease, netns file, files or link of `id`, and the host's network as `baseline`. */
+static void
+assert_detached (struct fake_kernel *k, const char *id, const char *baseline)
+{
+  _cleanup_free_ char *dump = host_dump (k);
+  _cleanup_free_ char *ns = xasprintf (RUN "/.network/netns/%s", id);
+  _cleanup_free_ char *files = xasprintf (RUN "/.network/files/%s", id);
+
+  assert_string_equal (dump, baseline);
+  assert_false (exists_at (AT_FDCWD, ns));
+  assert_false (exists_at (AT_FDCWD, files));
+  assert_int_equal (n_leases (), 0);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+}
+
+static const char dnat_8080[]
+    = "fib daddr type r1; cmp r1 eq 0x02000000; meta l4proto r1; cmp r1 eq 0x06; "
+      "payload th 2 2 r1; cmp r1 eq 0x1f90; r1 = 0xac110002; r2 = 0x0050; "
+      "dnat ip addr r1 port r2;\n";
+
+static const char table_and_masquerade[]
+    = "table ip focker\n"
+      "chain ip focker prerouting type nat hook 0 priority -100 policy accept\n"
+      "chain ip focker output type nat hook 3 priority -100 policy accept\n"
+      "chain ip focker postrouting type nat hook 4 priority 100 policy accept\n";
+
+static const char masquerade_rules[]
+    = "rule ip focker postrouting: meta oifname r1; cmp r1 eq \"focker0\"; payload nh 12 4 r1; "
+      "r1 = r1 & 0xff000000 ^ 0x00000000; cmp r1 eq 0x7f000000; masq;\n"
+      "rule ip focker postrouting: meta oifname r1; cmp r1 eq \"focker0\"; payload nh 12 4 r1; "
+      "r1 = r1 & 0xffff0000 ^ 0x00000000; cmp r1 eq 0xac110000; masq;\n"
+      "rule ip focker postrouting: meta oifname r1; cmp r1 neq \"focker0\"; payload nh 12 4 r1; "
+      "r1 = r1 & 0xffff0000 ^ 0x00000000; cmp r1 eq 0xac110000; masq;\n";
+
+static void
+attach_then_detach_on_the_fake (void **state)
+{
+  struct fake_kernel *k = net_kernel ();
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  char veth[16];
+  struct net_publish p;
+  struct net_attach_req req = { .id = "c1", .hostname = "web", .publish = &p, .n_publish = 1 };
+
+  net_publish_parse (&p, "8080:80", &err);
+  if (net_attach (&res, &paths, &req, &err) < 0)
+    fail_msg ("net_attach: %s", err->msg);
+  net_veth_name (veth, "c1");
+  assert_string_equal (res.veth, veth);
+  assert_string_equal (res.ip, "172.17.0.2");
+  assert_string_equal (res.gateway, "172.17.0.1");
+  assert_int_equal (res.prefix, 16);
+  assert_string_equal (res.netns_path, RUN "/.network/netns/c1");
+
+  /* the host: the bridge with the gateway, the veth on it, the rules */
+  _cleanup_free_ char *want
+      = xasprintf ("link lo loopback\nlink focker0 bridge up\naddr focker0 172.17.0.1/16\n"
+                   "link %s veth up master focker0 peer eth0 elsewhere\n%s"
+                   "rule ip focker prerouting: %s"
+                   "rule ip focker output: %s%s",
+                   veth, table_and_masquerade, dnat_8080, dnat_8080, masquerade_rules);
+  _cleanup_free_ char *dump = host_dump (k);
+  assert_string_equal (dump, want);
+  assert_string_equal (fake_sysctl (k, fake_current_pid (k), "net/ipv4/ip_forward"), "1");
+  assert_string_equal (
+      fake_sysctl (k, fake_current_pid (k), "net/ipv4/conf/focker0/route_localnet"), "1");
+
+  /* the container's namespace */
+  _cleanup_free_ char *inside = fake_net_dump (k, fake_ns_file_id (k, res.netns_path));
+  _cleanup_free_ char *want_inside = xasprintf (
+      "link lo loopback up\nlink eth0 veth up peer %s elsewhere\naddr eth0 172.17.0.2/16\n"
+      "route default via 172.17.0.1 dev eth0\n",
+      veth);
+  assert_string_equal (inside, want_inside);
+
+  /* its files: no loopback nameserver */
+  _cleanup_free_ char *hosts = fx_read (res.hosts_path);
+  _cleanup_free_ char *resolv = fx_read (res.resolv_path);
+  _cleanup_free_ char *hostname = fx_read (res.hostname_path);
+  assert_non_null (strstr (hosts, "127.0.0.1\tlocalhost\n"));
+  assert_non_null (strstr (hosts, "172.17.0.2\tweb\n"));
+  assert_string_equal (resolv, "nameserver 10.0.0.2\nsearch example.org\n");
+  assert_string_equal (hostname, "web\n");
+  assert_true (ipam_find_complete ("c1"));
+  net_attach_result_free (&res);
+
+  assert_int_equal (net_detach (&paths, "c1", &err), 0);
+  _cleanup_free_ char *after = xasprintf ("link lo loopback\nlink focker0 bridge up\n"
+                                          "addr focker0 172.17.0.1/16\n%s%s",
+                                          table_and_masquerade, masquerade_rules);
+  assert_detached (k, "c1", after);
+  assert_int_equal (net_detach (&paths, "c1", &err), -ENOENT);
+  assert_string_equal (err->msg, "container c1 is not attached");
+  focker_err_free (err);
+  fake_kernel_free (k);
+}
+
+/* A kernel where the bridge and table exist already (an earlier container came and went):
+ * the state every failed attach must return to.  *baseline gets the host's dump. */
+static struct fake_kernel *
+kernel_after_one_container (char **baseline)
+{
+  struct fake_kernel *k = net_kernel ();
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+
+  if (attach (&res, "first", "9000:90", &err) < 0 || net_detach (&paths, "first", &err) < 0)
+    fail_msg ("%s", err->msg);
+  net_attach_result_free (&res);
+  *baseline = host_dump (k);
+  return k;
+}
+
+/* Detach what is left of `id`, if anything is. */
+static void
+detach_if_attached (const char *id)
+{
+  struct focker_err *err = NULL;
+  int r = net_detach (&paths, id, &err);
+
+  if (r < 0)
+    {
+      assert_int_equal (r, -ENOENT);
+      focker_err_free (err);
+    }
+}
+
+/* Fail call N of an attach, once (the undo list cleans up) and persistently (the undo list
+ * fails too; detach of the half-attached id cleans up): nothing of it is left, and a later
+ * attach succeeds. */
+static void
+attach_survives_every_fault (void **state)
+{
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        _cleanup_free_ char *baseline = NULL;
+        struct fake_kernel *k = kernel_after_one_container (&baseline);
+        struct net_attach_result res;
+        struct focker_err *err = NULL;
+        int r;
+
+        fake_fail_nth (k, n, persist, -EIO, 0);
+        r = attach (&res, "c1", "8080:80", &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        bool done = fake_faults_hit (k) == 0;
+        if (r == 0)
+          {
+            net_attach_result_free (&res);
+            assert_true (ipam_find_complete ("c1"));
+            assert_int_equal (net_detach (&paths, "c1", &err), 0);
+          }
+        else
+          {
+            assert_non_null (err);
+            assert_int_equal (err->code, r);
+            focker_err_free (TAKE_PTR (err));
+            if (persist)
+              detach_if_attached ("c1");
+          }
+        assert_detached (k, "c1", baseline);
+        assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
+        net_attach_result_free (&res);
+        fake_kernel_free (k);
+        if (done)
+          break;
+      }
+}
+
+/* Fail call N of a detach: a second detach finishes the job. */
+static void
+detach_survives_every_fault (void **state)
+{
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        _cleanup_free_ char *baseline = NULL;
+        struct fake_kernel *k = kernel_after_one_container (&baseline);
+        struct net_attach_result res;
+        struct focker_err *err = NULL;
+        int r;
+
+        assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
+        net_attach_result_free (&res);
+        fake_fail_nth (k, n, persist, -EIO, 0);
+        r = net_detach (&paths, "c1", &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        bool done = fake_faults_hit (k) == 0;
+        if (r < 0)
+          {
+            assert_int_equal (err->code, r);
+            focker_err_free (TAKE_PTR (err));
+            detach_if_attached ("c1");
+          }
+        assert_detached (k, "c1", baseline);
+        fake_kernel_free (k);
+        if (done)
+          break;
+      }
+}
+
+/* A focker that dies half-way through an attach (here: every call from N on fails, then
+ * the process exits without undoing anything): prune, from another command, restores the
+ * state, and leaves a complete attach alone. */
+static void
+prune_cleans_after_an_attach_that_died_at_every_call (void **state)
+{
+  for (long n = 1;; n++)
+    {
+      _cleanup_free_ char *baseline = NULL;
+      struct fake_kernel *k = kernel_after_one_container (&baseline);
+      struct net_attach_result res;
+      struct focker_err *err = NULL;
+      pid_t survivor = fake_current_pid (k), dying = fake_spawn (k);
+      size_t removed = 0;
+
+      assert_int_equal (attach (&res, "keep", "7000:70", &err), 0);
+      net_attach_result_free (&res);
+      fake_set_current (k, survivor);
+      _cleanup_free_ char *with_keep = host_dump (k);
+      fake_set_current (k, dying);
+      fake_fail_nth (k, n, true, -EIO, 0);
+      int r = attach (&res, "c1", "8080:80", &err);
+      fake_fail_nth (k, 0, false, 0, 0);
+      bool done = fake_faults_hit (k) == 0;
+      if (r < 0)
+        focker_err_free (TAKE_PTR (err));
+      else
+        net_attach_result_free (&res);
+      fake_exit (k, dying, 137);
+      fake_set_current (k, survivor);
+      assert_int_equal (net_prune (&paths, &removed, &err), 0);
+      if (r == 0)
+        assert_int_equal (net_detach (&paths, "c1", &err), 0);
+      _cleanup_free_ char *dump = host_dump (k);
+      assert_string_equal (dump, with_keep);
+      assert_true (ipam_find_complete ("keep"));
+      assert_int_equal (net_detach (&paths, "keep", &err), 0);
+      assert_detached (k, "c1", baseline);
+      fake_kernel_free (k);
+      if (done)
+        break;
+    }
+}
+
 int
 main (void)
 {
@@ -340,6 +636,10 @@ main (void)
     cmocka_unit_test (ipam_refuses_a_lease_file_it_cannot_read),
     cmocka_unit_test (ipam_lock_serialises_two_commands),
     cmocka_unit_test (ipam_commit_survives_every_fault),
+    cmocka_unit_test (attach_then_detach_on_the_fake),
+    cmocka_unit_test (attach_survives_every_fault),
+    cmocka_unit_test (detach_survives_every_fault),
+    cmocka_unit_test (prune_cleans_after_an_attach_that_died_at_every_call),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
