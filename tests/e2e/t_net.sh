@@ -31,6 +31,11 @@ table ip fkprobe {
 }
 NFT
   nft delete table ip fkprobe
+  # With br_netfilter, bridged replies pass conntrack and hairpin works without focker's
+  # masquerade rule; off (in this namespace only), the test checks that rule.
+  if [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+    echo 0 >/proc/sys/net/bridge/bridge-nf-call-iptables
+  fi
   unshare -n sleep 600 &
   OTHER=$!
   for _ in $(seq 50); do
@@ -50,6 +55,10 @@ net_teardown() {
     fk delete --force "$id" >/dev/null 2>&1 || true
     fkn network detach "$id" >/dev/null 2>&1 || true
     rm -rf "${E2E_TMP:?}/$id" "$E2E_TMP/$id.json"
+  done
+  for id in ${NET_PIDS:-}; do
+    kill "$id" 2>/dev/null
+    wait "$id" 2>/dev/null
   done
   if [ -n "${OTHER:-}" ]; then
     kill "$OTHER" 2>/dev/null
@@ -210,4 +219,78 @@ net_crash() {
 
 test_net_crash_at_every_call_of_attach_then_prune_restores() {
   net_sandbox net_crash
+}
+
+# udp_ask [nsenter args --] HOST PORT: send "ping", print the answer (retried 5 s)
+udp_once() {
+  python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.sendto(b'ping', (sys.argv[1], int(sys.argv[2])))
+sys.stdout.write(s.recvfrom(100)[0].decode().strip())" "$@"
+}
+
+# busybox has no udp server: a python one answers "pong" in the attached namespace itself
+# (what is tested is the namespace's plumbing and the dnat rule, not a container)
+net_udp() {
+  local ns
+  NET_CTRS="$NET_CTRS dns"
+  fkn network attach -p 5353:5353/udp dns >"$E2E_TMP/dns.json"
+  ns=$(python3 -c "import json; print(json.load(open('$E2E_TMP/dns.json'))['netns'])")
+  nsenter --net="$ns" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 5353))
+while True:
+    d, a = s.recvfrom(100)
+    s.sendto(b'pong', a)" &
+  local server=$!
+  NET_PIDS="${NET_PIDS:-} $server"
+  assert_eq "$(get udp_once 127.0.0.1 5353)" "pong"
+  assert_eq "$(get nsenter -t "$OTHER" -n python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.sendto(b'ping', ('10.99.0.1', 5353))
+print(s.recvfrom(100)[0].decode().strip())")" "pong"
+  # the tcp port of the same number is not published
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', 5353), 1)" 2>/dev/null; then
+    echo "tcp 5353 answered"
+    return 1
+  fi
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  fkn network detach dns
+  net_assert_clean
+}
+
+test_net_udp_port_published() {
+  net_sandbox net_udp
+}
+
+# Attaches in parallel get distinct addresses (the lease file's lock), and parallel
+# detaches leave nothing.
+net_parallel() {
+  local i pids=""
+  for i in 1 2 3 4 5 6 7 8; do
+    fkn network attach -p "$((8000 + i)):80" "p$i" >"$E2E_TMP/p$i.json" &
+    pids="$pids $!"
+  done
+  for i in $pids; do wait "$i"; done
+  assert_eq "$(cat "$E2E_TMP"/p*.json | grep '"ip"' | sort -u | wc -l)" 8 "distinct addresses"
+  assert_eq "$(ip -o link show master focker0 | wc -l)" 8 "veths on the bridge"
+  assert_eq "$(nft list chain ip focker prerouting | grep -c dnat)" 8 "dnat rules"
+  pids=""
+  for i in 1 2 3 4 5 6 7 8; do
+    fkn network detach "p$i" &
+    pids="$pids $!"
+  done
+  for i in $pids; do wait "$i"; done
+  rm -f "$E2E_TMP"/p*.json
+  net_assert_clean
+}
+
+test_net_concurrent_attaches_get_distinct_addresses() {
+  net_sandbox net_parallel
 }
