@@ -623,6 +623,65 @@ prune_cleans_after_an_attach_that_died_at_every_call (void **state)
     }
 }
 
+/* Bad input is refused before any change: no lease file, no link, no namespace. */
+static void
+attach_refuses_bad_input_before_any_change (void **state)
+{
+  struct fake_kernel *k = net_kernel ();
+  _cleanup_free_ char *before = host_dump (k);
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  const struct net_attach_req bad[] = {
+    { .id = "a/b" },
+    { .id = "" },
+    { .id = "c1", .hostname = "has space" },
+    { .id = "c1", .hostname = "" },
+    { .id = "c1", .network = "host" },
+    { .id = "c1", .subnet = "10.0.0.0/31" },
+  };
+  const char *msg[] = {
+    "invalid container id \"a/b\"",
+    "invalid container id \"\"",
+    "hostname \"has space\": 1 to 63 characters, no spaces or /",
+    "hostname \"\": 1 to 63 characters, no spaces or /",
+    "network \"host\": only \"bridge\" exists",
+    "subnet \"10.0.0.0/31\": not A.B.C.D/N with N from 8 to 30",
+  };
+
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      assert_int_equal (net_attach (&res, &paths, &bad[i], &err), -EINVAL);
+      assert_string_equal (err->msg, msg[i]);
+      focker_err_free (TAKE_PTR (err));
+    }
+  _cleanup_free_ char *after = host_dump (k);
+  assert_string_equal (after, before);
+  assert_false (exists_at (AT_FDCWD, STORE "/net/leases.json"));
+  assert_false (exists_at (AT_FDCWD, RUN "/.network"));
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_kernel_free (k);
+}
+
+/* A host whose only nameservers are on loopback (systemd-resolved's 127.0.0.53): the
+ * container's resolv.conf says there is none it can reach. */
+static void
+resolv_conf_without_a_reachable_nameserver_says_so (void **state)
+{
+  struct fake_kernel *k = net_kernel ();
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+
+  fake_write_file (k, "/etc/resolv.conf", "nameserver 127.0.0.53\nnameserver ::1\noptions edns0\n",
+                   0644);
+  assert_int_equal (attach (&res, "c1", NULL, &err), 0);
+  _cleanup_free_ char *resolv = fx_read (res.resolv_path);
+  assert_string_equal (resolv, "options edns0\n# focker: the host has no nameserver a container "
+                               "can reach\n");
+  net_attach_result_free (&res);
+  assert_int_equal (net_detach (&paths, "c1", &err), 0);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -637,6 +696,8 @@ main (void)
     cmocka_unit_test (ipam_lock_serialises_two_commands),
     cmocka_unit_test (ipam_commit_survives_every_fault),
     cmocka_unit_test (attach_then_detach_on_the_fake),
+    cmocka_unit_test (attach_refuses_bad_input_before_any_change),
+    cmocka_unit_test (resolv_conf_without_a_reachable_nameserver_says_so),
     cmocka_unit_test (attach_survives_every_fault),
     cmocka_unit_test (detach_survives_every_fault),
     cmocka_unit_test (prune_cleans_after_an_attach_that_died_at_every_call),
