@@ -807,6 +807,8 @@ l_netlink_talk (int fd, const void *req, size_t len, void *reply, size_t reply_s
     }
   if (sendto (fd, req, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
     return -errno;
+  if (last == 0)
+    return 0; /* nothing asked for an answer: waiting would never end */
   for (;;)
     {
       ssize_t n = recv (fd, buf, sizeof buf, 0);

@@ -294,3 +294,27 @@ net_parallel() {
 test_net_concurrent_attaches_get_distinct_addresses() {
   net_sandbox net_parallel
 }
+
+# focker killed right after each kernel call of a detach: detach again finishes the job.
+net_detach_crash() {
+  local n rc
+  for n in $(seq 1 400); do
+    fkn network attach -p 8080:80 c1 >/dev/null
+    rc=0
+    (FOCKER_CRASH_AT=$n exec "$FOCKER" --root "$ROOT" --storage-root "$E2E_TMP/store" \
+      network detach c1 >/dev/null 2>&1) 2>/dev/null || rc=$?
+    if [ "$rc" = 0 ]; then
+      net_assert_clean
+      break
+    fi
+    [ "$rc" = 137 ] || { echo "detach crashed at $n exited $rc"; return 1; }
+    fkn network detach c1 >/dev/null 2>&1 || true
+    net_assert_clean || { echo "after a crash at call $n of detach"; return 1; }
+  done
+  [ "$rc" = 0 ] || { echo "detach never completed"; return 1; }
+  echo "detach completes after $((n - 1)) crash points"
+}
+
+test_net_crash_at_every_call_of_detach_then_detach_finishes() {
+  net_sandbox net_detach_crash
+}
