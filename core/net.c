@@ -391,21 +391,24 @@ net_attach (struct net_attach_result *out, const struct net_paths *paths,
   return r < 0 ? r : 0;
 }
 
-/* Release `id` from `ipam` (committed), rebuild the rules, remove what exists of it. */
+/* Remove what exists of `id`, then release its lease (committed) and rebuild the rules.
+ * The resources go first: a detach that fails or dies later leaves a lease whose netns
+ * file is gone, which the next detach or prune finishes; a rule set that cannot be applied
+ * (no nf_tables) does not keep a veth and a namespace alive. */
 static int
 detach_locked (struct ipam *ipam, const struct net_paths *paths, const char *id,
                struct focker_err **err)
 {
-  bool had_lease = ipam_release (ipam, id) == 0;
-  int r;
+  int found, r;
 
+  if ((found = remove_resources (paths, id, err)) < 0)
+    return found;
+  bool had_lease = ipam_release (ipam, id) == 0;
   if (had_lease && (r = ipam_commit (ipam, err)) < 0)
     return r;
   if ((r = nft_apply (ipam)) < 0)
     return focker_fail (err, r, "apply the nf_tables rules of table ip %s", NET_TABLE);
-  if ((r = remove_resources (paths, id, err)) < 0)
-    return r;
-  return had_lease || r > 0;
+  return had_lease || found > 0;
 }
 
 int

@@ -682,6 +682,35 @@ resolv_conf_without_a_reachable_nameserver_says_so (void **state)
   fake_kernel_free (k);
 }
 
+/* A host where the rules cannot be applied (here: the second netlink socket of a detach,
+ * the netfilter one, is refused) still gets the veth, the namespace and the lease back;
+ * prune rebuilds the rules later. */
+static void
+detach_without_nf_tables_still_removes_the_container_state (void **state)
+{
+  _cleanup_free_ char *baseline = NULL;
+  struct fake_kernel *k = kernel_after_one_container (&baseline);
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  char veth[16];
+
+  assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
+  net_attach_result_free (&res);
+  fake_fail_nth (k, 2, true, -EPROTONOSUPPORT, SYS_MASK (netlink_open));
+  assert_int_equal (net_detach (&paths, "c1", &err), -EPROTONOSUPPORT);
+  assert_string_equal (err->msg, "detach c1: apply the nf_tables rules of table ip focker");
+  focker_err_free (TAKE_PTR (err));
+  fake_fail_nth (k, 0, false, 0, 0);
+  _cleanup_free_ char *dump = host_dump (k);
+  net_veth_name (veth, "c1");
+  assert_null (strstr (dump, veth));
+  assert_false (exists_at (AT_FDCWD, RUN "/.network/netns/c1"));
+  assert_int_equal (n_leases (), 0);
+  assert_int_equal (net_prune (&paths, NULL, &err), 0);
+  assert_detached (k, "c1", baseline);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -700,6 +729,7 @@ main (void)
     cmocka_unit_test (resolv_conf_without_a_reachable_nameserver_says_so),
     cmocka_unit_test (attach_survives_every_fault),
     cmocka_unit_test (detach_survives_every_fault),
+    cmocka_unit_test (detach_without_nf_tables_still_removes_the_container_state),
     cmocka_unit_test (prune_cleans_after_an_attach_that_died_at_every_call),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
