@@ -318,3 +318,38 @@ net_detach_crash() {
 test_net_crash_at_every_call_of_detach_then_detach_finishes() {
   net_sandbox net_detach_crash
 }
+
+# Bad command lines: one line each, non-zero, no link, lease or namespace made.
+net_bad_input() {
+  local out rc line
+  while IFS='|' read -r args want; do
+    rc=0
+    # shellcheck disable=SC2086
+    out=$(fkn network $args 2>&1) || rc=$?
+    [ "$rc" != 0 ] || { echo "network $args succeeded"; return 1; }
+    assert_eq "$(echo "$out" | wc -l)" 1 "one line for network $args: $out"
+    assert_contains "$out" "$want"
+  done <<'BAD'
+attach -p 80 c1|publish 80: not [IP:]HOST:CTR[/tcp|udp]
+attach -p 8080:80/sctp c1|protocol "sctp" is not tcp or udp
+attach -p 8080:0 c1|port "0" is not 1 to 65535
+attach --hostname a/b c1|hostname "a/b"
+attach --network host c1|network "host": only "bridge" exists
+attach --subnet 10.0.0.0/31 c1|subnet "10.0.0.0/31"
+attach ../x|invalid container id "../x"
+attach|expected one ID
+detach nope|container nope is not attached
+inspect other|no network "other"
+frobnicate|unknown or malformed subcommand "frobnicate"
+BAD
+  if ip link show focker0 >/dev/null 2>&1; then
+    echo "focker0 was made"
+    return 1
+  fi
+  [ ! -e "$ROOT/.network/netns" ] || [ -z "$(ls -A "$ROOT/.network/netns")" ] || { echo "netns left"; return 1; }
+  net_assert_clean
+}
+
+test_net_bad_input_fails_with_one_line_and_changes_nothing() {
+  net_sandbox net_bad_input
+}
