@@ -209,6 +209,7 @@ ipam_open (struct ipam **out, const char *storage_root, const char *subnet, stru
           goto fail;
         }
       set_subnet (ipam, net, prefix);
+      ipam->subnet_changed = true;
     }
   *out = ipam;
   return 0;

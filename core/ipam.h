@@ -42,6 +42,7 @@ struct ipam
   int lockfd; /* net/lock, flock'd exclusive */
   uint32_t net, mask, gateway;
   int prefix;
+  bool subnet_changed; /* ipam_open's subnet replaced the recorded one */
   struct ipam_lease *leases;
   size_t n_leases;
 };

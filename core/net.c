@@ -331,6 +331,10 @@ attach_steps (struct net_attach_result *res, struct undo *undo, struct ipam *ipa
 
   if ((host = sys_netlink_open (NETLINK_ROUTE, -1)) < 0)
     return focker_fail (err, host, "open a netlink socket");
+  /* a new subnet (allowed only with no lease, so nothing is on the bridge): a bridge made
+   * for the old one would keep routing it */
+  if (ipam->subnet_changed && (r = rtnl_link_del (host, NET_BRIDGE)) < 0 && r != -ENODEV)
+    return focker_fail (err, r, "delete bridge %s of the old subnet", NET_BRIDGE);
   if ((br = bridge_ensure (host, ipam, err)) < 0)
     return br;
 

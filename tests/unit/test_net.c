@@ -711,6 +711,30 @@ detach_without_nf_tables_still_removes_the_container_state (void **state)
   fake_kernel_free (k);
 }
 
+/* --subnet while nothing is attached: the bridge gets the new gateway, not both. */
+static void
+a_new_subnet_readdresses_the_bridge (void **state)
+{
+  struct fake_kernel *k = net_kernel ();
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  struct net_attach_req req = { .id = "c1", .subnet = "10.1.0.0/24" };
+
+  assert_int_equal (net_attach (&res, &paths, &req, &err), 0);
+  assert_string_equal (res.gateway, "10.1.0.1");
+  net_attach_result_free (&res);
+  assert_int_equal (net_detach (&paths, "c1", &err), 0);
+  req.subnet = "10.2.0.0/24";
+  assert_int_equal (net_attach (&res, &paths, &req, &err), 0);
+  assert_string_equal (res.ip, "10.2.0.2");
+  net_attach_result_free (&res);
+  _cleanup_free_ char *dump = host_dump (k);
+  assert_non_null (strstr (dump, "addr focker0 10.2.0.1/24\n"));
+  assert_null (strstr (dump, "10.1.0.1"));
+  assert_int_equal (net_detach (&paths, "c1", &err), 0);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -727,6 +751,7 @@ main (void)
     cmocka_unit_test (attach_then_detach_on_the_fake),
     cmocka_unit_test (attach_refuses_bad_input_before_any_change),
     cmocka_unit_test (resolv_conf_without_a_reachable_nameserver_says_so),
+    cmocka_unit_test (a_new_subnet_readdresses_the_bridge),
     cmocka_unit_test (attach_survives_every_fault),
     cmocka_unit_test (detach_survives_every_fault),
     cmocka_unit_test (detach_without_nf_tables_still_removes_the_container_state),
