@@ -205,6 +205,7 @@ enum fake_file_kind
   FF_PIDFD,
   FF_CONSOLE, /* fds 0-2 of spawned processes */
   FF_BPF,     /* a loaded BPF program (bpf.c) */
+  FF_NETLINK, /* a netlink socket (net.c): ns, protocol in side */
 };
 
 struct fake_pipe
@@ -261,6 +262,7 @@ struct fake_fd
   bool cloexec;
 };
 
+void fake_net_free (struct fake_kernel *k);
 struct fake_file *fake_file_new (struct fake_kernel *k, enum fake_file_kind kind);
 struct fake_file *fake_file_ref (struct fake_file *f);
 void fake_file_unref (struct fake_kernel *k, struct fake_file *f);
@@ -393,6 +395,7 @@ struct fake_kernel
   struct fake_bpf_prog **bpf;    /* every program loaded */
   size_t n_bpf;
   uint32_t last_bpf_id;
+  struct fake_net *net; /* links, addresses, routes, nf_tables (net.c) */
 };
 
 struct fake_program
