@@ -565,7 +565,7 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
     return focker_fail (err, rootfd, "open rootfs %s", rootfs);
   for (size_t i = 0; i <= s->n_mounts; i++)
     {
-      /* the cgroup placement is needed by the first cgroup mount, and by the device nodes */
+      /* a gate given is needed by the first cgroup mount (its caller says so) */
       if (!gated && (i == s->n_mounts || is_cgroup_mount (&s->mounts[i])))
         {
           gated = true;
