@@ -21,8 +21,6 @@
 #include "core/sync.h"
 #include "core/undo.h"
 
-#define EXEC_SOCK "exec.sock"
-
 struct undo_dir
 {
   int rootfd;
@@ -393,9 +391,10 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   if ((r = sys_pipe2 (cr->init.to_init, O_CLOEXEC)) < 0
       || (r = sys_pipe2 (cr->init.from_init, O_CLOEXEC)) < 0)
     return focker_fail (err, r, "create sync pipes");
-  cr->init.exec_listen = sys_unix_listen (cr->dirfd, EXEC_SOCK);
+  cr->init.exec_listen = sys_unix_listen (cr->dirfd, STATE_EXEC_SOCK);
   if (cr->init.exec_listen < 0)
-    return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id, EXEC_SOCK);
+    return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id,
+                        STATE_EXEC_SOCK);
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
     if ((*fds[i] = container_fd_above (*fds[i], min)) < 0 && *fds[i] != -1)
       return focker_fail (err, *fds[i], "move fd above --preserve-fds range");
@@ -1000,7 +999,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
   ssize_t n;
   int r;
 
-  conn = sys_unix_connect (dirfd, EXEC_SOCK);
+  conn = sys_unix_connect (dirfd, STATE_EXEC_SOCK);
   /* Nobody listens: the init is gone or going (a concurrent kill; kill takes no lock), after
    * our status check said "created". */
   if (conn == -ECONNREFUSED || conn == -ENOENT)
@@ -1018,7 +1017,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
     return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited", id);
   if (n < 0)
     return focker_fail (err, (int)n, "container %s: read from init", id);
-  sys_unlinkat (dirfd, EXEC_SOCK, 0);
+  sys_unlinkat (dirfd, STATE_EXEC_SOCK, 0);
   if (n > 0)
     {
       buf[n] = '\0';
@@ -1040,10 +1039,9 @@ start_locked (int dirfd, struct container_state *st, struct focker_err **err)
   r = start_handshake (dirfd, st->id, err);
   if (r < 0)
     return r;
+  /* recorded by the handshake's unlink of exec.sock (see state_read), not by writing the
+   * state again */
   st->started = true;
-  r = state_write (dirfd, st, err);
-  if (r < 0)
-    return r;
   s = container_state_spec (st);
   if (s)
     {
