@@ -40,7 +40,9 @@ int rootfs_pivot_chroot (const char *rootfs, struct focker_err **err);
 /* After pivot_root: masked and read-only paths, sysctls, root.readonly. */
 int rootfs_finish (const struct spec *s, struct focker_err **err);
 
+/* `host_view`: the container shares the runtime's cgroup and user namespaces (see
+ * cgroup_mount_container). */
 int rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                         const char *cgroup_self, struct focker_err **err);
+                         const char *cgroup_self, bool host_view, struct focker_err **err);
 
 #endif

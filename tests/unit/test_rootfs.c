@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <cmocka.h>
 #include "core/container.h"
 #include "tests/unit/fixture.h"
@@ -104,6 +105,42 @@ journal_index (struct fake_kernel *k, pid_t pid, enum sys_id id, const char *arg
   return found;
 }
 
+/* A fake v1 host, the container created from placed_config with a prestart hook or not and
+ * a cgroup namespace or not: the init's pid. */
+static pid_t
+create_on_v1 (struct fx_world *w, bool hooks, bool cgns)
+{
+  static const struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
+  struct focker_err *err = NULL;
+  char cfg[4096];
+  pid_t init = 0;
+
+  snprintf (cfg, sizeof cfg, placed_config,
+            hooks ? ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}" : "",
+            cgns ? ",{\"type\":\"cgroup\"}" : "");
+  fx_world_init (w, &p, cfg);
+  if (hooks)
+    {
+      static int zero = 0;
+      assert_int_equal (fake_write_file (w->k, "/bin/true", "ELF", 0755), 0);
+      fake_program (w->k, "/bin/true", exits_with, &zero);
+    }
+  FX_OK (w, container_create (&opts, &init, &err), err);
+  return init;
+}
+
+/* Delete the container and check that nothing is left, then end the world. */
+static void
+delete_and_end (struct fx_world *w)
+{
+  struct focker_err *err = NULL;
+
+  fx_next_command (w);
+  FX_OK (w, container_delete (FX_ROOT, "c1", true, &err), err);
+  assert_true (fx_nothing_left (w, "c1"));
+  fx_world_fini (w);
+}
+
 /* On a v1 host the init is moved into its cgroups while it sets up its root (the first move
  * waits for an RCU grace period).  With a cgroup namespace, the mounts before the first
  * cgroup mount come first, the namespace and the cgroup mount after the last move; without
@@ -116,24 +153,10 @@ v1_placement_overlaps_the_root_setup_unless_hooks_run (void **state)
   for (int hooks = 0; hooks < 2; hooks++)
     for (int cgns = 0; cgns < 2; cgns++)
       {
-        struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
-        struct focker_err *err = NULL;
         struct fx_world w;
-        char cfg[4096];
-        pid_t init = 0;
+        pid_t init = create_on_v1 (&w, hooks, cgns);
         long first_move, last_move, proc_mount, unshare, cgroup_mount, pivot;
 
-        snprintf (cfg, sizeof cfg, placed_config,
-                  hooks ? ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]}" : "",
-                  cgns ? ",{\"type\":\"cgroup\"}" : "");
-        fx_world_init (&w, &p, cfg);
-        if (hooks)
-          {
-            static int zero = 0;
-            assert_int_equal (fake_write_file (w.k, "/bin/true", "ELF", 0755), 0);
-            fake_program (w.k, "/bin/true", exits_with, &zero);
-          }
-        FX_OK (&w, container_create (&opts, &init, &err), err);
         /* the moves: cgroup.procs opened O_WRONLY|O_CLOEXEC (the args say flags in decimal) */
         first_move = journal_index (w.k, w.cli, SYS_ID_openat, "cgroup.procs -100 524289", false);
         last_move = journal_index (w.k, w.cli, SYS_ID_openat, "cgroup.procs -100 524289", true);
@@ -155,11 +178,29 @@ v1_placement_overlaps_the_root_setup_unless_hooks_run (void **state)
           assert_true (unshare < 0);
         /* placed in every hierarchy all the same */
         assert_string_equal (fake_proc (w.k, init)->cgroup_path, "/focker-c1");
-        fx_next_command (&w);
-        FX_OK (&w, container_delete (FX_ROOT, "c1", true, &err), err);
-        assert_true (fx_nothing_left (&w, "c1"));
-        fx_world_fini (&w);
+        delete_and_end (&w);
       }
+}
+
+/* Without a cgroup namespace of its own, the container's v1 hierarchies are read-only binds
+ * of the runtime's mounts (the same view as new mounts, without the kernel's cgroup_mutex);
+ * with one, new cgroup mounts rooted at its cgroup. */
+static void
+cgroup_mounts_bind_the_hosts_outside_a_cgroup_namespace (void **state)
+{
+  (void)state;
+  for (int cgns = 0; cgns < 2; cgns++)
+    {
+      struct fx_world w;
+      pid_t init = create_on_v1 (&w, false, cgns);
+      const struct fake_mount *m = fake_mount_find (w.k, init, "/sys/fs/cgroup/pids");
+
+      assert_non_null (m);
+      assert_true (m->flags & MS_RDONLY);
+      assert_string_equal (m->fstype, "cgroup");
+      assert_string_equal (m->source, cgns ? "cgroup" : "/sys/fs/cgroup/pids");
+      delete_and_end (&w);
+    }
 }
 
 /* The init goes on while the parent places it: when it fails meanwhile, the parent's write
@@ -232,6 +273,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (mount_label_goes_on_labelable_filesystems),
     cmocka_unit_test (v1_placement_overlaps_the_root_setup_unless_hooks_run),
+    cmocka_unit_test (cgroup_mounts_bind_the_hosts_outside_a_cgroup_namespace),
     cmocka_unit_test (an_init_failing_during_placement_reports_its_own_error),
     cmocka_unit_test (a_placement_failure_ends_the_waiting_init),
   };
