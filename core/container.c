@@ -581,6 +581,38 @@ container_set_rlimits (const struct spec_process *p, pid_t pid, struct focker_er
   return 0;
 }
 
+/* Something between the clone and `created` failed on our side (`r`, *err): the init may
+ * have failed first (and exited), which is why.  Its own message then says what went wrong.
+ * If it is alive it waits on us: closing our end ends that wait (EOF), or both sides would
+ * wait on each other. */
+static int
+handshake_failed (struct create_run *cr, bool ns_ready_pending, int r, struct focker_err **err)
+{
+  struct focker_err *init_err = NULL;
+  struct sync_msg m;
+  int got = 0;
+
+  sys_close (cr->init.to_init[1]);
+  cr->init.to_init[1] = -1;
+  if (ns_ready_pending)
+    got = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, &init_err);
+  if (got >= 0)
+    got = sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, &init_err);
+  if (got < 0 && init_err->code != -ECHILD)
+    {
+      r = init_err->code;
+      if (err)
+        {
+          focker_err_free (*err);
+          *err = TAKE_PTR (init_err);
+        }
+      focker_err_free (init_err);
+      return r;
+    }
+  focker_err_free (init_err);
+  return err && *err ? r : focker_fail (err, r, "signal container init");
+}
+
 static int
 create_handshake (struct create_run *cr, const struct create_opts *o, bool place,
                   struct focker_err **err)
@@ -588,6 +620,11 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   struct container_state *st = NULL;
   _cleanup_free_ char *json = NULL;
   struct sync_msg m;
+  /* Runtime hooks run once the init's namespaces exist.  Without them nothing waits for
+   * that: GO and the placement follow at once, and the init finds GO waiting rather than
+   * waiting a round trip for it (its NS_READY is read afterwards). */
+  bool pipelined
+      = !cr->spec->n_hooks[SPEC_HOOK_PRESTART] && !cr->spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME];
   int r;
 
   sys_close (cr->init.to_init[0]);
@@ -602,50 +639,36 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
       if (r < 0)
         return focker_fail (err, r, "signal container init");
     }
-  r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
-  if (r < 0)
-    return r;
+  if (!pipelined)
+    {
+      r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
+      if (r < 0)
+        return r;
+    }
   r = container_set_rlimits (cr->spec->process, cr->pid, err);
-  if (r < 0)
-    return r;
-  st = new_state (o, cr->spec, cr->rootfs, cr->pid);
-  json = state_to_json (st, STATUS_CREATING, false);
-  state_free (st);
-  r = hooks_run (cr->spec, SPEC_HOOK_PRESTART, json, err);
   if (r >= 0)
-    r = hooks_run (cr->spec, SPEC_HOOK_CREATE_RUNTIME, json, err);
-  if (r < 0)
-    return r;
-  r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
-  if (r < 0)
-    return focker_fail (err, r, "signal container init");
-  if (place)
+    {
+      st = new_state (o, cr->spec, cr->rootfs, cr->pid);
+      json = state_to_json (st, STATUS_CREATING, false);
+      state_free (st);
+      r = hooks_run (cr->spec, SPEC_HOOK_PRESTART, json, err);
+      if (r >= 0)
+        r = hooks_run (cr->spec, SPEC_HOOK_CREATE_RUNTIME, json, err);
+      if (r < 0)
+        return r;
+      r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
+    }
+  if (r >= 0 && place)
     r = cgroup_enter (cr->cg, cr->pid, cr->cloned_into_cgroup, err);
   if (r >= 0)
     r = sync_send (cr->init.to_init[1], SYNC_PLACED, 0, NULL);
   if (r < 0)
+    return handshake_failed (cr, pipelined, r, err);
+  if (pipelined)
     {
-      /* The init goes on after GO: it may have failed (and exited) meanwhile, which is why
-       * the move or the write failed.  Its own message says what went wrong.  If it is alive,
-       * it waits at its cgroup gate: closing our end ends that wait (EOF), or both sides
-       * would wait on each other. */
-      struct focker_err *init_err = NULL;
-      sys_close (cr->init.to_init[1]);
-      cr->init.to_init[1] = -1;
-      if (sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, &init_err) < 0
-          && init_err->code != -ECHILD)
-        {
-          r = init_err->code;
-          if (err)
-            {
-              focker_err_free (*err);
-              *err = TAKE_PTR (init_err);
-            }
-          focker_err_free (init_err);
-          return r;
-        }
-      focker_err_free (init_err);
-      return err && *err ? r : focker_fail (err, r, "signal container init");
+      r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
+      if (r < 0)
+        return r;
     }
   return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
 }

@@ -145,7 +145,8 @@ delete_and_end (struct fx_world *w)
  * waits for an RCU grace period).  With a cgroup namespace, the mounts before the first
  * cgroup mount come first, the namespace and the cgroup mount after the last move; without
  * one, the whole root (pivot_root included) is made before the first move.  With runtime
- * hooks, which may look for the cgroup, the moves come before the init goes on. */
+ * hooks, which may look for the cgroup, the moves come before the init goes on; without, GO
+ * and the moves come before the init's first report is read. */
 static void
 v1_placement_overlaps_the_root_setup_unless_hooks_run (void **state)
 {
@@ -166,6 +167,15 @@ v1_placement_overlaps_the_root_setup_unless_hooks_run (void **state)
         /* /sys/fs/cgroup on a v1 host: a tmpfs, then one cgroup mount per hierarchy */
         cgroup_mount = journal_index (w.k, init, SYS_ID_mount, "tmpfs /proc/self/fd", false);
         assert_true (first_move >= 0 && proc_mount >= 0 && cgroup_mount >= 0 && pivot >= 0);
+        /* the parent reads the init's first report only after the moves: with hooks the moves
+         * come first, without them GO and the moves follow the clone at once */
+        long after_clone = journal_index (w.k, w.cli, SYS_ID_clone, NULL, false);
+        long first_read = -1;
+        for (size_t i = (size_t)after_clone; first_read < 0 && i < fake_journal_len (w.k); i++)
+          if (fake_journal_at (w.k, i)->pid == w.cli && fake_journal_at (w.k, i)->id == SYS_ID_read)
+            first_read = (long)i;
+        assert_true (after_clone >= 0 && first_read > after_clone);
+        assert_true (last_move < first_read);
         if (hooks)
           assert_true (last_move < proc_mount);
         else if (cgns)
