@@ -93,5 +93,7 @@ int cmd_unbundle (int argc, char **argv);
 int cmd_image (int argc, char **argv);
 int cmd_load (int argc, char **argv);
 int cmd_save (int argc, char **argv);
+int cmd_pull (int argc, char **argv);
+int cmd_push (int argc, char **argv);
 
 #endif

@@ -126,6 +126,14 @@ static const struct cli_command commands[] = {
   { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive",
     true },
   { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE", true },
+  { "pull", cmd_pull,
+    "fetch an image from a registry: pull [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] "
+    "[--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST]",
+    true },
+  { "push", cmd_push,
+    "send an image to a registry: push [--creds USER:PASS] [--tls-verify=false] IMAGE "
+    "REGISTRY/NAME[:TAG]",
+    true },
   { "images", cmd_images, "list images [--format table|json] [-q]", true },
   { "inspect", cmd_inspect, "print an image's manifest, config and layers", true },
   { "rmi", cmd_rmi, "remove image names (gc removes what no image uses)", true },

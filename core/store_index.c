@@ -38,8 +38,19 @@ index_lock (struct store *s, int op, struct focker_err **err)
 char *
 store_normalize_ref (const char *ref)
 {
-  const char *slash, *colon;
+  const char *slash, *colon, *at = ref ? strchr (ref, '@') : NULL;
 
+  if (at)
+    {
+      /* NAME@DIGEST, as a pull by digest names its image */
+      _cleanup_free_ char *name = xstrndup (ref, (size_t)(at - ref));
+      _cleanup_free_ char *norm = digest_valid (at + 1) ? store_normalize_ref (name) : NULL;
+      slash = strrchr (name, '/');
+      colon = strrchr (name, ':');
+      if (norm == NULL || (colon && (slash == NULL || colon > slash)))
+        return NULL;
+      return xstrdup (ref);
+    }
   if (ref == NULL || *ref == '\0' || strlen (ref) > 255)
     return NULL;
   for (const char *c = ref; *c; c++)
@@ -480,8 +491,9 @@ store_layer_refs (struct store *s, const char (*diff_ids)[DIGEST_LEN + 1], size_
   return r;
 }
 
-/* Per-layer lock files of layers gone: nobody holds or waits on one while gc holds the store
- * lock exclusive (every command takes it, shared, before any other lock). */
+/* Per-layer lock files of layers gone, and every blob download's lock: nobody holds or waits on one
+ * while gc holds the store lock exclusive (every command takes it, shared, before any other lock).
+ */
 static int
 gc_sweep_locks (struct store *s, struct keep *layers, struct focker_err **err)
 {
@@ -489,7 +501,8 @@ gc_sweep_locks (struct store *s, struct keep *layers, struct focker_err **err)
   int r = list_dir_at (&names, s->fd, "locks", err);
 
   for (char **n = names; r == 0 && *n; n++)
-    if (strncmp (*n, "layer-", 6) == 0 && !keep_has_hex (layers, *n + 6))
+    if ((strncmp (*n, "layer-", 6) == 0 && !keep_has_hex (layers, *n + 6))
+        || strncmp (*n, "pull-", 5) == 0)
       {
         _cleanup_free_ char *path = xasprintf ("locks/%s", *n);
         r = sys_unlinkat (s->fd, path, 0);
