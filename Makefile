@@ -128,7 +128,7 @@ e2e: $(B)/focker $(B)/focker-fetch
 
 # The e2e suite and the feature probes on this kernel and, under QEMU (TCG), on Debian's 6.1
 # (cgroup v1, v2) and 6.12 (v2) kernels; the matrix goes to build/vm-matrix.{md,json} (root).
-vm-check: $(B)/focker $(B)/enosys
+vm-check: $(B)/focker $(B)/focker-fetch $(B)/enosys
 	vm/check.sh
 
 # Test harness: runs a command with openat2, clone3 and mount_setattr failing with ENOSYS.

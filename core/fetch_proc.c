@@ -67,7 +67,10 @@ child_main (void *arg)
       && (sys_setgroups (0, NULL) < 0 || sys_setresgid (NOBODY, NOBODY, NOBODY) < 0
           || sys_setresuid (NOBODY, NOBODY, NOBODY) < 0))
     return 126;
-  if (sys_prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+  /* after the uid change, which clears it: a killed focker takes its transfers with it, so
+   * nothing writes into a partial download the next pull resumes */
+  if (sys_prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+      || sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     return 126;
   sys_signal_default (SIGPIPE);
   sys_execve (c->helper, argv, environ);
