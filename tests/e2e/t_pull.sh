@@ -9,7 +9,7 @@
 pull_init() {
   PD="$E2E_TMP/pull"
   STORE="$PD/store"
-  REG_PID="" PROXY_PID=""
+  REG_PID="" PROXY_PID="" TOKEN_PID=""
   pull_cleanup
   rm -rf "$PD"
   mkdir -p "$PD"
@@ -26,7 +26,8 @@ pull_cleanup() {
   local m
   [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
   [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-  REG_PID="" PROXY_PID=""
+  [ -n "${TOKEN_PID:-}" ] && kill "$TOKEN_PID" 2>/dev/null && wait "$TOKEN_PID" 2>/dev/null
+  REG_PID="" PROXY_PID="" TOKEN_PID=""
   for m in $(awk -v p="${PD:-/nonexistent}" 'index($2, p) == 1 {print $2}' /proc/self/mounts | sort -r); do
     umount -l "$m" 2>/dev/null || true
   done
@@ -39,7 +40,7 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# reg_start [htpasswd FILE]: a registry on 127.0.0.1:$PORT; REG is its host:port.
+# reg_start [htpasswd FILE | token REALM CERT]: a registry on 127.0.0.1:$PORT; REG is its host:port.
 reg_start() {
   PORT=$(free_port)
   REG="127.0.0.1:$PORT"
@@ -51,6 +52,8 @@ reg_start() {
     echo "http: {addr: \"$REG\"}"
     if [ "${1:-}" = htpasswd ]; then
       echo "auth: {htpasswd: {realm: focker-test, path: $2}}"
+    elif [ "${1:-}" = token ]; then
+      echo "auth: {token: {realm: \"$2\", service: focker-test, issuer: focker-test-issuer, rootcertbundle: $3}}"
     fi
   } >"$PD/reg/config.yml"
   docker-registry serve "$PD/reg/config.yml" >"$PD/reg/log" 2>&1 &
@@ -249,6 +252,66 @@ test_pull_and_push_with_basic_auth() {
   nothing_pulled || return 1
   printf '{"auths": {"%s": {"auth": "%s"}}}' "$REG" "$(printf user:secret | base64)" >"$PD/auth.json"
   REGISTRY_AUTH_FILE="$PD/auth.json" fkp pull -q "$REG/auth/app:1" >/dev/null || return 1
+}
+
+# token_server_start: a token service on 127.0.0.1:$TPORT/token, as docker's: Basic auth
+# user:secret, a JWT (RS256, signed by openssl with a self-signed key whose certificate goes
+# in the x5c header and the registry's rootcertbundle) granting the scope asked for.
+token_server_start() {
+  TPORT=$(free_port)
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PD/key.pem" -out "$PD/cert.pem" -days 1 \
+    -subj /CN=focker-token >/dev/null 2>&1 || skip "openssl cannot make a key"
+  python3 - "$TPORT" "$PD" >"$PD/token.log" 2>&1 <<'EOF2' &
+import base64, http.server, json, subprocess, sys, time, urllib.parse
+port, d = int(sys.argv[1]), sys.argv[2]
+der = subprocess.run(["openssl", "x509", "-in", d + "/cert.pem", "-outform", "DER"], capture_output=True).stdout
+b64u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"user:secret").decode():
+            self.send_response(401); self.end_headers(); return
+        access = []
+        for sc in q.get("scope", []):
+            typ, name, actions = sc.split(":")
+            access.append({"type": typ, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        head = {"alg": "RS256", "typ": "JWT", "x5c": [base64.b64encode(der).decode()]}
+        claims = {"iss": "focker-test-issuer", "sub": "user", "aud": q.get("service", [""])[0],
+                  "exp": now + 300, "nbf": now - 10, "iat": now, "jti": str(now), "access": access}
+        signing = b64u(json.dumps(head).encode()) + "." + b64u(json.dumps(claims).encode())
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", d + "/key.pem"],
+                             input=signing.encode(), capture_output=True).stdout
+        body = json.dumps({"token": signing + "." + b64u(sig)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF2
+  TOKEN_PID=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$TPORT/token" && return 0
+    sleep 0.1
+  done
+  echo "    the token server did not start"
+  return 1
+}
+
+test_pull_and_push_with_a_bearer_token() {
+  pull_init
+  command -v openssl >/dev/null || skip "openssl is not installed"
+  token_server_start || return 1
+  reg_start token "http://127.0.0.1:$TPORT/token" "$PD/cert.pem"
+  fkp image build-default >/dev/null || return 1
+  local out
+  out=$(fkp push -q focker/busybox "$REG/tok/app:1" 2>&1) && return 1
+  assert_contains "$out" "token" || return 1
+  fkp push -q --creds user:secret focker/busybox "$REG/tok/app:1" >/dev/null || return 1
+  fkp rmi focker/busybox >/dev/null && fkp gc >/dev/null || return 1
+  fkp pull -q --creds user:secret "$REG/tok/app:1" >/dev/null || return 1
+  fkp inspect "$REG/tok/app:1" >/dev/null || return 1
 }
 
 test_pull_and_push_interoperate_with_skopeo() {
