@@ -58,12 +58,18 @@ reg_start() {
   } >"$PD/reg/config.yml"
   docker-registry serve "$PD/reg/config.yml" >"$PD/reg/log" 2>&1 &
   REG_PID=$!
+  wait_http "http://$REG/v2/" "$REG_PID" ||
+    skip "docker-registry does not answer on $REG: $(tail -1 "$PD/reg/log")"
+}
+
+# wait_http URL PID: up to 5 s for URL to answer, while PID lives.
+wait_http() {
   for _ in $(seq 50); do
-    curl -s -o /dev/null "http://$REG/v2/" && return 0
-    kill -0 "$REG_PID" 2>/dev/null || break
+    curl -s -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || return 1
     sleep 0.1
   done
-  skip "docker-registry does not answer on $REG: $(tail -1 "$PD/reg/log")"
+  return 1
 }
 
 # nothing_pulled: no temporary and no blob in the store.
@@ -193,12 +199,7 @@ async def main():
 asyncio.run(main())
 EOF2
   PROXY_PID=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$PPORT/v2/" && return 0
-    sleep 0.1
-  done
-  echo "    the proxy did not start"
-  return 1
+  wait_http "http://127.0.0.1:$PPORT/v2/" "$PROXY_PID" || { echo "    the proxy did not start"; return 1; }
 }
 
 test_pull_killed_half_way_resumes_with_a_range() {
@@ -291,12 +292,8 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF2
   TOKEN_PID=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$TPORT/token" && return 0
-    sleep 0.1
-  done
-  echo "    the token server did not start"
-  return 1
+  wait_http "http://127.0.0.1:$TPORT/token" "$TOKEN_PID" ||
+    { echo "    the token server did not start"; return 1; }
 }
 
 test_pull_and_push_with_a_bearer_token() {
