@@ -123,9 +123,12 @@ static const struct cli_command commands[] = {
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)", true },
   { "restore", cmd_unsupported, "restore (not supported)", true },
   { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME", true },
-  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive",
+  { "load", cmd_load,
+    "load images: load [-i] PATH|- (an OCI layout dir, an oci-archive, a docker save archive; "
+    "stdin without PATH)",
     true },
-  { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE", true },
+  { "save", cmd_save, "save an image as an oci-archive: save IMAGE [-o FILE] (stdout without -o)",
+    true },
   { "pull", cmd_pull,
     "fetch an image from a registry: pull [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] "
     "[--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST]",

@@ -409,6 +409,57 @@ load_survives_every_fault (void **state)
   store_fault_loop (prepare_archive, op_load);
 }
 
+/* The same archive through an open fd, as `focker load` reads stdin. */
+static int
+op_load_fd (struct store *s, struct focker_err **err)
+{
+  int fd = sys_openat (AT_FDCWD, "/out.tar", O_RDONLY | O_CLOEXEC, 0), r;
+
+  if (fd < 0)
+    return focker_fail (err, fd, "open /out.tar");
+  r = image_load_fd (s, fd, NULL, err);
+  sys_close (fd);
+  return r;
+}
+
+static void
+load_from_an_fd_survives_every_fault (void **state)
+{
+  store_fault_loop (prepare_archive, op_load_fd);
+}
+
+/* save to an open fd (stdout) writes the archive load reads back. */
+static void
+save_to_an_fd_then_load_it (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+  int fd;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app:2", id, &err), 0);
+  fd = sys_openat (AT_FDCWD, "/piped.tar", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  assert_true (fd >= 0);
+  if (image_save_fd (s, "app:2", fd, &err) < 0)
+    fail_msg ("save: %s", err->msg);
+  sys_close (fd);
+  assert_true (image_save_fd (s, "nosuch", 1, &err) < 0);
+  assert_non_null (strstr (err->msg, "nosuch"));
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (image_remove (s, "app:2", &err), 0);
+  fd = sys_openat (AT_FDCWD, "/piped.tar", O_RDONLY | O_CLOEXEC, 0);
+  if (image_load_fd (s, fd, NULL, &err) < 0)
+    fail_msg ("load: %s", err->msg);
+  sys_close (fd);
+  assert_int_equal (store_image_get (&img, s, "app:2", &err), 0);
+  assert_string_equal (img->id, id);
+  image_free (img);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 /* After a failed bundle: no mount, no bundle directory, the image intact. */
 static void
 bundle_survives_every_fault (void **state)
@@ -620,6 +671,8 @@ main (void)
     cmocka_unit_test (bundle_survives_every_fault),
     cmocka_unit_test (save_then_load_round_trips),
     cmocka_unit_test (load_survives_every_fault),
+    cmocka_unit_test (load_from_an_fd_survives_every_fault),
+    cmocka_unit_test (save_to_an_fd_then_load_it),
     cmocka_unit_test (load_reads_docker_save_archives),
     cmocka_unit_test (default_image_is_reproducible_listed_and_removed),
   };
