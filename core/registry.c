@@ -206,14 +206,15 @@ authenticate (struct session *x, const char *header, struct focker_err **err)
 }
 
 void
-session_headers (struct session *x, char **out, size_t n, const char *extra)
+session_headers (struct session *x, const char *url, char **out, size_t n, const char *extra)
 {
-  size_t i = 0;
+  size_t i = 0, b = strlen (x->base);
 
   memset (out, 0, n * sizeof *out);
   if (extra)
     out[i++] = (char *)extra;
-  if (x->auth)
+  /* the credentials go to the registry only: an upload Location elsewhere gets none */
+  if (x->auth && strncmp (url, x->base, b) == 0 && (url[b] == '/' || url[b] == '?'))
     out[i++] = x->auth;
 }
 
@@ -255,7 +256,7 @@ session_request (struct session *x, const char *method, const char *path, const 
       bool retry;
       int r;
 
-      session_headers (x, headers, 3, extra);
+      session_headers (x, url, headers, 3, extra);
       struct reg_request rq = { .method = method,
                                 .url = url,
                                 .headers = headers,

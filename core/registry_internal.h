@@ -28,8 +28,9 @@ int session_init (struct session *x, const char *ref, const struct reg_opts *o, 
 void session_free (struct session *x);
 /* base + path (a path that is a URL already is kept). */
 char *session_url (struct session *x, const char *path);
-/* The request headers: `extra` (may be NULL) and the Authorization header; out[n]. */
-void session_headers (struct session *x, char **out, size_t n, const char *extra);
+/* The request headers for `url`: `extra` (may be NULL) and the Authorization header when the
+ * URL is the registry's (never another host's); out[n]. */
+void session_headers (struct session *x, const char *url, char **out, size_t n, const char *extra);
 /* After an answer: fall back to http, or authenticate on a 401; *retry says to send again. */
 int session_note_answer (struct session *x, struct reg_response *resp, bool *retry,
                          struct focker_err **err);

@@ -151,7 +151,7 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
   if (j->attempts == 0)
     progress (x, j, REG_PROGRESS_START, have);
   url = xasprintf ("%s/v2/%s/blobs/%s", x->base, x->ref.repo, j->digest);
-  session_headers (x, headers, 2, NULL);
+  session_headers (x, url, headers, 2, NULL);
   struct reg_request rq = { .method = "GET",
                             .url = url,
                             .headers = headers,

@@ -61,7 +61,9 @@ struct fake_reg
   const char *cut; /* this blob is cut off at cut_at bytes, cuts times */
   size_t cut_at;
   int cuts;
-  const char *corrupt; /* this blob is served with one byte changed */
+  const char *corrupt;   /* this blob is served with one byte changed */
+  const char *location;  /* where POST sends uploads (default: the registry's own path) */
+  size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
   struct done q[8];
   size_t nq, max_inflight;
   int next_h;
@@ -167,6 +169,17 @@ serve (struct fake_reg *f, const struct reg_request *rq, struct reg_response *r)
   char digest[DIGEST_LEN + 1];
   struct item *it;
 
+  if (strncmp (rq->url, "https://storage.test/", 21) == 0)
+    {
+      /* blob storage on another host (the upload Location points here) */
+      for (char *const *h = rq->headers; h && *h; h++)
+        f->auth_elsewhere += strncmp (*h, "Authorization:", 14) == 0;
+      path = strstr (rq->url, "/v2/lib/app/");
+      assert_non_null (path);
+      path += strlen ("/v2/lib/app/");
+      goto upload;
+    }
+
   if (strncmp (rq->url, "https://auth.test/token?", 24) == 0)
     {
       f->token_gets++;
@@ -218,9 +231,10 @@ serve (struct fake_reg *f, const struct reg_request *rq, struct reg_response *r)
   if (strcmp (path, "blobs/uploads/") == 0 && strcmp (rq->method, "POST") == 0)
     {
       answer (r, 202, NULL);
-      header (r, "location", "/v2/lib/app/blobs/uploads/u1?state=s");
+      header (r, "location", f->location ? f->location : "/v2/lib/app/blobs/uploads/u1?state=s");
       return;
     }
+upload:
   if (strncmp (path, "blobs/uploads/u1?state=s&digest=", 32) == 0)
     {
       _cleanup_free_ char *data = xmalloc (rq->body_size + 1);
@@ -892,9 +906,19 @@ push_uploads_missing_blobs_then_the_manifest (void **state)
   assert_int_equal (store_image_get (&img, s, "mine", &err), 0);
   assert_string_equal (digest, img->manifest_digest);
   image_free (img);
+  /* the registry loses its blobs, and sends uploads to another host: no credentials there */
+  for (size_t i = 0; i < f->n_items; i++)
+    if (strncmp (f->items[i].key, "sha256:", 7) == 0)
+      f->items[i].key[0] = 'X';
+  f->location = "https://storage.test/v2/lib/app/blobs/uploads/u1?state=s";
+  if (registry_push (s, "mine", "reg.test/lib/app:elsewhere", &o, digest, &err) < 0)
+    fail_msg ("push: %s", err->msg);
+  assert_int_equal (f->uploads, 4);
+  assert_int_equal (f->auth_elsewhere, 0);
+  f->location = NULL;
   /* again: every blob is there already */
   assert_int_equal (registry_push (s, "mine", "reg.test/lib/app:again", &o, digest, &err), 0);
-  assert_int_equal (f->uploads, 2);
+  assert_int_equal (f->uploads, 4);
   /* and back */
   assert_int_equal (image_remove (s, "mine", &err), 0);
   assert_int_equal (pull (s, "reg.test/lib/app:again", &o, &name, &err), 0);
