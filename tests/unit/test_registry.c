@@ -64,6 +64,7 @@ struct fake_reg
   const char *corrupt;   /* this blob is served with one byte changed */
   const char *location;  /* where POST sends uploads (default: the registry's own path) */
   size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
+  uid_t helper_uid;      /* the uid the (fake) focker-fetch ran as */
   struct done q[8];
   size_t nq, max_inflight;
   int next_h;
@@ -929,6 +930,168 @@ push_uploads_missing_blobs_then_the_manifest (void **state)
   WORLD_END (k, f, s);
 }
 
+/* ---- the real transport (fetch_proc.c) on the fake kernel ---- */
+
+/* focker-fetch as a fake program: the request from stdin, answered by the scripted registry,
+ * the result on stdout and a blob body on fd 3; it records the uid it runs as. */
+static int
+fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  struct fake_reg *f = arg;
+  char buf[65536];
+  size_t len = 0;
+  ssize_t n;
+  json_t *req, *h;
+  struct reg_response r = { 0 };
+  char **headers = NULL;
+  uid_t uid;
+  gid_t gid;
+  size_t i;
+
+  while ((n = sys_read (0, buf + len, sizeof buf - 1 - len)) > 0)
+    len += (size_t)n;
+  req = json_loadb (buf, len, 0, NULL);
+  if (req == NULL)
+    return 2;
+  sys_getids (&uid, &gid);
+  f->helper_uid = uid;
+  json_array_foreach (json_object_get (req, "headers"), i, h)
+      strv_push (&headers, json_string_value (h));
+  struct reg_request rq = {
+    .method = json_string_value (json_object_get (req, "method")),
+    .url = json_string_value (json_object_get (req, "url")),
+    .headers = headers,
+    .body = json_string_value (json_object_get (req, "body")),
+    .body_fd = json_is_true (json_object_get (req, "body_fd")) ? 4 : -1,
+    .body_size = (uint64_t)json_integer_value (json_object_get (req, "body_size")),
+    .out_fd = json_is_true (json_object_get (req, "out_fd")) ? 3 : -1,
+    .range_from = (uint64_t)json_integer_value (json_object_get (req, "range_from")),
+  };
+  serve (f, &rq, &r);
+  json_t *res = json_pack ("{s:i, s:[]}", "status", r.status, "headers");
+  for (char **p = r.headers; p && *p; p++)
+    {
+      char *colon = strchr (*p, ':');
+      json_array_append_new (json_object_get (res, "headers"),
+                             json_pack ("[s#s]", *p, (int)(colon - *p), colon + 2));
+    }
+  if (r.error)
+    json_object_set_new (res, "error", json_string (r.error));
+  char *line = json_dumps (res, JSON_COMPACT);
+  write_all (1, line, strlen (line));
+  write_all (1, "\n", 1);
+  if (r.body)
+    write_all (1, r.body, r.body_len);
+  free (line);
+  json_decref (res);
+  json_decref (req);
+  strv_free (headers);
+  reg_response_free (&r);
+  return 0;
+}
+
+static int
+exits_2 (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  return 2;
+}
+
+static void
+the_helper_process_transport_pulls_as_nobody (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL, *helper = NULL;
+  struct img_digests d;
+  struct image *img;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  f->cut = d.layers[0];
+  f->cut_at = 600;
+  f->cuts = 1;
+  f->auth = AUTH_BEARER;
+  o.user = "u";
+  o.pass = "p";
+  assert_int_equal (fake_write_file (k, "/usr/libexec/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/usr/libexec/focker-fetch", fake_fetch, f);
+  assert_int_equal (
+      reg_find_helper (&helper, NULL, "/usr/bin/focker", "/usr/libexec/focker-fetch", &err), 0);
+  assert_string_equal (helper, "/usr/libexec/focker-fetch");
+  o.t = reg_proc_new (helper);
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (f->helper_uid, 65534);
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  assert_string_equal (img->manifest_digest, d.manifest);
+  image_free (img);
+  fx_store_check (STORE);
+  /* a helper that fails, one that cannot be run: one line each, nothing left */
+  fake_program (k, "/usr/libexec/focker-fetch", exits_2, NULL);
+  assert_int_equal (pull (s, "reg.test/lib/app:x", &o, &name, &err), -EPROTO);
+  assert_non_null (strstr (err->msg, "exited with status 2"));
+  focker_err_free (TAKE_PTR (err));
+  reg_proc_free (o.t);
+  o.t = reg_proc_new ("/nonexistent/focker-fetch");
+  assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "/nonexistent/focker-fetch: cannot execute"));
+  focker_err_free (TAKE_PTR (err));
+  reg_proc_free (o.t);
+  assert_int_equal (reg_find_helper (&helper, "/nope", NULL, "/x", &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "FOCKER_FETCH"));
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (reg_find_helper (&helper, NULL, "/usr/bin/focker", "/x", &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "/usr/bin/focker-fetch"));
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
+/* The fault loop again, through the helper processes: a failing clone, pipe, dup, poll,
+ * wait, or a call of the helper itself, is a clean error with no fd left and a consistent
+ * store. */
+static void
+pull_through_the_helper_survives_every_fault (void **state)
+{
+  /* single faults only: persistent ones are the in-memory loop's (this one is slower) */
+  const int persist = 0;
+  for (long n = 1;; n++)
+    {
+      WORLD (k, f, s, o);
+      _cleanup_err_ struct focker_err *err = NULL;
+      _cleanup_free_ char *name = NULL;
+      struct image *img = NULL;
+      int r;
+
+      publish_image (f, "latest", "app", "amd64", NULL);
+      assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+      fake_program (k, "/focker-fetch", fake_fetch, f);
+      o.t = reg_proc_new ("/focker-fetch");
+      fake_fail_nth (k, n, persist, EIO, 0);
+      r = pull (s, "reg.test/lib/app", &o, &name, &err);
+      fake_fail_nth (k, 0, false, 0, 0);
+      bool hit = fake_faults_hit (k) > 0;
+      reg_proc_free (o.t);
+      fake_settle (k);
+      assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
+      if (r < 0)
+        {
+          assert_int_equal (err->code, r);
+          assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+          fx_store_check (STORE);
+        }
+      else
+        {
+          assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
+          image_free (img);
+        }
+      WORLD_END (k, f, s);
+      if (!hit)
+        {
+          assert_int_equal (r, 0);
+          break;
+        }
+    }
+}
+
 int
 main (void)
 {
@@ -945,6 +1108,8 @@ main (void)
     cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
+    cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
+    cmocka_unit_test (pull_through_the_helper_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
