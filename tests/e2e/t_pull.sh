@@ -334,3 +334,25 @@ test_pull_and_push_interoperate_with_skopeo() {
     "oci:$PD/back:small" || return 1
   [ -s "$PD/back/index.json" ] || return 1
 }
+
+# Bad command lines: one line each, nothing fetched or written (no registry needed: each is
+# refused before any request).
+test_pull_bad_input() {
+  pull_init
+  local S=(--storage-root "$STORE")
+  bad_expect 'image reference "Bad/Name"' "${S[@]}" pull Bad/Name || return 1
+  bad_expect 'image reference "r.io/a:-x"' "${S[@]}" pull r.io/a:-x || return 1
+  bad_expect 'is not a sha256 digest' "${S[@]}" pull r.io/a@sha256:12 || return 1
+  bad_expect '--platform "linux": not OS/ARCH' "${S[@]}" pull --platform linux 127.0.0.1:1/a || return 1
+  bad_expect '--tls-verify: "maybe"' "${S[@]}" pull --tls-verify=maybe r.io/a || return 1
+  bad_expect '--creds: not USER:PASSWORD' "${S[@]}" pull --creds nopass r.io/a || return 1
+  bad_expect 'usage: focker pull' "${S[@]}" pull || return 1
+  bad_expect 'usage: focker push' "${S[@]}" push only-one || return 1
+  bad_expect '--platform is for pull' "${S[@]}" push --platform linux/amd64 a 127.0.0.1:1/b || return 1
+  bad_expect 'give a tag, not a digest' "${S[@]}" push a "127.0.0.1:1/b@sha256:$(printf '%064d' 0)" || return 1
+  printf '{"auths": {"127.0.0.1:1": {"auth": "!!"}}}' >"$PD/bad-auth.json"
+  bad_expect 'not base64' "${S[@]}" pull --authfile "$PD/bad-auth.json" 127.0.0.1:1/a || return 1
+  FOCKER_FETCH=/nonexistent/focker-fetch bad_expect 'registry helper /nonexistent/focker-fetch' \
+    "${S[@]}" pull 127.0.0.1:1/a || return 1
+  nothing_pulled || return 1
+}
