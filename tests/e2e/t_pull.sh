@@ -15,6 +15,7 @@ pull_init() {
   mkdir -p "$PD"
   trap 'pull_cleanup' EXIT
   command -v docker-registry >/dev/null || skip "docker-registry is not installed"
+  command -v curl >/dev/null || skip "curl is not installed"
   local helper=${FOCKER_FETCH:-$(dirname "$FOCKER")/focker-fetch}
   [ -x "$helper" ] || skip "focker-fetch is not built next to $FOCKER"
   # a dynamic program: where its libraries are missing (a bare VM root), it cannot run
