@@ -288,11 +288,30 @@ id_matches (const char *ref, const char *id)
   return strncmp (DIGEST_HEX (id), hex, n) == 0;
 }
 
+/* The name a pull from docker.io gives `name` (normalized) when it names no registry:
+ * "busybox:latest" -> "docker.io/library/busybox:latest", "u/app:1" -> "docker.io/u/app:1";
+ * NULL when it names one (a first component with '.' or ':', or "localhost"). */
+static char *
+docker_io_name (const char *name)
+{
+  const char *slash = name ? strchr (name, '/') : NULL;
+
+  if (name == NULL)
+    return NULL;
+  if (slash == NULL)
+    return xasprintf ("docker.io/library/%s", name);
+  if (memchr (name, '.', (size_t)(slash - name)) || memchr (name, ':', (size_t)(slash - name))
+      || strncmp (name, "localhost/", 10) == 0)
+    return NULL;
+  return xasprintf ("docker.io/%s", name);
+}
+
 int
 store_image_get (struct image **out, struct store *s, const char *ref, struct focker_err **err)
 {
   _cleanup_json_ json_t *idx = NULL;
   _cleanup_free_ char *name = store_normalize_ref (ref);
+  _cleanup_free_ char *pulled = docker_io_name (name);
   json_t *list, *m;
   size_t i;
   int r;
@@ -301,19 +320,21 @@ store_image_get (struct image **out, struct store *s, const char *ref, struct fo
   if (r < 0)
     return r;
   list = json_object_get (idx, "manifests");
-  json_array_foreach (list, i, m)
-  {
-    const char *n = entry_name (m);
-    if (name && n && strcmp (n, name) == 0)
-      {
-        r = store_image_from_manifest (out, s, json_string_value (json_object_get (m, "digest")),
-                                       err);
-        if (r < 0)
-          return focker_err_prefix (err, "image %s", name);
-        (*out)->name = TAKE_PTR (name);
-        return 0;
-      }
-  }
+  /* the name as given first, then as `focker pull` of it names it (docker.io/...) */
+  for (int pass = 0; pass < 2; pass++)
+    json_array_foreach (list, i, m)
+    {
+      const char *n = entry_name (m);
+      const char *want = pass == 0 ? name : pulled;
+      if (want == NULL || n == NULL || strcmp (n, want) != 0)
+        continue;
+      r = store_image_from_manifest (out, s, json_string_value (json_object_get (m, "digest")),
+                                     err);
+      if (r < 0)
+        return focker_err_prefix (err, "image %s", want);
+      (*out)->name = xstrdup (want);
+      return 0;
+    }
   /* by id: the config digest of any named image */
   json_array_foreach (list, i, m)
   {

@@ -428,6 +428,39 @@ load_from_an_fd_survives_every_fault (void **state)
   store_fault_loop (prepare_archive, op_load_fd);
 }
 
+/* A name without a registry also finds what `focker pull` of it names: docker.io/library/NAME
+ * for one component, docker.io/NAME for more; the name as given wins. */
+static void
+short_names_find_images_pulled_from_docker_io (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "docker.io/library/app", id, &err), 0);
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "docker.io/u/tool:1", id, &err), 0);
+  assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+  assert_string_equal (img->name, "docker.io/library/app:latest");
+  image_free (img);
+  assert_int_equal (store_image_get (&img, s, "u/tool:1", &err), 0);
+  assert_string_equal (img->name, "docker.io/u/tool:1");
+  image_free (img);
+  assert_int_equal (store_image_get (&img, s, "localhost/app", &err), -ENOENT);
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (store_image_get (&img, s, "tool:1", &err), -ENOENT);
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+  assert_string_equal (img->name, "app:latest");
+  image_free (img);
+  assert_int_equal (image_remove (s, "u/tool:1", &err), 0);
+  assert_int_equal (store_image_get (&img, s, "docker.io/u/tool:1", &err), -ENOENT);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 /* save to an open fd (stdout) writes the archive load reads back. */
 static void
 save_to_an_fd_then_load_it (void **state)
@@ -673,6 +706,7 @@ main (void)
     cmocka_unit_test (load_survives_every_fault),
     cmocka_unit_test (load_from_an_fd_survives_every_fault),
     cmocka_unit_test (save_to_an_fd_then_load_it),
+    cmocka_unit_test (short_names_find_images_pulled_from_docker_io),
     cmocka_unit_test (load_reads_docker_save_archives),
     cmocka_unit_test (default_image_is_reproducible_listed_and_removed),
   };
