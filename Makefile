@@ -8,6 +8,7 @@
 #   make test       check, then e2e when root (the README's and CI's test command)
 #   make demo       build a busybox bundle and run a container in it (root)
 #   make bench      focker vs crun vs runc, as ratios
+#   make bench-pull focker pull vs skopeo copy from a local registry, as a ratio
 #   make install    /usr/local/bin/focker, /usr/local/libexec/focker/focker-fetch
 
 CC       ?= cc
@@ -74,7 +75,7 @@ endif
 TLIB_OBJS  := $(patsubst %.c,$(TOBJ)/%.o,$(LIB_SRCS) $(FAKE_SRCS) $(TEST_SUPPORT))
 
 .SECONDARY:
-.PHONY: all check e2e test demo bench install clean lint-seam format format-check static coverage fuzz vm-check
+.PHONY: all check e2e test demo bench bench-pull install clean lint-seam format format-check static coverage fuzz vm-check
 
 all: $(B)/focker $(B)/focker-fetch
 
@@ -153,6 +154,10 @@ demo: $(B)/focker
 
 bench: $(B)/focker
 	tests/bench/bench.sh
+
+# focker pull vs skopeo copy from a local docker-registry, as a ratio (root).
+bench-pull: $(B)/focker $(B)/focker-fetch
+	FOCKER=$(abspath $(B))/focker tests/bench/pull.sh
 
 install: $(B)/focker $(B)/focker-fetch
 	install -D -m 0755 $(B)/focker $(DESTDIR)$(PREFIX)/bin/focker
