@@ -4,7 +4,10 @@
  * Why a process: libcurl cannot be linked statically on Debian 12 and focker must stay
  * static (CONTRIBUTING.md).  The child gets the request on a pipe (never in argv, which
  * other users can read in /proc), writes its result line and small bodies to another pipe,
- * and blob bodies straight into the store's temporary file (fd 3).  When focker runs as root
+ * and blob bodies to a third, which focker copies into the store's temporary file: focker
+ * is the only writer of a download, so what it verifies is what the helper cannot change
+ * afterwards (a child of the helper could keep an fd of the file; it cannot keep one focker
+ * never gave).  When focker runs as root
  * the helper runs as nobody with no_new_privs: it needs no privilege, only the fds it is
  * given, and the code parsing what a registry sends then runs unprivileged. */
 #include <errno.h>
@@ -23,7 +26,10 @@ struct proc_req
 {
   bool used;
   pid_t pid;
-  int res_fd; /* the helper's stdout */
+  int res_fd;  /* the helper's stdout, -1 at its end */
+  int body_rd; /* the body pipe's read end, -1 at its end (or for none) */
+  int out_fd;  /* where the body goes (the caller's) */
+  int werr;    /* writing the body to out_fd failed: the errno */
   char *buf;
   size_t len;
 };
@@ -105,7 +111,7 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
 {
   struct proc_transport *p = (struct proc_transport *)t;
   _cleanup_free_ char *text = request_json (rq);
-  int in[2], out[2], r;
+  int in[2], out[2], body[2] = { -1, -1 }, r;
   size_t slot;
 
   r = sys_pipe2 (in, O_CLOEXEC);
@@ -124,10 +130,14 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   pid_t pid = sys_clone (&ca);
   sys_close (in[0]);
   sys_close (out[1]);
+  if (body[1] >= 0)
+    sys_close (body[1]);
   if (pid < 0)
     {
       sys_close (in[1]);
       sys_close (out[0]);
+      if (body[0] >= 0)
+        sys_close (body[0]);
       return focker_fail (err, pid, "%s: start", p->helper);
     }
   /* a helper that died before reading gives EPIPE: its exit status tells the story */
@@ -140,7 +150,9 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
       p->reqs = xrealloc (p->reqs, (p->n + 1) * sizeof *p->reqs);
       p->n++;
     }
-  p->reqs[slot] = (struct proc_req){ .used = true, .pid = pid, .res_fd = out[0] };
+  p->reqs[slot] = (struct proc_req){
+    .used = true, .pid = pid, .res_fd = out[0], .body_rd = body[0], .out_fd = rq->out_fd
+  };
   return (int)slot;
 }
 
@@ -193,7 +205,6 @@ finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct
   siginfo_t info;
   int r;
 
-  sys_close (q->res_fd);
   memset (&info, 0, sizeof info);
   do
     r = sys_waitid (P_PID, (id_t)q->pid, &info, WEXITED);
@@ -206,6 +217,8 @@ finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct
     r = focker_fail (err, -EPROTO, "%s %s %d", p->helper,
                      info.si_code == CLD_EXITED ? "exited with status" : "killed by signal",
                      info.si_status);
+  else if (q->werr < 0)
+    r = focker_fail (err, q->werr, "%s: write the download", p->helper);
   else
     r = parse_result (p, q, resp, err);
   free (q->buf);
@@ -213,28 +226,86 @@ finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct
   return r < 0 ? r : (int)slot;
 }
 
+static long
+now_ms (void)
+{
+  struct timespec ts = { 0 };
+
+  sys_clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Read what fd `which` of request q has: the result into q->buf, the body on to out_fd.  At
+ * its end the fd is closed and set to -1. */
+static int
+pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_err **err)
+{
+  char buf[65536];
+  ssize_t got = sys_read (*which, buf, sizeof buf);
+
+  if (got == -EINTR || got == -EAGAIN)
+    return 0;
+  if (got <= 0)
+    {
+      sys_close (*which);
+      *which = -1;
+      return 0;
+    }
+  if (which == &q->body_rd)
+    {
+      int r = write_all (q->out_fd, buf, (size_t)got);
+      if (r < 0)
+        {
+          /* the helper sees EPIPE and ends; finish() reports this */
+          q->werr = r;
+          sys_close (q->body_rd);
+          q->body_rd = -1;
+        }
+      return 0;
+    }
+  if (q->len + (size_t)got > RESULT_MAX)
+    return focker_fail (err, -EFBIG, "%s: answer too large", p->helper);
+  q->buf = xrealloc (q->buf, q->len + (size_t)got);
+  memcpy (q->buf + q->len, buf, (size_t)got);
+  q->len += (size_t)got;
+  return 0;
+}
+
 static int
 proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
            struct focker_err **err)
 {
   struct proc_transport *p = (struct proc_transport *)t;
-  _cleanup_free_ struct pollfd *fds = xcalloc (p->n + 1, sizeof *fds);
-  _cleanup_free_ size_t *slots = xcalloc (p->n + 1, sizeof *slots);
-  char buf[65536];
-  nfds_t n = 0;
+  _cleanup_free_ struct pollfd *fds = xcalloc (2 * p->n + 1, sizeof *fds);
+  _cleanup_free_ int **which = xcalloc (2 * p->n + 1, sizeof *which);
+  _cleanup_free_ size_t *slots = xcalloc (2 * p->n + 1, sizeof *slots);
+  long deadline = timeout_ms >= 0 ? now_ms () + timeout_ms : -1;
   int r;
 
-  for (size_t i = 0; i < p->n; i++)
-    if (p->reqs[i].used)
-      {
-        fds[n] = (struct pollfd){ .fd = p->reqs[i].res_fd, .events = POLLIN };
-        slots[n++] = i;
-      }
-  if (n == 0)
-    return focker_fail (err, -ECHILD, "%s: no request to wait for", p->helper);
   for (;;)
     {
-      r = sys_poll (fds, n, timeout_ms);
+      nfds_t n = 0;
+      for (size_t i = 0; i < p->n; i++)
+        {
+          struct proc_req *q = &p->reqs[i];
+          if (!q->used)
+            continue;
+          if (q->res_fd < 0 && q->body_rd < 0)
+            return finish (p, i, resp, err);
+          for (int *f = &q->res_fd; f; f = f == &q->res_fd ? &q->body_rd : NULL)
+            if (*f >= 0)
+              {
+                fds[n] = (struct pollfd){ .fd = *f, .events = POLLIN };
+                which[n] = f;
+                slots[n++] = i;
+              }
+        }
+      if (n == 0)
+        return focker_fail (err, -ECHILD, "%s: no request to wait for", p->helper);
+      long left = deadline < 0 ? -1 : deadline - now_ms ();
+      if (deadline >= 0 && left <= 0)
+        return -ETIMEDOUT;
+      r = sys_poll (fds, n, (int)left);
       if (r == -EINTR)
         continue;
       if (r < 0)
@@ -242,21 +313,8 @@ proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
       if (r == 0)
         return -ETIMEDOUT;
       for (nfds_t i = 0; i < n; i++)
-        {
-          struct proc_req *q = &p->reqs[slots[i]];
-          if (fds[i].revents == 0)
-            continue;
-          ssize_t got = sys_read (q->res_fd, buf, sizeof buf);
-          if (got == -EINTR || got == -EAGAIN)
-            continue;
-          if (got <= 0)
-            return finish (p, slots[i], resp, err);
-          if (q->len + (size_t)got > RESULT_MAX)
-            return focker_fail (err, -EFBIG, "%s: answer too large", p->helper);
-          q->buf = xrealloc (q->buf, q->len + (size_t)got);
-          memcpy (q->buf + q->len, buf, (size_t)got);
-          q->len += (size_t)got;
-        }
+        if (fds[i].revents && (r = pump (p, &p->reqs[slots[i]], which[i], err)) < 0)
+          return r;
     }
 }
 
@@ -270,7 +328,10 @@ proc_cancel (struct reg_transport *t)
       {
         siginfo_t info;
         sys_kill (p->reqs[i].pid, SIGKILL);
-        sys_close (p->reqs[i].res_fd);
+        if (p->reqs[i].res_fd >= 0)
+          sys_close (p->reqs[i].res_fd);
+        if (p->reqs[i].body_rd >= 0)
+          sys_close (p->reqs[i].body_rd);
         sys_waitid (P_PID, (id_t)p->reqs[i].pid, &info, WEXITED);
         free (p->reqs[i].buf);
         p->reqs[i] = (struct proc_req){ 0 };

@@ -86,8 +86,8 @@ struct reg_request
   int body_fd;          /* -1, or an fd the request body (body_size bytes) is read from */
   uint64_t body_size;
   int out_fd;          /* -1: the response body comes back in memory; else a 200/206 body
-                          is appended to it (truncated first when a range was asked and the
-                          answer is 200) */
+                          is appended to it (a 200 to a range request: nothing, and an
+                          error: the caller starts over) */
   uint64_t range_from; /* > 0: ask for bytes range_from- */
   bool tls_verify;
 };

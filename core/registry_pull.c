@@ -4,8 +4,9 @@
  * to resume) blobs/.tmp-pull-<hex>, GET it from the size already there (HTTP Range), and
  * when the file holds as many bytes as the descriptor says, hand it to the store's verifying
  * writer (sha256 checked, then renamed to its digest).  A transfer cut off is resumed from
- * where it stopped, up to MAX_ATTEMPTS times.  A 401 while fetches run (a token expired)
- * stops new starts until the running ones end, then authenticates once. */
+ * where it stopped, up to MAX_ATTEMPTS times (from the start where the server ignores ranges).  A
+ * 401 while fetches run (a token expired) stops new starts until the running ones end, then
+ * authenticates once. */
 #include <errno.h>
 #include <string.h>
 #include <sys/file.h>
@@ -29,7 +30,8 @@ struct job
   uint64_t size;
   enum job_state state;
   int lockfd, fd, handle, attempts;
-  char *tmp; /* blobs/.tmp-pull-<hex> once opened */
+  bool ranged; /* the request running asked for a range */
+  char *tmp;   /* blobs/.tmp-pull-<hex> once opened */
 };
 
 static void
@@ -163,6 +165,7 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
   if (j->handle < 0)
     return j->handle;
   j->state = JOB_RUNNING;
+  j->ranged = have > 0;
   j->attempts++;
   return 0;
 }
@@ -185,9 +188,10 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
       j->attempts--;
       return 0;
     }
-  if (resp->status == 416)
+  if (resp->status == 416 || (resp->status == 200 && j->ranged))
     {
-      /* the range we asked for is past the end: what we have is not this blob's prefix */
+      /* the range we asked for is past the end (what we have is not this blob's prefix), or
+       * the server ignores ranges: start over */
       r = sys_unlinkat (x->s->fd, j->tmp, 0);
       sys_close (j->fd);
       j->fd = -1;

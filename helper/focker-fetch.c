@@ -7,10 +7,10 @@
  *
  *   fd 0  the request, one JSON object: {"method", "url", "headers": ["Name: value", ...],
  *         "body": "text" (optional), "body_fd": bool (the body is read from fd 4,
- *         "body_size" bytes), "out_fd": bool (a 200/206 body is written to fd 3; otherwise
- *         it follows the result line on stdout), "range_from": N (asks for bytes N-: a
- *         server answering 200 instead of 206 makes fd 3 truncated first), "tls_verify":
- *         bool, "ca_file": path}
+ *         "body_size" bytes), "out_fd": bool (a 200/206 body is written to fd 3, a pipe;
+ *         otherwise it follows the result line on stdout), "range_from": N (asks for bytes
+ *         N-: a server answering 200 instead of 206 gets nothing written and the error "the
+ *         server ignored the range"), "tls_verify": bool, "ca_file": path}
  *   fd 1  the result: one JSON line {"status": N, "headers": [[name, value], ...] (the
  *         final response's, after redirects), "error": "..." (the transfer failed: no
  *         answer, or a body cut off)}, then the body when it did not go to fd 3 (at most
@@ -35,7 +35,7 @@ struct xfer
 {
   CURL *c;
   json_t *headers;
-  bool out_fd, truncated_checked, write_failed, ranged;
+  bool out_fd, write_failed, ranged, ignored_range;
   char *mem;
   size_t mem_len;
   const char *body;
@@ -79,15 +79,14 @@ on_body (char *buf, size_t size, size_t n, void *arg)
   long status = 0;
 
   curl_easy_getinfo (x->c, CURLINFO_RESPONSE_CODE, &status);
+  if (x->out_fd && x->ranged && status == 200)
+    {
+      /* asked for a range, got the whole body: focker starts over; nothing is written */
+      x->ignored_range = true;
+      return 0;
+    }
   if (x->out_fd && (status == 200 || status == 206))
     {
-      if (!x->truncated_checked)
-        {
-          x->truncated_checked = true;
-          /* asked for a range, got the whole body: start the file over */
-          if (x->ranged && status == 200 && ftruncate (3, 0) < 0)
-            return 0;
-        }
       for (size_t off = 0; off < len;)
         {
           ssize_t w = write (3, buf + off, len - off);

@@ -62,6 +62,7 @@ struct fake_reg
   size_t cut_at;
   int cuts;
   const char *corrupt;   /* this blob is served with one byte changed */
+  bool no_ranges;        /* answer 200 to a range request, as focker-fetch reports it */
   const char *location;  /* where POST sends uploads (default: the registry's own path) */
   size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
   uid_t helper_uid;      /* the uid the (fake) focker-fetch ran as */
@@ -154,6 +155,12 @@ serve_blob (struct fake_reg *f, const struct reg_request *rq, struct item *it,
       if (end > f->cut_at)
         end = f->cut_at > from ? f->cut_at : from;
       r->error = xstrdup ("transfer closed with outstanding read data remaining");
+    }
+  if (from > 0 && f->no_ranges)
+    {
+      answer (r, 200, NULL);
+      r->error = xstrdup ("the server ignored the range");
+      return;
     }
   answer (r, from > 0 ? 206 : 200, NULL);
   if (from < end && write_all (rq->out_fd, data + from, end - from) < 0)
@@ -799,6 +806,25 @@ a_download_a_killed_pull_left_is_resumed (void **state)
   if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
     fail_msg ("pull: %s", err->msg);
   assert_int_equal (f->last_range, 1000); /* the last fetch was layer 2, from byte 1000 */
+  assert_false (fake_exists (k, tmp));
+  fx_store_check (STORE);
+  /* a registry that ignores ranges: the partial file is started over */
+  struct image *img;
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  image_free (img);
+  assert_int_equal (image_remove (s, name, &err), 0);
+  store_close (s);
+  s = fx_store_open (STORE, true);
+  struct gc_report rep;
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  put_bytes (tmp, it->data, 1000);
+  f->no_ranges = true;
+  size_t gets = f->blob_gets;
+  free (TAKE_PTR (name));
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (f->blob_gets, gets + 5); /* 4 blobs, the partial one twice */
+  assert_int_equal (f->last_range, 0);
   assert_false (fake_exists (k, tmp));
   fx_store_check (STORE);
   WORLD_END (k, f, s);
