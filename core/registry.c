@@ -167,6 +167,14 @@ authenticate (struct session *x, const char *header, struct focker_err **err)
       x->auth = xasprintf ("Authorization: Basic %s", basic);
       return 0;
     }
+  /* the password goes to the realm: over TLS, unless the registry itself may be plain HTTP */
+  if (basic && strncmp (c.realm, "https://", 8) != 0 && !x->http_ok)
+    {
+      r = focker_fail (err, -EACCES, "%s: token service %s is not https: credentials not sent",
+                       x->ref.registry, c.realm);
+      reg_challenge_free (&c);
+      return r;
+    }
   /* our own scope: one token then serves every request of this command */
   url = xasprintf ("repository:%s:%s", x->ref.repo, x->actions);
   scope = url_escape (url);

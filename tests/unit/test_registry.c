@@ -62,6 +62,7 @@ struct fake_reg
   size_t cut_at;
   int cuts;
   const char *corrupt;   /* this blob is served with one byte changed */
+  bool http_realm;       /* the Bearer challenge names an http:// token service */
   bool no_ranges;        /* answer 200 to a range request, as focker-fetch reports it */
   const char *location;  /* where POST sends uploads (default: the registry's own path) */
   size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
@@ -130,7 +131,8 @@ authorized (struct fake_reg *f, const struct reg_request *rq, struct reg_respons
   if (f->auth == AUTH_BASIC && !has_header (rq, BASIC_UP))
     header (r, "www-authenticate", "Basic realm=\"reg\"");
   else if (f->auth == AUTH_BEARER && !has_header (rq, "Authorization: Bearer T1"))
-    header (r, "www-authenticate", CHALLENGE_BEARER);
+    header (r, "www-authenticate",
+            f->http_realm ? "Bearer realm=\"http://auth.test/token\"" : CHALLENGE_BEARER);
   else
     return true;
   answer (r, 401, "{\"errors\":[{\"message\":\"authentication required\"}]}");
@@ -753,7 +755,15 @@ pull_answers_basic_and_bearer_challenges (void **state)
       if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
         fail_msg ("pull: %s", err->msg);
       if (mode == AUTH_BEARER)
-        assert_int_equal (f->token_gets, 3); /* the token is fetched once per pull */
+        {
+          assert_int_equal (f->token_gets, 3); /* the token is fetched once per pull */
+          /* a token service over plain http gets no password from an https registry */
+          f->http_realm = true;
+          free (TAKE_PTR (name));
+          assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EACCES);
+          assert_non_null (strstr (err->msg, "not https"));
+          assert_int_equal (f->token_gets, 3);
+        }
       fx_store_check (STORE);
       WORLD_END (k, f, s);
     }
