@@ -26,10 +26,12 @@ struct proc_req
 {
   bool used;
   pid_t pid;
-  int res_fd;  /* the helper's stdout, -1 at its end */
-  int body_rd; /* the body pipe's read end, -1 at its end (or for none) */
-  int out_fd;  /* where the body goes (the caller's) */
-  int werr;    /* writing the body to out_fd failed: the errno */
+  int res_fd;          /* the helper's stdout, -1 at its end */
+  int body_rd;         /* the body pipe's read end, -1 at its end (or for none) */
+  int out_fd;          /* where the body goes (the caller's) */
+  int werr;            /* writing the body to out_fd failed: the errno */
+  struct digest *hash; /* the request's: fed what is written to out_fd */
+  uint64_t hashed;
   char *buf;
   size_t len;
 };
@@ -151,7 +153,12 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
       p->n++;
     }
   p->reqs[slot] = (struct proc_req){
-    .used = true, .pid = pid, .res_fd = out[0], .body_rd = body[0], .out_fd = rq->out_fd
+    .used = true,
+    .pid = pid,
+    .res_fd = out[0],
+    .body_rd = body[0],
+    .out_fd = rq->out_fd,
+    .hash = rq->hash,
   };
   return (int)slot;
 }
@@ -172,6 +179,7 @@ parse_result (struct proc_transport *p, struct proc_req *q, struct reg_response 
   if (!json_is_object (j))
     return focker_fail (err, -EPROTO, "%s: no result", p->helper);
   resp->status = (int)json_integer_value (json_object_get (j, "status"));
+  resp->hashed = q->hashed;
   json_array_foreach (json_object_get (j, "headers"), i, h)
   {
     const char *name = json_string_value (json_array_get (h, 0));
@@ -254,6 +262,11 @@ pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_er
   if (which == &q->body_rd)
     {
       int r = write_all (q->out_fd, buf, (size_t)got);
+      if (r == 0 && q->hash)
+        {
+          digest_update (q->hash, buf, (size_t)got);
+          q->hashed += (uint64_t)got;
+        }
       if (r < 0)
         {
           /* the helper sees EPIPE and ends; finish() reports this */

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "core/digest.h"
 #include "core/err.h"
 #include "core/store.h"
 
@@ -89,6 +90,7 @@ struct reg_request
                           is appended to it (a 200 to a range request: nothing, and an
                           error: the caller starts over) */
   uint64_t range_from; /* > 0: ask for bytes range_from- */
+  struct digest *hash; /* with out_fd: the body bytes written there are also fed to it */
   bool tls_verify;
 };
 
@@ -98,7 +100,8 @@ struct reg_response
   char **headers; /* "name: value", names lower case */
   char *body;     /* the body when out_fd was -1 (NUL-terminated) */
   size_t body_len;
-  char *error; /* the transfer failed (no answer, or the body was cut off) */
+  char *error;     /* the transfer failed (no answer, or the body was cut off) */
+  uint64_t hashed; /* how many body bytes were fed to the request's hash */
 };
 
 void reg_response_free (struct reg_response *r);

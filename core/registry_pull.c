@@ -30,8 +30,10 @@ struct job
   uint64_t size;
   enum job_state state;
   int lockfd, fd, handle, attempts;
-  bool ranged; /* the request running asked for a range */
-  char *tmp;   /* blobs/.tmp-pull-<hex> once opened */
+  bool ranged;      /* the request running asked for a range */
+  struct digest *d; /* the temporary's content so far, hashed as it was written */
+  uint64_t hashed;  /* bytes fed to d (== the file's size when nothing was missed) */
+  char *tmp;        /* blobs/.tmp-pull-<hex> once opened */
 };
 
 static void
@@ -46,6 +48,9 @@ job_release (struct session *x, struct job *j, bool remove)
   free (j->tmp);
   j->tmp = NULL;
   j->fd = j->lockfd = -1;
+  digest_free (j->d);
+  j->d = NULL;
+  j->hashed = 0;
 }
 
 static void
@@ -78,7 +83,11 @@ job_commit (struct session *x, struct job *j, struct focker_err **err)
 
   sys_close (j->fd);
   j->fd = -1;
-  r = blob_adopt (&w, x->s, j->tmp, err);
+  /* hashed as it came: no second read, unless some bytes were not (a failed write) */
+  if (j->d && j->hashed == j->size)
+    r = blob_adopt_hashed (&w, x->s, j->tmp, TAKE_PTR (j->d), j->size, err);
+  else
+    r = blob_adopt (&w, x->s, j->tmp, err);
   if (r < 0)
     return r;
   free (TAKE_PTR (j->tmp)); /* the writer owns the file now: commit renames or removes it */
@@ -134,6 +143,25 @@ job_open (struct session *x, struct job *j, uint64_t *have, struct focker_err **
             return focker_fail (err, r, "remove %s/%s", x->s->root, j->tmp);
         }
     }
+  if (j->d == NULL)
+    {
+      /* a resumed file: its prefix first */
+      _cleanup_close_ int rfd = sys_openat (x->s->fd, j->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+      _cleanup_free_ char *buf = xmalloc (64 * 1024);
+      ssize_t n = 0;
+      if (rfd < 0)
+        return focker_fail (err, rfd, "open %s/%s", x->s->root, j->tmp);
+      j->d = digest_new ();
+      j->hashed = 0;
+      while (j->hashed < *have && (n = sys_read (rfd, buf, 64 * 1024)) > 0)
+        {
+          size_t take = (uint64_t)n > *have - j->hashed ? (size_t)(*have - j->hashed) : (size_t)n;
+          digest_update (j->d, buf, take);
+          j->hashed += take;
+        }
+      if (n < 0)
+        return focker_fail (err, (int)n, "read %s/%s", x->s->root, j->tmp);
+    }
   return 1;
 }
 
@@ -160,6 +188,7 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
                             .body_fd = -1,
                             .out_fd = j->fd,
                             .range_from = have,
+                            .hash = j->d,
                             .tls_verify = x->o->tls_verify };
   j->handle = x->o->t->start (x->o->t, &rq, err);
   if (j->handle < 0)
@@ -178,6 +207,7 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
   int r;
 
   j->state = JOB_PENDING;
+  j->hashed += resp->hashed;
   if (resp->status == 401)
     {
       if (x->challenge == NULL)
@@ -195,6 +225,8 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
       r = sys_unlinkat (x->s->fd, j->tmp, 0);
       sys_close (j->fd);
       j->fd = -1;
+      digest_free (TAKE_PTR (j->d));
+      j->hashed = 0;
       if (r < 0)
         return focker_fail (err, r, "remove %s/%s", x->s->root, j->tmp);
     }

@@ -227,6 +227,26 @@ blob_adopt (struct blob_writer *w, struct store *s, const char *tmp, struct fock
 }
 
 int
+blob_adopt_hashed (struct blob_writer *w, struct store *s, const char *tmp, struct digest *d,
+                   uint64_t size, struct focker_err **err)
+{
+  memset (w, 0, sizeof *w);
+  w->s = s;
+  w->fd = sys_openat (s->fd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (w->fd < 0)
+    {
+      int r = focker_fail (err, w->fd, "open %s/%s", s->root, tmp);
+      digest_free (d);
+      w->fd = -1;
+      return r;
+    }
+  w->d = d;
+  w->size = size;
+  w->tmp = xstrdup (tmp);
+  return 0;
+}
+
+int
 store_blob_put (struct store *s, const void *buf, size_t len, const char *expect,
                 char out[DIGEST_LEN + 1], struct focker_err **err)
 {

@@ -75,6 +75,10 @@ void blob_abort (struct blob_writer *w);
  * by someone else: a download): its content is hashed now; blob_commit then verifies and
  * renames it, blob_abort removes it.  On failure the file is left alone. */
 int blob_adopt (struct blob_writer *w, struct store *s, const char *tmp, struct focker_err **err);
+/* The same for a temporary whose content was hashed as it was written (`d`, `size` bytes;
+ * the writer takes `d` over, whatever the result). */
+int blob_adopt_hashed (struct blob_writer *w, struct store *s, const char *tmp, struct digest *d,
+                       uint64_t size, struct focker_err **err);
 
 /* A whole blob from memory, or from an fd read to its end; *size may be NULL. */
 int store_blob_put (struct store *s, const void *buf, size_t len, const char *expect,

@@ -165,10 +165,17 @@ serve_blob (struct fake_reg *f, const struct reg_request *rq, struct item *it,
       return;
     }
   answer (r, from > 0 ? 206 : 200, NULL);
-  if (from < end && write_all (rq->out_fd, data + from, end - from) < 0)
+  if (from >= end)
+    return;
+  if (write_all (rq->out_fd, data + from, end - from) < 0)
     {
       free (r->error);
       r->error = xstrdup ("cannot write the response body");
+    }
+  else if (rq->hash)
+    {
+      digest_update (rq->hash, data + from, end - from);
+      r->hashed = end - from;
     }
 }
 
