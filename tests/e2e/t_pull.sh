@@ -140,6 +140,30 @@ EOF2
   assert_contains "$got" "no image for linux/s390x" || return 1
 }
 
+# Two pulls of one image at once into one store: both succeed, the blobs and the layer are
+# stored once (locks/pull-<hex>, the per-layer lock), nothing temporary is left.
+test_pull_two_at_once_share_blobs_and_layers() {
+  pull_init
+  reg_start
+  fkp image build-default >/dev/null || return 1
+  fkp push -q focker/busybox "$REG/two/app:1" >/dev/null || return 1
+  fkp push -q focker/busybox "$REG/two/app:2" >/dev/null || return 1
+  fkp rmi focker/busybox >/dev/null && fkp gc >/dev/null || return 1
+  local p1 p2 rc1=0 rc2=0
+  "$FOCKER" --root "$ROOT" --storage-root "$STORE" pull -q "$REG/two/app:1" >"$PD/o1" 2>&1 &
+  p1=$!
+  "$FOCKER" --root "$ROOT" --storage-root "$STORE" pull -q "$REG/two/app:2" >"$PD/o2" 2>&1 &
+  p2=$!
+  wait "$p1" || rc1=$?
+  wait "$p2" || rc2=$?
+  assert_eq "$rc1/$rc2" "0/0" "($(cat "$PD/o1" "$PD/o2"))" || return 1
+  assert_eq "$(cat "$PD/o1")" "$(cat "$PD/o2")" "(one image id)" || return 1
+  assert_eq "$(ls "$STORE/layers/sha256" | wc -l)" 1 "(layers)" || return 1
+  assert_eq "$(ls "$STORE/blobs/sha256" | wc -l)" 3 "(blobs: manifest, config, layer)" || return 1
+  nothing_pulled_tmp=$(find "$STORE/blobs" "$STORE/layers" -maxdepth 1 -name '.tmp-*')
+  assert_eq "$nothing_pulled_tmp" "" "(temporaries left)" || return 1
+}
+
 # busybox_layer_tar FILE: a small rootfs (busybox and sh) as a tarball.
 busybox_layer_tar() {
   mkdir -p "$PD/small/bin"
