@@ -89,17 +89,6 @@ images_opt (int c, void *arg)
   return 0;
 }
 
-static void
-print_size (uint64_t n, char *buf, size_t len)
-{
-  if (n >= 1024 * 1024)
-    snprintf (buf, len, "%.1fMB", (double)n / (1024 * 1024));
-  else if (n >= 1024)
-    snprintf (buf, len, "%.1fkB", (double)n / 1024);
-  else
-    snprintf (buf, len, "%lluB", (unsigned long long)n);
-}
-
 int
 cmd_images (int argc, char **argv)
 {
@@ -134,7 +123,7 @@ cmd_images (int argc, char **argv)
   {
     const char *id = json_string_value (json_object_get (e, "id"));
     char size[32];
-    print_size ((uint64_t)json_integer_value (json_object_get (e, "size")), size, sizeof size);
+    cli_print_size ((uint64_t)json_integer_value (json_object_get (e, "size")), size, sizeof size);
     if (a.quiet)
       printf ("%s\n", json_string_value (json_object_get (e, "name")));
     else
@@ -199,7 +188,7 @@ cmd_gc (int argc, char **argv)
   store_close (s);
   if (r < 0)
     return cli_fail (err);
-  print_size (rep.bytes, size, sizeof size);
+  cli_print_size (rep.bytes, size, sizeof size);
   printf ("removed %zu blobs, %zu layers, %zu leftovers (%s)\n", rep.blobs, rep.layers, rep.tmps,
           size);
   return 0;

@@ -88,6 +88,17 @@ cli_fail (struct focker_err *err)
   return 1;
 }
 
+void
+cli_print_size (uint64_t n, char *buf, size_t len)
+{
+  if (n >= 1024 * 1024)
+    snprintf (buf, len, "%.1fMB", (double)n / (1024 * 1024));
+  else if (n >= 1024)
+    snprintf (buf, len, "%.1fkB", (double)n / 1024);
+  else
+    snprintf (buf, len, "%lluB", (unsigned long long)n);
+}
+
 int
 cli_usage_error (const char *cmd, const char *fmt, ...)
 {

@@ -161,8 +161,11 @@ draw (struct progress *p)
       memset (line, '#', (size_t)w);
       memset (line + w, '.', (size_t)(30 - w));
       line[30] = '\0';
-      fprintf (stderr, "\r%s [%s] %3d%% %llu/%llu %s\033[K\n", b->digest, line, pct,
-               (unsigned long long)b->done, (unsigned long long)b->total, b->state);
+      char done[32], total[32];
+      cli_print_size (b->done, done, sizeof done);
+      cli_print_size (b->total, total, sizeof total);
+      fprintf (stderr, "\r%s [%s] %3d%% %s/%s %s\033[K\n", b->digest, line, pct, done, total,
+               b->state);
     }
   p->drawn = p->n;
   fflush (stderr);
@@ -196,11 +199,11 @@ on_progress (void *arg, const struct reg_progress *ev)
   if (p->tty)
     draw (p);
   else if (ev->what != REG_PROGRESS_BYTES)
-    fprintf (stderr, "%s %s (%llu bytes)\n", ev->digest,
-             ev->what == REG_PROGRESS_EXISTS ? "exists"
-             : ev->what == REG_PROGRESS_DONE ? "done"
-                                             : p->verb,
-             (unsigned long long)ev->total);
+    {
+      char total[32];
+      cli_print_size (ev->total, total, sizeof total);
+      fprintf (stderr, "%s %s (%s)\n", ev->digest, b->state, total);
+    }
 }
 
 /* ---- commands ---- */
