@@ -99,5 +99,6 @@ int cmd_load (int argc, char **argv);
 int cmd_save (int argc, char **argv);
 int cmd_pull (int argc, char **argv);
 int cmd_push (int argc, char **argv);
+int cmd_network (int argc, char **argv);
 
 #endif
