@@ -82,7 +82,7 @@ all: $(B)/focker $(B)/focker-fetch
 $(B)/focker: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(FOCKER_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/focker-fetch: helper/focker-fetch.c
+$(B)/focker-fetch: cli/fetch/focker-fetch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(LDFLAGS) $(shell pkg-config --cflags $(FETCH_PKGS)) -o $@ $< \
 	  $(shell pkg-config --libs $(FETCH_PKGS))

@@ -1,5 +1,5 @@
 /* fetch_proc.c: the real registry transport: each request is one focker-fetch process
- * (helper/focker-fetch.c describes the protocol).
+ * (cli/fetch/focker-fetch.c describes the protocol).
  *
  * Why a process: libcurl cannot be linked statically on Debian 12 and focker must stay
  * static (CONTRIBUTING.md).  The child gets the request on a pipe (never in argv, which
