@@ -76,6 +76,9 @@ host_mounts() {
   awk -v mine="$E2E_TMP" '
     $2 ~ /^\/run\/netns\/netns-/ { next }
     $2 ~ /^\/tmp\/focker-e2e\./ && index($2, mine) != 1 { next }
+    # containerd mounts a snapshot at /tmp/containerd-mountN while it unpacks; one whose
+    # layers are in the temp dir of another run belongs to that run
+    $2 ~ /^\/tmp\/containerd-mount/ && $4 ~ /\/tmp\/focker-e2e\./ && index($4, mine) == 0 { next }
     { print }' /proc/self/mounts
 }
 
