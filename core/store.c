@@ -32,9 +32,8 @@ store_close (struct store *s)
   free (s);
 }
 
-/* Open (or create) a lock file under locks/ and flock it. */
-static int
-lock_file (struct store *s, const char *name, int op, struct focker_err **err)
+int
+store_lock_file (struct store *s, const char *name, int op, struct focker_err **err)
 {
   _cleanup_free_ char *path = xasprintf ("locks/%s", name);
   _cleanup_close_ int fd = -1;
@@ -82,7 +81,7 @@ store_open (struct store **out, const char *root, bool create, bool exclusive,
       if (r < 0)
         goto fail;
     }
-  s->lockfd = lock_file (s, "store", exclusive ? LOCK_EX : LOCK_SH, err);
+  s->lockfd = store_lock_file (s, "store", exclusive ? LOCK_EX : LOCK_SH, err);
   if (s->lockfd < 0)
     {
       r = s->lockfd;
@@ -372,7 +371,7 @@ store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
       /* one unpack per layer at a time: a second pull of the same layer waits, then finds
        * it done */
       lockname = xasprintf ("layer-%s", DIGEST_HEX (expect_diff));
-      lockfd = lock_file (s, lockname, LOCK_EX, err);
+      lockfd = store_lock_file (s, lockname, LOCK_EX, err);
       if (lockfd < 0)
         return lockfd;
       final = xasprintf ("layers/sha256/%s", DIGEST_HEX (expect_diff));
@@ -389,7 +388,7 @@ store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
   if (r == 0 && lockfd < 0)
     {
       lockname = xasprintf ("layer-%s", DIGEST_HEX (got));
-      lockfd = lock_file (s, lockname, LOCK_EX, err);
+      lockfd = store_lock_file (s, lockname, LOCK_EX, err);
       r = lockfd < 0 ? lockfd : 0;
     }
   if (r == 0)

@@ -47,6 +47,9 @@ int store_open (struct store **out, const char *root, bool create, bool exclusiv
                 struct focker_err **err);
 void store_close (struct store *s);
 
+/* Open (creating) locks/<name> and flock it with `op` (LOCK_SH, LOCK_EX); the locked fd. */
+int store_lock_file (struct store *s, const char *name, int op, struct focker_err **err);
+
 /* Scope-bound json_decref for jansson documents (json_t *). */
 void store_json_decrefp (void *j);
 #define _cleanup_json_ __attribute__ ((cleanup (store_json_decrefp)))
