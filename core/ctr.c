@@ -1,8 +1,8 @@
 /* ctr.c: user container records: create (record + bundle + config.json), remove, names,
  * id prefixes, state.json (see ctr.h for the layout).
  *
- * Order on create, each step on the undo list: the name (O_EXCL under locks/containers),
- * the record directory with container.json, the network files, the bundle (its store record
+ * Order on create, each step on the undo list: the record directory, the name (linked
+ * under locks/containers), container.json, the network files, the bundle (its store record
  * first, then the overlay), config.json edited.  Every bad option is refused before the first
  * of these, on a scratch copy of the default config. */
 #include <errno.h>
@@ -164,50 +164,65 @@ validate (const struct ctr_opts *o, struct focker_err **err)
   return ctr_config_apply (spec, o, "/x", NULL, false, err);
 }
 
-/* Claim the name: names/<name> holding the id, created O_EXCL under locks/containers. */
+/* Does the name file at path point at a record that is gone (an rm killed half-way)? */
+static bool
+name_is_stale (int cdir, const char *path)
+{
+  _cleanup_free_ char *other = NULL;
+  struct focker_err *e = NULL;
+  size_t len;
+  int r = read_file_at (&other, &len, cdir, path, 128, &e);
+
+  focker_err_free (e);
+  return r == 0 && len == CTR_ID_LEN && is_hex (other, CTR_ID_LEN) && !exists_at (cdir, other);
+}
+
+/* Claim the name under locks/containers: the id is written to names/.tmp-<id> and linked to
+ * names/<name>, so a name exists only with its whole id, and link's EEXIST is the clash. */
 static int
 claim_name (struct store *s, int cdir, const struct ctr_opts *o, struct undo *undo,
             struct focker_err **err)
 {
   _cleanup_close_ int lockfd = -1, fd = -1;
   _cleanup_free_ char *path = xasprintf ("names/%s", o->name);
+  _cleanup_free_ char *tmp = xasprintf ("names/.tmp-%s", o->id);
   int r;
 
   lockfd = store_lock_file (s, "containers", LOCK_EX, err);
   if (lockfd < 0)
     return lockfd;
-  fd = sys_openat (cdir, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd == -EEXIST)
-    {
-      _cleanup_free_ char *other = NULL;
-      size_t len;
-      struct focker_err *e = NULL;
-      r = read_file_at (&other, &len, cdir, path, 128, &e);
-      if (r == 0 && len == CTR_ID_LEN && is_hex (other, CTR_ID_LEN) && !exists_at (cdir, other))
-        {
-          /* the name of a record that is gone (an rm killed half-way): free again */
-          sys_unlinkat (cdir, path, 0);
-          fd = sys_openat (cdir, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        }
-    }
-  if (fd == -EEXIST)
-    {
-      _cleanup_free_ char *other = NULL;
-      size_t len;
-      struct focker_err *e = NULL;
-      if (read_file_at (&other, &len, cdir, path, 128, &e) == 0 && len >= CTR_SHORT_LEN)
-        return focker_fail (err, -EEXIST,
-                            "the container name \"%s\" is already in use by container %.12s",
-                            o->name, other);
-      focker_err_free (e);
-      return focker_fail (err, -EEXIST, "the container name \"%s\" is already in use", o->name);
-    }
+  fd = sys_openat (cdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
-    return focker_fail (err, fd, "create %s/containers/%s", s->root, path);
-  push_at (undo, undo_unlink_name, cdir, path);
+    return focker_fail (err, fd, "create %s/containers/%s", s->root, tmp);
+  push_at (undo, undo_unlink_name, cdir, tmp);
   r = write_all (fd, o->id, CTR_ID_LEN);
   if (r < 0)
-    return focker_fail (err, r, "write %s/containers/%s", s->root, path);
+    return focker_fail (err, r, "write %s/containers/%s", s->root, tmp);
+  r = sys_linkat (cdir, tmp, cdir, path, 0);
+  if (r == -EEXIST && name_is_stale (cdir, path))
+    {
+      sys_unlinkat (cdir, path, 0);
+      r = sys_linkat (cdir, tmp, cdir, path, 0);
+    }
+  if (r == -EEXIST)
+    {
+      _cleanup_free_ char *other = NULL;
+      size_t len;
+      if (read_file_at (&other, &len, cdir, path, 128, err) < 0 || len < CTR_SHORT_LEN)
+        {
+          focker_err_free (TAKE_PTR (*err));
+          return focker_fail (err, -EEXIST, "the container name \"%s\" is already in use", o->name);
+        }
+      return focker_fail (err, -EEXIST,
+                          "the container name \"%s\" is already in use by container %.12s", o->name,
+                          other);
+    }
+  if (r < 0)
+    return focker_fail (err, r, "link %s/containers/%s", s->root, path);
+  push_at (undo, undo_unlink_name, cdir, path);
+  r = sys_unlinkat (cdir, tmp, 0);
+  if (r < 0)
+    return focker_fail (err, r, "remove %s/containers/%s", s->root, tmp);
   return 0;
 }
 
@@ -249,12 +264,13 @@ create_steps (struct store *s, int cdir, const struct ctr_opts *o, struct image 
   bool copied;
   int r;
 
-  if (o->name && (r = claim_name (s, cdir, o, undo, err)) < 0)
-    return r;
+  /* the record first: whatever a crash leaves after it, rm -f ID finds */
   r = sys_mkdirat (cdir, o->id, 0700);
   if (r < 0)
     return focker_fail (err, r, "mkdir %s", dir);
   push_at (undo, undo_rm_record, cdir, o->id);
+  if (o->name && (r = claim_name (s, cdir, o, undo, err)) < 0)
+    return r;
   rfd = sys_openat (cdir, o->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (rfd < 0)
     return focker_fail (err, rfd, "open %s", dir);
@@ -448,6 +464,45 @@ ctr_update_state (struct store *s, const char *id, void *fields, struct focker_e
 
 /* ---- remove ---- */
 
+/* Unlink every name that holds id, and the temporary of a claim killed before its link.  By
+ * content, not by container.json's Name: a create killed between linking the name and
+ * writing container.json leaves a name only the names/ files know. */
+static int
+release_names (struct store *s, int cdir, const char *id, struct focker_err **err)
+{
+  _cleanup_close_ int lockfd = store_lock_file (s, "containers", LOCK_EX, err);
+  _cleanup_strv_ char **names = NULL;
+  _cleanup_free_ char *tmp = xasprintf (".tmp-%s", id);
+  int r;
+
+  if (lockfd < 0)
+    return lockfd;
+  r = list_dir_at (&names, cdir, "names", err);
+  if (r < 0)
+    return r;
+  for (size_t i = 0; names[i]; i++)
+    {
+      _cleanup_free_ char *path = xasprintf ("names/%s", names[i]), *text = NULL;
+      size_t len;
+      bool ours = strcmp (names[i], tmp) == 0;
+      if (!ours)
+        {
+          r = read_file_at (&text, &len, cdir, path, 128, err);
+          if (r == -ENOENT)
+            {
+              focker_err_free (TAKE_PTR (*err));
+              continue;
+            }
+          if (r < 0)
+            return r;
+          ours = len == CTR_ID_LEN && memcmp (text, id, CTR_ID_LEN) == 0;
+        }
+      if (ours && (r = sys_unlinkat (cdir, path, 0)) < 0 && r != -ENOENT)
+        return focker_fail (err, r, "remove %s/containers/%s", s->root, path);
+    }
+  return 0;
+}
+
 int
 ctr_remove (struct store *s, const char *runtime_root, const char *id, bool force,
             struct focker_err **err)
@@ -458,7 +513,7 @@ ctr_remove (struct store *s, const char *runtime_root, const char *id, bool forc
   struct container_state *st = NULL;
   enum container_status status;
   struct focker_err *e = NULL;
-  const char *name, *mode;
+  const char *mode;
   void *j = NULL;
   int r;
 
@@ -499,25 +554,12 @@ ctr_remove (struct store *s, const char *runtime_root, const char *id, bool forc
   cdir = open_containers (s, false, err);
   if (cdir < 0)
     return cdir;
-  name = json_string_value (json_object_get (cfg, "Name"));
-  if (name && *name)
-    {
-      _cleanup_close_ int lockfd = store_lock_file (s, "containers", LOCK_EX, err);
-      _cleanup_free_ char *path = xasprintf ("names/%s", name), *text = NULL;
-      size_t len;
-      if (lockfd < 0)
-        return lockfd;
-      /* only our own name: after a crash the name may have been taken again */
-      r = read_file_at (&text, &len, cdir, path, 128, err);
-      if (r == -ENOENT)
-        focker_err_free (TAKE_PTR (*err));
-      else if (r < 0)
-        return r;
-      else if (len == CTR_ID_LEN && memcmp (text, id, CTR_ID_LEN) == 0
-               && (r = sys_unlinkat (cdir, path, 0)) < 0)
-        return focker_fail (err, r, "remove %s/containers/%s", s->root, path);
-    }
-  r = rm_rf_at (cdir, id);
+  r = release_names (s, cdir, id, err);
+  if (r < 0)
+    return r;
+  /* a monitor recording the exit of the container just killed may write state.json once */
+  for (int tries = 0; (r = rm_rf_at (cdir, id)) == -ENOTEMPTY && tries < 3; tries++)
+    ;
   if (r < 0)
     return focker_fail (err, r, "remove %s/%s", s->root, rec_dir);
   return 0;

@@ -363,6 +363,16 @@ records_have_unique_names_and_resolve (void **state)
   o.id = ID2;
   create_or_fail (s, &o);
   assert_int_equal (ctr_remove (s, RT, ID2, false, &err), 0);
+  /* a name left by an rm killed after the record went: free again */
+  put_bytes (STORE "/containers/names/stale", ID2, CTR_ID_LEN);
+  o.name = "stale";
+  o.id = ID1;
+  create_or_fail (s, &o);
+  assert_int_equal (ctr_resolve (s, "stale", id, &err), 0);
+  assert_string_equal (id, ID1);
+  assert_false (fake_exists (k, STORE "/containers/names/.tmp-" ID1));
+  assert_int_equal (ctr_remove (s, RT, ID1, false, &err), 0);
+  assert_false (fake_exists (k, STORE "/containers/names/stale"));
   store_close (s);
   fake_kernel_free (k);
 }
