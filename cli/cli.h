@@ -79,6 +79,8 @@ struct monitor_opts
 {
   const char *id;
   bool detach, interactive, tty, auto_remove;
+  bool remove_on_failure; /* run: a container that never ran leaves no record */
+  bool loopback_up;       /* --network none: raise lo in the namespace the runtime made */
 };
 /* The focker command is the monitor: output on our terminal and in the log, signals and
  * stdin (-i) forwarded; returns the container's exit status (125 for our own errors, 126/127
@@ -92,6 +94,9 @@ struct store;
 int cli_open_store (struct store **s, bool exclusive);
 /* Receive one fd sent with SCM_RIGHTS on conn; -1 if none. */
 int cli_recv_fd (int conn);
+
+/* delete --force of the runtime container id, errors ignored (it may not exist) */
+void cli_delete_quiet (const char *id);
 
 int cmd_user_run (int argc, char **argv, bool start);
 int cmd_user_ps (int argc, char **argv);

@@ -345,7 +345,9 @@ monitor_opts_from (const struct run_args *a)
                             .detach = a->detach,
                             .interactive = a->o.interactive,
                             .tty = a->o.tty,
-                            .auto_remove = a->o.auto_remove };
+                            .auto_remove = a->o.auto_remove,
+                            .remove_on_failure = true,
+                            .loopback_up = strcmp (a->o.network, "none") == 0 && !g.rootless };
   return m;
 }
 
@@ -395,12 +397,6 @@ cmd_user_run (int argc, char **argv, bool start)
         r = monitor_detached (&m);
         if (r == 0)
           printf ("%s\n", a.id);
-        else if (cli_open_store (&s, false) == 0)
-          {
-            /* nothing left of a container that could not start */
-            ctr_remove (s, g.root, a.id, true, NULL);
-            store_close (s);
-          }
       }
     else
       r = monitor_foreground (&m);
@@ -450,10 +446,25 @@ resolve_or_fail (const char *cmd, const char *ref, char id[CTR_ID_LEN + 1])
 
 /* ---- status ---- */
 
+/* Is the process there and not a zombie (a killed monitor nobody reaped yet is dead)? */
 static bool
 pid_alive (long pid)
 {
-  return pid > 0 && (kill ((pid_t)pid, 0) == 0 || errno == EPERM);
+  char path[64], buf[512], *p;
+  FILE *f;
+  size_t n;
+
+  if (pid <= 0)
+    return false;
+  snprintf (path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen (path, "re");
+  if (f == NULL)
+    return false;
+  n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = '\0';
+  p = strrchr (buf, ')');
+  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
 static bool
@@ -562,7 +573,7 @@ cmd_user_ps (int argc, char **argv)
       return cli_fail (err);
     }
   if (!json && !quiet)
-    printf ("%-12s   %-24s %-24s %-16s %-28s %-8s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+    printf ("%-12s   %-20s %-24s %-24s %-30s %-6s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
             "CREATED", "STATUS", "PORTS", "NAMES");
   for (size_t i = 0; ids[i]; i++)
     {
@@ -598,7 +609,7 @@ cmd_user_ps (int argc, char **argv)
           else
             {
               _cleanup_free_ char *created = xasprintf ("%s ago", age);
-              printf ("%.12s   %-24s %-24.24s %-16s %-28s %-8s %s\n", ids[i], image ?: "", cmd,
+              printf ("%.12s   %-20s %-24.24s %-24s %-30s %-6s %s\n", ids[i], image ?: "", cmd,
                       created, status, "", name ?: "");
             }
         }
@@ -617,6 +628,13 @@ cmd_user_ps (int argc, char **argv)
 }
 
 /* ---- start ---- */
+
+static bool
+none_network (json_t *host)
+{
+  const char *mode = json_string_value (json_object_get (host, "NetworkMode"));
+  return mode == NULL || strcmp (mode, "none") == 0;
+}
 
 int
 cmd_user_start (const char *id, bool attach)
@@ -644,7 +662,7 @@ cmd_user_start (const char *id, bool attach)
       return 0; /* docker: starting a running container is a no-op */
     }
   /* the runtime container of an earlier run (a monitor killed before it deleted it) */
-  container_delete (g.root, id, true, NULL);
+  cli_delete_quiet (id);
   conf = json_object_get (cfg, "Config");
   host = json_object_get (cfg, "HostConfig");
   {
@@ -652,7 +670,8 @@ cmd_user_start (const char *id, bool attach)
                               .detach = !attach,
                               .interactive = false,
                               .tty = json_is_true (json_object_get (conf, "Tty")),
-                              .auto_remove = json_is_true (json_object_get (host, "AutoRemove")) };
+                              .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
+                              .loopback_up = !g.rootless && none_network (host) };
     r = attach ? monitor_foreground (&m) : monitor_detached (&m);
   }
   json_decref (cfg);
