@@ -987,6 +987,32 @@ cmd_logs (int argc, char **argv)
 
 /* ---- inspect ---- */
 
+/* A mount of config.json as inspect shows it, or NULL for those every container has. */
+static json_t *
+user_mount (json_t *m)
+{
+  static const char *const ours[]
+      = { "/dev", "/dev/shm", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname", NULL };
+  const char *type = json_string_value (json_object_get (m, "type"));
+  const char *dst = json_string_value (json_object_get (m, "destination"));
+  bool rw = true;
+  json_t *opt;
+  size_t k;
+
+  if (!type || !dst || (strcmp (type, "bind") != 0 && strcmp (type, "tmpfs") != 0))
+    return NULL;
+  for (const char *const *d = ours; *d; d++)
+    if (strcmp (dst, *d) == 0)
+      return NULL;
+  json_array_foreach (json_object_get (m, "options"), k, opt)
+  {
+    if (strcmp (json_string_value (opt) ?: "", "ro") == 0)
+      rw = false;
+  }
+  return json_pack ("{s:s,s:O,s:s,s:b}", "Type", type, "Source", json_object_get (m, "source"),
+                    "Destination", dst, "RW", rw);
+}
+
 int
 cmd_user_inspect (const char *id)
 {
@@ -1022,13 +1048,9 @@ cmd_user_inspect (const char *id)
     mounts = json_array ();
     json_array_foreach (json_object_get (spec, "mounts"), i, m)
     {
-      const char *type = json_string_value (json_object_get (m, "type"));
-      const char *dst = json_string_value (json_object_get (m, "destination"));
-      if (type && dst && (strcmp (type, "bind") == 0 || strcmp (type, "tmpfs") == 0)
-          && strncmp (dst, "/etc/", 5) != 0)
-        json_array_append_new (mounts, json_pack ("{s:s,s:O,s:O}", "Type", type, "Source",
-                                                  json_object_get (m, "source"), "Destination",
-                                                  json_object_get (m, "destination")));
+      json_t *um = user_mount (m);
+      if (um)
+        json_array_append_new (mounts, um);
     }
     json_decref (spec);
     json_object_set_new (cfg, "Mounts", mounts);

@@ -265,6 +265,12 @@ import json, sys
 c = json.load(sys.stdin)[0]
 print(c["Id"], c["Name"], c["State"]["Status"], c["State"]["ExitCode"], c["Config"]["Image"], c["HostConfig"]["NetworkMode"])') || return 1
   assert_eq "$out" "$id later exited 0 focker/busybox none" || return 1
+  fr create --name withvol -v "$E2E_TMP:/data:ro" focker/busybox true >/dev/null || return 1
+  out=$(fr inspect withvol | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[0]["Mounts"])') || return 1
+  assert_eq "$out" "[{'Type': 'bind', 'Source': '$E2E_TMP', 'Destination': '/data', 'RW': False}]" || return 1
+  fr rm withvol >/dev/null || return 1
   # inspect still inspects images
   assert_contains "$(fr inspect focker/busybox)" '"name": "focker/busybox:latest"' || return 1
   fr run -d --name live focker/busybox sleep 100 >/dev/null || return 1
@@ -294,5 +300,24 @@ test_run_signals_reach_the_container_and_tty_output_is_logged() {
   assert_contains "$(fr logs "$id")" "/dev/pts/0" || return 1
   assert_contains "$(fr logs "$id")" "on-a-tty" || return 1
   fr rm "$id" >/dev/null || return 1
+  ur_nothing_left
+}
+
+test_run_oci_forms_keep_runc_behaviour() {
+  ur_init || return 1
+  local out
+  make_bundle "$E2E_TMP/b" '["echo", "from-the-bundle"]'
+  # runc's `run ID` in a bundle directory: one operand, ./config.json, and no such image
+  out=$(cd "$E2E_TMP/b" && fr run oci1) || return 1
+  assert_eq "$out" from-the-bundle || return 1
+  # an image name there is the user face
+  out=$(cd "$E2E_TMP/b" && fr run --rm focker/busybox echo from-the-image) || return 1
+  assert_eq "$out" from-the-image || return 1
+  # --bundle always means the OCI runtime; kill ID SIG and ps ID are runc's
+  fr create --bundle "$E2E_TMP/b" oci2 || return 1
+  assert_contains "$(fr state oci2)" '"status": "created"' || return 1
+  assert_eq "$(fr ps -aq)" "" "a runtime container is not a user container" || return 1
+  fr kill oci2 9 || return 1
+  fr delete --force oci2 || return 1
   ur_nothing_left
 }
