@@ -553,6 +553,43 @@ log_lines_round_trip (void **state)
   assert_int_equal (ctr_log_parse ("not json", &stream, &time, &text), -EINVAL);
 }
 
+/* state.json: absent is an empty record (Created); updates merge, the rest stays */
+static void
+state_updates_merge (void **state)
+{
+  struct store *s = NULL;
+  struct fake_kernel *k = kernel_with_image (&s);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o = { .id = ID1, .image = "app", .network = "none", .hostname = "h" };
+  json_t *f;
+  void *st = NULL;
+
+  (void)state;
+  create_or_fail (s, &o);
+  assert_int_equal (ctr_read_state (&st, s, ID1, &err), 0);
+  assert_int_equal (json_object_size (st), 0);
+  json_decref (st);
+  f = json_pack ("{s:s,s:i}", "Status", "running", "Pid", 5);
+  assert_int_equal (ctr_update_state (s, ID1, f, &err), 0);
+  json_decref (f);
+  f = json_pack ("{s:s,s:i}", "Status", "exited", "ExitCode", 3);
+  assert_int_equal (ctr_update_state (s, ID1, f, &err), 0);
+  json_decref (f);
+  assert_int_equal (ctr_read_state (&st, s, ID1, &err), 0);
+  assert_string_equal (json_string_value (json_object_get (st, "Status")), "exited");
+  assert_int_equal (json_integer_value (json_object_get (st, "Pid")), 5);
+  assert_int_equal (json_integer_value (json_object_get (st, "ExitCode")), 3);
+  json_decref (st);
+  /* a removed record: the monitor's late update fails, and creates nothing */
+  assert_int_equal (ctr_remove (s, RT, ID1, false, &err), 0);
+  f = json_pack ("{s:s}", "Status", "exited");
+  assert_true (ctr_update_state (s, ID1, f, &err) < 0);
+  json_decref (f);
+  assert_false (fake_exists (k, STORE "/containers/" ID1));
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 int
 main (void)
 {
@@ -567,6 +604,7 @@ main (void)
     cmocka_unit_test (create_and_rm_survive_every_fault),
     cmocka_unit_test (status_texts_are_dockers),
     cmocka_unit_test (log_lines_round_trip),
+    cmocka_unit_test (state_updates_merge),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
