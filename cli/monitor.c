@@ -210,6 +210,17 @@ record (const char *id, json_t *fields)
   json_decref (fields);
 }
 
+/* The container runs, this process its monitor (the exit of an earlier run forgotten). */
+static void
+record_running (const char *id, pid_t pid)
+{
+  _cleanup_free_ char *now = state_now_rfc3339 ();
+
+  record (id, json_pack ("{s:s,s:I,s:I,s:s,s:s,s:n}", "Status", "running", "Pid", (json_int_t)pid,
+                         "MonitorPid", (json_int_t)getpid (), "StartedAt", now, "FinishedAt", "",
+                         "ExitCode"));
+}
+
 /* The console socket for -t: a listener in a private directory; the pty master arrives on it
  * during create, and is taken after. */
 static int
@@ -365,13 +376,7 @@ launch (struct mon *m, int *status, struct focker_err **err)
       cli_delete_quiet (m->o->id);
       return r;
     }
-  {
-    _cleanup_free_ char *now = state_now_rfc3339 ();
-    json_t *f = json_pack ("{s:s,s:I,s:I,s:s,s:s,s:n}", "Status", "running", "Pid",
-                           (json_int_t)m->pid, "MonitorPid", (json_int_t)getpid (), "StartedAt",
-                           now, "FinishedAt", "", "ExitCode");
-    record (m->o->id, f);
-  }
+  record_running (m->o->id, m->pid);
   return 0;
 }
 
@@ -448,9 +453,7 @@ monitor_foreground (const struct monitor_opts *o)
           remove_after_failure (o);
           return status;
         }
-      record (o->id,
-              json_pack ("{s:s,s:I,s:I,s:s}", "Status", "running", "Pid", (json_int_t)m.pid,
-                         "MonitorPid", (json_int_t)getpid (), "StartedAt", state_now_rfc3339 ()));
+      record_running (o->id, m.pid);
       status = monitor_loop (&m);
       term_attach_end (&term);
       m.o = o;

@@ -285,7 +285,7 @@ print(json.load(sys.stdin)[0]["Mounts"])') || return 1
 
 test_run_signals_reach_the_container_and_tty_output_is_logged() {
   ur_init || return 1
-  local pid rc id
+  local pid rc id out
   # focker itself in the background (not the fr function's subshell), so the signal is focker's
   "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm focker/busybox \
     sh -c 'trap "exit 9" INT; echo ready; while true; do sleep 0.1; done' >"$E2E_TMP/o" &
@@ -295,6 +295,12 @@ test_run_signals_reach_the_container_and_tty_output_is_logged() {
   wait $pid
   rc=$?
   assert_eq "$rc" 9 "SIGINT to focker reaches the container" || return 1
+  # foreground -t: the container's terminal is ours, its status focker's
+  out=$(on_pty 24 80 "" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm -t \
+    focker/busybox sh -c 'tty; stty size; exit 4') || return 1
+  assert_contains "$out" "/dev/pts/0" || return 1
+  assert_contains "$out" "24 80" || return 1
+  assert_contains "$out" "EXIT 4" || return 1
   id=$(fr run -d -t focker/busybox sh -c 'tty; echo on-a-tty') || return 1
   assert_eq "$(fr wait "$id")" 0 || return 1
   assert_contains "$(fr logs "$id")" "/dev/pts/0" || return 1
