@@ -475,7 +475,8 @@ runtime_running (const char *id)
   struct focker_err *err = NULL;
   bool yes = false;
 
-  if (container_state (&st, &status, g.root, id, &err) == 0)
+  /* inspect needs no runtime root (rootless without one): nothing runs there then */
+  if (g.root && container_state (&st, &status, g.root, id, &err) == 0)
     {
       yes = status == STATUS_RUNNING || status == STATUS_PAUSED;
       state_free (st);
