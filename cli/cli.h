@@ -134,5 +134,6 @@ int cmd_unbundle (int argc, char **argv);
 int cmd_image (int argc, char **argv);
 int cmd_load (int argc, char **argv);
 int cmd_save (int argc, char **argv);
+int cmd_network (int argc, char **argv);
 
 #endif

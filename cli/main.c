@@ -138,6 +138,8 @@ static const struct cli_command commands[] = {
   { "bundle", cmd_bundle, "write an OCI bundle from an image: bundle [--copy] IMAGE DIR", true },
   { "unbundle", cmd_unbundle, "unmount and remove a bundle made by bundle", true },
   { "image", cmd_image, "image build-default [--busybox PATH] [NAME]: the busybox image", true },
+  { "network", cmd_network,
+    "network attach|detach|ls|inspect|prune: the bridge network, addresses, published ports" },
   { NULL, NULL, NULL },
 };
 

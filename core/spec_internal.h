@@ -47,6 +47,11 @@ int spec_ju64 (struct spec_ctx *c, json_t *obj, const char *key, bool required, 
                uint64_t *out);
 int spec_jobject (struct spec_ctx *c, json_t *obj, const char *key, bool required, json_t **out);
 int spec_jarray (struct spec_ctx *c, json_t *obj, const char *key, bool required, json_t **out);
+/* Array member `key` of objects: stores a new array of *n elements of `size` into the pointer
+ * at `outp` (any struct pointer; written with memcpy) and calls fn on each, with its index in
+ * the error path; an element that is not an object is an error. */
+int spec_jarray_of (struct spec_ctx *c, json_t *obj, const char *key, size_t size, void *outp,
+                    size_t *n, int (*fn) (struct spec_ctx *, json_t *, void *));
 /* An array of strings (NULL-terminated copy); elements are checked one by one. */
 int spec_jstrv (struct spec_ctx *c, json_t *obj, const char *key, char ***out);
 /* An object whose values are all strings ("annotations", "sysctl", "unified"). */

@@ -344,3 +344,36 @@ spec_check_enum (struct spec_ctx *c, const char *key, const char *s, const char 
       return i;
   return spec_ctx_fail (c, key, "unknown %s \"%s\"", what, s);
 }
+
+/* Array member `key`: stores a new array of n elements of `size` into the pointer at
+ * `outp` (any struct pointer; written with memcpy), calls fn on each with its path. */
+int
+spec_jarray_of (struct spec_ctx *c, json_t *obj, const char *key, size_t size, void *outp,
+                size_t *n, int (*fn) (struct spec_ctx *, json_t *, void *))
+{
+  json_t *arr = NULL, *e;
+  size_t mark, i;
+  char *p;
+  int r;
+
+  r = spec_jarray (c, obj, key, false, &arr);
+  if (r <= 0)
+    return r;
+  p = xcalloc (json_array_size (arr), size);
+  memcpy (outp, &p, sizeof p);
+  *n = json_array_size (arr);
+  mark = spec_ctx_key (c, key);
+  json_array_foreach (arr, i, e)
+  {
+    size_t m2 = spec_ctx_index (c, i);
+    if (!json_is_object (e))
+      r = spec_ctx_fail (c, NULL, "must be an object");
+    else
+      r = fn (c, e, p + i * size);
+    spec_ctx_pop (c, m2);
+    if (r < 0)
+      break;
+  }
+  spec_ctx_pop (c, mark);
+  return r;
+}

@@ -141,8 +141,9 @@ parse_id_mappings (struct spec_ctx *c, json_t *obj, struct spec_linux *l)
 }
 
 static int
-parse_device (struct spec_ctx *c, json_t *e, struct spec_device *d)
+parse_device (struct spec_ctx *c, json_t *e, void *out)
 {
+  struct spec_device *d = out;
   static const char *const types[] = { "c", "b", "u", "p", NULL };
   char *type = NULL;
   uint64_t u;
@@ -180,31 +181,6 @@ parse_device (struct spec_ctx *c, json_t *e, struct spec_device *d)
       d->gid = (gid_t)u;
     }
   free (type);
-  return r;
-}
-
-static int
-parse_devices (struct spec_ctx *c, json_t *obj, struct spec_linux *l)
-{
-  json_t *arr = NULL, *e;
-  size_t mark, i;
-  int r;
-
-  r = spec_jarray (c, obj, "devices", false, &arr);
-  if (r <= 0)
-    return r;
-  l->devices = xcalloc (json_array_size (arr), sizeof *l->devices);
-  l->n_devices = json_array_size (arr);
-  mark = spec_ctx_key (c, "devices");
-  json_array_foreach (arr, i, e)
-  {
-    size_t m2 = spec_ctx_index (c, i);
-    r = parse_device (c, e, &l->devices[i]);
-    spec_ctx_pop (c, m2);
-    if (r < 0)
-      break;
-  }
-  spec_ctx_pop (c, mark);
   return r;
 }
 
@@ -357,7 +333,8 @@ spec_parse_linux (struct spec_ctx *c, json_t *obj, struct spec_linux *l)
   if (r >= 0)
     r = spec_jkv (c, obj, "sysctl", &l->sysctl, &l->n_sysctl);
   if (r >= 0)
-    r = parse_devices (c, obj, l);
+    r = spec_jarray_of (c, obj, "devices", sizeof *l->devices, &l->devices, &l->n_devices,
+                        parse_device);
   if (r >= 0)
     r = spec_jstring (c, obj, "cgroupsPath", false, &l->cgroups_path);
   if (r >= 0)

@@ -211,8 +211,9 @@ parse_destination (struct spec_ctx *c, json_t *e, struct spec_mount *m)
 }
 
 static int
-parse_mount (struct spec_ctx *c, json_t *e, struct spec_mount *m)
+parse_mount (struct spec_ctx *c, json_t *e, void *out)
 {
+  struct spec_mount *m = out;
   int r;
 
   if (!json_is_object (e))
@@ -237,24 +238,6 @@ parse_mount (struct spec_ctx *c, json_t *e, struct spec_mount *m)
 int
 spec_parse_mounts (struct spec_ctx *c, json_t *root, struct spec *s)
 {
-  json_t *arr = NULL, *e;
-  size_t mark, i;
-  int r;
-
-  r = spec_jarray (c, root, "mounts", false, &arr);
-  if (r <= 0)
-    return r;
-  s->mounts = xcalloc (json_array_size (arr), sizeof *s->mounts);
-  s->n_mounts = json_array_size (arr);
-  mark = spec_ctx_key (c, "mounts");
-  json_array_foreach (arr, i, e)
-  {
-    size_t m2 = spec_ctx_index (c, i);
-    r = parse_mount (c, e, &s->mounts[i]);
-    spec_ctx_pop (c, m2);
-    if (r < 0)
-      break;
-  }
-  spec_ctx_pop (c, mark);
-  return r;
+  return spec_jarray_of (c, root, "mounts", sizeof *s->mounts, &s->mounts, &s->n_mounts,
+                         parse_mount);
 }

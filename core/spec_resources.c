@@ -117,39 +117,6 @@ parse_obj (struct spec_ctx *c, json_t *obj, const char *key,
   return r;
 }
 
-/* Array member `key`: stores a new array of n elements of `size` into the pointer at
- * `outp` (any struct pointer; written with memcpy), calls fn on each with its path. */
-static int
-parse_arr (struct spec_ctx *c, json_t *obj, const char *key, size_t size, void *outp, size_t *n,
-           int (*fn) (struct spec_ctx *, json_t *, void *))
-{
-  json_t *arr = NULL, *e;
-  size_t mark, i;
-  char *p;
-  int r;
-
-  r = spec_jarray (c, obj, key, false, &arr);
-  if (r <= 0)
-    return r;
-  p = xcalloc (json_array_size (arr), size);
-  memcpy (outp, &p, sizeof p);
-  *n = json_array_size (arr);
-  mark = spec_ctx_key (c, key);
-  json_array_foreach (arr, i, e)
-  {
-    size_t m2 = spec_ctx_index (c, i);
-    if (!json_is_object (e))
-      r = spec_ctx_fail (c, NULL, "must be an object");
-    else
-      r = fn (c, e, p + i * size);
-    spec_ctx_pop (c, m2);
-    if (r < 0)
-      break;
-  }
-  spec_ctx_pop (c, mark);
-  return r;
-}
-
 static int
 device_rule_fn (struct spec_ctx *c, json_t *e, void *out)
 {
@@ -274,20 +241,20 @@ blkio_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
   int r = parse_fields (c, o, blkio_fields, res);
 
   if (r >= 0)
-    r = parse_arr (c, o, "weightDevice", sizeof (struct spec_weight_device),
-                   &res->blkio_weight_devices, &res->n_blkio_weight_devices, weight_device_fn);
+    r = spec_jarray_of (c, o, "weightDevice", sizeof (struct spec_weight_device),
+                        &res->blkio_weight_devices, &res->n_blkio_weight_devices, weight_device_fn);
   if (r >= 0)
-    r = parse_arr (c, o, "throttleReadBpsDevice", sizeof (struct spec_throttle),
-                   &res->throttle_read_bps, &res->n_throttle_read_bps, throttle_fn);
+    r = spec_jarray_of (c, o, "throttleReadBpsDevice", sizeof (struct spec_throttle),
+                        &res->throttle_read_bps, &res->n_throttle_read_bps, throttle_fn);
   if (r >= 0)
-    r = parse_arr (c, o, "throttleWriteBpsDevice", sizeof (struct spec_throttle),
-                   &res->throttle_write_bps, &res->n_throttle_write_bps, throttle_fn);
+    r = spec_jarray_of (c, o, "throttleWriteBpsDevice", sizeof (struct spec_throttle),
+                        &res->throttle_write_bps, &res->n_throttle_write_bps, throttle_fn);
   if (r >= 0)
-    r = parse_arr (c, o, "throttleReadIOPSDevice", sizeof (struct spec_throttle),
-                   &res->throttle_read_iops, &res->n_throttle_read_iops, throttle_fn);
+    r = spec_jarray_of (c, o, "throttleReadIOPSDevice", sizeof (struct spec_throttle),
+                        &res->throttle_read_iops, &res->n_throttle_read_iops, throttle_fn);
   if (r >= 0)
-    r = parse_arr (c, o, "throttleWriteIOPSDevice", sizeof (struct spec_throttle),
-                   &res->throttle_write_iops, &res->n_throttle_write_iops, throttle_fn);
+    r = spec_jarray_of (c, o, "throttleWriteIOPSDevice", sizeof (struct spec_throttle),
+                        &res->throttle_write_iops, &res->n_throttle_write_iops, throttle_fn);
   return r;
 }
 
@@ -303,8 +270,8 @@ network_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
       res->net_class_id = (uint32_t)id;
     }
   if (r >= 0)
-    r = parse_arr (c, o, "priorities", sizeof (struct spec_kv), &res->net_priorities,
-                   &res->n_net_priorities, priority_fn);
+    r = spec_jarray_of (c, o, "priorities", sizeof (struct spec_kv), &res->net_priorities,
+                        &res->n_net_priorities, priority_fn);
   return r;
 }
 
@@ -351,8 +318,8 @@ spec_parse_resources (struct spec_ctx *c, json_t *obj, struct spec_resources *re
 {
   int r;
 
-  r = parse_arr (c, obj, "devices", sizeof (struct spec_device_rule), &res->devices,
-                 &res->n_devices, device_rule_fn);
+  r = spec_jarray_of (c, obj, "devices", sizeof (struct spec_device_rule), &res->devices,
+                      &res->n_devices, device_rule_fn);
   if (r >= 0)
     r = parse_obj (c, obj, "memory", memory_fn, res);
   if (r >= 0)
@@ -362,8 +329,8 @@ spec_parse_resources (struct spec_ctx *c, json_t *obj, struct spec_resources *re
   if (r >= 0)
     r = parse_obj (c, obj, "blockIO", blkio_fn, res);
   if (r >= 0)
-    r = parse_arr (c, obj, "hugepageLimits", sizeof (struct spec_hugepage), &res->hugepage_limits,
-                   &res->n_hugepage_limits, hugepage_fn);
+    r = spec_jarray_of (c, obj, "hugepageLimits", sizeof (struct spec_hugepage),
+                        &res->hugepage_limits, &res->n_hugepage_limits, hugepage_fn);
   if (r >= 0)
     r = parse_obj (c, obj, "network", network_fn, res);
   if (r >= 0)

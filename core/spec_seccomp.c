@@ -94,8 +94,9 @@ check_strv_enum (struct spec_ctx *c, const char *key, char **v, const char *cons
 }
 
 static int
-parse_arg (struct spec_ctx *c, json_t *e, struct spec_seccomp_arg *a)
+parse_arg (struct spec_ctx *c, json_t *e, void *out)
 {
+  struct spec_seccomp_arg *a = out;
   char *op = NULL;
   uint64_t index = 0;
   int r;
@@ -119,33 +120,9 @@ parse_arg (struct spec_ctx *c, json_t *e, struct spec_seccomp_arg *a)
 }
 
 static int
-parse_args (struct spec_ctx *c, json_t *e, struct spec_seccomp_rule *rule)
+parse_rule (struct spec_ctx *c, json_t *e, void *out)
 {
-  json_t *arr = NULL, *a;
-  size_t mark, i;
-  int r;
-
-  r = spec_jarray (c, e, "args", false, &arr);
-  if (r <= 0)
-    return r;
-  rule->args = xcalloc (json_array_size (arr), sizeof *rule->args);
-  rule->n_args = json_array_size (arr);
-  mark = spec_ctx_key (c, "args");
-  json_array_foreach (arr, i, a)
-  {
-    size_t m2 = spec_ctx_index (c, i);
-    r = parse_arg (c, a, &rule->args[i]);
-    spec_ctx_pop (c, m2);
-    if (r < 0)
-      break;
-  }
-  spec_ctx_pop (c, mark);
-  return r;
-}
-
-static int
-parse_rule (struct spec_ctx *c, json_t *e, struct spec_seccomp_rule *rule)
-{
+  struct spec_seccomp_rule *rule = out;
   uint64_t u;
   int r;
 
@@ -164,32 +141,7 @@ parse_rule (struct spec_ctx *c, json_t *e, struct spec_seccomp_rule *rule)
       rule->errno_ret = (unsigned)u;
     }
   if (r >= 0)
-    r = parse_args (c, e, rule);
-  return r;
-}
-
-static int
-parse_rules (struct spec_ctx *c, json_t *obj, struct spec_seccomp *sc)
-{
-  json_t *arr = NULL, *e;
-  size_t mark, i;
-  int r;
-
-  r = spec_jarray (c, obj, "syscalls", false, &arr);
-  if (r <= 0)
-    return r;
-  sc->syscalls = xcalloc (json_array_size (arr), sizeof *sc->syscalls);
-  sc->n_syscalls = json_array_size (arr);
-  mark = spec_ctx_key (c, "syscalls");
-  json_array_foreach (arr, i, e)
-  {
-    size_t m2 = spec_ctx_index (c, i);
-    r = parse_rule (c, e, &sc->syscalls[i]);
-    spec_ctx_pop (c, m2);
-    if (r < 0)
-      break;
-  }
-  spec_ctx_pop (c, mark);
+    r = spec_jarray_of (c, e, "args", sizeof *rule->args, &rule->args, &rule->n_args, parse_arg);
   return r;
 }
 
@@ -216,6 +168,7 @@ spec_parse_seccomp (struct spec_ctx *c, json_t *obj, struct spec_seccomp *sc)
   if (r >= 0)
     r = spec_jstring (c, obj, "listenerMetadata", false, &sc->listener_metadata);
   if (r >= 0)
-    r = parse_rules (c, obj, sc);
+    r = spec_jarray_of (c, obj, "syscalls", sizeof *sc->syscalls, &sc->syscalls, &sc->n_syscalls,
+                        parse_rule);
   return r < 0 ? r : 0;
 }

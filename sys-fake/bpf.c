@@ -397,8 +397,13 @@ fake_cgroup_device_access (struct fake_kernel *k, const char *cgroup, char type,
   struct fake_inode *cg = fake_host_lookup (k, cgroup, true);
   unsigned acc = 0;
 
-  if (cg == NULL || cg->cgh == NULL || !fake_cgroup_is_v2 (cg))
+  if (cg == NULL || cg->cgh == NULL)
     return -ENOENT;
+  if (!fake_cgroup_is_v2 (cg))
+    return fake_v1_device_allowed (cg, type, maj, min,
+                                   (strchr (access, 'r') ? 1u : 0u)
+                                       | (strchr (access, 'w') ? 2u : 0u)
+                                       | (strchr (access, 'm') ? 4u : 0u));
   for (const char *a = access; a && *a; a++)
     acc |= *a == 'r'   ? BPF_DEVCG_ACC_READ
            : *a == 'w' ? BPF_DEVCG_ACC_WRITE

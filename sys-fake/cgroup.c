@@ -7,7 +7,15 @@
  * process or a child cgroup is inside (EBUSY).  Writing a pid to cgroup.procs moves the
  * process ("0" is the writer); cgroup.procs, cgroup.controllers, cgroup.subtree_control and
  * cgroup.events are generated on read; every other control file keeps the last value
- * written (a write replaces the content, as cgroupfs does).  Values are not validated. */
+ * written (a write replaces the content, as cgroupfs does).  Values are not validated.
+ *
+ * The v1 devices controller keeps its whitelist in devices.list, as the kernel shows it: "a
+ * *:* rwm" when everything is allowed, else one line per allowed device.  A write to
+ * devices.allow or devices.deny changes it as the kernel does (a rule of type 'a' resets it;
+ * otherwise an exception to the default is added, or access bits of the same device's
+ * exception cleared); a child cgroup starts with its parent's list.  Not modelled: the
+ * exceptions of an allow-everything list (the kernel does not show them either), and the
+ * parent's list limiting what a child may allow. */
 #include "sys-fake/internal.h"
 #include <sys/mount.h>
 
@@ -354,11 +362,20 @@ int
 fake_cgroup_mkdir (struct fake_kernel *k, struct fake_inode *dir)
 {
   struct fake_cghier *h = dir->parent->cgh;
+  struct fake_inode *plist = fake_dir_lookup (dir->parent, "devices.list");
 
   dir->cgh = h;
   dir->mode = S_IFDIR | 0755;
   dir->cg_subtree = fake_xstrdup ("");
   fake_cg_populate (k, dir, h->v2 ? fake_cg_available (dir) : h->name, false);
+  if (plist && !h->v2)
+    {
+      char *v = fake_xmalloc (plist->data.len + 1);
+      memcpy (v, plist->data.d, plist->data.len);
+      v[plist->data.len] = '\0';
+      fake_cg_set (dir, "devices.list", v);
+      free (v);
+    }
   return 0;
 }
 
@@ -534,6 +551,203 @@ fake_cg_kill (struct fake_kernel *k, struct fake_inode *dir)
     }
 }
 
+/* ---- v1 devices ---- */
+
+struct fake_devex
+{
+  char type;
+  long major, minor; /* -1: any */
+  unsigned acc;      /* 1 r, 2 w, 4 m */
+};
+
+static unsigned
+fake_dev_acc (const char *s)
+{
+  unsigned a = 0;
+  for (; *s && *s != '\n' && *s != ' '; s++)
+    a |= *s == 'r' ? 1u : *s == 'w' ? 2u : *s == 'm' ? 4u : 0u;
+  return a;
+}
+
+static const char *
+fake_dev_num (const char *s, long *v)
+{
+  char *end;
+  if (*s == '*')
+    {
+      *v = -1;
+      return s + 1;
+    }
+  *v = strtol (s, &end, 10);
+  return end;
+}
+
+/* One rule or list line "c 1:3 rwm"; false when it is not one. */
+static bool
+fake_dev_parse (const char *s, struct fake_devex *e)
+{
+  e->type = s[0];
+  if ((e->type != 'a' && e->type != 'b' && e->type != 'c') || (s[1] != ' ' && s[1] != '\0'))
+    return false;
+  if (s[1] == '\0' || e->type == 'a')
+    {
+      e->major = e->minor = -1;
+      e->acc = 7;
+      return true;
+    }
+  s = fake_dev_num (s + 2, &e->major);
+  if (*s != ':')
+    return false;
+  s = fake_dev_num (s + 1, &e->minor);
+  if (*s != ' ')
+    return false;
+  e->acc = fake_dev_acc (s + 1);
+  return true;
+}
+
+/* devices.list of `dir` as a default and exceptions; returns the count, *all the default. */
+static size_t
+fake_dev_list (struct fake_inode *dir, struct fake_devex **out, bool *all)
+{
+  struct fake_inode *f = fake_dir_lookup (dir, "devices.list");
+  char *text = fake_xmalloc (f->data.len + 1), *line, *save = NULL;
+  size_t n = 0;
+
+  memcpy (text, f->data.d, f->data.len);
+  text[f->data.len] = '\0';
+  *out = fake_xmalloc ((f->data.len / 6 + 2) * sizeof **out);
+  *all = false;
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      struct fake_devex e;
+      if (!fake_dev_parse (line, &e))
+        continue;
+      if (e.type == 'a')
+        *all = true;
+      else
+        (*out)[n++] = e;
+    }
+  free (text);
+  return n;
+}
+
+static void
+fake_dev_store (struct fake_inode *dir, const struct fake_devex *v, size_t n, bool all)
+{
+  struct fake_inode *f = fake_dir_lookup (dir, "devices.list");
+
+  f->data.len = 0;
+  if (all)
+    {
+      fake_buf_put (&f->data, "a *:* rwm\n", 10);
+      return;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      char line[80], maj[24] = "*", min[24] = "*", acc[4] = { 0 }, *a = acc;
+      int len;
+      if (v[i].major >= 0)
+        snprintf (maj, sizeof maj, "%ld", v[i].major);
+      if (v[i].minor >= 0)
+        snprintf (min, sizeof min, "%ld", v[i].minor);
+      if (v[i].acc & 1u)
+        *a++ = 'r';
+      if (v[i].acc & 2u)
+        *a++ = 'w';
+      if (v[i].acc & 4u)
+        *a++ = 'm';
+      len = snprintf (line, sizeof line, "%c %s:%s %s\n", v[i].type, maj, min, acc);
+      fake_buf_put (&f->data, line, (size_t)len);
+    }
+}
+
+/* A write of `rule` to devices.allow (allow) or devices.deny. */
+static ssize_t
+fake_dev_write (struct fake_kernel *k, struct fake_inode *dir, bool allow, const char *rule,
+                size_t n)
+{
+  struct fake_devex r, *v;
+  bool all;
+  size_t cnt;
+  char buf[96];
+
+  snprintf (buf, sizeof buf, "%.*s", (int)(n < 95 ? n : 95), rule);
+  buf[strcspn (buf, "\n")] = '\0';
+  if (!fake_dev_parse (buf, &r))
+    return -EINVAL;
+  cnt = fake_dev_list (dir, &v, &all);
+  if (r.type == 'a')
+    {
+      cnt = 0;
+      all = allow;
+    }
+  else
+    {
+      size_t i;
+      for (i = 0; i < cnt; i++)
+        if (v[i].type == r.type && v[i].major == r.major && v[i].minor == r.minor)
+          break;
+      if (allow != all)
+        {
+          /* an exception: add, or merge into the same device's */
+          if (i == cnt)
+            {
+              v[cnt] = r;
+              v[cnt++].acc = 0;
+            }
+          v[i].acc |= r.acc;
+        }
+      else if (i < cnt && (v[i].acc &= ~r.acc) == 0)
+        v[i] = v[--cnt];
+    }
+  fake_dev_store (dir, v, cnt, all);
+  free (v);
+  if (k->dev_watch && k->dev_watch == dir
+      && fake_v1_device_allowed (dir, k->dev_watch_rule.type, k->dev_watch_rule.major,
+                                 k->dev_watch_rule.minor, k->dev_watch_rule.acc)
+             != 1)
+    k->dev_watch_lost++;
+  return (ssize_t)n;
+}
+
+int
+fake_v1_device_allowed (struct fake_inode *dir, char type, long major, long minor, unsigned acc)
+{
+  struct fake_devex *v;
+  bool all;
+  size_t cnt;
+  int ok = 0;
+
+  if (fake_dir_lookup (dir, "devices.list") == NULL)
+    return -ENOENT;
+  cnt = fake_dev_list (dir, &v, &all);
+  if (all)
+    ok = 1;
+  /* the kernel's match: one exception covering the device and every bit asked */
+  for (size_t i = 0; i < cnt && !ok; i++)
+    if (v[i].type == type && (v[i].major < 0 || v[i].major == major)
+        && (v[i].minor < 0 || v[i].minor == minor) && (acc & ~v[i].acc) == 0)
+      ok = 1;
+  free (v);
+  return ok;
+}
+
+void
+fake_cgroup_devices_watch (struct fake_kernel *k, const char *cgroup, char type, unsigned major,
+                           unsigned minor, const char *access)
+{
+  k->dev_watch = fake_host_lookup (k, cgroup, true);
+  k->dev_watch_rule
+      = (struct fake_dev_rule){ type, (long)major, (long)minor, fake_dev_acc (access) };
+  k->dev_watch_lost = 0;
+}
+
+size_t
+fake_cgroup_devices_watch_lost (struct fake_kernel *k)
+{
+  return k->dev_watch_lost;
+}
+
 ssize_t
 fake_cgroup_write (struct fake_kernel *k, struct fake_file *f, const char *buf, size_t n)
 {
@@ -550,6 +764,17 @@ fake_cgroup_write (struct fake_kernel *k, struct fake_file *f, const char *buf, 
   else if (strcmp (ino->name, "cgroup.controllers") == 0
            || strcmp (ino->name, "cgroup.events") == 0)
     r = -EACCES;
+  else if (!dir->cgh->v2
+           && (strcmp (ino->name, "devices.allow") == 0 || strcmp (ino->name, "devices.deny") == 0))
+    {
+      r = fake_dev_write (k, dir, ino->name[8] == 'a', v, n);
+      if (r >= 0)
+        {
+          /* the file keeps the last rule too, as the other control files do */
+          ino->data.len = 0;
+          fake_buf_put (&ino->data, v, n);
+        }
+    }
   else if (strcmp (ino->name, "cgroup.kill") == 0)
     {
       if (strcmp (v, "1") == 0 || strcmp (v, "1\n") == 0)

@@ -170,6 +170,7 @@ fake_kernel_free (struct fake_kernel *k)
   if (k == NULL)
     return;
   fake_sched_fini (k);
+  fake_net_free (k);
   while (k->files)
     {
       struct fake_file *f = k->files;

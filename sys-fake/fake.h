@@ -180,6 +180,16 @@ bool fake_same_inode (struct fake_kernel *k, const char *a, const char *b);
 /* A file at `path` referring to a new namespace of `type` (like a bind-mounted nsfs file,
  * /run/netns/x): opening it gives an fd usable with setns.  Returns the namespace id. */
 unsigned long fake_ns_file (struct fake_kernel *k, const char *path, enum fake_ns_type type);
+/* The id of the network namespace a file (netns_create's) refers to, 0 if none. */
+unsigned long fake_ns_file_id (struct fake_kernel *k, const char *path);
+/* The network state of namespace `ns` as text (malloc'd), one line each, in this order:
+ * "link NAME KIND[ up][ master M][ peer P[ elsewhere]]" by index, each followed by its
+ * "addr NAME A.B.C.D/N"; "route default via GW dev NAME"; the nf_tables objects as
+ * "table FAM T", "chain FAM T C type TYPE hook N priority P policy accept", "rule FAM T C:
+ * EXPR; EXPR;" with expressions decoded ("meta l4proto r1", "payload th 2 2 r1", "cmp r1 eq
+ * 0x1f90", "r1 = r1 & 0xff000000 ^ 0x00000000", "r1 = 0xac110002", "fib daddr type r1",
+ * "dnat ip addr r1 port r2", "masq"). */
+char *fake_net_dump (struct fake_kernel *k, unsigned long ns);
 
 /* Processes.  fake_spawn: a new top-level process (child of pid 1) in the initial
  * namespaces, root and cwd /, uid 0, fds 0-2 on the console; it becomes the current process
@@ -232,12 +242,19 @@ bool fake_same_ns (struct fake_kernel *k, pid_t a, pid_t b, enum fake_ns_type ty
 /* cgroup v2 device programs.  fake_cgroup_device_access runs the programs attached to the
  * v2 cgroup directory `cgroup` (absolute host path) and to its ancestors, as the kernel does
  * for an access ("r", "w", "m" or a mix) to a device of `type` 'c' or 'b': 1 when every one
- * allows it (or none is attached), 0 when one denies, -ENOENT when `cgroup` is not a v2
- * cgroup.  fake_cgroup_bpf_count: programs attached directly to it.  fake_bpf_live: loaded
- * programs still held by an fd or an attachment. */
+ * allows it (or none is attached), 0 when one denies, -ENOENT when `cgroup` is not a
+ * cgroup.  On a v1 devices cgroup it answers from the whitelist (devices.list) instead.
+ * fake_cgroup_bpf_count: programs attached directly to it.  fake_bpf_live: loaded programs still
+ * held by an fd or an attachment. */
 int fake_cgroup_device_access (struct fake_kernel *k, const char *cgroup, char type, unsigned major,
                                unsigned minor, const char *access);
 size_t fake_cgroup_bpf_count (struct fake_kernel *k, const char *cgroup);
+/* v1 devices: from now on, after every write to the devices cgroup `cgroup`'s
+ * devices.allow/deny, check that it still allows `access` to the device; _lost counts the
+ * writes after which it did not (a moment the container could not use the device). */
+void fake_cgroup_devices_watch (struct fake_kernel *k, const char *cgroup, char type,
+                                unsigned major, unsigned minor, const char *access);
+size_t fake_cgroup_devices_watch_lost (struct fake_kernel *k);
 size_t fake_bpf_live (struct fake_kernel *k);
 
 /* Journal: every call through the fake, in order of entry. */

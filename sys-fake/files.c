@@ -717,24 +717,36 @@ struct fake_linux_dirent64
   char d_name[];
 };
 
+/* The entries of `dir` with their positions (getdents offsets): a real directory's stay what
+ * they were when the entry was linked, so removing entries while reading (rm -rf) skips
+ * none, as on a real filesystem. */
 static size_t
 fake_dir_entries (struct fake_kernel *k, struct fake_inode *dir, char ***names,
-                  unsigned char **types)
+                  unsigned char **types, unsigned long **pos)
 {
   size_t n;
 
   if (dir->synth != FS_NONE)
-    return (size_t)fake_procfs_entries (k, dir, names, types);
+    {
+      n = (size_t)fake_procfs_entries (k, dir, names, types);
+      *pos = fake_xcalloc (n ? n : 1, sizeof **pos);
+      for (size_t i = 0; i < n; i++)
+        (*pos)[i] = i;
+      return n;
+    }
   n = dir->n_kids + 2;
   *names = fake_xcalloc (n, sizeof **names);
   *types = fake_xcalloc (n, 1);
+  *pos = fake_xcalloc (n, sizeof **pos);
   (*names)[0] = fake_xstrdup (".");
   (*names)[1] = fake_xstrdup ("..");
   (*types)[0] = (*types)[1] = DT_DIR;
+  (*pos)[1] = 1;
   for (size_t i = 0; i < dir->n_kids; i++)
     {
       (*names)[i + 2] = fake_xstrdup (dir->kids[i]->name);
       (*types)[i + 2] = fake_dtype (dir->kids[i]->mode);
+      (*pos)[i + 2] = dir->kid_pos[i];
     }
   return n;
 }
@@ -746,37 +758,45 @@ fake_do_getdents64 (int fd, void *buf, size_t count)
   struct fake_file *f = fake_fd_get (fake_self (k), fd);
   char **names;
   unsigned char *types;
+  unsigned long *pos;
   size_t n, used = 0;
+  bool more = false;
 
   if (f == NULL || (f->flags & O_PATH))
     return -EBADF;
   if (f->ino == NULL || !S_ISDIR (f->ino->mode))
     return -ENOTDIR;
-  n = fake_dir_entries (k, f->ino, &names, &types);
-  for (size_t i = (size_t)f->pos; i < n; i++)
+  n = fake_dir_entries (k, f->ino, &names, &types, &pos);
+  for (size_t i = 0; i < n; i++)
     {
       size_t len = strlen (names[i]);
       size_t reclen = (offsetof (struct fake_linux_dirent64, d_name) + len + 1 + 7) & ~(size_t)7;
       struct fake_linux_dirent64 *d = (struct fake_linux_dirent64 *)((char *)buf + used);
 
+      if (pos[i] < (unsigned long)f->pos)
+        continue;
       if (used + reclen > count)
-        break;
+        {
+          more = true;
+          break;
+        }
       memset (d, 0, reclen);
       d->d_ino = i < 2 ? f->ino->ino : 1000000 + i;
       if (i >= 2 && f->ino->synth == FS_NONE)
         d->d_ino = f->ino->kids[i - 2]->ino;
-      d->d_off = (int64_t)i + 1;
+      d->d_off = (int64_t)pos[i] + 1;
       d->d_reclen = (unsigned short)reclen;
       d->d_type = types[i];
       memcpy (d->d_name, names[i], len + 1);
       used += reclen;
-      f->pos = (off_t)i + 1;
+      f->pos = (off_t)pos[i] + 1;
     }
   for (size_t i = 0; i < n; i++)
     free (names[i]);
   free (names);
   free (types);
-  if (used == 0 && (size_t)f->pos < n)
+  free (pos);
+  if (used == 0 && more)
     return -EINVAL;
   return (ssize_t)used;
 }

@@ -76,6 +76,8 @@ struct fake_inode
   struct fake_inode *parent; /* NULL once unlinked (and for the VFS top) */
   char *name;
   struct fake_inode **kids; /* directories: entries in creation order */
+  unsigned long *kid_pos;   /* each entry's getdents position: stable while others go */
+  unsigned long next_pos;
   size_t n_kids, cap_kids;
   struct fake_buf data; /* regular files */
   char *link;           /* symlinks */
@@ -112,6 +114,10 @@ struct fake_inode *fake_dir_lookup (struct fake_inode *dir, const char *name);
 void fake_dir_link (struct fake_inode *dir, struct fake_inode *child, const char *name);
 void fake_dir_unlink (struct fake_inode *child);
 char *fake_inode_path (struct fake_inode *ino); /* malloc'd absolute host path */
+/* 1 when the v1 devices cgroup `dir` allows every bit of `acc` (1 r, 2 w, 4 m), 0 when not,
+ * -ENOENT when it is not one. */
+int fake_v1_device_allowed (struct fake_inode *dir, char type, long major, long minor,
+                            unsigned acc);
 bool fake_inode_under (struct fake_inode *ino, struct fake_inode *top); /* at or under */
 
 /* Path resolution (vfs.c). */
@@ -199,6 +205,7 @@ enum fake_file_kind
   FF_PIDFD,
   FF_CONSOLE, /* fds 0-2 of spawned processes */
   FF_BPF,     /* a loaded BPF program (bpf.c) */
+  FF_NETLINK, /* a netlink socket (net.c): ns, protocol in side */
 };
 
 struct fake_pipe
@@ -255,6 +262,7 @@ struct fake_fd
   bool cloexec;
 };
 
+void fake_net_free (struct fake_kernel *k);
 struct fake_file *fake_file_new (struct fake_kernel *k, enum fake_file_kind kind);
 struct fake_file *fake_file_ref (struct fake_file *f);
 void fake_file_unref (struct fake_kernel *k, struct fake_file *f);
@@ -372,12 +380,22 @@ struct fake_kernel
   size_t n_sysctls;
   struct fake_cghier **cgh;
   size_t n_cgh;
+  /* fake_cgroup_devices_watch: a v1 devices cgroup and an access checked after each write */
+  struct fake_inode *dev_watch;
+  struct fake_dev_rule
+  {
+    char type;
+    long major, minor;
+    unsigned acc;
+  } dev_watch_rule;
+  size_t dev_watch_lost;
   int next_pty;
   struct fake_proc *init;
   struct fake_program *programs; /* fake_program(): what exec of a path runs */
   struct fake_bpf_prog **bpf;    /* every program loaded */
   size_t n_bpf;
   uint32_t last_bpf_id;
+  struct fake_net *net; /* links, addresses, routes, nf_tables (net.c) */
 };
 
 struct fake_program

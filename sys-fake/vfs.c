@@ -15,6 +15,7 @@ fake_inode_dtor (void *p)
 
   free (ino->name);
   free (ino->kids);
+  free (ino->kid_pos);
   free (ino->data.d);
   free (ino->link);
   free (ino->skey);
@@ -57,7 +58,12 @@ fake_dir_link (struct fake_inode *dir, struct fake_inode *child, const char *nam
     {
       dir->cap_kids = dir->cap_kids ? dir->cap_kids * 2 : 8;
       dir->kids = fake_xrealloc (dir->kids, dir->cap_kids * sizeof *dir->kids);
+      dir->kid_pos = fake_xrealloc (dir->kid_pos, dir->cap_kids * sizeof *dir->kid_pos);
     }
+  /* positions 0 and 1 are "." and ".." */
+  if (dir->next_pos < 2)
+    dir->next_pos = 2;
+  dir->kid_pos[dir->n_kids] = dir->next_pos++;
   dir->kids[dir->n_kids++] = child;
   free (child->name);
   child->name = fake_xstrdup (name);
@@ -75,6 +81,8 @@ fake_dir_unlink (struct fake_inode *child)
     if (dir->kids[i] == child)
       {
         memmove (&dir->kids[i], &dir->kids[i + 1], (dir->n_kids - i - 1) * sizeof *dir->kids);
+        memmove (&dir->kid_pos[i], &dir->kid_pos[i + 1],
+                 (dir->n_kids - i - 1) * sizeof *dir->kid_pos);
         dir->n_kids--;
         break;
       }

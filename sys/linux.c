@@ -25,6 +25,8 @@
 #include <linux/filter.h>
 #include <linux/keyctl.h>
 #include <linux/seccomp.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <sys/personality.h>
 #include "sys/sys.h"
 
@@ -700,6 +702,139 @@ l_kernel_version (int *major, int *minor)
   if (sscanf (u.release, "%d.%d", major, minor) != 2)
     return -EINVAL;
   return 0;
+}
+
+static int
+l_netns_create (const char *path)
+{
+  int self, fd, r = 0;
+
+  self = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0)
+    return -errno;
+  fd = open (path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0)
+    {
+      r = -errno;
+      close (self);
+      return r;
+    }
+  close (fd);
+  /* The thread enters a new namespace only long enough to bind it to `path`. */
+  if (unshare (CLONE_NEWNET) < 0)
+    r = -errno;
+  else
+    {
+      if (mount ("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
+        r = -errno;
+      if (setns (self, CLONE_NEWNET) < 0)
+        {
+          /* Still in the new namespace: nothing later may run as if it were the host's. */
+          fprintf (stderr, "focker: cannot return to the original network namespace: %m\n");
+          abort ();
+        }
+    }
+  close (self);
+  if (r < 0)
+    unlink (path);
+  return r;
+}
+
+static int
+l_netns_remove (const char *path)
+{
+  int r = umount2 (path, MNT_DETACH) < 0 ? -errno : 0;
+
+  if (unlink (path) < 0)
+    return r == 0 || r == -EINVAL ? -errno : r;
+  return r == -EINVAL ? 0 : r; /* a file that was not mounted (a half-made one) is removed */
+}
+
+static int
+l_netlink_open (int protocol, int netns_fd)
+{
+  int self = -1, fd, r;
+  struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+  if (netns_fd >= 0)
+    {
+      self = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      if (self < 0)
+        return -errno;
+      if (setns (netns_fd, CLONE_NEWNET) < 0)
+        {
+          r = -errno;
+          close (self);
+          return r;
+        }
+    }
+  fd = socket (AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  r = fd < 0 ? -errno : fd;
+  if (self >= 0)
+    {
+      if (setns (self, CLONE_NEWNET) < 0)
+        {
+          fprintf (stderr, "focker: cannot return to the original network namespace: %m\n");
+          abort ();
+        }
+      close (self);
+    }
+  if (fd >= 0 && bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+    {
+      r = -errno;
+      close (fd);
+    }
+  return r;
+}
+
+static int
+l_netlink_talk (int fd, const void *req, size_t len, void *reply, size_t reply_size)
+{
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  const struct nlmsghdr *h;
+  uint32_t last = 0;
+  int first_err = 0, got = 0;
+  size_t off;
+  static char buf[65536] __attribute__ ((aligned (4)));
+
+  for (off = 0; off + NLMSG_HDRLEN <= len; off += NLMSG_ALIGN (h->nlmsg_len))
+    {
+      h = (const struct nlmsghdr *)((const char *)req + off);
+      if (h->nlmsg_len < NLMSG_HDRLEN)
+        return -EINVAL;
+      if (h->nlmsg_flags & NLM_F_ACK)
+        last = h->nlmsg_seq;
+    }
+  if (sendto (fd, req, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+    return -errno;
+  if (last == 0)
+    return 0; /* nothing asked for an answer: waiting would never end */
+  for (;;)
+    {
+      ssize_t n = recv (fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -errno;
+      for (h = (const struct nlmsghdr *)buf; NLMSG_OK (h, (size_t)n); h = NLMSG_NEXT (h, n))
+        {
+          if (h->nlmsg_type == NLMSG_ERROR)
+            {
+              const struct nlmsgerr *e = NLMSG_DATA (h);
+              if (e->error < 0 && first_err == 0)
+                first_err = e->error;
+              /* the last acknowledgement, or a batch refused as a whole */
+              if (h->nlmsg_seq == last
+                  || (e->error < 0 && e->msg.nlmsg_type == NFNL_MSG_BATCH_BEGIN))
+                return first_err < 0 ? first_err : got;
+            }
+          else if (!got && h->nlmsg_type != NLMSG_DONE && reply)
+            {
+              got = (int)(h->nlmsg_len < reply_size ? h->nlmsg_len : reply_size);
+              memcpy (reply, h, (size_t)got);
+            }
+        }
+    }
 }
 
 #define SYS_X_LINUX(ret, name, params, args) .name = l_##name,

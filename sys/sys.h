@@ -85,6 +85,21 @@ struct sys_clone_args
 /* Kind of a kernel feature set, asked with sys_kernel_version(): the fake reports its
  * personality, the real backend uname(2). */
 
+/* Network slots (core/net.c):
+ *  netns_create (path): a new network namespace kept by a bind mount of its nsfs file on
+ *    `path` (created, like `ip netns add`); the caller stays in its own.  -EEXIST if path
+ *    exists.
+ *  netns_remove (path): unmount (detached) and unlink what netns_create made; -ENOENT.
+ *  netlink_open (protocol, netns_fd): a close-on-exec AF_NETLINK socket of `protocol`
+ *    (NETLINK_ROUTE, NETLINK_NETFILTER) in the network namespace open at `netns_fd` (-1: the
+ *    caller's).  A socket stays in the namespace it was made in, so one socket configures a
+ *    container's namespace without any process entering it.
+ *  netlink_talk (fd, req, len, reply, reply_size): send `len` bytes of netlink messages (one
+ *    request, or a netfilter batch) to the kernel and read until the last message that asked
+ *    for an acknowledgement is acknowledged.  Returns the first error the kernel reported
+ *    (negative), else the length of the first non-ack message copied to `reply` (truncated
+ *    to reply_size), else 0. */
+
 /*     X(ret,     name,              params,                                      args) */
 #define SYS_CALLS(X)                                                                               \
   X (int, openat, (int dirfd, const char *path, int flags, mode_t mode),                           \
@@ -186,7 +201,12 @@ struct sys_clone_args
   X (int, personality, (unsigned long persona), (persona))                                         \
   X (int, signal_default, (int sig), (sig))                                                        \
   X (int, clock_gettime, (clockid_t clk, struct timespec * ts), (clk, ts))                         \
-  X (int, kernel_version, (int *major, int *minor), (major, minor))
+  X (int, kernel_version, (int *major, int *minor), (major, minor))                                \
+  X (int, netns_create, (const char *path), (path))                                                \
+  X (int, netns_remove, (const char *path), (path))                                                \
+  X (int, netlink_open, (int protocol, int netns_fd), (protocol, netns_fd))                        \
+  X (int, netlink_talk, (int fd, const void *req, size_t len, void *reply, size_t reply_size),     \
+     (fd, req, len, reply, reply_size))
 
 /* The call ids: SYS_ID_openat, SYS_ID_close, ... (not SYS_<name>: glibc owns those). */
 #define SYS_X_ID(ret, name, params, args) SYS_ID_##name,

@@ -108,7 +108,16 @@ net_probe() {
   else
     say nftables skip "nf_tables not loaded (module nf_tables)"
   fi
-  say nft_publish skip "focker has no port publishing yet"
+  # focker's own bridge, veth and dnat rules, in a throwaway network and mount namespace
+  if [ ! -x build/focker ]; then
+    say nft_publish skip "build/focker not built"
+  elif out=$(unshare -n -m --propagation private sh -c "
+      build/focker --root $tmp/r --storage-root $tmp/s network attach -p 8080:80 probe >/dev/null &&
+      build/focker --root $tmp/r --storage-root $tmp/s network detach probe" 2>&1); then
+    say nft_publish pass "network attach -p 8080:80 and detach"
+  else
+    say nft_publish skip "$(echo "$out" | tail -1)"
+  fi
 }
 
 ns_probe

@@ -288,7 +288,25 @@ for k in ['bounding', 'effective', 'permitted']: c['process']['capabilities'][k]
     for _ in $(seq 250); do [ -e "$r/before" ] && break; sleep 0.02; done
     assert_contains "$(cat "$r/before")" "Operation not permitted" || return 1
     echo '{"devices": [{"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rwm"}]}' \
-      | FOCKER_TEST_DEVICES_BPF=$bpf fk update --resources - focker-cg14 || return 1
+      >"$E2E_TMP/upd.json"
+    if [ "$bpf" = 0 ] && [ -e /sys/fs/cgroup/devices/devices.list ] && command -v strace >/dev/null; then
+      # v1: a rule only added means only devices.allow is written; rewriting the list from
+      # "deny all" would refuse every device to the container for a moment
+      FOCKER_TEST_DEVICES_BPF=0 strace -f -qq -e trace=openat -e signal=none -o "$E2E_TMP/strace" \
+        "$FOCKER" --root "$ROOT" update --resources "$E2E_TMP/upd.json" focker-cg14 || return 1
+      if grep -q devices.deny "$E2E_TMP/strace"; then
+        echo "    v1 update wrote devices.deny: $(grep devices.deny "$E2E_TMP/strace" | head -n 1)"
+        return 1
+      fi
+      local list
+      list=$(cat /sys/fs/cgroup/devices/focker-*-focker-cg14/devices.list /sys/fs/cgroup/devices/focker-focker-cg14/devices.list 2>/dev/null)
+      printf '%s\n' "$list" | grep -qx 'c 10:237 rwm' \
+        || { echo "    v1 update: c 10:237 not in devices.list"; return 1; }
+      printf '%s\n' "$list" | grep -qx 'c 1:3 rwm' \
+        || { echo "    v1 update: /dev/null left devices.list"; return 1; }
+    else
+      FOCKER_TEST_DEVICES_BPF=$bpf fk update --resources "$E2E_TMP/upd.json" focker-cg14 || return 1
+    fi
     touch "$r/go"
     for _ in $(seq 250); do [ -e "$r/done" ] && break; sleep 0.02; done
     [ -e "$r/done" ] || { echo "    bpf=$bpf: the container did not try again"; return 1; }

@@ -670,6 +670,64 @@ v2_update_replaces_the_device_program (void **state)
     }
 }
 
+/* cgroup v1 update with device rules: only what differs is written, allows first, so a device
+ * the container keeps (null) is allowed after every single write, faults or not; the
+ * resulting whitelist is what the new rules say. */
+static void
+v1_update_changes_only_what_differs (void **state)
+{
+  const char *cg = "/sys/fs/cgroup/devices/focker-c1";
+  static const char add[]
+      = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":0,\"access\":\"r\"}]}";
+  static const char swap[]
+      = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":1,\"access\":\"r\"}]}";
+
+  (void)state;
+  for (long n = 1;; n++)
+    {
+      struct world *w = world_new (FAKE_CGROUP_V1, fuse_node, resources);
+      struct focker_err *err = NULL;
+      long hits;
+      int r;
+
+      create_ok (w);
+      assert_device (w, cg, 'c', 1, 3, "rwm", 1);
+      assert_device (w, cg, 'b', 8, 0, "r", 0);
+      next_command (w);
+      fake_cgroup_devices_watch (w->k, cg, 'c', 1, 3, "rwm");
+      fake_fail_nth (w->k, n, false, EIO, 0);
+      r = container_update (ROOT, "c1", add, strlen (add), "test", &err);
+      hits = fake_faults_hit (w->k);
+      fake_fail_nth (w->k, 0, false, 0, 0);
+      if (r < 0)
+        {
+          focker_err_free (err);
+          err = NULL;
+        }
+      else
+        {
+          assert_device (w, cg, 'b', 8, 0, "r", 1);
+          assert_device (w, cg, 'b', 8, 0, "w", 0);
+          assert_device (w, cg, 'c', 10, 229, "rw", 1);
+          /* only added: nothing written to devices.deny since create's "a" */
+          assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
+          next_command (w);
+          assert_ok (container_update (ROOT, "c1", swap, strlen (swap), "test", &err), err);
+          assert_device (w, cg, 'b', 8, 0, "r", 0);
+          assert_device (w, cg, 'b', 8, 1, "r", 1);
+          assert_device (w, cg, 'c', 10, 229, "rw", 1);
+        }
+      if (fake_cgroup_devices_watch_lost (w->k) != 0)
+        fail_msg ("fault at call %ld: /dev/null was refused during update", n);
+      next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (no_cgroup_left (w));
+      world_free (w);
+      if (hits == 0)
+        break;
+    }
+}
+
 /* v1 and hybrid hosts: the same rules go to the devices cgroup, linux.devices last; no
  * program is attached on a hybrid host's cgroup2, unless the test hook asks for it. */
 static void
@@ -958,6 +1016,7 @@ main (void)
     cmocka_unit_test (v2_update_replaces_the_device_program),
     cmocka_unit_test (v1_device_list_includes_linux_devices_and_hook_forces_bpf),
     cmocka_unit_test (update_records_the_new_resources),
+    cmocka_unit_test (v1_update_changes_only_what_differs),
     cmocka_unit_test (events_report_stats_and_oom_until_the_container_stops),
     cmocka_unit_test (events_stats_survive_every_fault),
     cmocka_unit_test (rdma_limits_land_in_rdma_max),

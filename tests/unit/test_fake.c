@@ -275,6 +275,49 @@ rename_replaces_target_atomically (void **state)
   assert_int_equal (fake_dir_count (k, "/s"), 1);
 }
 
+/* struct linux_dirent64, as getdents64 fills it */
+struct dirent64_rec
+{
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+/* Removing the entries already read, between getdents calls, skips none (rm -rf does it): a
+ * real filesystem's offsets stay put when other entries go. */
+static void
+getdents_skips_nothing_while_entries_are_removed (void **state)
+{
+  struct fake_kernel *k = *state;
+  char buf[512], path[32];
+  int fd, removed = 0;
+  ssize_t n;
+
+  for (int i = 0; i < 300; i++)
+    {
+      snprintf (path, sizeof path, "/big/file-%03d", i);
+      assert_int_equal (fake_write_file (k, path, "", 0644), 0);
+    }
+  fd = sys_openat (AT_FDCWD, "/big", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  while ((n = sys_getdents64 (fd, buf, sizeof buf)) > 0)
+    for (ssize_t off = 0; off < n;)
+      {
+        struct dirent64_rec *d = (void *)(buf + off);
+        if (d->type == DT_REG)
+          {
+            assert_int_equal (sys_unlinkat (fd, d->name, 0), 0);
+            removed++;
+          }
+        off += d->reclen;
+      }
+  assert_int_equal (n, 0);
+  sys_close (fd);
+  assert_int_equal (removed, 300);
+  assert_int_equal (sys_unlinkat (AT_FDCWD, "/big", AT_REMOVEDIR), 0);
+}
+
 static void
 getdents_returns_linux_dirent64_records (void **state)
 {
@@ -289,14 +332,7 @@ getdents_returns_linux_dirent64_records (void **state)
   while ((n = sys_getdents64 (fd, buf, sizeof buf)) > 0)
     for (ssize_t off = 0; off < n;)
       {
-        struct
-        {
-          uint64_t ino;
-          int64_t off;
-          unsigned short reclen;
-          unsigned char type;
-          char name[];
-        } *d = (void *)(buf + off);
+        struct dirent64_rec *d = (void *)(buf + off);
         if (strcmp (d->name, "a") == 0)
           seen |= d->type == DT_REG ? 1 : 0;
         if (strcmp (d->name, "b") == 0)
@@ -1330,6 +1366,7 @@ main (void)
     T (unlink_rmdir_rename_follow_linux_errors),
     T (rename_replaces_target_atomically),
     T (getdents_returns_linux_dirent64_records),
+    T (getdents_skips_nothing_while_entries_are_removed),
     T (fstatat_fills_type_owner_and_size),
     T (fds_take_the_lowest_number_and_keep_cloexec),
     T (close_range_closes_or_marks_cloexec),
