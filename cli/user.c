@@ -137,6 +137,7 @@ run_args_free (struct run_args *a)
   strv_free (a->o.cap_add);
   strv_free (a->o.cap_drop);
   strv_free (a->o.security_opt);
+  strv_free (a->o.publish);
   free (a->seccomp_text);
 }
 
@@ -283,16 +284,14 @@ run_opt (struct run_args *a, int c, const char *cmd)
       a->o.entrypoint = optarg;
       break;
     case 'p':
-      return cli_usage_error (cmd,
-                              "-p %s: published ports need bridge networking, which is not "
-                              "available yet",
-                              optarg);
+      strv_push (&a->o.publish, optarg);
+      break;
     case 'h':
       printf ("usage: focker %s [--rm] [-d] [-i] [-t] [--name N] [-e K=V] [--env-file F] "
               "[-v SRC:DST[:ro]] [--mount type=bind|tmpfs,...] [-w DIR] [-u USER[:GROUP]] "
               "[--hostname H] [--memory SIZE] [--cpus N] [--pids-limit N] [--cap-add C] "
-              "[--cap-drop C] [--security-opt OPT] [--read-only] [--network none|host] "
-              "[--entrypoint E] IMAGE [CMD...]\n",
+              "[--cap-drop C] [--security-opt OPT] [--read-only] [--network bridge|none|host] "
+              "[-p [IP:]HOST:CTR[/tcp|udp]]... [--entrypoint E] IMAGE [CMD...]\n",
               cmd);
       exit (0);
     case ':':
@@ -318,6 +317,7 @@ parse_run (int argc, char **argv, struct run_args *a)
   int c;
 
   a->o.network = "none";
+  a->o.run_root = g.root;
   cur_argv = argv;
   opterr = 0;
   optind = 0;
@@ -533,6 +533,29 @@ command_of (json_t *cfg)
   return out;
 }
 
+/* docker's PORTS: "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp" from NetworkSettings */
+static char *
+ports_text (json_t *cfg)
+{
+  json_t *ports = json_object_get (json_object_get (cfg, "NetworkSettings"), "Ports"), *arr, *b;
+  const char *key;
+  char *out = xstrdup ("");
+  size_t i;
+
+  json_object_foreach (ports, key, arr)
+  {
+    json_array_foreach (arr, i, b)
+    {
+      char *n = xasprintf ("%s%s%s:%s->%s", out, *out ? ", " : "",
+                           json_string_value (json_object_get (b, "HostIp")) ?: "0.0.0.0",
+                           json_string_value (json_object_get (b, "HostPort")) ?: "", key);
+      free (out);
+      out = n;
+    }
+  }
+  return out;
+}
+
 int
 cmd_user_ps (int argc, char **argv)
 {
@@ -598,12 +621,16 @@ cmd_user_ps (int argc, char **argv)
           const char *image
               = json_string_value (json_object_get (json_object_get (cfg, "Config"), "Image"));
           const char *name = json_string_value (json_object_get (cfg, "Name"));
+          /* as docker: the ports of a container that runs */
+          _cleanup_free_ char *ports = v.status == CTR_RUNNING || v.status == CTR_UNKNOWN
+                                           ? ports_text (cfg)
+                                           : xstrdup ("");
           if (json)
             json_array_append_new (
                 arr, json_pack ("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Id", ids[i], "Image",
                                 image ?: "", "Command", cmd, "Created",
                                 json_string_value (json_object_get (cfg, "Created")) ?: "", "State",
-                                status_word (v.status), "Status", status, "Ports", "", "Names",
+                                status_word (v.status), "Status", status, "Ports", ports, "Names",
                                 name ?: ""));
           else if (quiet)
             printf ("%.12s\n", ids[i]);
@@ -611,7 +638,7 @@ cmd_user_ps (int argc, char **argv)
             {
               _cleanup_free_ char *created = xasprintf ("%s ago", age);
               printf ("%.12s   %-20s %-24.24s %-24s %-30s %-6s %s\n", ids[i], image ?: "", cmd,
-                      created, status, "", name ?: "");
+                      created, status, ports, name ?: "");
             }
         }
       json_decref (st);

@@ -2,13 +2,15 @@
  * id prefixes, state.json (see ctr.h for the layout).
  *
  * Order on create, each step on the undo list: the record directory, the name (linked
- * under locks/containers), container.json, the network files, the bundle (its store record
- * first, then the overlay), config.json edited.  Every bad option is refused before the first
+ * under locks/containers), container.json, the network (bridge: the lease, netns, veth and
+ * rules; container.json then gets its NetworkSettings), the bundle (its store record first,
+ * then the overlay), config.json edited.  Every bad option is refused before the first
  * of these, on a scratch copy of the default config. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <netinet/in.h>
 #include <jansson.h>
 #include "core/cleanup.h"
 #include "core/container.h"
@@ -16,6 +18,7 @@
 #include "core/ctr_net.h"
 #include "core/fsutil.h"
 #include "core/image.h"
+#include "core/net.h"
 #include "core/spec.h"
 #include "core/strv.h"
 #include "core/undo.h"
@@ -112,7 +115,55 @@ undo_unbundle (void *data)
   image_unbundle (u->s, u->dir, NULL);
 }
 
+struct undo_net
+{
+  const char *mode, *storage_root, *run_root; /* borrowed: live for the whole create */
+  char id[];
+};
+
+static void
+undo_net (void *data)
+{
+  struct undo_net *u = data;
+  _cleanup_err_ struct focker_err *e = NULL;
+  ctr_net_detach (u->mode, u->storage_root, u->run_root, u->id, &e);
+}
+
 /* ---- create ---- */
+
+/* docker's "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}] of o's published ports
+ * (already checked by validate) */
+static json_t *
+port_map (const struct ctr_opts *o)
+{
+  json_t *ports = json_object ();
+
+  for (size_t i = 0; o->publish && o->publish[i]; i++)
+    {
+      struct net_publish p;
+      char ip[16], port[8];
+      _cleanup_free_ char *key = NULL;
+      _cleanup_err_ struct focker_err *e = NULL;
+      if (net_publish_parse (&p, o->publish[i], &e) < 0)
+        continue;
+      key = xasprintf ("%u/%s", p.ctr_port, p.proto == IPPROTO_UDP ? "udp" : "tcp");
+      snprintf (port, sizeof port, "%u", p.host_port);
+      if (json_object_get (ports, key) == NULL)
+        json_object_set_new (ports, key, json_array ());
+      json_array_append_new (
+          json_object_get (ports, key),
+          json_pack ("{s:s,s:s}", "HostIp", ipv4_str (ip, p.host_ip), "HostPort", port));
+    }
+  return ports;
+}
+
+static json_t *
+network_settings (const struct ctr_opts *o, const struct ctr_net_plan *net)
+{
+  return json_pack ("{s:s,s:s,s:i,s:s,s:o}", "IPAddress", net->ip, "Gateway", net->gateway,
+                    "IPPrefixLen", net->prefix, "SandboxKey", net->netns_path ?: "", "Ports",
+                    port_map (o));
+}
 
 static json_t *
 record_json (const struct ctr_opts *o, const struct image *img, const char *created)
@@ -134,6 +185,7 @@ record_json (const struct ctr_opts *o, const struct image *img, const char *crea
                    (json_int_t)o->cpu_quota * 10000, "PidsLimit", (json_int_t)o->pids_limit,
                    "ReadonlyRootfs", o->read_only, "Binds", json_array (), "Mounts", json_array (),
                    "CapAdd", json_array (), "CapDrop", json_array (), "SecurityOpt", json_array ());
+  json_object_set_new (host, "PortBindings", port_map (o));
   static const char *const keys[] = { "Binds", "Mounts", "CapAdd", "CapDrop", "SecurityOpt" };
   char **const lists[] = { o->volumes, o->mounts, o->cap_add, o->cap_drop, o->security_opt };
   for (size_t k = 0; k < 5; k++)
@@ -159,7 +211,7 @@ validate (const struct ctr_opts *o, struct focker_err **err)
                         o->name);
   if (o->workdir && o->workdir[0] != '/')
     return focker_fail (err, -EINVAL, "-w %s: the working directory must be absolute", o->workdir);
-  if ((r = net_mode_check (o->network, err)) < 0)
+  if ((r = ctr_net_check (o, err)) < 0)
     return r;
   return ctr_config_apply (spec, o, "/x", NULL, false, err);
 }
@@ -228,7 +280,7 @@ claim_name (struct store *s, int cdir, const struct ctr_opts *o, struct undo *un
 
 static int
 write_config (const char *bundle, const struct ctr_opts *o, const char *dir,
-              const struct net_plan *net, struct focker_err **err)
+              const struct ctr_net_plan *net, struct focker_err **err)
 {
   _cleanup_close_ int bfd = -1;
   _cleanup_free_ char *text = NULL, *out = NULL;
@@ -259,7 +311,7 @@ create_steps (struct store *s, int cdir, const struct ctr_opts *o, struct image 
   _cleanup_free_ char *dir = ctr_dir (s, o->id), *bundle = NULL, *text = NULL, *now = NULL;
   _cleanup_json_ json_t *rec = NULL, *ov = NULL;
   _cleanup_close_ int rfd = -1;
-  struct net_plan net = { 0 };
+  struct ctr_net_plan net = { 0 };
   struct bundle_opts bo = { 0 };
   bool copied;
   int r;
@@ -280,12 +332,22 @@ create_steps (struct store *s, int cdir, const struct ctr_opts *o, struct image 
   r = write_file_atomic_at (rfd, "container.json", text, strlen (text), 0600, false, err);
   if (r < 0)
     return r;
-  r = net_attach (&net, o->network, o->id, o->hostname ? o->hostname : "focker", rfd, err);
+  /* a failed attach leaves nothing of itself (core/net undoes its own steps) */
+  r = ctr_net_attach (&net, o, s->root, rfd, err);
   if (r < 0)
-    {
-      net_detach (o->network, o->id, NULL);
-      return r;
-    }
+    return r;
+  struct undo_net *un = xmalloc (sizeof *un + strlen (o->id) + 1);
+  un->mode = o->network;
+  un->storage_root = s->root;
+  un->run_root = o->run_root;
+  strcpy (un->id, o->id);
+  undo_push (undo, undo_net, un);
+  json_object_set_new (rec, "NetworkSettings", network_settings (o, &net));
+  free (text);
+  text = json_dumps (rec, JSON_INDENT (2));
+  r = write_file_atomic_at (rfd, "container.json", text, strlen (text), 0600, false, err);
+  if (r < 0)
+    goto out;
   bundle = xasprintf ("%s/bundle", dir);
   ov = ctr_config_override (o);
   bo.image = img->id;
@@ -298,11 +360,10 @@ create_steps (struct store *s, int cdir, const struct ctr_opts *o, struct image 
       u->s = s;
       strcpy (u->dir, bundle);
       undo_push (undo, undo_unbundle, u);
-      r = write_config (bundle, o, dir, &net, err);
+      r = write_config (bundle, o, net.files_dir ? net.files_dir : dir, &net, err);
     }
-  if (r < 0)
-    net_detach (o->network, o->id, NULL);
-  net_plan_release (&net);
+out:
+  ctr_net_plan_release (&net);
   return r;
 }
 
@@ -539,7 +600,7 @@ ctr_remove (struct store *s, const char *runtime_root, const char *id, bool forc
   cfg = r == 0 ? j : NULL;
   focker_err_free (e);
   mode = json_string_value (json_object_get (json_object_get (cfg, "HostConfig"), "NetworkMode"));
-  r = net_detach (mode ? mode : "none", id, err);
+  r = ctr_net_detach (mode ? mode : "none", s->root, runtime_root, id, err);
   if (r < 0)
     return r;
   bundle = xasprintf ("%s/containers/%s/bundle", s->root, id);

@@ -42,7 +42,9 @@ struct ctr_opts
   char **cap_add, **cap_drop;
   char **security_opt;
   const char *workdir, *user, *hostname;
-  const char *network;         /* "none" (default), "host"; "bridge" is refused for now */
+  const char *network;         /* "bridge" (the CLI's default as root), "none", "host" */
+  char **publish;              /* -p [IP:]HOST:CTR[/tcp|udp], bridge only */
+  const char *run_root;        /* the runtime's --root: bridge netns files live under it */
   const char *seccomp_profile; /* text of --security-opt seccomp=FILE, read by the caller */
   int64_t memory;              /* bytes, 0: none */
   int64_t cpu_quota;           /* per 100000 us period, 0: none */

@@ -13,7 +13,20 @@ ur_init() {
   trap 'ur_cleanup' EXIT
 }
 
-fr() { "$FOCKER" --root "$ROOT" --storage-root "$URS" "$@"; }
+# run and create IMAGE get --network none first (a later --network wins): bridge networking,
+# the default, would make focker0 and nf_tables rules in this machine's network namespace.
+# It is tested in a sandbox namespace, in t_runnet.sh.  The OCI forms (--bundle) get nothing.
+fr() {
+  case "${1:-} $*" in
+  *" --bundle"* | *" -b "*) "$FOCKER" --root "$ROOT" --storage-root "$URS" "$@" ;;
+  "run "* | "create "*)
+    local verb=$1
+    shift
+    "$FOCKER" --root "$ROOT" --storage-root "$URS" "$verb" --network none "$@"
+    ;;
+  *) "$FOCKER" --root "$ROOT" --storage-root "$URS" "$@" ;;
+  esac
+}
 
 ur_cleanup() {
   local id
@@ -101,9 +114,11 @@ test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
 --pids-limit -1 focker/busybox true
 --cap-add CAP_FLY focker/busybox true
 --security-opt apparmor=x focker/busybox true
---network bridge focker/busybox true
 --network overlay focker/busybox true
 -p 8080:80 focker/busybox true
+--network host -p 8080:80 focker/busybox true
+--network bridge -p 80 focker/busybox true
+--network bridge -p 8080:80/sctp focker/busybox true
 --mount type=volume,target=/x focker/busybox true
 --no-such-flag focker/busybox true
 -w relative focker/busybox true
@@ -314,7 +329,7 @@ test_run_oci_forms_keep_runc_behaviour() {
   local out
   make_bundle "$E2E_TMP/b" '["echo", "from-the-bundle"]'
   # runc's `run ID` in a bundle directory: one operand, ./config.json, and no such image
-  out=$(cd "$E2E_TMP/b" && fr run oci1) || return 1
+  out=$(cd "$E2E_TMP/b" && "$FOCKER" --root "$ROOT" --storage-root "$URS" run oci1) || return 1
   assert_eq "$out" from-the-bundle || return 1
   # an image name there is the user face
   out=$(cd "$E2E_TMP/b" && fr run --rm focker/busybox echo from-the-image) || return 1

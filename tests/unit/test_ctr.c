@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include "core/cleanup.h"
 #include "core/ctr.h"
+#include "core/ctr_net.h"
+#include "core/ipam.h"
 #include "core/fsutil.h"
 #include "core/image.h"
 #include "core/spec.h"
@@ -386,7 +388,7 @@ bad_input_leaves_nothing (void **state)
   } cases[] = {
     { .image = "missing", .want = "missing" },
     { .image = "app", .name = "bad name", .want = "invalid container name" },
-    { .image = "app", .network = "bridge", .want = "not available yet" },
+    { .image = "app", .network = "bridge", .want = "needs a runtime root" },
     { .image = "app", .network = "overlay", .want = "unknown mode" },
     { .image = "app", .workdir = "rel", .want = "must be absolute" },
   };
@@ -474,6 +476,234 @@ create_and_rm_survive_every_fault (void **state)
             {
               fx_dump_journal (k, 30);
               fail_msg ("op %d persist %d n %ld: created without its name", op, persist, n);
+            }
+          store_close (s);
+          fake_kernel_free (k);
+          if (!hit)
+            {
+              assert_int_equal (r, 0);
+              break;
+            }
+        }
+}
+
+/* ---- bridge networking through the user layer ---- */
+
+static const char *const publish_8080[] = { "8080:80", "127.0.0.1:5353:53/udp", NULL };
+
+static struct ctr_opts
+bridge_opts (const char *id, const char *const *publish)
+{
+  struct ctr_opts o = { .id = id,
+                        .image = "app",
+                        .network = "bridge",
+                        .hostname = "h",
+                        .run_root = RT,
+                        .publish = (char **)publish };
+  return o;
+}
+
+static size_t
+n_leases (void)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ipam *ipam = NULL;
+  size_t n;
+
+  if (ipam_open (&ipam, STORE, NULL, &err) < 0)
+    fail_msg ("ipam_open: %s", err->msg);
+  n = ipam->n_leases;
+  ipam_close (ipam);
+  return n;
+}
+
+static char *
+host_net (struct fake_kernel *k)
+{
+  return fake_net_dump (k, fake_ns_id (k, 1, FAKE_NS_NET));
+}
+
+/* The image store, and the host's network after one bridge container came and went (the
+ * bridge stays, as docker0 does): *baseline is what "nothing left" looks like. */
+static struct fake_kernel *
+bridge_kernel (struct store **s, char **baseline)
+{
+  struct fake_kernel *k = kernel_with_image (s);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o = bridge_opts (ID2, publish_8080);
+
+  fake_write_file (k, "/etc/resolv.conf", "nameserver 10.0.0.2\n", 0644);
+  create_or_fail (*s, &o);
+  if (ctr_remove (*s, RT, ID2, true, &err) < 0)
+    fail_msg ("rm: %s", err->msg);
+  *baseline = host_net (k);
+  return k;
+}
+
+/* No record, lease, netns file, files dir or link of ID1; the host's network as baseline. */
+static void
+assert_bridge_clean (struct fake_kernel *k, const char *baseline)
+{
+  _cleanup_free_ char *dump = host_net (k);
+
+  assert_false (fake_exists (k, STORE "/containers/" ID1));
+  assert_false (fake_exists (k, RT "/.network/netns/" ID1));
+  assert_false (fake_exists (k, RT "/.network/files/" ID1));
+  assert_int_equal (n_leases (), 0);
+  assert_string_equal (dump, baseline);
+}
+
+static void
+bridge_create_attaches_and_rm_detaches (void **state)
+{
+  _cleanup_free_ char *baseline = NULL, *cfg = NULL, *rec = NULL, *dump = NULL;
+  struct store *s = NULL;
+  struct fake_kernel *k = bridge_kernel (&s, &baseline);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o = bridge_opts (ID1, publish_8080);
+  static const char *const clash[] = { "8080:81", NULL };
+  void *j = NULL;
+  json_t *ns;
+
+  (void)state;
+  o.name = "web";
+  create_or_fail (s, &o);
+  /* config.json joins the attached namespace and binds core/net's files */
+  cfg = fx_read (STORE "/containers/" ID1 "/bundle/config.json");
+  assert_non_null (strstr (cfg, "\"path\": \"" RT "/.network/netns/" ID1 "\""));
+  assert_non_null (strstr (cfg, "\"source\": \"" RT "/.network/files/" ID1 "/hosts\""));
+  assert_non_null (strstr (cfg, "\"source\": \"" RT "/.network/files/" ID1 "/resolv.conf\""));
+  rec = fx_read (RT "/.network/files/" ID1 "/hosts");
+  assert_non_null (strstr (rec, "172.17.0.2\th\n"));
+  assert_true (fake_exists (k, RT "/.network/netns/" ID1));
+  assert_int_equal (n_leases (), 1);
+  dump = host_net (k);
+  assert_string_not_equal (dump, baseline); /* the veth and the dnat rules */
+  /* the record: docker's NetworkSettings and PortBindings */
+  assert_int_equal (ctr_read_config (&j, s, ID1, &err), 0);
+  ns = json_object_get (j, "NetworkSettings");
+  assert_string_equal (json_string_value (json_object_get (ns, "IPAddress")), "172.17.0.2");
+  assert_string_equal (json_string_value (json_object_get (ns, "Gateway")), "172.17.0.1");
+  assert_int_equal (json_integer_value (json_object_get (ns, "IPPrefixLen")), 16);
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_array_get (json_object_get (json_object_get (ns, "Ports"), "80/tcp"), 0),
+          "HostPort")),
+      "8080");
+  assert_string_equal (
+      json_string_value (json_object_get (
+          json_array_get (json_object_get (json_object_get (ns, "Ports"), "53/udp"), 0), "HostIp")),
+      "127.0.0.1");
+  assert_non_null (json_object_get (
+      json_object_get (json_object_get (j, "HostConfig"), "PortBindings"), "80/tcp"));
+  json_decref (j);
+  /* a host port another container publishes: one line, nothing of the second left */
+  struct ctr_opts o2 = bridge_opts (ID2, clash);
+  assert_int_equal (ctr_create (s, &o2, &err), -EADDRINUSE);
+  assert_string_equal (err->msg,
+                       "host port 8080/tcp is already published by container 111111111111");
+  focker_err_free (TAKE_PTR (err));
+  assert_false (fake_exists (k, STORE "/containers/" ID2));
+  assert_false (fake_exists (k, RT "/.network/netns/" ID2));
+  assert_int_equal (n_leases (), 1);
+  /* rm: the veth, lease, netns file, files and rules go with the record */
+  assert_int_equal (ctr_remove (s, RT, ID1, true, &err), 0);
+  assert_bridge_clean (k, baseline);
+  assert_false (fake_exists (k, STORE "/containers/names/web"));
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+static void
+bad_publish_is_refused_before_any_change (void **state)
+{
+  static const struct
+  {
+    const char *network, *publish, *want;
+  } cases[] = {
+    { "none", "8080:80", "-p 8080:80: published ports need --network bridge, not none" },
+    { "host", "8080:80", "-p 8080:80: published ports need --network bridge, not host" },
+    { "bridge", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" },
+    { "bridge", "8080:80/sctp", "protocol \"sctp\" is not tcp or udp" },
+    { "bridge", "8080:70000", "port \"70000\" is not 1 to 65535" },
+    { "bridge", "8080:80", NULL }, /* duplicated below: published twice */
+  };
+  _cleanup_free_ char *baseline = NULL;
+  struct store *s = NULL;
+  struct fake_kernel *k = bridge_kernel (&s, &baseline);
+
+  (void)state;
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      _cleanup_err_ struct focker_err *err = NULL;
+      const char *pub[] = { cases[i].publish, cases[i].want ? NULL : cases[i].publish, NULL };
+      struct ctr_opts o = bridge_opts (ID1, pub);
+      o.network = cases[i].network;
+      assert_true (ctr_create (s, &o, &err) < 0);
+      const char *want = cases[i].want ? cases[i].want : "host port 8080/tcp is published twice";
+      if (strstr (err->msg, want) == NULL)
+        fail_msg ("case %zu: \"%s\" does not say \"%s\"", i, err->msg, want);
+      assert_bridge_clean (k, baseline);
+    }
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+/* Fail call N of a bridge create (op 0) or rm (op 1), once and persistently: a failed create
+ * leaves no record, lease, netns, veth or rule (after a persistent fault, whose undo fails
+ * too, rm -f of what is left does); a failed rm is finished by rm -f. */
+static void
+bridge_create_and_rm_survive_every_fault (void **state)
+{
+  (void)state;
+  for (int op = 0; op <= 1; op++)
+    for (int persist = 0; persist <= 1; persist++)
+      for (long n = 1;; n++)
+        {
+          _cleanup_free_ char *baseline = NULL;
+          struct store *s = NULL;
+          struct fake_kernel *k = bridge_kernel (&s, &baseline);
+          _cleanup_err_ struct focker_err *err = NULL;
+          struct ctr_opts o = bridge_opts (ID1, publish_8080);
+          size_t fds = fake_open_fds (k, fake_current_pid (k));
+          int r;
+
+          o.name = "web";
+          if (op == 1)
+            create_or_fail (s, &o);
+          fake_fail_nth (k, n, persist, EIO, 0);
+          r = op == 0 ? ctr_create (s, &o, &err) : ctr_remove (s, RT, ID1, false, &err);
+          fake_fail_nth (k, 0, false, 0, 0);
+          bool hit = fake_faults_hit (k) > 0;
+          assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
+          if (r < 0)
+            {
+              assert_int_equal (err->code, r);
+              focker_err_free (TAKE_PTR (err));
+            }
+          if (r < 0 && (op == 1 || persist))
+            {
+              /* what a crash or a failed undo left: rm -f finds it from the record, and
+               * the network's own detach from the names */
+              ctr_remove (s, RT, ID1, true, &err);
+              focker_err_free (TAKE_PTR (err));
+              if (ctr_net_detach ("bridge", STORE, RT, ID1, &err) < 0)
+                fail_msg ("op %d n %ld: detach after the fault: %s", op, n, err->msg);
+            }
+          if (r < 0 || op == 1)
+            {
+              if (fake_exists (k, STORE "/containers/" ID1) && persist && op == 0)
+                {
+                  /* a record whose undo failed: rm -f removes it */
+                  if (ctr_remove (s, RT, ID1, true, &err) < 0)
+                    fail_msg ("rm -f after a fault at %ld: %s", n, err->msg);
+                }
+              assert_bridge_clean (k, baseline);
+            }
+          else
+            {
+              assert_int_equal (n_leases (), 1);
+              assert_true (fake_exists (k, RT "/.network/netns/" ID1));
             }
           store_close (s);
           fake_kernel_free (k);
@@ -602,6 +832,9 @@ main (void)
     cmocka_unit_test (records_have_unique_names_and_resolve),
     cmocka_unit_test (bad_input_leaves_nothing),
     cmocka_unit_test (create_and_rm_survive_every_fault),
+    cmocka_unit_test (bridge_create_attaches_and_rm_detaches),
+    cmocka_unit_test (bad_publish_is_refused_before_any_change),
+    cmocka_unit_test (bridge_create_and_rm_survive_every_fault),
     cmocka_unit_test (status_texts_are_dockers),
     cmocka_unit_test (log_lines_round_trip),
     cmocka_unit_test (state_updates_merge),
