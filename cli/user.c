@@ -316,7 +316,9 @@ parse_run (int argc, char **argv, struct run_args *a)
   unsigned char rnd[CTR_ID_LEN / 2];
   int c;
 
-  a->o.network = "none";
+  /* docker's default, bridge; rootless focker cannot make veths or nf_tables rules, so its
+   * containers get a namespace with only loopback unless asked otherwise */
+  a->o.network = g.rootless ? "none" : "bridge";
   a->o.run_root = g.root;
   cur_argv = argv;
   opterr = 0;
