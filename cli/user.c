@@ -684,13 +684,21 @@ cmd_user_start (const char *id, bool attach)
       return cli_fail (err);
     }
   view_of (s, id, &v, NULL);
-  store_close (s);
   cfg = cj;
   if (v.status == CTR_RUNNING || v.status == CTR_UNKNOWN)
     {
+      store_close (s);
       json_decref (cfg);
       return 0; /* docker: starting a running container is a no-op */
     }
+  /* after a reboot the bridge network's namespace is gone: attached again */
+  if (ctr_net_restore (s, g.root, id, &err) < 0)
+    {
+      store_close (s);
+      json_decref (cfg);
+      return cli_fail (err);
+    }
+  store_close (s);
   /* the runtime container of an earlier run (a monitor killed before it deleted it) */
   cli_delete_quiet (id);
   conf = json_object_get (cfg, "Config");

@@ -390,6 +390,80 @@ ctr_create (struct store *s, const struct ctr_opts *o, struct focker_err **err)
   return 0;
 }
 
+/* ---- the network again after a reboot ---- */
+
+/* docker's PortBindings back into -p specs: "HostIp:HostPort:80/tcp" */
+static char **
+publish_of (json_t *bindings)
+{
+  char **out = xcalloc (1, sizeof *out);
+  const char *key;
+  json_t *arr, *b;
+  size_t i;
+
+  json_object_foreach (bindings, key, arr)
+  {
+    json_array_foreach (arr, i, b)
+    {
+      _cleanup_free_ char *spec
+          = xasprintf ("%s:%s:%s", json_string_value (json_object_get (b, "HostIp")) ?: "0.0.0.0",
+                       json_string_value (json_object_get (b, "HostPort")) ?: "", key);
+      strv_push (&out, spec);
+    }
+  }
+  return out;
+}
+
+int
+ctr_net_restore (struct store *s, const char *run_root, const char *id, struct focker_err **err)
+{
+  _cleanup_json_ json_t *rec = NULL;
+  _cleanup_strv_ char **publish = NULL;
+  _cleanup_free_ char *ns = NULL, *text = NULL,
+                      *path = xasprintf ("containers/%s/container.json", id);
+  struct ctr_net_plan net = { 0 };
+  struct stat st;
+  void *j = NULL;
+  json_t *host, *cfg;
+  int r;
+
+  if ((r = ctr_read_config (&j, s, id, err)) < 0)
+    return r;
+  rec = j;
+  host = json_object_get (rec, "HostConfig");
+  cfg = json_object_get (rec, "Config");
+  if (strcmp (json_string_value (json_object_get (host, "NetworkMode")) ?: "", "bridge") != 0
+      || run_root == NULL)
+    return 0;
+  ns = xasprintf ("%s/.network/netns/%s", run_root, id);
+  r = sys_fstatat (AT_FDCWD, ns, &st, AT_SYMLINK_NOFOLLOW);
+  if (r == 0)
+    return 0;
+  if (r != -ENOENT)
+    return focker_fail (err, r, "stat %s", ns);
+  /* what the lease file still says of it (a complete lease without its namespace) goes */
+  if ((r = ctr_net_detach ("bridge", s->root, run_root, id, err)) < 0)
+    return r;
+  publish = publish_of (json_object_get (host, "PortBindings"));
+  struct ctr_opts o = { .id = id,
+                        .network = "bridge",
+                        .run_root = run_root,
+                        .hostname = json_string_value (json_object_get (cfg, "Hostname")),
+                        .publish = publish };
+  if ((r = ctr_net_attach (&net, &o, s->root, -1, err)) < 0)
+    return r;
+  json_object_set_new (rec, "NetworkSettings", network_settings (&o, &net));
+  text = json_dumps (rec, JSON_INDENT (2));
+  r = write_file_atomic_at (s->fd, path, text, strlen (text), 0600, false, err);
+  ctr_net_plan_release (&net);
+  if (r < 0)
+    {
+      _cleanup_err_ struct focker_err *e = NULL;
+      ctr_net_detach ("bridge", s->root, run_root, id, &e);
+    }
+  return r;
+}
+
 /* ---- resolve, list ---- */
 
 int

@@ -76,6 +76,13 @@ int ctr_create (struct store *s, const struct ctr_opts *o, struct focker_err **e
 int ctr_remove (struct store *s, const char *runtime_root, const char *id, bool force,
                 struct focker_err **err);
 
+/* Before a start: a bridge container whose network namespace is gone (a reboot emptied the
+ * runtime root) is attached again with its recorded ports and hostname, and container.json
+ * gets the new NetworkSettings (the address may differ).  0 when there is nothing to do;
+ * on failure nothing new is left (-EADDRINUSE: another container took a port meanwhile). */
+int ctr_net_restore (struct store *s, const char *run_root, const char *id,
+                     struct focker_err **err);
+
 /* A name, a full id or a unique id prefix -> the full id.  -ENOENT "no such container: X",
  * -EINVAL when a prefix is ambiguous. */
 int ctr_resolve (struct store *s, const char *ref, char id[CTR_ID_LEN + 1],

@@ -246,7 +246,7 @@ test_run_monitor_survives_its_starter_and_a_killed_monitor_is_honest() {
   ur_init || return 1
   local id mon
   # started by a shell that exits at once, in its own session: the monitor stays
-  id=$(setsid sh -c "\"$FOCKER\" --root $ROOT --storage-root $URS run -d focker/busybox sh -c 'while true; do echo tick; sleep 0.2; done'") || return 1
+  id=$(setsid sh -c "\"$FOCKER\" --root $ROOT --storage-root $URS run -d --network none focker/busybox sh -c 'while true; do echo tick; sleep 0.2; done'") || return 1
   mon=$(ur_monitor "$id")
   [ "$mon" -gt 0 ] && kill -0 "$mon" || { echo "    no monitor"; return 1; }
   sleep 0.5
@@ -302,7 +302,7 @@ test_run_signals_reach_the_container_and_tty_output_is_logged() {
   ur_init || return 1
   local pid rc id out
   # focker itself in the background (not the fr function's subshell), so the signal is focker's
-  "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm focker/busybox \
+  "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm --network none focker/busybox \
     sh -c 'trap "exit 9" INT; echo ready; while true; do sleep 0.1; done' >"$E2E_TMP/o" &
   pid=$!
   ur_wait_for grep -q ready "$E2E_TMP/o" || return 1
@@ -311,7 +311,7 @@ test_run_signals_reach_the_container_and_tty_output_is_logged() {
   rc=$?
   assert_eq "$rc" 9 "SIGINT to focker reaches the container" || return 1
   # foreground -t: the container's terminal is ours, its status focker's
-  out=$(on_pty 24 80 "" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm -t \
+  out=$(on_pty 24 80 "" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm -t --network none \
     focker/busybox sh -c 'tty; stty size; exit 4') || return 1
   assert_contains "$out" "/dev/pts/0" || return 1
   assert_contains "$out" "24 80" || return 1

@@ -102,6 +102,13 @@ rn_lifecycles() {
   assert_eq "$(ip -o link show master focker0 | wc -l)" 1 "veth of a created container"
   assert_contains "$(rn start -a later)" "inet 172.17.0."
   assert_contains "$(rn start -a later)" "inet 172.17.0."
+  # what a reboot does to it (the runtime root emptied, the lease kept): start attaches again
+  id=$(rn_field later '["Id"]')
+  umount "$ROOT/.network/netns/$id" # the namespace goes, and the veth with it
+  rm -rf "$ROOT/.network/netns/$id" "$ROOT/.network/files/$id"
+  assert_eq "$(ip -o link show master focker0 | wc -l)" 0 "veth after the namespace went"
+  assert_contains "$(rn start -a later)" "inet 172.17.0."
+  assert_contains "$(nft list chain ip focker prerouting)" "dport 8082"
   rn rm later >/dev/null
   rn_nothing_left
   # its monitor killed: rm -f still removes the network
@@ -162,4 +169,31 @@ rn_parallel() {
 
 test_runnet_twenty_parallel_runs_distinct_addresses_nothing_leaked() {
   rn_sandbox rn_parallel
+}
+
+# `run -d -p` killed right after its kernel call N (FOCKER_CRASH_AT, sys/crash.c), for every
+# RN_CRASH_STEP-th N until it completes: `rm -f` of the name, then of every record left (a
+# kill before the name was taken), leaves no record, veth, lease, rule or netns file.  The
+# monitor it forked runs on (another process, not counted) and rm -f stops it.
+rn_crash() {
+  local n rc id step=${RN_CRASH_STEP:-3} points=0
+  for ((n = 1; n <= 2000; n += step)); do
+    rc=0
+    FOCKER_CRASH_AT=$n rn run -d --name "c$n" -p 8080:80 focker/busybox sleep 100 \
+      >/dev/null 2>&1 </dev/null || rc=$?
+    rn rm -f "c$n" >/dev/null 2>&1 || true
+    for id in "$E2E_TMP"/rnstore/containers/*; do
+      [ ! -e "$id" ] || [ "${id##*/}" = names ] || rn rm -f "${id##*/}" >/dev/null
+    done
+    rn_nothing_left || { echo "run -d -p killed after call $n, then rm -f"; return 1; }
+    [ "$rc" = 137 ] || break
+    points=$((points + 1))
+  done
+  [ "$rc" = 0 ] || { echo "run -d -p at call $n: exit $rc, neither completed nor killed"; return 1; }
+  [ "$points" -gt 20 ] || { echo "completed after $points crash points: the crash hook is not working"; return 1; }
+  echo "run -d -p: $points crash points (every ${step}th call), all cleaned up by rm -f"
+}
+
+test_runnet_crash_at_every_call_of_run_then_rm_force_leaves_nothing() {
+  rn_sandbox rn_crash
 }

@@ -14,6 +14,7 @@
 #include "core/ctr.h"
 #include "core/ctr_net.h"
 #include "core/ipam.h"
+#include "core/net.h"
 #include "core/fsutil.h"
 #include "core/image.h"
 #include "core/spec.h"
@@ -649,6 +650,118 @@ bad_publish_is_refused_before_any_change (void **state)
   fake_kernel_free (k);
 }
 
+/* What a reboot does to id: its namespace, veth and files go, leases.json stays. */
+static void
+reboot (const char *id)
+{
+  _cleanup_free_ char *leases = fx_read (STORE "/net/leases.json");
+  _cleanup_err_ struct focker_err *err = NULL;
+  const struct net_paths paths = { .storage_root = STORE, .run_root = RT };
+
+  if (net_detach (&paths, id, &err) < 0)
+    fail_msg ("detach: %s", err->msg);
+  put_bytes (STORE "/net/leases.json", leases, strlen (leases));
+}
+
+/* A reboot empties the runtime root (the namespace, the veth, the files) and keeps
+ * leases.json: start attaches the container again, as it was; a port taken meanwhile fails
+ * with one line and leaves nothing new. */
+static void
+bridge_start_after_reboot_attaches_again (void **state)
+{
+  _cleanup_free_ char *baseline = NULL, *before = NULL, *after = NULL;
+  struct store *s = NULL;
+  struct fake_kernel *k = bridge_kernel (&s, &baseline);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o = bridge_opts (ID1, publish_8080);
+  static const char *const taken[] = { "8080:81", NULL };
+  const struct net_paths paths = { .storage_root = STORE, .run_root = RT };
+  void *j = NULL;
+
+  (void)state;
+  create_or_fail (s, &o);
+  before = host_net (k);
+  assert_int_equal (ctr_net_restore (s, RT, ID1, &err), 0); /* nothing to do */
+  after = host_net (k);
+  assert_string_equal (after, before);
+  reboot (ID1);
+  assert_int_equal (n_leases (), 1);
+  assert_int_equal (ctr_net_restore (s, RT, ID1, &err), 0);
+  free (after);
+  after = host_net (k);
+  assert_string_equal (after, before); /* the same veth, address and rules */
+  assert_true (fake_exists (k, RT "/.network/netns/" ID1));
+  assert_true (fake_exists (k, RT "/.network/files/" ID1 "/hosts"));
+  assert_int_equal (n_leases (), 1);
+  assert_int_equal (ctr_read_config (&j, s, ID1, &err), 0);
+  assert_string_equal (
+      json_string_value (json_object_get (json_object_get (j, "NetworkSettings"), "IPAddress")),
+      "172.17.0.2");
+  json_decref (j);
+  /* rebooted again, and another container took 8080 first */
+  assert_int_equal (net_detach (&paths, ID1, &err), 0);
+  struct ctr_opts o2 = bridge_opts (ID2, taken);
+  create_or_fail (s, &o2);
+  assert_int_equal (ctr_net_restore (s, RT, ID1, &err), -EADDRINUSE);
+  assert_string_equal (err->msg,
+                       "host port 8080/tcp is already published by container 111122222222");
+  focker_err_free (TAKE_PTR (err));
+  assert_false (fake_exists (k, RT "/.network/netns/" ID1));
+  assert_int_equal (n_leases (), 1);
+  assert_int_equal (ctr_remove (s, RT, ID2, true, &err), 0);
+  assert_int_equal (ctr_remove (s, RT, ID1, true, &err), 0);
+  assert_bridge_clean (k, baseline);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+/* Fail call N of a start's re-attach after a reboot, once and persistently: no fd left, an
+ * error set; without the namespace the start cannot go on, and rm -f leaves nothing. */
+static void
+bridge_restore_survives_every_fault (void **state)
+{
+  (void)state;
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        _cleanup_free_ char *baseline = NULL;
+        struct store *s = NULL;
+        struct fake_kernel *k = bridge_kernel (&s, &baseline);
+        _cleanup_err_ struct focker_err *err = NULL;
+        struct ctr_opts o = bridge_opts (ID1, publish_8080);
+        size_t fds;
+        int r;
+
+        create_or_fail (s, &o);
+        reboot (ID1);
+        fds = fake_open_fds (k, fake_current_pid (k));
+        fake_fail_nth (k, n, persist, EIO, 0);
+        r = ctr_net_restore (s, RT, ID1, &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        bool hit = fake_faults_hit (k) > 0;
+        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
+        if (r < 0)
+          {
+            assert_int_equal (err->code, r);
+            focker_err_free (TAKE_PTR (err));
+            if (!persist)
+              assert_false (fake_exists (k, RT "/.network/netns/" ID1));
+          }
+        else
+          assert_true (fake_exists (k, RT "/.network/netns/" ID1));
+        if (ctr_remove (s, RT, ID1, true, &err) < 0)
+          fail_msg ("rm -f after a fault at %ld of restore: %s", n, err->msg);
+        assert_bridge_clean (k, baseline);
+        store_close (s);
+        fake_kernel_free (k);
+        if (!hit)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
 /* Fail call N of a bridge create (op 0) or rm (op 1), once and persistently: a failed create
  * leaves no record, lease, netns, veth or rule (after a persistent fault, whose undo fails
  * too, rm -f of what is left does); a failed rm is finished by rm -f. */
@@ -835,6 +948,8 @@ main (void)
     cmocka_unit_test (bridge_create_attaches_and_rm_detaches),
     cmocka_unit_test (bad_publish_is_refused_before_any_change),
     cmocka_unit_test (bridge_create_and_rm_survive_every_fault),
+    cmocka_unit_test (bridge_start_after_reboot_attaches_again),
+    cmocka_unit_test (bridge_restore_survives_every_fault),
     cmocka_unit_test (status_texts_are_dockers),
     cmocka_unit_test (log_lines_round_trip),
     cmocka_unit_test (state_updates_merge),
