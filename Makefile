@@ -8,7 +8,9 @@
 #   make test       check, then e2e when root (the README's and CI's test command)
 #   make demo       build a busybox bundle and run a container in it (root)
 #   make bench      focker vs crun vs runc, as ratios
-#   make install    /usr/local/bin/focker
+#   make bench-pull focker pull vs skopeo copy from a local registry, as a ratio
+#   make bench-unpack  focker load of a large layer vs tar -xzf and umoci unpack, as ratios
+#   make install    /usr/local/bin/focker, /usr/local/libexec/focker/focker-fetch
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -19,7 +21,11 @@ PKGS     := jansson libseccomp libarchive nettle
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
             -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP $(shell pkg-config --cflags $(PKGS))
+CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
+            -DFOCKER_FETCH_PATH='"$(PREFIX)/libexec/focker/focker-fetch"'
+# focker-fetch, the registry transfer helper: dynamic, because libcurl cannot be linked
+# statically on Debian 12 (see CONTRIBUTING.md).
+FETCH_PKGS := libcurl jansson
 # build/focker is linked statically unless DYNAMIC=1: a runtime lives a few milliseconds, and
 # the dynamic loader alone costs about a quarter of that (see CONTRIBUTING.md).
 ifeq ($(DYNAMIC),1)
@@ -70,12 +76,17 @@ endif
 TLIB_OBJS  := $(patsubst %.c,$(TOBJ)/%.o,$(LIB_SRCS) $(FAKE_SRCS) $(TEST_SUPPORT))
 
 .SECONDARY:
-.PHONY: all check e2e test demo bench install clean lint-seam format format-check static coverage fuzz vm-check
+.PHONY: all check e2e test demo bench bench-pull bench-unpack install clean lint-seam format format-check static coverage fuzz vm-check
 
-all: $(B)/focker
+all: $(B)/focker $(B)/focker-fetch
 
 $(B)/focker: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(FOCKER_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/focker-fetch: cli/fetch/focker-fetch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(LDFLAGS) $(shell pkg-config --cflags $(FETCH_PKGS)) -o $@ $< \
+	  $(shell pkg-config --libs $(FETCH_PKGS))
 
 static: $(B)/focker
 
@@ -114,12 +125,12 @@ lint-seam: $(patsubst %.c,$(OBJ)/%.o,$(wildcard core/*.c))
 	if [ $$bad = 0 ]; then echo "seam lint: core/ reaches the kernel only through sys/"; fi; \
 	exit $$bad
 
-e2e: $(B)/focker
+e2e: $(B)/focker $(B)/focker-fetch
 	tests/e2e/run.sh
 
 # The e2e suite and the feature probes on this kernel and, under QEMU (TCG), on Debian's 6.1
 # (cgroup v1, v2) and 6.12 (v2) kernels; the matrix goes to build/vm-matrix.{md,json} (root).
-vm-check: $(B)/focker $(B)/enosys
+vm-check: $(B)/focker $(B)/focker-fetch $(B)/enosys
 	vm/check.sh
 
 # Test harness: runs a command with openat2, clone3 and mount_setattr failing with ENOSYS.
@@ -136,7 +147,7 @@ FUZZ_SECONDS ?= 15
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
-test: $(B)/focker
+test: $(B)/focker $(B)/focker-fetch
 	tests/run-all.sh
 
 demo: $(B)/focker
@@ -145,8 +156,16 @@ demo: $(B)/focker
 bench: $(B)/focker
 	tests/bench/bench.sh
 
-install: $(B)/focker
+# focker pull vs skopeo copy from a local docker-registry, as a ratio (root).
+bench-unpack: $(B)/focker
+	FOCKER=$(abspath $(B))/focker tests/bench/unpack.sh
+
+bench-pull: $(B)/focker $(B)/focker-fetch
+	FOCKER=$(abspath $(B))/focker tests/bench/pull.sh
+
+install: $(B)/focker $(B)/focker-fetch
 	install -D -m 0755 $(B)/focker $(DESTDIR)$(PREFIX)/bin/focker
+	install -D -m 0755 $(B)/focker-fetch $(DESTDIR)$(PREFIX)/libexec/focker/focker-fetch
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,6 +3,8 @@
 #define FOCKER_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "core/err.h"
 
 #define FOCKER_VERSION "0.1.0"
@@ -37,6 +39,8 @@ void cli_log (const char *level, const char *fmt, ...) __attribute__ ((format (p
 int cli_fail (struct focker_err *err);
 
 /* Report a usage error and return 1. */
+/* A size for people: "1.9MB", "12.0kB", "512B". */
+void cli_print_size (uint64_t n, char *buf, size_t len);
 int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 /* Parse a signal: "KILL", "SIGKILL", "9", "kill"; -1 if unknown. */
@@ -134,6 +138,8 @@ int cmd_unbundle (int argc, char **argv);
 int cmd_image (int argc, char **argv);
 int cmd_load (int argc, char **argv);
 int cmd_save (int argc, char **argv);
+int cmd_pull (int argc, char **argv);
+int cmd_push (int argc, char **argv);
 int cmd_network (int argc, char **argv);
 
 #endif

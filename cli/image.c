@@ -90,17 +90,6 @@ images_opt (int c, void *arg)
   return 0;
 }
 
-static void
-print_size (uint64_t n, char *buf, size_t len)
-{
-  if (n >= 1024 * 1024)
-    snprintf (buf, len, "%.1fMB", (double)n / (1024 * 1024));
-  else if (n >= 1024)
-    snprintf (buf, len, "%.1fkB", (double)n / 1024);
-  else
-    snprintf (buf, len, "%lluB", (unsigned long long)n);
-}
-
 int
 cmd_images (int argc, char **argv)
 {
@@ -136,7 +125,7 @@ cmd_images (int argc, char **argv)
   {
     const char *id = json_string_value (json_object_get (e, "id"));
     char size[32];
-    print_size ((uint64_t)json_integer_value (json_object_get (e, "size")), size, sizeof size);
+    cli_print_size ((uint64_t)json_integer_value (json_object_get (e, "size")), size, sizeof size);
     if (a.quiet)
       printf ("%s\n", json_string_value (json_object_get (e, "name")));
     else
@@ -208,7 +197,7 @@ cmd_gc (int argc, char **argv)
   store_close (s);
   if (r < 0)
     return cli_fail (err);
-  print_size (rep.bytes, size, sizeof size);
+  cli_print_size (rep.bytes, size, sizeof size);
   printf ("removed %zu blobs, %zu layers, %zu leftovers (%s)\n", rep.blobs, rep.layers, rep.tmps,
           size);
   return 0;
@@ -346,7 +335,8 @@ input_opt (int c, void *arg)
   return 0;
 }
 
-/* `focker load [-i] PATH`: an OCI layout directory, an oci-archive or a docker save archive. */
+/* `focker load [-i] [PATH]`: an OCI layout directory, an oci-archive or a docker save archive;
+ * no PATH or "-": an archive on stdin. */
 int
 cmd_load (int argc, char **argv)
 {
@@ -362,11 +352,14 @@ cmd_load (int argc, char **argv)
     return 1;
   if (input == NULL && optind < argc)
     input = argv[optind];
-  if (input == NULL)
-    return cli_usage_error ("load", "usage: focker load [-i] PATH");
+  if ((input == NULL || strcmp (input, "-") == 0) && isatty (0))
+    return cli_usage_error ("load", "no input: give [-i] PATH, or an archive on stdin");
   if (cli_open_store (&s, false))
     return 1;
-  r = image_load (s, input, &names, &err);
+  if (input == NULL || strcmp (input, "-") == 0)
+    r = image_load_fd (s, 0, &names, &err);
+  else
+    r = image_load (s, input, &names, &err);
   store_close (s);
   if (r < 0)
     return cli_fail (err);
@@ -385,7 +378,7 @@ output_opt (int c, void *arg)
   return 0;
 }
 
-/* `focker save IMAGE -o FILE`: an oci-archive. */
+/* `focker save IMAGE [-o FILE]`: an oci-archive; no -o or "-o -": to stdout (not a terminal). */
 int
 cmd_save (int argc, char **argv)
 {
@@ -399,11 +392,15 @@ cmd_save (int argc, char **argv)
   /* options may follow the image name (docker's habit) */
   if (parse (argc, argv, "save", opts, ":o:", output_opt, &output, 1, 1))
     return 1;
-  if (output == NULL)
-    return cli_usage_error ("save", "usage: focker save IMAGE -o FILE");
+  if ((output == NULL || strcmp (output, "-") == 0) && isatty (1))
+    return cli_usage_error ("save", "refusing to write an archive to a terminal: give -o FILE "
+                                    "or redirect stdout");
   if (cli_open_store (&s, false))
     return 1;
-  r = image_save (s, argv[optind], output, &err);
+  if (output == NULL || strcmp (output, "-") == 0)
+    r = image_save_fd (s, argv[optind], 1, &err);
+  else
+    r = image_save (s, argv[optind], output, &err);
   store_close (s);
   return r < 0 ? cli_fail (err) : 0;
 }

@@ -88,6 +88,17 @@ cli_fail (struct focker_err *err)
   return 1;
 }
 
+void
+cli_print_size (uint64_t n, char *buf, size_t len)
+{
+  if (n >= 1024 * 1024)
+    snprintf (buf, len, "%.1fMB", (double)n / (1024 * 1024));
+  else if (n >= 1024)
+    snprintf (buf, len, "%.1fkB", (double)n / 1024);
+  else
+    snprintf (buf, len, "%lluB", (unsigned long long)n);
+}
+
 int
 cli_usage_error (const char *cmd, const char *fmt, ...)
 {
@@ -127,9 +138,20 @@ static const struct cli_command commands[] = {
   { "checkpoint", cmd_unsupported, "checkpoint (not supported)", true },
   { "restore", cmd_unsupported, "restore (not supported)", true },
   { "import", cmd_import, "import a rootfs tarball as an image: import FILE NAME", true },
-  { "load", cmd_load, "load images: an OCI layout dir, an oci-archive, a docker save archive",
+  { "load", cmd_load,
+    "load images: load [-i] PATH|- (an OCI layout dir, an oci-archive, a docker save archive; "
+    "stdin without PATH)",
     true },
-  { "save", cmd_save, "save an image as an oci-archive: save IMAGE -o FILE", true },
+  { "save", cmd_save, "save an image as an oci-archive: save IMAGE [-o FILE] (stdout without -o)",
+    true },
+  { "pull", cmd_pull,
+    "fetch an image from a registry: pull [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] "
+    "[--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST]",
+    true },
+  { "push", cmd_push,
+    "send an image to a registry: push [--creds USER:PASS] [--tls-verify=false] IMAGE "
+    "REGISTRY/NAME[:TAG]",
+    true },
   { "images", cmd_images, "list images [--format table|json] [-q]", true },
   { "inspect", cmd_inspect, "print a user container's record, or an image's manifest and config",
     true },

@@ -13,6 +13,8 @@
 #include "core/undo.h"
 
 #define CG_FILE_MAX (1 << 20)
+/* /proc/self/ns/cgroup of the initial cgroup namespace (the kernel's PROC_CGROUP_INIT_INO) */
+#define CGROUP_NS_INITIAL_INO 0xEFFFFFFBu
 
 /* ---- file helpers ---- */
 
@@ -869,11 +871,40 @@ mount_cgroup2_bind (const char *target, unsigned long fl, int (*reopen) (void *c
   return 0;
 }
 
+/* Is the runtime's mount of hierarchy `h` the hierarchy's root (kernfs numbers a root 1),
+ * seen from the initial cgroup namespace?  Then a new mount of the hierarchy outside any
+ * cgroup namespace shows exactly what it shows. */
+static bool
+host_mount_is_root (const struct cgroup_hier *h, int *initial_ns)
+{
+  struct stat st;
+
+  if (*initial_ns < 0)
+    *initial_ns = sys_fstatat (AT_FDCWD, "/proc/self/ns/cgroup", &st, 0) == 0
+                  && st.st_ino == CGROUP_NS_INITIAL_INO;
+  return *initial_ns && sys_fstatat (AT_FDCWD, h->mount, &st, 0) == 0 && st.st_ino == 1;
+}
+
+/* A bind of the runtime's mount of `h`, given the flags a new mount would have had. */
+static int
+mount_host_bind (const struct cgroup_hier *h, const char *at, unsigned long fl)
+{
+  int r = sys_mount (h->mount, at, NULL, MS_BIND, NULL);
+
+  if (r < 0)
+    return r;
+  return sys_mount (NULL, at, NULL,
+                    MS_BIND | MS_REMOUNT
+                        | (fl & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME)),
+                    NULL);
+}
+
 int
 cgroup_mount_container (const char *target, unsigned long flags,
                         int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
-                        struct focker_err **err)
+                        bool host_view, struct focker_err **err)
 {
+  int initial_ns = -1;
   _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
   _cleanup_free_ char *top = NULL;
   unsigned long fl = (flags & ~(MS_REC | MS_BIND)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -909,10 +940,15 @@ cgroup_mount_container (const char *target, unsigned long flags,
       r = sys_mkdirat (AT_FDCWD, at, 0755);
       if (r < 0 && r != -EEXIST)
         return focker_fail (err, r, "mount /sys/fs/cgroup/%s: mkdir", name);
-      /* a new mount inside the cgroup namespace is rooted at the container's cgroup */
-      if (h->v2)
+      /* outside a cgroup namespace of its own, a bind of the runtime's mount where that shows
+       * the same (cgroup.h); else a new mount, which inside the container's cgroup namespace
+       * is rooted at its cgroup */
+      r = -1;
+      if (host_view && host_mount_is_root (h, &initial_ns))
+        r = mount_host_bind (h, at, fl);
+      if (r < 0 && h->v2)
         r = sys_mount ("cgroup2", at, "cgroup2", fl, NULL);
-      else
+      else if (r < 0)
         {
           opts = strncmp (h->ctls, "name=", 5) == 0 ? xasprintf ("none,%s", h->ctls)
                                                     : xstrdup (h->ctls);

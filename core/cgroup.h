@@ -136,10 +136,14 @@ int cgroup_destroy (const struct cgroup *cg, struct focker_err **err);
  * `reopen`): cgroup2 on a v2 host; a tmpfs holding one mount per v1 hierarchy (plus
  * `unified` on hybrid hosts) elsewhere.  `flags` are the mount's MS_* flags.  Where a user
  * namespace may not mount a hierarchy, `self` (/proc/self/cgroup read before the cgroup
- * namespace, or NULL) gives the container's own directory to bind there instead. */
+ * namespace, or NULL) gives the container's own directory to bind there instead.  With
+ * `host_view` (the container shares the runtime's cgroup and user namespaces, and the
+ * runtime is in the initial cgroup namespace), a hierarchy the runtime has mounted at its
+ * root is bound from that mount: the same view as a new mount, without the kernel's
+ * cgroup_mutex, which a cgroup move holds through its RCU grace period. */
 int cgroup_mount_container (const char *target, unsigned long flags,
                             int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
-                            struct focker_err **err);
+                            bool host_view, struct focker_err **err);
 
 /* State: to and from the JSON object kept in state.json ("cgroup"). */
 void *cgroup_to_json (const struct cgroup *cg);

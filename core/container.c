@@ -21,8 +21,6 @@
 #include "core/sync.h"
 #include "core/undo.h"
 
-#define EXEC_SOCK "exec.sock"
-
 struct undo_dir
 {
   int rootfd;
@@ -393,9 +391,10 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   if ((r = sys_pipe2 (cr->init.to_init, O_CLOEXEC)) < 0
       || (r = sys_pipe2 (cr->init.from_init, O_CLOEXEC)) < 0)
     return focker_fail (err, r, "create sync pipes");
-  cr->init.exec_listen = sys_unix_listen (cr->dirfd, EXEC_SOCK);
+  cr->init.exec_listen = sys_unix_listen (cr->dirfd, STATE_EXEC_SOCK);
   if (cr->init.exec_listen < 0)
-    return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id, EXEC_SOCK);
+    return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id,
+                        STATE_EXEC_SOCK);
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
     if ((*fds[i] = container_fd_above (*fds[i], min)) < 0 && *fds[i] != -1)
       return focker_fail (err, *fds[i], "move fd above --preserve-fds range");
@@ -582,6 +581,38 @@ container_set_rlimits (const struct spec_process *p, pid_t pid, struct focker_er
   return 0;
 }
 
+/* Something between the clone and `created` failed on our side (`r`, *err): the init may
+ * have failed first (and exited), which is why.  Its own message then says what went wrong.
+ * If it is alive it waits on us: closing our end ends that wait (EOF), or both sides would
+ * wait on each other. */
+static int
+handshake_failed (struct create_run *cr, bool ns_ready_pending, int r, struct focker_err **err)
+{
+  struct focker_err *init_err = NULL;
+  struct sync_msg m;
+  int got = 0;
+
+  sys_close (cr->init.to_init[1]);
+  cr->init.to_init[1] = -1;
+  if (ns_ready_pending)
+    got = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, &init_err);
+  if (got >= 0)
+    got = sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, &init_err);
+  if (got < 0 && init_err->code != -ECHILD)
+    {
+      r = init_err->code;
+      if (err)
+        {
+          focker_err_free (*err);
+          *err = TAKE_PTR (init_err);
+        }
+      focker_err_free (init_err);
+      return r;
+    }
+  focker_err_free (init_err);
+  return err && *err ? r : focker_fail (err, r, "signal container init");
+}
+
 static int
 create_handshake (struct create_run *cr, const struct create_opts *o, bool place,
                   struct focker_err **err)
@@ -589,6 +620,11 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   struct container_state *st = NULL;
   _cleanup_free_ char *json = NULL;
   struct sync_msg m;
+  /* Runtime hooks run once the init's namespaces exist.  Without them nothing waits for
+   * that: GO and the placement follow at once, and the init finds GO waiting rather than
+   * waiting a round trip for it (its NS_READY is read afterwards). */
+  bool pipelined
+      = !cr->spec->n_hooks[SPEC_HOOK_PRESTART] && !cr->spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME];
   int r;
 
   sys_close (cr->init.to_init[0]);
@@ -603,50 +639,36 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
       if (r < 0)
         return focker_fail (err, r, "signal container init");
     }
-  r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
-  if (r < 0)
-    return r;
+  if (!pipelined)
+    {
+      r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
+      if (r < 0)
+        return r;
+    }
   r = container_set_rlimits (cr->spec->process, cr->pid, err);
-  if (r < 0)
-    return r;
-  st = new_state (o, cr->spec, cr->rootfs, cr->pid);
-  json = state_to_json (st, STATUS_CREATING, false);
-  state_free (st);
-  r = hooks_run (cr->spec, SPEC_HOOK_PRESTART, json, err);
   if (r >= 0)
-    r = hooks_run (cr->spec, SPEC_HOOK_CREATE_RUNTIME, json, err);
-  if (r < 0)
-    return r;
-  r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
-  if (r < 0)
-    return focker_fail (err, r, "signal container init");
-  if (place)
+    {
+      st = new_state (o, cr->spec, cr->rootfs, cr->pid);
+      json = state_to_json (st, STATUS_CREATING, false);
+      state_free (st);
+      r = hooks_run (cr->spec, SPEC_HOOK_PRESTART, json, err);
+      if (r >= 0)
+        r = hooks_run (cr->spec, SPEC_HOOK_CREATE_RUNTIME, json, err);
+      if (r < 0)
+        return r;
+      r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
+    }
+  if (r >= 0 && place)
     r = cgroup_enter (cr->cg, cr->pid, cr->cloned_into_cgroup, err);
   if (r >= 0)
     r = sync_send (cr->init.to_init[1], SYNC_PLACED, 0, NULL);
   if (r < 0)
+    return handshake_failed (cr, pipelined, r, err);
+  if (pipelined)
     {
-      /* The init goes on after GO: it may have failed (and exited) meanwhile, which is why
-       * the move or the write failed.  Its own message says what went wrong.  If it is alive,
-       * it waits at its cgroup gate: closing our end ends that wait (EOF), or both sides
-       * would wait on each other. */
-      struct focker_err *init_err = NULL;
-      sys_close (cr->init.to_init[1]);
-      cr->init.to_init[1] = -1;
-      if (sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, &init_err) < 0
-          && init_err->code != -ECHILD)
-        {
-          r = init_err->code;
-          if (err)
-            {
-              focker_err_free (*err);
-              *err = TAKE_PTR (init_err);
-            }
-          focker_err_free (init_err);
-          return r;
-        }
-      focker_err_free (init_err);
-      return err && *err ? r : focker_fail (err, r, "signal container init");
+      r = sync_expect (cr->init.from_init[0], SYNC_NS_READY, &m, err);
+      if (r < 0)
+        return r;
     }
   return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
 }
@@ -1000,7 +1022,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
   ssize_t n;
   int r;
 
-  conn = sys_unix_connect (dirfd, EXEC_SOCK);
+  conn = sys_unix_connect (dirfd, STATE_EXEC_SOCK);
   /* Nobody listens: the init is gone or going (a concurrent kill; kill takes no lock), after
    * our status check said "created". */
   if (conn == -ECONNREFUSED || conn == -ENOENT)
@@ -1018,7 +1040,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
     return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited", id);
   if (n < 0)
     return focker_fail (err, (int)n, "container %s: read from init", id);
-  sys_unlinkat (dirfd, EXEC_SOCK, 0);
+  sys_unlinkat (dirfd, STATE_EXEC_SOCK, 0);
   if (n > 0)
     {
       buf[n] = '\0';
@@ -1040,10 +1062,9 @@ start_locked (int dirfd, struct container_state *st, struct focker_err **err)
   r = start_handshake (dirfd, st->id, err);
   if (r < 0)
     return r;
+  /* recorded by the handshake's unlink of exec.sock (see state_read), not by writing the
+   * state again */
   st->started = true;
-  r = state_write (dirfd, st, err);
-  if (r < 0)
-    return r;
   s = container_state_spec (st);
   if (s)
     {

@@ -240,7 +240,7 @@ claim_name (struct store *s, int cdir, const struct ctr_opts *o, struct undo *un
   _cleanup_free_ char *tmp = xasprintf ("names/.tmp-%s", o->id);
   int r;
 
-  lockfd = store_lock_file (s, "containers", LOCK_EX, err);
+  lockfd = store_lock (s, "containers", LOCK_EX, err);
   if (lockfd < 0)
     return lockfd;
   fd = sys_openat (cdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -605,7 +605,7 @@ ctr_update_state (struct store *s, const char *id, void *fields, struct focker_e
 static int
 release_names (struct store *s, int cdir, const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int lockfd = store_lock_file (s, "containers", LOCK_EX, err);
+  _cleanup_close_ int lockfd = store_lock (s, "containers", LOCK_EX, err);
   _cleanup_strv_ char **names = NULL;
   _cleanup_free_ char *tmp = xasprintf (".tmp-%s", id);
   int r;

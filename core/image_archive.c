@@ -460,17 +460,14 @@ load_archive (struct loader *l, int fd, const char *path, struct focker_err **er
   return r;
 }
 
-int
-image_load (struct store *s, const char *path, char ***names, struct focker_err **err)
+/* Load from an open file or directory (`path` names it in errors). */
+static int
+load_fd (struct store *s, int fd, const char *path, char ***names, struct focker_err **err)
 {
   struct loader l = { .s = s, .layoutfd = -1 };
-  _cleanup_close_ int fd = -1;
   struct stat st;
   int r;
 
-  fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    return focker_fail (err, fd, "load %s", path);
   r = sys_fstatat (fd, "", &st, AT_EMPTY_PATH);
   if (r < 0)
     return focker_fail (err, r, "load %s: stat", path);
@@ -499,6 +496,22 @@ image_load (struct store *s, const char *path, char ***names, struct focker_err 
   strv_free (l.names);
   loader_free (&l);
   return r;
+}
+
+int
+image_load (struct store *s, const char *path, char ***names, struct focker_err **err)
+{
+  _cleanup_close_ int fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return focker_fail (err, fd, "load %s", path);
+  return load_fd (s, fd, path, names, err);
+}
+
+int
+image_load_fd (struct store *s, int fd, char ***names, struct focker_err **err)
+{
+  return load_fd (s, fd, "stdin", names, err);
 }
 
 /* ---- save ---- */
@@ -581,6 +594,8 @@ save_to (int fd, struct store *s, struct image *img, struct focker_err **err)
     r = tar_finish (&t);
   if (r == 0)
     r = sys_fsync (fd);
+  if (r == -EINVAL)
+    r = 0; /* a pipe: nothing to make durable */
   return r < 0 ? focker_fail (err, r, "write the archive") : 0;
 }
 
@@ -619,4 +634,16 @@ image_save (struct store *s, const char *ref, const char *path, struct focker_er
     sys_unlinkat (AT_FDCWD, tmp, 0);
   image_free (img);
   return r < 0 ? focker_err_prefix (err, "save %s", path) : 0;
+}
+
+int
+image_save_fd (struct store *s, const char *ref, int fd, struct focker_err **err)
+{
+  struct image *img = NULL;
+  int r = store_image_get (&img, s, ref, err);
+
+  if (r == 0)
+    r = save_to (fd, s, img, err);
+  image_free (img);
+  return r < 0 ? focker_err_prefix (err, "save to stdout") : 0;
 }

@@ -16,7 +16,14 @@
  * NULL-terminated list (strv_free). */
 int image_load (struct store *s, const char *path, char ***names, struct focker_err **err);
 
+/* Load an archive (read front to back: a pipe will do) from an open fd: `focker load` from
+ * stdin. */
+int image_load_fd (struct store *s, int fd, char ***names, struct focker_err **err);
+
 /* Save image `ref` to the file `path` (written to a temporary next to it and renamed). */
 int image_save (struct store *s, const char *ref, const char *path, struct focker_err **err);
+
+/* Save image `ref` as an oci-archive written to an open fd (stdout, a pipe). */
+int image_save_fd (struct store *s, const char *ref, int fd, struct focker_err **err);
 
 #endif

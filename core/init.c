@@ -222,8 +222,9 @@ init_terminal (const struct spec_process *p, int *console_fd, struct focker_err 
 }
 
 /* Wait until the parent has placed us in every cgroup of the container (on a v1 host the
- * first move costs the kernel an RCU grace period, which the mounts before this overlap),
- * then enter the cgroup namespace, rooted there. */
+ * first move costs the kernel an RCU grace period, which the work before this overlaps),
+ * then enter the cgroup namespace, rooted there.  `cgroup_self` may be NULL when no mount
+ * needs it (the gate after the mounts). */
 static int
 cgroup_gate (void *ctx, char **cgroup_self, struct focker_err **err)
 {
@@ -236,7 +237,7 @@ cgroup_gate (void *ctx, char **cgroup_self, struct focker_err **err)
   /* in a user namespace cgroupfs may refuse to be mounted: the container then gets binds of
    * its own cgroup directories, whose host paths only this file says (before the namespace
    * hides them) */
-  if (c->new_user)
+  if (c->new_user && cgroup_self)
     {
       struct focker_err *e = NULL;
       size_t len;
@@ -300,10 +301,23 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
   r = set_names (s, err);
   if (r < 0)
     return r;
-  /* the mounts before the first cgroup mount run while the parent places us (cgroup_gate) */
-  r = rootfs_setup (s, c->bundle, c->rootfs, &(struct rootfs_cgroup_gate){ cgroup_gate, c }, err);
+  /* Everything before the gate runs while the parent places us.  The gate comes as late as
+   * it can: before the first cgroup mount when that mount depends on where we are (a cgroup
+   * namespace rooted at our cgroup, or binds of our own directories in a user namespace),
+   * before createContainer hooks (their processes inherit our cgroups), else once the root
+   * is ready. */
+  bool mounts_gated = c->new_cgroup || c->new_user;
+  r = rootfs_setup (s, c->bundle, c->rootfs,
+                    mounts_gated ? &(struct rootfs_cgroup_gate){ cgroup_gate, c } : NULL, err);
   if (r < 0)
     return r;
+  if (!mounts_gated && s->n_hooks[SPEC_HOOK_CREATE_CONTAINER])
+    {
+      r = cgroup_gate (c, NULL, err);
+      if (r < 0)
+        return r;
+      mounts_gated = true;
+    }
   r = hooks_run (s, SPEC_HOOK_CREATE_CONTAINER, m.payload, err);
   if (r < 0)
     return r;
@@ -328,8 +342,7 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
   r = init_find_executable (exe, s->process->args[0], s->process->env, err);
   if (r < 0)
     return focker_err_prefix (err, "process.args[0]");
-  /* keep the start payload for startContainer hooks */
-  return 0;
+  return mounts_gated ? 0 : cgroup_gate (c, NULL, err);
 }
 
 static int

@@ -296,7 +296,7 @@ labelled_data (const char *type, const char *data, const char *label)
 
 static int
 mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const char *label,
-           const char *cgroup_self, struct focker_err **err)
+           const char *cgroup_self, bool cgroup_host_view, struct focker_err **err)
 {
   _cleanup_free_ char *source = NULL, *target = NULL, *data = NULL;
   _cleanup_close_ int fd = -1;
@@ -345,7 +345,7 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const cha
       if (type == NULL)
         return focker_fail (err, -EINVAL, "mount %s: no type given", m->destination);
       if (strcmp (type, "cgroup") == 0)
-        return rootfs_mount_cgroup (rootfd, target, m, cgroup_self, err);
+        return rootfs_mount_cgroup (rootfd, target, m, cgroup_self, cgroup_host_view, err);
       data = labelled_data (type, m->data, label);
       r = sys_mount (source, target, type, flags & ~(MS_REC | MS_BIND), data);
       if (r == -EPERM && strcmp (type, "sysfs") == 0)
@@ -401,10 +401,10 @@ cgroup_reopen (void *ctx, char **target)
  * new mount is rooted at the container's own cgroup. */
 int
 rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                     const char *cgroup_self, struct focker_err **err)
+                     const char *cgroup_self, bool host_view, struct focker_err **err)
 {
   struct cgroup_reopen c = { .rootfd = rootfd, .dest = m->destination, .fd = -1 };
-  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, cgroup_self, err);
+  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, cgroup_self, host_view, err);
 
   if (c.fd >= 0)
     sys_close (c.fd);
@@ -531,6 +531,16 @@ mounts_dev (const struct spec *s)
   return false;
 }
 
+/* Does the config give the container a namespace of this type (new or joined)? */
+static bool
+has_namespace (const struct spec *s, int type)
+{
+  for (size_t i = 0; s->has_linux && i < s->linux_.n_namespaces; i++)
+    if (s->linux_.namespaces[i].type == type)
+      return true;
+  return false;
+}
+
 static bool
 is_cgroup_mount (const struct spec_mount *m)
 {
@@ -549,6 +559,10 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
   _cleanup_free_ char *cgroup_self = NULL;
   const char *label = NULL;
   bool gated = gate == NULL;
+  /* the container shares the runtime's cgroup and user namespaces and nothing propagates:
+   * its cgroup mounts may be binds of the runtime's own (cgroup_mount_container) */
+  bool host_view = prop == (MS_REC | MS_PRIVATE) && !has_namespace (s, CLONE_NEWCGROUP)
+                   && !has_namespace (s, CLONE_NEWUSER);
   int r;
 
   if (s->has_linux && s->linux_.mount_label && *s->linux_.mount_label && confine_selinux_enabled ())
@@ -572,7 +586,7 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
     return focker_fail (err, rootfd, "open rootfs %s", rootfs);
   for (size_t i = 0; i <= s->n_mounts; i++)
     {
-      /* the cgroup placement is needed by the first cgroup mount, and by the device nodes */
+      /* a gate given is needed by the first cgroup mount (its caller says so) */
       if (!gated && (i == s->n_mounts || is_cgroup_mount (&s->mounts[i])))
         {
           gated = true;
@@ -582,7 +596,7 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
         }
       if (i == s->n_mounts)
         break;
-      r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, err);
+      r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, host_view, err);
       if (r < 0)
         return r;
     }

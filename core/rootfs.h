@@ -16,9 +16,11 @@ int rootfs_open_in_root (int rootfd, const char *path, int flags);
 int rootfs_ensure_in_root (int rootfd, const char *path, bool as_file, struct focker_err **err);
 
 /* Called once by rootfs_setup, before the first cgroup mount (or after the last mount when
- * there is none): the init's cgroup placement is waited for there, so that the mounts before
- * it proceed while the parent places the init.  It sets *cgroup_self to /proc/self/cgroup
- * as read before the cgroup namespace, or NULL (see cgroup_mount_container). */
+ * there is none), when the caller passes one because a cgroup mount depends on the init's
+ * placement (cgroup namespace, user namespace): the placement is waited for there, so that
+ * the mounts before it proceed while the parent places the init.  It sets *cgroup_self to
+ * /proc/self/cgroup as read before the cgroup namespace, or NULL (see
+ * cgroup_mount_container).  With no gate, the caller waits for the placement itself. */
 struct rootfs_cgroup_gate
 {
   int (*open) (void *ctx, char **cgroup_self, struct focker_err **err);
@@ -38,7 +40,9 @@ int rootfs_pivot_chroot (const char *rootfs, struct focker_err **err);
 /* After pivot_root: masked and read-only paths, sysctls, root.readonly. */
 int rootfs_finish (const struct spec *s, struct focker_err **err);
 
+/* `host_view`: the container shares the runtime's cgroup and user namespaces (see
+ * cgroup_mount_container). */
 int rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                         const char *cgroup_self, struct focker_err **err);
+                         const char *cgroup_self, bool host_view, struct focker_err **err);
 
 #endif

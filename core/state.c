@@ -139,6 +139,7 @@ state_read (struct container_state **out, int dirfd, const char *id, struct fock
   struct container_state *st;
   json_error_t jerr;
   json_t *o, *v;
+  struct stat sb;
   size_t len;
   int r;
 
@@ -164,7 +165,8 @@ state_read (struct container_state **out, int dirfd, const char *id, struct fock
   st->rootfs = dup_str (o, "rootfs");
   st->created = dup_str (o, "created");
   st->owner = dup_str (o, "owner");
-  st->started = json_is_true (json_object_get (o, "started"));
+  st->started = json_is_true (json_object_get (o, "started"))
+                || sys_fstatat (dirfd, STATE_EXEC_SOCK, &sb, AT_SYMLINK_NOFOLLOW) == -ENOENT;
   st->paused = json_is_true (json_object_get (o, "paused"));
   if ((v = json_object_get (o, "annotations")))
     st->annotations = json_incref (v);

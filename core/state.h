@@ -3,14 +3,19 @@
  * <root>/<id>/state.json is written whole (temp file + rename) while the container directory
  * is locked with flock, so concurrent commands never see a torn or half-updated state.
  * The status is never stored: it is derived from the init process (alive? same start time?
- * a zombie?) and the `started` flag, so `state` says "stopped" as soon as the init exits
- * even when nothing waits for it. */
+ * a zombie?) and whether it was started, so `state` says "stopped" as soon as the init exits
+ * even when nothing waits for it.  Started means <root>/<id>/exec.sock is gone: `start`
+ * unlinks it once the init has exec'd (runc's exec fifo tells the same), so start does not
+ * write state.json again. */
 #ifndef FOCKER_STATE_H
 #define FOCKER_STATE_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 #include "core/err.h"
+
+/* The start handshake's socket in the container's directory (core/container.c). */
+#define STATE_EXEC_SOCK "exec.sock"
 
 enum container_status
 {
@@ -30,7 +35,8 @@ struct container_state
   char *rootfs;                 /* absolute */
   char *created;                /* RFC 3339, UTC */
   char *owner;                  /* "" for root, as runc */
-  bool started;                 /* start succeeded: the user process was exec'd */
+  bool started;                 /* start succeeded: the user process was exec'd (read: no
+                                 * exec.sock, or "started" in a state written by pause) */
   bool paused;
   void *annotations; /* json_t object, or NULL */
   void *config;      /* json_t: the spec's hooks.poststop, kept for delete */

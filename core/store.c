@@ -33,7 +33,7 @@ store_close (struct store *s)
 }
 
 int
-store_lock_file (struct store *s, const char *name, int op, struct focker_err **err)
+store_lock (struct store *s, const char *name, int op, struct focker_err **err)
 {
   _cleanup_free_ char *path = xasprintf ("locks/%s", name);
   _cleanup_close_ int fd = -1;
@@ -81,7 +81,7 @@ store_open (struct store **out, const char *root, bool create, bool exclusive,
       if (r < 0)
         goto fail;
     }
-  s->lockfd = store_lock_file (s, "store", exclusive ? LOCK_EX : LOCK_SH, err);
+  s->lockfd = store_lock (s, "store", exclusive ? LOCK_EX : LOCK_SH, err);
   if (s->lockfd < 0)
     {
       r = s->lockfd;
@@ -190,6 +190,59 @@ blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1]
   free (TAKE_PTR (w->tmp));
   blob_abort (w);
   memcpy (out, got, DIGEST_LEN + 1);
+  return 0;
+}
+
+int
+blob_adopt (struct blob_writer *w, struct store *s, const char *tmp, struct focker_err **err)
+{
+  _cleanup_free_ char *buf = xmalloc (64 * 1024);
+
+  memset (w, 0, sizeof *w);
+  w->s = s;
+  w->fd = sys_openat (s->fd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (w->fd < 0)
+    {
+      int r = focker_fail (err, w->fd, "open %s/%s", s->root, tmp);
+      w->fd = -1;
+      return r;
+    }
+  w->d = digest_new ();
+  for (;;)
+    {
+      ssize_t n = sys_read (w->fd, buf, 64 * 1024);
+      if (n < 0)
+        {
+          int r = focker_fail (err, (int)n, "read %s/%s", s->root, tmp);
+          blob_abort (w); /* w->tmp is not set yet: the file stays */
+          return r;
+        }
+      if (n == 0)
+        break;
+      digest_update (w->d, buf, (size_t)n);
+      w->size += (uint64_t)n;
+    }
+  w->tmp = xstrdup (tmp);
+  return 0;
+}
+
+int
+blob_adopt_hashed (struct blob_writer *w, struct store *s, const char *tmp, struct digest *d,
+                   uint64_t size, struct focker_err **err)
+{
+  memset (w, 0, sizeof *w);
+  w->s = s;
+  w->fd = sys_openat (s->fd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (w->fd < 0)
+    {
+      int r = focker_fail (err, w->fd, "open %s/%s", s->root, tmp);
+      digest_free (d);
+      w->fd = -1;
+      return r;
+    }
+  w->d = d;
+  w->size = size;
+  w->tmp = xstrdup (tmp);
   return 0;
 }
 
@@ -371,7 +424,7 @@ store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
       /* one unpack per layer at a time: a second pull of the same layer waits, then finds
        * it done */
       lockname = xasprintf ("layer-%s", DIGEST_HEX (expect_diff));
-      lockfd = store_lock_file (s, lockname, LOCK_EX, err);
+      lockfd = store_lock (s, lockname, LOCK_EX, err);
       if (lockfd < 0)
         return lockfd;
       final = xasprintf ("layers/sha256/%s", DIGEST_HEX (expect_diff));
@@ -388,7 +441,7 @@ store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
   if (r == 0 && lockfd < 0)
     {
       lockname = xasprintf ("layer-%s", DIGEST_HEX (got));
-      lockfd = store_lock_file (s, lockname, LOCK_EX, err);
+      lockfd = store_lock (s, lockname, LOCK_EX, err);
       r = lockfd < 0 ? lockfd : 0;
     }
   if (r == 0)

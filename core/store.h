@@ -46,9 +46,8 @@ struct store
 int store_open (struct store **out, const char *root, bool create, bool exclusive,
                 struct focker_err **err);
 void store_close (struct store *s);
-
-/* Open (creating) locks/<name> and flock it with `op` (LOCK_SH, LOCK_EX); the locked fd. */
-int store_lock_file (struct store *s, const char *name, int op, struct focker_err **err);
+/* Open locks/<name> (creating it) and flock it with `op`: the fd, to close to unlock. */
+int store_lock (struct store *s, const char *name, int op, struct focker_err **err);
 
 /* Scope-bound json_decref for jansson documents (json_t *). */
 void store_json_decrefp (void *j);
@@ -72,6 +71,14 @@ int blob_write (struct blob_writer *w, const void *buf, size_t len, struct focke
 int blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
                  struct focker_err **err);
 void blob_abort (struct blob_writer *w);
+/* A writer over a temporary that is already complete (`tmp`, a name under the store, written
+ * by someone else: a download): its content is hashed now; blob_commit then verifies and
+ * renames it, blob_abort removes it.  On failure the file is left alone. */
+int blob_adopt (struct blob_writer *w, struct store *s, const char *tmp, struct focker_err **err);
+/* The same for a temporary whose content was hashed as it was written (`d`, `size` bytes;
+ * the writer takes `d` over, whatever the result). */
+int blob_adopt_hashed (struct blob_writer *w, struct store *s, const char *tmp, struct digest *d,
+                       uint64_t size, struct focker_err **err);
 
 /* A whole blob from memory, or from an fd read to its end; *size may be NULL. */
 int store_blob_put (struct store *s, const void *buf, size_t len, const char *expect,
@@ -99,7 +106,8 @@ char *store_layer_path (struct store *s, const char *diff_id);
 
 /* ---- names ---- */
 
-/* "busybox" -> "busybox:latest"; NULL if the name is not a valid reference. */
+/* "busybox" -> "busybox:latest", "NAME@sha256:<hex>" as it is; NULL if the name is not a
+ * valid reference. */
 char *store_normalize_ref (const char *ref);
 
 /* index.json's manifests array entries, under the index lock.  *idx: a json_t * (jansson). */

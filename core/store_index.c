@@ -38,8 +38,19 @@ index_lock (struct store *s, int op, struct focker_err **err)
 char *
 store_normalize_ref (const char *ref)
 {
-  const char *slash, *colon;
+  const char *slash, *colon, *at = ref ? strchr (ref, '@') : NULL;
 
+  if (at)
+    {
+      /* NAME@DIGEST, as a pull by digest names its image */
+      _cleanup_free_ char *name = xstrndup (ref, (size_t)(at - ref));
+      _cleanup_free_ char *norm = digest_valid (at + 1) ? store_normalize_ref (name) : NULL;
+      slash = strrchr (name, '/');
+      colon = strrchr (name, ':');
+      if (norm == NULL || (colon && (slash == NULL || colon > slash)))
+        return NULL;
+      return xstrdup (ref);
+    }
   if (ref == NULL || *ref == '\0' || strlen (ref) > 255)
     return NULL;
   for (const char *c = ref; *c; c++)
@@ -277,11 +288,30 @@ id_matches (const char *ref, const char *id)
   return strncmp (DIGEST_HEX (id), hex, n) == 0;
 }
 
+/* The name a pull from docker.io gives `name` (normalized) when it names no registry:
+ * "busybox:latest" -> "docker.io/library/busybox:latest", "u/app:1" -> "docker.io/u/app:1";
+ * NULL when it names one (a first component with '.' or ':', or "localhost"). */
+static char *
+docker_io_name (const char *name)
+{
+  const char *slash = name ? strchr (name, '/') : NULL;
+
+  if (name == NULL)
+    return NULL;
+  if (slash == NULL)
+    return xasprintf ("docker.io/library/%s", name);
+  if (memchr (name, '.', (size_t)(slash - name)) || memchr (name, ':', (size_t)(slash - name))
+      || strncmp (name, "localhost/", 10) == 0)
+    return NULL;
+  return xasprintf ("docker.io/%s", name);
+}
+
 int
 store_image_get (struct image **out, struct store *s, const char *ref, struct focker_err **err)
 {
   _cleanup_json_ json_t *idx = NULL;
   _cleanup_free_ char *name = store_normalize_ref (ref);
+  _cleanup_free_ char *pulled = docker_io_name (name);
   json_t *list, *m;
   size_t i;
   int r;
@@ -290,19 +320,21 @@ store_image_get (struct image **out, struct store *s, const char *ref, struct fo
   if (r < 0)
     return r;
   list = json_object_get (idx, "manifests");
-  json_array_foreach (list, i, m)
-  {
-    const char *n = entry_name (m);
-    if (name && n && strcmp (n, name) == 0)
-      {
-        r = store_image_from_manifest (out, s, json_string_value (json_object_get (m, "digest")),
-                                       err);
-        if (r < 0)
-          return focker_err_prefix (err, "image %s", name);
-        (*out)->name = TAKE_PTR (name);
-        return 0;
-      }
-  }
+  /* the name as given first, then as `focker pull` of it names it (docker.io/...) */
+  for (int pass = 0; pass < 2; pass++)
+    json_array_foreach (list, i, m)
+    {
+      const char *n = entry_name (m);
+      const char *want = pass == 0 ? name : pulled;
+      if (want == NULL || n == NULL || strcmp (n, want) != 0)
+        continue;
+      r = store_image_from_manifest (out, s, json_string_value (json_object_get (m, "digest")),
+                                     err);
+      if (r < 0)
+        return focker_err_prefix (err, "image %s", want);
+      (*out)->name = xstrdup (want);
+      return 0;
+    }
   /* by id: the config digest of any named image */
   json_array_foreach (list, i, m)
   {
@@ -480,8 +512,9 @@ store_layer_refs (struct store *s, const char (*diff_ids)[DIGEST_LEN + 1], size_
   return r;
 }
 
-/* Per-layer lock files of layers gone: nobody holds or waits on one while gc holds the store
- * lock exclusive (every command takes it, shared, before any other lock). */
+/* Per-layer lock files of layers gone, and every blob download's lock: nobody holds or waits on one
+ * while gc holds the store lock exclusive (every command takes it, shared, before any other lock).
+ */
 static int
 gc_sweep_locks (struct store *s, struct keep *layers, struct focker_err **err)
 {
@@ -489,7 +522,8 @@ gc_sweep_locks (struct store *s, struct keep *layers, struct focker_err **err)
   int r = list_dir_at (&names, s->fd, "locks", err);
 
   for (char **n = names; r == 0 && *n; n++)
-    if (strncmp (*n, "layer-", 6) == 0 && !keep_has_hex (layers, *n + 6))
+    if ((strncmp (*n, "layer-", 6) == 0 && !keep_has_hex (layers, *n + 6))
+        || strncmp (*n, "pull-", 5) == 0)
       {
         _cleanup_free_ char *path = xasprintf ("locks/%s", *n);
         r = sys_unlinkat (s->fd, path, 0);

@@ -218,6 +218,12 @@ fake_cg_hier_new (struct fake_kernel *k, const char *path, bool v2, const char *
   return h;
 }
 
+bool
+fake_cg_is_root (const struct fake_inode *ino)
+{
+  return ino->cgh && ino->cgh->root == ino;
+}
+
 void
 fake_cgroup_seed (struct fake_kernel *k)
 {

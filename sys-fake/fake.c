@@ -150,6 +150,9 @@ fake_kernel_new (const struct fake_personality *p)
   k->top->name = fake_xstrdup ("");
   for (int t = 0; t < FAKE_NS_COUNT; t++)
     k->init_ns[t] = fake_ns_new (k, (enum fake_ns_type)t, NULL);
+  /* the initial cgroup namespace has the kernel's fixed inode (PROC_CGROUP_INIT_INO) */
+  k->init_ns[FAKE_NS_MNT]->id = k->init_ns[FAKE_NS_CGROUP]->id;
+  k->init_ns[FAKE_NS_CGROUP]->id = 0xEFFFFFFBUL;
   fake_seed_vfs (k);
   fake_mounts_seed (k, k->init_ns[FAKE_NS_MNT]);
   k->init = fake_proc_new (k, NULL);

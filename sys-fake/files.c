@@ -24,7 +24,8 @@ fake_stat_fill (struct fake_inode *ino, struct stat *st)
 {
   memset (st, 0, sizeof *st);
   st->st_dev = ino->synth != FS_NONE ? makedev (0, 22) : makedev (8, 3);
-  st->st_ino = ino->ino;
+  /* kernfs numbers a cgroup hierarchy's root 1 */
+  st->st_ino = fake_cg_is_root (ino) ? 1 : ino->ino;
   st->st_mode = ino->mode;
   st->st_nlink = 1 + fake_body (ino)->extra_links;
   if (S_ISDIR (ino->mode))

@@ -296,6 +296,8 @@ struct fake_cg_member
   struct fake_inode *dir;
 };
 void fake_cgroup_seed (struct fake_kernel *k);
+/* Is `ino` the root directory of a cgroup hierarchy? */
+bool fake_cg_is_root (const struct fake_inode *ino);
 int fake_cgroup_mkdir (struct fake_kernel *k, struct fake_inode *dir);
 int fake_cgroup_rmdir (struct fake_kernel *k, struct fake_inode *dir);
 bool fake_cgroup_file (struct fake_inode *ino);

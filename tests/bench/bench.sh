@@ -19,8 +19,12 @@
 # - focker is probed with one run first; if it is missing or fails on the bundle this says
 #   so, still reports crun vs runc, and exits non-zero.
 #
-# Environment: BENCH_ITERS (30), BENCH_WARMUP (3), BENCH_SPLIT (1), FOCKER (build/focker),
-# CRUN, RUNC, BUSYBOX (paths; default from PATH and /bin/busybox), CC (cc),
+# - BENCH_FLOOR=1 adds tests/bench/floor.c to the `run` comparison: the same kernel work
+#   (namespaces, mounts, pivot_root, cgroups, state directory) with no runtime around it,
+#   so focker/floor is focker's own overhead and floor/crun the best ratio this host allows.
+#
+# Environment: BENCH_ITERS (30), BENCH_WARMUP (3), BENCH_SPLIT (1), BENCH_FLOOR (0), FOCKER
+# (build/focker), CRUN, RUNC, BUSYBOX (paths; default from PATH and /bin/busybox), CC (cc),
 # BENCH_HIDE_CGROUP2 (auto; 0 never, 1 always).
 set -euo pipefail
 
@@ -61,6 +65,11 @@ esac
 
 mkdir -p "$top/build/bench"
 "${CC:-cc}" -O2 -Wall -Wextra -D_GNU_SOURCE -o "$measure" "$here/measure.c" -lm
+floor=
+if [ "${BENCH_FLOOR:-0}" = 1 ]; then
+  floor=$top/build/bench/floor
+  "${CC:-cc}" -O2 -static -Wall -Wextra -o "$floor" "$here/floor.c"
+fi
 
 work=$(mktemp -d /tmp/focker-bench.XXXXXX)
 prefix="fbench-$$-"
@@ -217,6 +226,10 @@ for i in "${!names[@]}"; do
   mkdir -p "$root"
   args+=(-r "${names[$i]}" -s "run=${bins[$i]} --root $root run --bundle $bundle @ID@")
 done
+if [ -n "$floor" ]; then
+  mkdir -p "$work/state-floor"
+  args+=(-r floor -s "run=$floor --root $work/state-floor run --bundle $bundle @ID@")
+fi
 echo
 say "/bin/true in a busybox bundle, $iters runs each after $warmup warm-ups, interleaved"
 "$measure" -n "$iters" -w "$warmup" -i "$prefix" ${hide:+-m "$hide"} "${args[@]}"

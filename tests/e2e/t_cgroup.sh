@@ -67,6 +67,21 @@ test_cgroup_container_sees_its_own_cgroup_read_only() {
   assert_no_cgroup_left
 }
 
+# Without a cgroup namespace (crun spec's default) the container sees each hierarchy whole,
+# as a new mount of it would show it (focker binds the runtime's own mount where that is the
+# hierarchy's root: the same view): read-only, its own cgroup listed, in /proc/self/mountinfo
+# as a cgroup mount of the hierarchy's root.
+test_cgroup_without_namespace_sees_whole_hierarchies_read_only() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","d=$(sed -n s/^[0-9]*:pids://p /proc/self/cgroup); [ -d /sys/fs/cgroup/pids$d ] && echo own-listed; touch /sys/fs/cgroup/pids/x 2>/dev/null && echo writable; grep \" /sys/fs/cgroup/pids \" /proc/self/mountinfo | cut -d\" \" -f4,6,9"]'
+  edit_config "$E2E_TMP/b" "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'cgroup']"
+  [ -d /sys/fs/cgroup/pids ] || skip "no v1 pids hierarchy"
+  local out
+  out=$(fk run --bundle "$E2E_TMP/b" focker-cgh) || { echo "    $out"; return 1; }
+  assert_eq "$out" "own-listed
+/ ro,nosuid,nodev,noexec,relatime cgroup" || return 1
+  assert_no_cgroup_left
+}
+
 test_cgroup_pids_limit_stops_a_fork_bomb() {
   make_bundle "$E2E_TMP/b" '["sh","-c","for i in $(seq 40); do sleep 30 & done 2>/dev/null; sleep 30"]'
   edit_config "$E2E_TMP/b" "c['linux']['resources'] = {'pids': {'limit': 10}}"

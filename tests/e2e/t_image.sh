@@ -172,6 +172,27 @@ test_image_save_load_roundtrip() {
   assert_eq "$out" "loaded" || return 1
 }
 
+# save to stdout and load from stdin, through a pipe; neither writes to or reads from a terminal
+test_image_save_load_through_a_pipe() {
+  img_init
+  local id out
+  id=$(fki image build-default) || return 1
+  fki save focker/busybox -o "$IMG/file.tar" || return 1
+  fki save focker/busybox >"$IMG/stdout.tar" || return 1
+  cmp -s "$IMG/file.tar" "$IMG/stdout.tar" || { echo "    save to stdout differs from -o"; return 1; }
+  fki rmi focker/busybox >/dev/null && fki gc >/dev/null || return 1
+  out=$(fki load <"$IMG/stdout.tar") || return 1
+  assert_eq "$out" "loaded focker/busybox:latest" || return 1
+  out=$(fki save focker/busybox -o - | STORE="$IMG/store2" fki load -i -) || return 1
+  assert_eq "$out" "loaded focker/busybox:latest" || return 1
+  out=$(STORE="$IMG/store2" fki inspect focker/busybox | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  assert_eq "$out" "$id" || return 1
+  out=$(on_pty 24 80 "" "$FOCKER" --storage-root "$STORE" save focker/busybox)
+  assert_contains "$out" "terminal" || return 1
+  out=$(on_pty 24 80 "" "$FOCKER" --storage-root "$STORE" load)
+  assert_contains "$out" "no input" || return 1
+}
+
 whiteout_check() {
   local out
   out=$(run_in "$1" "$2" 'pwd; cat /etc/keep; [ -e /etc/gone ] || echo gone-is-gone; ls /opt/old') || return 1
@@ -337,7 +358,7 @@ test_image_bad_input() {
   bad_expect "image nosuch: not in the store" "${S[@]}" bundle nosuch "$IMG/b" || return 1
   bad_expect "$IMG/full: exists and is not empty" "${S[@]}" bundle focker/busybox "$IMG/full" || return 1
   bad_expect "image nosuch: not in the store" "${S[@]}" save nosuch -o "$IMG/o.tar" || return 1
-  bad_expect "usage: focker save IMAGE -o FILE" "${S[@]}" save focker/busybox || return 1
+  bad_expect "save: expected 1 argument, got 0" "${S[@]}" save || return 1
   bad_expect "load $IMG/nope" "${S[@]}" load "$IMG/nope" || return 1
   bad_expect "load $IMG/junk" "${S[@]}" load "$IMG/junk" || return 1
   bad_expect "image nosuch: not in the store" "${S[@]}" inspect nosuch || return 1

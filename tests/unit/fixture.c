@@ -7,7 +7,11 @@
 #include <string.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include "core/cleanup.h"
+#include "core/digest.h"
 #include "core/fsutil.h"
+#include "core/store.h"
+#include "core/strv.h"
 #include "tests/unit/fixture.h"
 
 void
@@ -127,4 +131,62 @@ fx_ok_fn (struct fake_kernel *k, int r, struct focker_err *err, const char *what
       fx_dump_journal (k, 25);
       fail_msg ("%s: unexpected error %d: %s", what, r, err ? err->msg : "(no message)");
     }
+}
+
+char **
+fx_names_in (const char *dir)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  char **names = NULL;
+
+  if (list_dir_at (&names, AT_FDCWD, dir, &err) < 0)
+    fail_msg ("list %s: %s", dir, err->msg);
+  return names;
+}
+
+size_t
+fx_count_in (const char *dir)
+{
+  char **names = fx_names_in (dir);
+  size_t n = strv_length (names);
+
+  strv_free (names);
+  return n;
+}
+
+void
+fx_store_check (const char *root)
+{
+  _cleanup_free_ char *bdir = xasprintf ("%s/blobs/sha256", root);
+  _cleanup_free_ char *top = xasprintf ("%s/blobs", root), *ltop = xasprintf ("%s/layers", root);
+  char **blobs = fx_names_in (bdir), **tops = fx_names_in (top), **ltops = fx_names_in (ltop);
+
+  for (char **b = blobs; *b; b++)
+    {
+      _cleanup_free_ char *path = xasprintf ("%s/%s", bdir, *b), *buf = NULL;
+      _cleanup_err_ struct focker_err *err = NULL;
+      char d[DIGEST_LEN + 1];
+      size_t len;
+      assert_int_equal (read_file_at (&buf, &len, AT_FDCWD, path, 1 << 26, &err), 0);
+      digest_buffer (buf, len, d);
+      assert_string_equal (DIGEST_HEX (d), *b);
+    }
+  for (char **n = tops; *n; n++)
+    assert_string_equal (*n, "sha256");
+  for (char **n = ltops; *n; n++)
+    assert_string_equal (*n, "sha256");
+  strv_free (blobs);
+  strv_free (tops);
+  strv_free (ltops);
+}
+
+struct store *
+fx_store_open (const char *root, bool exclusive)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct store *s = NULL;
+
+  if (store_open (&s, root, true, exclusive, &err) < 0)
+    fail_msg ("store_open: %s", err->msg);
+  return s;
 }

@@ -5,6 +5,7 @@
 #define FOCKER_TESTS_FIXTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include "core/err.h"
 #include "sys-fake/fake.h"
@@ -34,6 +35,16 @@ bool fx_nothing_left (struct fx_world *w, const char *id);
 /* The last n calls of the journal, on the test's output. */
 void fx_dump_journal (struct fake_kernel *k, size_t n);
 void fx_ok_fn (struct fake_kernel *k, int r, struct focker_err *err, const char *what);
+
+struct store;
+/* The image store at `root`, created if need be, its lock shared or exclusive. */
+struct store *fx_store_open (const char *root, bool exclusive);
+/* The names in a directory of the fake (strv_free), and how many there are. */
+char **fx_names_in (const char *dir);
+size_t fx_count_in (const char *dir);
+/* The image store at `root` is consistent: every blob's content hashes to its name, and no
+ * temporary is left under blobs/ or layers/. */
+void fx_store_check (const char *root);
 
 /* A macro, so the call runs before `err` is read (function arguments have no order). */
 #define FX_OK(w, call, err)                                                                        \

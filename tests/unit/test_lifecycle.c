@@ -229,6 +229,30 @@ start_execs_the_process (void **state)
   assert_false (fake_exists (w->k, ROOT "/c1/exec.sock"));
 }
 
+/* start writes nothing: the unlinked exec.sock is what says the container was started. */
+static void
+start_is_recorded_by_the_socket_alone (void **state)
+{
+  struct world *w = *state;
+  struct container_state *st = NULL;
+  enum container_status status;
+  struct focker_err *err = NULL;
+  size_t before;
+
+  create_ok (w);
+  next_command (w);
+  assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+  assert_int_equal (status, STATUS_CREATED);
+  state_free (st);
+  before = fake_journal_len (w->k);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  assert_int_equal (fake_journal_find (w->k, SYS_ID_renameat, before), -1);
+  next_command (w);
+  assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+  assert_int_equal (status, STATUS_RUNNING);
+  state_free (st);
+}
+
 static void
 seccomp_free_exec_is_the_last_call (void **state)
 {
@@ -570,6 +594,7 @@ main (void)
     cmocka_unit_test_setup_teardown (create_runs_nothing_until_start, setup, teardown),
     cmocka_unit_test_setup_teardown (init_is_confined_before_start, setup, teardown),
     cmocka_unit_test_setup_teardown (start_execs_the_process, setup, teardown),
+    cmocka_unit_test_setup_teardown (start_is_recorded_by_the_socket_alone, setup, teardown),
     cmocka_unit_test_setup_teardown (seccomp_free_exec_is_the_last_call, setup, teardown),
     cmocka_unit_test_setup_teardown (state_is_stopped_after_init_exits_unwaited, setup, teardown),
     cmocka_unit_test_setup_teardown (delete_refuses_live_container_without_force, setup, teardown),

@@ -20,6 +20,7 @@
 #include "core/store.h"
 #include "core/strv.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/tarbuild.h"
 
 #define STORE "/var/lib/focker"
@@ -44,70 +45,11 @@ kernel_with_tar (void)
   return k;
 }
 
-static struct store *
-open_store (bool exclusive)
-{
-  _cleanup_err_ struct focker_err *err = NULL;
-  struct store *s = NULL;
-
-  if (store_open (&s, STORE, true, exclusive, &err) < 0)
-    fail_msg ("store_open: %s", err->msg);
-  return s;
-}
-
-static char **
-names_in (const char *dir)
-{
-  _cleanup_err_ struct focker_err *err = NULL;
-  char **names = NULL;
-
-  if (list_dir_at (&names, AT_FDCWD, dir, &err) < 0)
-    fail_msg ("list %s: %s", dir, err->msg);
-  return names;
-}
-
-/* Every blob's content hashes to its name; no temporary anywhere. */
-static void
-check_store (void)
-{
-  char **blobs = names_in (STORE "/blobs/sha256");
-  char **tops = names_in (STORE "/blobs");
-  char **ltops = names_in (STORE "/layers");
-
-  for (char **b = blobs; *b; b++)
-    {
-      _cleanup_free_ char *path = xasprintf (STORE "/blobs/sha256/%s", *b), *buf = NULL;
-      _cleanup_err_ struct focker_err *err = NULL;
-      char d[DIGEST_LEN + 1];
-      size_t len;
-      assert_int_equal (read_file_at (&buf, &len, AT_FDCWD, path, 1 << 26, &err), 0);
-      digest_buffer (buf, len, d);
-      assert_string_equal (DIGEST_HEX (d), *b);
-    }
-  for (char **n = tops; *n; n++)
-    assert_string_equal (*n, "sha256");
-  for (char **n = ltops; *n; n++)
-    assert_string_equal (*n, "sha256");
-  strv_free (blobs);
-  strv_free (tops);
-  strv_free (ltops);
-}
-
-static size_t
-count_in (const char *dir)
-{
-  char **names = names_in (dir);
-  size_t n = strv_length (names);
-
-  strv_free (names);
-  return n;
-}
-
 static void
 import_names_an_image_and_unpacks_its_layer (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   char id[DIGEST_LEN + 1];
   struct image *img, *by_id;
@@ -134,7 +76,7 @@ import_names_an_image_and_unpacks_its_layer (void **state)
   assert_null (none);
   assert_int_equal (err->code, -ENOENT);
   assert_non_null (strstr (err->msg, "nope"));
-  check_store ();
+  fx_store_check (STORE);
   image_free (img);
   image_free (by_id);
   store_close (s);
@@ -163,14 +105,14 @@ static void
 layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   struct gc_report rep;
   char id[DIGEST_LEN + 1];
 
   assert_int_equal (image_import (s, AT_FDCWD, IN, "a", id, &err), 0);
   assert_int_equal (image_import (s, AT_FDCWD, IN, "b:1", id, &err), 0);
-  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 1);
   expect_refs (s, "a", 2);
   assert_int_equal (image_remove (s, "a", &err), 0);
   assert_int_equal (image_remove (s, "a", &err), -ENOENT);
@@ -178,17 +120,17 @@ layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
   focker_err_free (TAKE_PTR (err));
   store_close (s);
 
-  s = open_store (true);
+  s = fx_store_open (STORE, true);
   assert_int_equal (store_gc (s, &rep, &err), 0);
   assert_int_equal (rep.layers, 0); /* b:1 still uses it */
-  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 1);
   assert_int_equal (image_remove (s, "b:1", &err), 0);
   assert_int_equal (store_gc (s, &rep, &err), 0);
   assert_int_equal (rep.layers, 1);
-  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
-  assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
-  assert_int_equal (count_in (STORE "/locks"), 2); /* store and index: no layer lock left */
-  check_store ();
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
+  assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 0);
+  assert_int_equal (fx_count_in (STORE "/locks"), 2); /* store and index: no layer lock left */
+  fx_store_check (STORE);
   store_close (s);
   fake_kernel_free (k);
 }
@@ -197,15 +139,15 @@ static void
 a_blob_with_another_digest_is_refused (void **state)
 {
   struct fake_kernel *k = fake_kernel_new (NULL);
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   char want[DIGEST_LEN + 1], got[DIGEST_LEN + 1];
 
   digest_buffer ("good", 4, want);
   assert_true (store_blob_put (s, "evil", 4, want, got, &err) < 0);
   assert_non_null (strstr (err->msg, want));
-  assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
-  check_store ();
+  assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 0);
+  fx_store_check (STORE);
   store_close (s);
   fake_kernel_free (k);
 }
@@ -281,7 +223,7 @@ static void
 bundle_mounts_an_overlay_and_gc_keeps_its_layers (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   struct bundle_opts o = { .image = "app", .dir = "/b1" };
   const struct fake_mount *m;
@@ -302,14 +244,14 @@ bundle_mounts_an_overlay_and_gc_keeps_its_layers (void **state)
   expect_refs (s, "app", 2); /* the name and the bundle */
   assert_int_equal (image_remove (s, "app", &err), 0);
   store_close (s);
-  s = open_store (true);
+  s = fx_store_open (STORE, true);
   assert_int_equal (store_gc (s, &rep, &err), 0);
-  assert_int_equal (count_in (STORE "/layers/sha256"), 1); /* the bundle uses it */
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 1); /* the bundle uses it */
   assert_int_equal (image_unbundle (s, "/b1", &err), 0);
   assert_null (fake_mount_find (k, fake_current_pid (k), "/b1/rootfs"));
   assert_false (fake_exists (k, "/b1"));
   assert_int_equal (store_gc (s, &rep, &err), 0);
-  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
   store_close (s);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
   fake_kernel_free (k);
@@ -319,7 +261,7 @@ static void
 bundle_copies_when_asked (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   struct bundle_opts o = { .image = "app", .dir = "/b2", .copy = true };
   char id[DIGEST_LEN + 1];
@@ -346,7 +288,7 @@ static void
 bundle_falls_back_to_a_copy_without_overlay (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   struct bundle_opts o = { .image = "app", .dir = "/b4" };
   char id[DIGEST_LEN + 1];
@@ -377,7 +319,7 @@ store_fault_loop (void (*prepare) (struct store *s),
     for (long n = 1;; n++)
       {
         struct fake_kernel *k = kernel_with_tar ();
-        struct store *s = open_store (false);
+        struct store *s = fx_store_open (STORE, false);
         _cleanup_err_ struct focker_err *err = NULL;
         struct image *img = NULL;
         struct gc_report rep;
@@ -390,12 +332,12 @@ store_fault_loop (void (*prepare) (struct store *s),
         store_close (s);
         assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
         bool hit = fake_faults_hit (k) > 0;
-        s = open_store (true);
+        s = fx_store_open (STORE, true);
         if (r == 0)
           {
             assert_int_equal (store_image_get (&img, s, "app", &err), 0);
             image_free (img);
-            check_store ();
+            fx_store_check (STORE);
           }
         else
           {
@@ -405,11 +347,11 @@ store_fault_loop (void (*prepare) (struct store *s),
             assert_true (store_image_get (&img, s, "app", &err) < 0);
             focker_err_free (TAKE_PTR (err));
             if (!persist)
-              check_store (); /* a single fault: cleanup ran */
+              fx_store_check (STORE); /* a single fault: cleanup ran */
             assert_int_equal (store_gc (s, &rep, &err), 0);
-            check_store ();
-            assert_int_equal (count_in (STORE "/blobs/sha256"), 0);
-            assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+            fx_store_check (STORE);
+            assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 0);
+            assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
           }
         store_close (s);
         fake_kernel_free (k);
@@ -467,6 +409,90 @@ load_survives_every_fault (void **state)
   store_fault_loop (prepare_archive, op_load);
 }
 
+/* The same archive through an open fd, as `focker load` reads stdin. */
+static int
+op_load_fd (struct store *s, struct focker_err **err)
+{
+  int fd = sys_openat (AT_FDCWD, "/out.tar", O_RDONLY | O_CLOEXEC, 0), r;
+
+  if (fd < 0)
+    return focker_fail (err, fd, "open /out.tar");
+  r = image_load_fd (s, fd, NULL, err);
+  sys_close (fd);
+  return r;
+}
+
+static void
+load_from_an_fd_survives_every_fault (void **state)
+{
+  store_fault_loop (prepare_archive, op_load_fd);
+}
+
+/* A name without a registry also finds what `focker pull` of it names: docker.io/library/NAME
+ * for one component, docker.io/NAME for more; the name as given wins. */
+static void
+short_names_find_images_pulled_from_docker_io (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "docker.io/library/app", id, &err), 0);
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "docker.io/u/tool:1", id, &err), 0);
+  assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+  assert_string_equal (img->name, "docker.io/library/app:latest");
+  image_free (img);
+  assert_int_equal (store_image_get (&img, s, "u/tool:1", &err), 0);
+  assert_string_equal (img->name, "docker.io/u/tool:1");
+  image_free (img);
+  assert_int_equal (store_image_get (&img, s, "localhost/app", &err), -ENOENT);
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (store_image_get (&img, s, "tool:1", &err), -ENOENT);
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+  assert_string_equal (img->name, "app:latest");
+  image_free (img);
+  assert_int_equal (image_remove (s, "u/tool:1", &err), 0);
+  assert_int_equal (store_image_get (&img, s, "docker.io/u/tool:1", &err), -ENOENT);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+/* save to an open fd (stdout) writes the archive load reads back. */
+static void
+save_to_an_fd_then_load_it (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+  int fd;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app:2", id, &err), 0);
+  fd = sys_openat (AT_FDCWD, "/piped.tar", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  assert_true (fd >= 0);
+  if (image_save_fd (s, "app:2", fd, &err) < 0)
+    fail_msg ("save: %s", err->msg);
+  sys_close (fd);
+  assert_true (image_save_fd (s, "nosuch", 1, &err) < 0);
+  assert_non_null (strstr (err->msg, "nosuch"));
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (image_remove (s, "app:2", &err), 0);
+  fd = sys_openat (AT_FDCWD, "/piped.tar", O_RDONLY | O_CLOEXEC, 0);
+  if (image_load_fd (s, fd, NULL, &err) < 0)
+    fail_msg ("load: %s", err->msg);
+  sys_close (fd);
+  assert_int_equal (store_image_get (&img, s, "app:2", &err), 0);
+  assert_string_equal (img->id, id);
+  image_free (img);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 /* After a failed bundle: no mount, no bundle directory, the image intact. */
 static void
 bundle_survives_every_fault (void **state)
@@ -475,7 +501,7 @@ bundle_survives_every_fault (void **state)
     for (long n = 1;; n++)
       {
         struct fake_kernel *k = kernel_with_tar ();
-        struct store *s = open_store (false);
+        struct store *s = fx_store_open (STORE, false);
         _cleanup_err_ struct focker_err *err = NULL;
         struct bundle_opts o = { .image = "app", .dir = "/b3" };
         char id[DIGEST_LEN + 1];
@@ -519,7 +545,7 @@ static void
 save_then_load_round_trips (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   char id[DIGEST_LEN + 1];
   struct image *img;
@@ -532,9 +558,9 @@ save_then_load_round_trips (void **state)
   assert_false (fake_exists (k, "/.out.tar.tmp"));
   assert_int_equal (image_remove (s, "app:1", &err), 0);
   store_close (s);
-  s = open_store (true);
+  s = fx_store_open (STORE, true);
   assert_int_equal (store_gc (s, &rep, &err), 0);
-  assert_int_equal (count_in (STORE "/layers/sha256"), 0);
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
   if (image_load (s, "/out.tar", &names, &err) < 0)
     fail_msg ("load: %s", err->msg);
   assert_string_equal (names[0], "app:1");
@@ -543,8 +569,8 @@ save_then_load_round_trips (void **state)
   assert_int_equal (store_image_get (&img, s, "app:1", &err), 0);
   assert_string_equal (img->id, id);
   image_free (img);
-  assert_int_equal (count_in (STORE "/layers/sha256"), 1);
-  check_store ();
+  assert_int_equal (fx_count_in (STORE "/layers/sha256"), 1);
+  fx_store_check (STORE);
   store_close (s);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
   fake_kernel_free (k);
@@ -556,7 +582,7 @@ static void
 load_reads_docker_save_archives (void **state)
 {
   struct fake_kernel *k = fake_kernel_new (NULL);
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   struct tarb *layer = tarb_new (TARB_NONE), *arch = tarb_new (TARB_NONE);
   char diff[DIGEST_LEN + 1], cfgname[128], cfg[512], man[512];
@@ -596,7 +622,7 @@ load_reads_docker_save_archives (void **state)
   assert_int_equal (img->n_layers, 2);
   assert_string_equal (img->diff_ids[1], diff);
   image_free (img);
-  check_store ();
+  fx_store_check (STORE);
   tarb_free (layer);
   tarb_free (arch);
 
@@ -621,7 +647,7 @@ static void
 default_image_is_reproducible_listed_and_removed (void **state)
 {
   struct fake_kernel *k = fake_kernel_new (NULL);
-  struct store *s = open_store (false);
+  struct store *s = fx_store_open (STORE, false);
   _cleanup_err_ struct focker_err *err = NULL;
   _cleanup_free_ char *list = NULL, *insp = NULL;
   char id1[DIGEST_LEN + 1], id2[DIGEST_LEN + 1];
@@ -658,7 +684,7 @@ default_image_is_reproducible_listed_and_removed (void **state)
   assert_non_null (strstr (err->msg, "busybox"));
   focker_err_free (TAKE_PTR (err));
   assert_true (image_build_default (s, "/busybox", "Bad Name!", id1, &err) < 0);
-  check_store ();
+  fx_store_check (STORE);
   store_close (s);
   fake_kernel_free (k);
 }
@@ -678,6 +704,9 @@ main (void)
     cmocka_unit_test (bundle_survives_every_fault),
     cmocka_unit_test (save_then_load_round_trips),
     cmocka_unit_test (load_survives_every_fault),
+    cmocka_unit_test (load_from_an_fd_survives_every_fault),
+    cmocka_unit_test (save_to_an_fd_then_load_it),
+    cmocka_unit_test (short_names_find_images_pulled_from_docker_io),
     cmocka_unit_test (load_reads_docker_save_archives),
     cmocka_unit_test (default_image_is_reproducible_listed_and_removed),
   };

@@ -1,0 +1,411 @@
+/* fetch_proc.c: the real registry transport: each request is one focker-fetch process
+ * (cli/fetch/focker-fetch.c describes the protocol).
+ *
+ * Why a process: libcurl cannot be linked statically on Debian 12 and focker must stay
+ * static (CONTRIBUTING.md).  The child gets the request on a pipe (never in argv, which
+ * other users can read in /proc), writes its result line and small bodies to another pipe,
+ * and blob bodies to a third, which focker copies into the store's temporary file: focker
+ * is the only writer of a download, so what it verifies is what the helper cannot change
+ * afterwards (a child of the helper could keep an fd of the file; it cannot keep one focker
+ * never gave).  When focker runs as root
+ * the helper runs as nobody with no_new_privs: it needs no privilege, only the fds it is
+ * given, and the code parsing what a registry sends then runs unprivileged. */
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <jansson.h>
+#include "core/cleanup.h"
+#include "core/fsutil.h"
+#include "core/registry.h"
+#include "core/strv.h"
+
+#define NOBODY 65534
+#define RESULT_MAX (17 * 1024 * 1024)
+
+struct proc_req
+{
+  bool used;
+  pid_t pid;
+  int res_fd;          /* the helper's stdout, -1 at its end */
+  int body_rd;         /* the body pipe's read end, -1 at its end (or for none) */
+  int out_fd;          /* where the body goes (the caller's) */
+  int werr;            /* writing the body to out_fd failed: the errno */
+  struct digest *hash; /* the request's: fed what is written to out_fd */
+  uint64_t hashed;
+  char *buf;
+  size_t len;
+};
+
+struct proc_transport
+{
+  struct reg_transport t;
+  char *helper;
+  struct proc_req *reqs;
+  size_t n;
+};
+
+struct child_args
+{
+  const char *helper;
+  int fds[5]; /* what becomes fd 0..4 in the child, -1 for none */
+};
+
+static int
+child_main (void *arg)
+{
+  struct child_args *c = arg;
+  extern char **environ;
+  char *const argv[] = { (char *)"focker-fetch", NULL };
+  int high[5];
+  uid_t euid = 0;
+  gid_t egid = 0;
+
+  /* first out of the way (a source may be a target's number), then into place */
+  for (int i = 0; i < 5; i++)
+    if (c->fds[i] >= 0 && (high[i] = sys_fcntl (c->fds[i], F_DUPFD, 10)) < 0)
+      return 126;
+  for (int i = 0; i < 5; i++)
+    if (c->fds[i] >= 0 && sys_dup3 (high[i], i, 0) < 0)
+      return 126;
+  sys_close_range (c->fds[3] >= 0 || c->fds[4] >= 0 ? 5 : 3, ~0U, 0);
+  if (c->fds[3] < 0 && c->fds[4] >= 0)
+    sys_close (3);
+  sys_getids (&euid, &egid);
+  if (euid == 0
+      && (sys_setgroups (0, NULL) < 0 || sys_setresgid (NOBODY, NOBODY, NOBODY) < 0
+          || sys_setresuid (NOBODY, NOBODY, NOBODY) < 0))
+    return 126;
+  /* after the uid change, which clears it: a killed focker takes its transfers with it, so
+   * nothing writes into a partial download the next pull resumes */
+  if (sys_prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
+      || sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return 126;
+  sys_signal_default (SIGPIPE);
+  sys_execve (c->helper, argv, environ);
+  return 127;
+}
+
+static char *
+request_json (const struct reg_request *rq)
+{
+  json_t *j = json_pack ("{s:s, s:s, s:b, s:b, s:I, s:b}", "method", rq->method, "url", rq->url,
+                         "out_fd", rq->out_fd >= 0, "body_fd", rq->body_fd >= 0, "range_from",
+                         (json_int_t)rq->range_from, "tls_verify", rq->tls_verify);
+  json_t *h = json_array ();
+  char *text;
+
+  for (char *const *p = rq->headers; p && *p; p++)
+    json_array_append_new (h, json_string (*p));
+  json_object_set_new (j, "headers", h);
+  if (rq->body)
+    json_object_set_new (j, "body", json_string (rq->body));
+  if (rq->body_fd >= 0)
+    json_object_set_new (j, "body_size", json_integer ((json_int_t)rq->body_size));
+  text = json_dumps (j, JSON_COMPACT);
+  json_decref (j);
+  if (text == NULL)
+    abort (); /* only out of memory, or a header that is not UTF-8: never from core/ */
+  return text;
+}
+
+static int
+proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker_err **err)
+{
+  struct proc_transport *p = (struct proc_transport *)t;
+  _cleanup_free_ char *text = request_json (rq);
+  int in[2], out[2], body[2] = { -1, -1 }, r;
+  size_t slot;
+
+  r = sys_pipe2 (in, O_CLOEXEC);
+  if (r < 0)
+    return focker_fail (err, r, "%s: pipe", p->helper);
+  r = sys_pipe2 (out, O_CLOEXEC);
+  if (r < 0)
+    {
+      sys_close (in[0]);
+      sys_close (in[1]);
+      return focker_fail (err, r, "%s: pipe", p->helper);
+    }
+  struct child_args c
+      = { .helper = p->helper, .fds = { in[0], out[1], 2, rq->out_fd, rq->body_fd } };
+  struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = child_main, .arg = &c };
+  pid_t pid = sys_clone (&ca);
+  sys_close (in[0]);
+  sys_close (out[1]);
+  if (body[1] >= 0)
+    sys_close (body[1]);
+  if (pid < 0)
+    {
+      sys_close (in[1]);
+      sys_close (out[0]);
+      if (body[0] >= 0)
+        sys_close (body[0]);
+      return focker_fail (err, pid, "%s: start", p->helper);
+    }
+  /* a helper that died before reading gives EPIPE: its exit status tells the story */
+  (void)write_all (in[1], text, strlen (text));
+  sys_close (in[1]);
+  for (slot = 0; slot < p->n && p->reqs[slot].used; slot++)
+    ;
+  if (slot == p->n)
+    {
+      p->reqs = xrealloc (p->reqs, (p->n + 1) * sizeof *p->reqs);
+      p->n++;
+    }
+  p->reqs[slot] = (struct proc_req){
+    .used = true,
+    .pid = pid,
+    .res_fd = out[0],
+    .body_rd = body[0],
+    .out_fd = rq->out_fd,
+    .hash = rq->hash,
+  };
+  return (int)slot;
+}
+
+/* Turn the helper's output into *resp. */
+static int
+parse_result (struct proc_transport *p, struct proc_req *q, struct reg_response *resp,
+              struct focker_err **err)
+{
+  char *nl = q->buf ? memchr (q->buf, '\n', q->len) : NULL;
+  _cleanup_json_ json_t *j = NULL;
+  json_t *h;
+  size_t i;
+
+  memset (resp, 0, sizeof *resp);
+  if (nl)
+    j = json_loadb (q->buf, (size_t)(nl - q->buf), 0, NULL);
+  if (!json_is_object (j))
+    return focker_fail (err, -EPROTO, "%s: no result", p->helper);
+  resp->status = (int)json_integer_value (json_object_get (j, "status"));
+  resp->hashed = q->hashed;
+  json_array_foreach (json_object_get (j, "headers"), i, h)
+  {
+    const char *name = json_string_value (json_array_get (h, 0));
+    const char *value = json_string_value (json_array_get (h, 1));
+    if (name == NULL || value == NULL)
+      continue;
+    char *line = xasprintf ("%s: %s", name, value);
+    for (char *c = line; *c != ':'; c++)
+      if (*c >= 'A' && *c <= 'Z')
+        *c = (char)(*c + 32);
+    strv_push (&resp->headers, line);
+    free (line);
+  }
+  if (json_is_string (json_object_get (j, "error")))
+    resp->error = xstrdup (json_string_value (json_object_get (j, "error")));
+  resp->body_len = q->len - (size_t)(nl + 1 - q->buf);
+  if (resp->body_len > 0)
+    {
+      resp->body = xmalloc (resp->body_len + 1);
+      memcpy (resp->body, nl + 1, resp->body_len);
+      resp->body[resp->body_len] = '\0';
+    }
+  return 0;
+}
+
+/* The helper closed its stdout: reap it, and answer for it. */
+static int
+finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct focker_err **err)
+{
+  struct proc_req *q = &p->reqs[slot];
+  siginfo_t info;
+  int r;
+
+  memset (&info, 0, sizeof info);
+  do
+    r = sys_waitid (P_PID, (id_t)q->pid, &info, WEXITED);
+  while (r == -EINTR);
+  if (r < 0)
+    r = focker_fail (err, r, "%s: wait", p->helper);
+  else if (info.si_code == CLD_EXITED && info.si_status == 127)
+    r = focker_fail (err, -ENOENT, "%s: cannot execute", p->helper);
+  else if (info.si_code != CLD_EXITED || info.si_status != 0)
+    r = focker_fail (err, -EPROTO, "%s %s %d", p->helper,
+                     info.si_code == CLD_EXITED ? "exited with status" : "killed by signal",
+                     info.si_status);
+  else if (q->werr < 0)
+    r = focker_fail (err, q->werr, "%s: write the download", p->helper);
+  else
+    r = parse_result (p, q, resp, err);
+  free (q->buf);
+  *q = (struct proc_req){ 0 };
+  return r < 0 ? r : (int)slot;
+}
+
+static long
+now_ms (void)
+{
+  struct timespec ts = { 0 };
+
+  sys_clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Read what fd `which` of request q has: the result into q->buf, the body on to out_fd.  At
+ * its end the fd is closed and set to -1. */
+static int
+pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_err **err)
+{
+  char buf[65536];
+  ssize_t got = sys_read (*which, buf, sizeof buf);
+
+  if (got == -EINTR || got == -EAGAIN)
+    return 0;
+  if (got <= 0)
+    {
+      sys_close (*which);
+      *which = -1;
+      return 0;
+    }
+  if (which == &q->body_rd)
+    {
+      int r = write_all (q->out_fd, buf, (size_t)got);
+      if (r == 0 && q->hash)
+        {
+          digest_update (q->hash, buf, (size_t)got);
+          q->hashed += (uint64_t)got;
+        }
+      if (r < 0)
+        {
+          /* the helper sees EPIPE and ends; finish() reports this */
+          q->werr = r;
+          sys_close (q->body_rd);
+          q->body_rd = -1;
+        }
+      return 0;
+    }
+  if (q->len + (size_t)got > RESULT_MAX)
+    return focker_fail (err, -EFBIG, "%s: answer too large", p->helper);
+  q->buf = xrealloc (q->buf, q->len + (size_t)got);
+  memcpy (q->buf + q->len, buf, (size_t)got);
+  q->len += (size_t)got;
+  return 0;
+}
+
+static int
+proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
+           struct focker_err **err)
+{
+  struct proc_transport *p = (struct proc_transport *)t;
+  _cleanup_free_ struct pollfd *fds = xcalloc (2 * p->n + 1, sizeof *fds);
+  _cleanup_free_ int **which = xcalloc (2 * p->n + 1, sizeof *which);
+  _cleanup_free_ size_t *slots = xcalloc (2 * p->n + 1, sizeof *slots);
+  long deadline = timeout_ms >= 0 ? now_ms () + timeout_ms : -1;
+  int r;
+
+  for (;;)
+    {
+      nfds_t n = 0;
+      for (size_t i = 0; i < p->n; i++)
+        {
+          struct proc_req *q = &p->reqs[i];
+          if (!q->used)
+            continue;
+          if (q->res_fd < 0 && q->body_rd < 0)
+            return finish (p, i, resp, err);
+          for (int *f = &q->res_fd; f; f = f == &q->res_fd ? &q->body_rd : NULL)
+            if (*f >= 0)
+              {
+                fds[n] = (struct pollfd){ .fd = *f, .events = POLLIN };
+                which[n] = f;
+                slots[n++] = i;
+              }
+        }
+      if (n == 0)
+        return focker_fail (err, -ECHILD, "%s: no request to wait for", p->helper);
+      long left = deadline < 0 ? -1 : deadline - now_ms ();
+      if (deadline >= 0 && left <= 0)
+        return -ETIMEDOUT;
+      r = sys_poll (fds, n, (int)left);
+      if (r == -EINTR)
+        continue;
+      if (r < 0)
+        return focker_fail (err, r, "%s: poll", p->helper);
+      if (r == 0)
+        return -ETIMEDOUT;
+      for (nfds_t i = 0; i < n; i++)
+        if (fds[i].revents && (r = pump (p, &p->reqs[slots[i]], which[i], err)) < 0)
+          return r;
+    }
+}
+
+static void
+proc_cancel (struct reg_transport *t)
+{
+  struct proc_transport *p = (struct proc_transport *)t;
+
+  for (size_t i = 0; i < p->n; i++)
+    if (p->reqs[i].used)
+      {
+        siginfo_t info;
+        sys_kill (p->reqs[i].pid, SIGKILL);
+        if (p->reqs[i].res_fd >= 0)
+          sys_close (p->reqs[i].res_fd);
+        if (p->reqs[i].body_rd >= 0)
+          sys_close (p->reqs[i].body_rd);
+        sys_waitid (P_PID, (id_t)p->reqs[i].pid, &info, WEXITED);
+        free (p->reqs[i].buf);
+        p->reqs[i] = (struct proc_req){ 0 };
+      }
+}
+
+struct reg_transport *
+reg_proc_new (const char *helper)
+{
+  struct proc_transport *p = xcalloc (1, sizeof *p);
+
+  p->t.start = proc_start;
+  p->t.wait = proc_wait;
+  p->t.cancel = proc_cancel;
+  p->helper = xstrdup (helper);
+  return &p->t;
+}
+
+void
+reg_proc_free (struct reg_transport *t)
+{
+  struct proc_transport *p = (struct proc_transport *)t;
+
+  if (p == NULL)
+    return;
+  proc_cancel (t);
+  free (p->reqs);
+  free (p->helper);
+  free (p);
+}
+
+int
+reg_find_helper (char **out, const char *env, const char *self, const char *libexec,
+                 struct focker_err **err)
+{
+  _cleanup_free_ char *next = NULL;
+  struct stat st;
+
+  if (env && *env)
+    {
+      if (sys_fstatat (AT_FDCWD, env, &st, 0) < 0 || !S_ISREG (st.st_mode))
+        return focker_fail (err, -ENOENT, "registry helper %s (FOCKER_FETCH) not found", env);
+      *out = xstrdup (env);
+      return 0;
+    }
+  if (self && strrchr (self, '/'))
+    {
+      next = xasprintf ("%.*s/focker-fetch", (int)(strrchr (self, '/') - self), self);
+      if (sys_fstatat (AT_FDCWD, next, &st, 0) == 0 && S_ISREG (st.st_mode))
+        {
+          *out = TAKE_PTR (next);
+          return 0;
+        }
+    }
+  if (sys_fstatat (AT_FDCWD, libexec, &st, 0) == 0 && S_ISREG (st.st_mode))
+    {
+      *out = xstrdup (libexec);
+      return 0;
+    }
+  return focker_fail (err, -ENOENT,
+                      "registry helper focker-fetch not found (looked in %s and %s; set "
+                      "FOCKER_FETCH or install it)",
+                      next ? next : "the binary's directory", libexec);
+}

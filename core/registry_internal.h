@@ -1,0 +1,49 @@
+/* registry_internal.h: what registry.c, registry_pull.c and registry_push.c share. */
+#ifndef FOCKER_REGISTRY_INTERNAL_H
+#define FOCKER_REGISTRY_INTERNAL_H
+
+#include "core/registry.h"
+
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+
+struct session
+{
+  struct store *s;
+  const struct reg_opts *o;
+  struct reg_ref ref;
+  const char *actions; /* the token scope's: "pull" or "pull,push" */
+  unsigned parallel;
+  char *base;   /* "https://HOST" or "http://HOST" */
+  bool http_ok; /* may fall back to plain HTTP */
+  bool scheme_known;
+  char *auth; /* "Authorization: ..." or NULL */
+  int auth_tries;
+  char *challenge; /* a 401's challenge seen while fetches run, answered when they end */
+  char *pick;      /* the manifest chosen from an index */
+};
+
+int session_init (struct session *x, const char *ref, const struct reg_opts *o, const char *actions,
+                  struct focker_err **err);
+void session_free (struct session *x);
+/* base + path (a path that is a URL already is kept). */
+char *session_url (struct session *x, const char *path);
+/* The request headers for `url`: `extra` (may be NULL) and the Authorization header when the
+ * URL is the registry's (never another host's); out[n]. */
+void session_headers (struct session *x, const char *url, char **out, size_t n, const char *extra);
+/* After an answer: fall back to http, or authenticate on a 401; *retry says to send again. */
+int session_note_answer (struct session *x, struct reg_response *resp, bool *retry,
+                         struct focker_err **err);
+/* One request, with the http fallback and authentication; the response's body in memory.  A
+ * request with a body_fd is not repeated: a 401 comes back to the caller. */
+int session_request (struct session *x, const char *method, const char *path, const char *extra,
+                     const char *body, int body_fd, uint64_t body_size, struct reg_response *resp,
+                     struct focker_err **err);
+/* An error for an unexpected answer to `what`. */
+int session_fail_status (struct session *x, const struct reg_response *r, struct focker_err **err,
+                         const char *what);
+
+/* Fetch the config and layer blobs of `manifest` (a json_t *) that the store lacks. */
+int pull_blobs (struct session *x, void *manifest, struct focker_err **err);
+
+#endif

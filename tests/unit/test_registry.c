@@ -1,0 +1,1158 @@
+/* test_registry.c: pull and push on the fake kernel against a scripted registry (an
+ * in-memory reg_transport): references, platforms, auth challenges and auth files as tables;
+ * a multi-layer pull into the store, an index, pulls by digest, Basic and Bearer auth, a
+ * transfer cut off and resumed with a range, a download a killed pull left and the next one
+ * resumes, a blob with the wrong content refused, a fault loop over pull, and push. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "core/cleanup.h"
+#include "core/fsutil.h"
+#include "core/image.h"
+#include "core/registry.h"
+#include "core/store.h"
+#include "core/strv.h"
+#include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
+#include "tests/unit/tarbuild.h"
+
+#define STORE "/var/lib/focker"
+#define REG "https://reg.test"
+#define BASIC_UP "Authorization: Basic dTpw" /* u:p */
+#define CHALLENGE_BEARER                                                                           \
+  "Bearer "                                                                                        \
+  "realm=\"https://auth.test/token\",service=\"reg.test\",scope=\"repository:lib/app:pull\""
+
+/* ---- the scripted registry ---- */
+
+struct item
+{
+  char *key; /* a blob's digest, or "manifest:<tag or digest>" */
+  char *mt;
+  char *data;
+  size_t len;
+};
+
+enum fake_auth
+{
+  AUTH_NONE,
+  AUTH_BASIC,
+  AUTH_BEARER
+};
+
+struct done
+{
+  int h;
+  struct reg_response r;
+};
+
+struct fake_reg
+{
+  struct reg_transport t;
+  struct item items[32];
+  size_t n_items;
+  enum fake_auth auth;
+  const char *cut; /* this blob is cut off at cut_at bytes, cuts times */
+  size_t cut_at;
+  int cuts;
+  const char *corrupt;   /* this blob is served with one byte changed */
+  bool http_realm;       /* the Bearer challenge names an http:// token service */
+  bool no_ranges;        /* answer 200 to a range request, as focker-fetch reports it */
+  const char *location;  /* where POST sends uploads (default: the registry's own path) */
+  size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
+  uid_t helper_uid;      /* the uid the (fake) focker-fetch ran as */
+  struct done q[8];
+  size_t nq, max_inflight;
+  int next_h;
+  size_t blob_gets, token_gets, uploads;
+  uint64_t last_range;
+};
+
+static struct fake_reg *the_reg;
+
+static void
+reg_put (struct fake_reg *f, const char *key, const char *mt, const char *data, size_t len)
+{
+  struct item *it = &f->items[f->n_items++];
+
+  it->key = xstrdup (key);
+  it->mt = mt ? xstrdup (mt) : NULL;
+  it->data = xmalloc (len + 1);
+  memcpy (it->data, data, len);
+  it->len = len;
+}
+
+static struct item *
+reg_get (struct fake_reg *f, const char *key)
+{
+  for (size_t i = 0; i < f->n_items; i++)
+    if (strcmp (f->items[i].key, key) == 0)
+      return &f->items[i];
+  return NULL;
+}
+
+static bool
+has_header (const struct reg_request *rq, const char *h)
+{
+  for (char *const *p = rq->headers; p && *p; p++)
+    if (strcmp (*p, h) == 0)
+      return true;
+  return false;
+}
+
+static void
+answer (struct reg_response *r, int status, const char *body)
+{
+  r->status = status;
+  if (body)
+    {
+      r->body = xstrdup (body);
+      r->body_len = strlen (body);
+    }
+}
+
+static void
+header (struct reg_response *r, const char *name, const char *value)
+{
+  char *line = xasprintf ("%s: %s", name, value);
+  strv_push (&r->headers, line);
+  free (line);
+}
+
+static bool
+authorized (struct fake_reg *f, const struct reg_request *rq, struct reg_response *r)
+{
+  if (f->auth == AUTH_BASIC && !has_header (rq, BASIC_UP))
+    header (r, "www-authenticate", "Basic realm=\"reg\"");
+  else if (f->auth == AUTH_BEARER && !has_header (rq, "Authorization: Bearer T1"))
+    header (r, "www-authenticate",
+            f->http_realm ? "Bearer realm=\"http://auth.test/token\"" : CHALLENGE_BEARER);
+  else
+    return true;
+  answer (r, 401, "{\"errors\":[{\"message\":\"authentication required\"}]}");
+  return false;
+}
+
+static void
+serve_blob (struct fake_reg *f, const struct reg_request *rq, struct item *it,
+            struct reg_response *r)
+{
+  size_t from = rq->range_from, end = it->len;
+  _cleanup_free_ char *data = xmalloc (it->len + 1);
+
+  memcpy (data, it->data, it->len);
+  if (f->corrupt && strcmp (f->corrupt, it->key) == 0)
+    data[it->len / 2] ^= 1;
+  f->blob_gets++;
+  f->last_range = rq->range_from;
+  if (f->cut && strcmp (f->cut, it->key) == 0 && f->cuts > 0)
+    {
+      f->cuts--;
+      if (end > f->cut_at)
+        end = f->cut_at > from ? f->cut_at : from;
+      r->error = xstrdup ("transfer closed with outstanding read data remaining");
+    }
+  if (from > 0 && f->no_ranges)
+    {
+      answer (r, 200, NULL);
+      r->error = xstrdup ("the server ignored the range");
+      return;
+    }
+  answer (r, from > 0 ? 206 : 200, NULL);
+  if (from >= end)
+    return;
+  if (write_all (rq->out_fd, data + from, end - from) < 0)
+    {
+      free (r->error);
+      r->error = xstrdup ("cannot write the response body");
+    }
+  else if (rq->hash)
+    {
+      digest_update (rq->hash, data + from, end - from);
+      r->hashed = end - from;
+    }
+}
+
+static void
+serve (struct fake_reg *f, const struct reg_request *rq, struct reg_response *r)
+{
+  const char *path = rq->url + strlen (REG);
+  char digest[DIGEST_LEN + 1];
+  struct item *it;
+
+  if (strncmp (rq->url, "https://storage.test/", 21) == 0)
+    {
+      /* blob storage on another host (the upload Location points here) */
+      for (char *const *h = rq->headers; h && *h; h++)
+        f->auth_elsewhere += strncmp (*h, "Authorization:", 14) == 0;
+      path = strstr (rq->url, "/v2/lib/app/");
+      assert_non_null (path);
+      path += strlen ("/v2/lib/app/");
+      goto upload;
+    }
+
+  if (strncmp (rq->url, "https://auth.test/token?", 24) == 0)
+    {
+      f->token_gets++;
+      if (strstr (rq->url, "scope=repository%3Alib%2Fapp%3Apull") == NULL)
+        answer (r, 400, "{}");
+      else if (has_header (rq, BASIC_UP))
+        answer (r, 200, "{\"token\":\"T1\"}");
+      else
+        answer (r, 401, "{}");
+      return;
+    }
+  assert_true (strncmp (rq->url, REG "/v2/lib/app/", strlen (REG "/v2/lib/app/")) == 0);
+  if (!authorized (f, rq, r))
+    return;
+  path += strlen ("/v2/lib/app/");
+  if (strncmp (path, "manifests/", 10) == 0)
+    {
+      _cleanup_free_ char *key = xasprintf ("manifest:%s", path + 10);
+      if (strcmp (rq->method, "PUT") == 0)
+        {
+          digest_buffer (rq->body, strlen (rq->body), digest);
+          reg_put (f, key, "application/vnd.oci.image.manifest.v1+json", rq->body,
+                   strlen (rq->body));
+          free (key);
+          key = xasprintf ("manifest:%s", digest);
+          reg_put (f, key, "application/vnd.oci.image.manifest.v1+json", rq->body,
+                   strlen (rq->body));
+          answer (r, 201, NULL);
+          return;
+        }
+      it = reg_get (f, key);
+      if (it == NULL)
+        {
+          answer (r, 404,
+                  "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest "
+                  "unknown\"}]}");
+          return;
+        }
+      answer (r, 200, NULL);
+      r->body = xmalloc (it->len + 1);
+      memcpy (r->body, it->data, it->len);
+      r->body[it->len] = '\0';
+      r->body_len = it->len;
+      header (r, "content-type", it->mt);
+      digest_buffer (it->data, it->len, digest);
+      header (r, "docker-content-digest", digest);
+      return;
+    }
+  if (strcmp (path, "blobs/uploads/") == 0 && strcmp (rq->method, "POST") == 0)
+    {
+      answer (r, 202, NULL);
+      header (r, "location", f->location ? f->location : "/v2/lib/app/blobs/uploads/u1?state=s");
+      return;
+    }
+upload:
+  if (strncmp (path, "blobs/uploads/u1?state=s&digest=", 32) == 0)
+    {
+      _cleanup_free_ char *data = xmalloc (rq->body_size + 1);
+      assert_string_equal (rq->method, "PUT");
+      assert_int_equal (read_all (rq->body_fd, data, rq->body_size), (ssize_t)rq->body_size);
+      digest_buffer (data, rq->body_size, digest);
+      assert_string_equal (digest, path + 32);
+      reg_put (f, digest, NULL, data, rq->body_size);
+      f->uploads++;
+      answer (r, 201, NULL);
+      return;
+    }
+  if (strncmp (path, "blobs/", 6) == 0 && (it = reg_get (f, path + 6)) != NULL)
+    {
+      if (strcmp (rq->method, "HEAD") == 0)
+        answer (r, 200, NULL);
+      else
+        serve_blob (f, rq, it, r);
+      return;
+    }
+  answer (r, 404, "{\"errors\":[{\"message\":\"blob unknown\"}]}");
+}
+
+static int
+fake_start (struct reg_transport *t, const struct reg_request *rq, struct focker_err **err)
+{
+  struct fake_reg *f = (struct fake_reg *)t;
+  struct done *d = &f->q[f->nq++];
+
+  assert_true (f->nq < 8);
+  memset (d, 0, sizeof *d);
+  d->h = f->next_h++;
+  serve (f, rq, &d->r);
+  if (f->nq > f->max_inflight)
+    f->max_inflight = f->nq;
+  return d->h;
+}
+
+static int
+fake_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
+           struct focker_err **err)
+{
+  struct fake_reg *f = (struct fake_reg *)t;
+  int h;
+
+  if (f->nq == 0)
+    return focker_fail (err, -ECHILD, "fake registry: nothing to wait for");
+  h = f->q[0].h;
+  *resp = f->q[0].r;
+  memmove (&f->q[0], &f->q[1], (f->nq - 1) * sizeof f->q[0]);
+  f->nq--;
+  return h;
+}
+
+static void
+fake_cancel (struct reg_transport *t)
+{
+  struct fake_reg *f = (struct fake_reg *)t;
+
+  for (size_t i = 0; i < f->nq; i++)
+    reg_response_free (&f->q[i].r);
+  f->nq = 0;
+}
+
+static struct fake_reg *
+fake_reg_new (void)
+{
+  struct fake_reg *f = xcalloc (1, sizeof *f);
+
+  f->t.start = fake_start;
+  f->t.wait = fake_wait;
+  f->t.cancel = fake_cancel;
+  the_reg = f;
+  return f;
+}
+
+static void
+fake_reg_free (struct fake_reg *f)
+{
+  fake_cancel (&f->t);
+  for (size_t i = 0; i < f->n_items; i++)
+    {
+      free (f->items[i].key);
+      free (f->items[i].mt);
+      free (f->items[i].data);
+    }
+  free (f);
+}
+
+/* ---- images in the registry ---- */
+
+struct img_digests
+{
+  char manifest[DIGEST_LEN + 1], config[DIGEST_LEN + 1], layers[3][DIGEST_LEN + 1];
+  size_t manifest_len;
+};
+
+/* A three-layer image (plain tar layers: the diff-id is the blob digest) under `tag`; each
+ * layer has /<marker>-<i>. */
+static void
+publish_image (struct fake_reg *f, const char *tag, const char *marker, const char *arch,
+               struct img_digests *out)
+{
+  json_t *diffs = json_array (), *layers = json_array ();
+  struct img_digests d;
+  char *text;
+
+  for (int i = 0; i < 3; i++)
+    {
+      struct tarb *t = tarb_new (TARB_NONE);
+      char path[64];
+      size_t len;
+      snprintf (path, sizeof path, "%s-%d", marker, i);
+      tarb_file (t, path, "content of a layer, padded a little to be worth a range", 0644);
+      const char *buf = tarb_end (t, &len);
+      digest_buffer (buf, len, d.layers[i]);
+      reg_put (f, d.layers[i], NULL, buf, len);
+      json_array_append_new (diffs, json_string (d.layers[i]));
+      json_array_append_new (layers, json_pack ("{s:s, s:s, s:I}", "mediaType", MT_LAYER, "digest",
+                                                d.layers[i], "size", (json_int_t)len));
+      tarb_free (t);
+    }
+  json_t *cfg
+      = json_pack ("{s:s, s:s, s:{s:[s]}, s:{s:s, s:o}}", "architecture", arch, "os", "linux",
+                   "config", "Cmd", "/bin/sh", "rootfs", "type", "layers", "diff_ids", diffs);
+  text = json_dumps (cfg, JSON_COMPACT);
+  digest_buffer (text, strlen (text), d.config);
+  reg_put (f, d.config, NULL, text, strlen (text));
+  json_t *man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
+                           MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest", d.config,
+                           "size", (json_int_t)strlen (text), "layers", layers);
+  free (text);
+  text = json_dumps (man, JSON_COMPACT);
+  digest_buffer (text, strlen (text), d.manifest);
+  d.manifest_len = strlen (text);
+  char *key = xasprintf ("manifest:%s", tag);
+  reg_put (f, key, MT_MANIFEST, text, strlen (text));
+  free (key);
+  key = xasprintf ("manifest:%s", d.manifest);
+  reg_put (f, key, MT_MANIFEST, text, strlen (text));
+  free (key);
+  free (text);
+  json_decref (cfg);
+  json_decref (man);
+  if (out)
+    *out = d;
+}
+
+/* An index under `tag` naming two images: linux/amd64 and linux/arm64/v8. */
+static void
+publish_index (struct fake_reg *f, const char *tag, char digest[DIGEST_LEN + 1])
+{
+  struct img_digests a, b;
+  char *text, *key;
+
+  publish_image (f, "amd", "amd", "amd64", &a);
+  publish_image (f, "arm", "arm", "arm64", &b);
+  json_t *idx = json_pack (
+      "{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s, s:s}}, {s:s, s:s, s:I, s:{s:s, s:s, s:s}}]}",
+      "schemaVersion", 2, "mediaType", MT_INDEX, "manifests", "mediaType", MT_MANIFEST, "digest",
+      b.manifest, "size", (json_int_t)b.manifest_len, "platform", "os", "linux", "architecture",
+      "arm64", "mediaType", MT_MANIFEST, "digest", a.manifest, "size", (json_int_t)a.manifest_len,
+      "platform", "os", "linux", "architecture", "amd64", "variant", "v1");
+  text = json_dumps (idx, JSON_COMPACT);
+  digest_buffer (text, strlen (text), digest);
+  key = xasprintf ("manifest:%s", tag);
+  reg_put (f, key, MT_INDEX, text, strlen (text));
+  free (key);
+  key = xasprintf ("manifest:%s", digest);
+  reg_put (f, key, MT_INDEX, text, strlen (text));
+  free (key);
+  free (text);
+  json_decref (idx);
+}
+
+static struct reg_opts
+opts (struct fake_reg *f)
+{
+  return (struct reg_opts){ .t = &f->t, .tls_verify = true };
+}
+
+/* A fake kernel, a scripted registry, an open store, options using the registry. */
+#define WORLD(k, f, s, o)                                                                          \
+  struct fake_kernel *k = fake_kernel_new (NULL);                                                  \
+  struct fake_reg *f = fake_reg_new ();                                                            \
+  struct store *s = fx_store_open (STORE, false);                                                  \
+  struct reg_opts o = opts (f)
+#define WORLD_END(k, f, s)                                                                         \
+  do                                                                                               \
+    {                                                                                              \
+      store_close (s);                                                                             \
+      fake_reg_free (f);                                                                           \
+      fake_kernel_free (k);                                                                        \
+    }                                                                                              \
+  while (0)
+
+static int
+pull (struct store *s, const char *ref, const struct reg_opts *o, char **name,
+      struct focker_err **err)
+{
+  char id[DIGEST_LEN + 1];
+  return registry_pull (s, ref, o, name, id, err);
+}
+
+static void
+layer_has (struct fake_kernel *k, struct store *s, const char *diff_id, const char *file)
+{
+  _cleanup_free_ char *dir = store_layer_path (s, diff_id);
+  _cleanup_free_ char *path = xasprintf ("%s/%s", dir, file);
+  assert_true (fake_exists (k, path));
+}
+
+/* ---- tables ---- */
+
+static void
+references_parse_as_docker_does (void **state)
+{
+  static const struct
+  {
+    const char *in, *registry, *host, *repo, *tag, *digest;
+  } ok[] = {
+    { "busybox", "docker.io", "registry-1.docker.io", "library/busybox", "latest", NULL },
+    { "user/app:1.0", "docker.io", "registry-1.docker.io", "user/app", "1.0", NULL },
+    { "localhost:5000/a/b", "localhost:5000", "localhost:5000", "a/b", "latest", NULL },
+    { "localhost/app", "localhost", "localhost", "app", "latest", NULL },
+    { "quay.io/x/y_z.w-v:Tag_1", "quay.io", "quay.io", "x/y_z.w-v", "Tag_1", NULL },
+    { "127.0.0.1:5000/app@sha256:"
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "127.0.0.1:5000", "127.0.0.1:5000", "app", NULL,
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+    { "r.io/a__b:t@sha256:"
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "r.io", "r.io", "a__b", "t",
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
+  };
+  static const char *const bad[] = {
+    "",        "UPPER/case",  "r.io/",           "r.io/a//b", "r.io/a:",    "r.io/a:-tag",
+    "r.io/-a", "a@sha256:12", "r.io/a@md5:0123", "r io/a",    "r.io/a:t:u", "r.io/a..b",
+    "/abs",    "r.io/a/",
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+    {
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct reg_ref r;
+      if (reg_ref_parse (&r, ok[i].in, &err) < 0)
+        fail_msg ("%s: %s", ok[i].in, err->msg);
+      assert_string_equal (r.registry, ok[i].registry);
+      assert_string_equal (r.host, ok[i].host);
+      assert_string_equal (r.repo, ok[i].repo);
+      if (ok[i].tag)
+        assert_string_equal (r.tag, ok[i].tag);
+      else
+        assert_null (r.tag);
+      if (ok[i].digest)
+        assert_string_equal (r.digest, ok[i].digest);
+      else
+        assert_null (r.digest);
+      reg_ref_free (&r);
+    }
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct reg_ref r;
+      if (reg_ref_parse (&r, bad[i], &err) == 0)
+        fail_msg ("\"%s\" was accepted", bad[i]);
+      assert_int_equal (err->code, -EINVAL);
+      assert_non_null (strstr (err->msg, "image reference"));
+    }
+  assert_true (reg_host_is_local ("localhost:5000"));
+  assert_true (reg_host_is_local ("127.0.0.1"));
+  assert_true (reg_host_is_local ("[::1]:80"));
+  assert_false (reg_host_is_local ("localhost.evil.com"));
+  assert_false (reg_host_is_local ("127.0.0.10:5000"));
+}
+
+static void
+platform_is_chosen_from_an_index (void **state)
+{
+  json_t *list = json_loads (
+      "[{\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
+      "{\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}},"
+      "{\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
+      "{\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
+      "{\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+      "{\"platform\":{\"os\":\"windows\",\"architecture\":\"amd64\"}},"
+      "{\"no\":\"platform\"}]",
+      0, NULL);
+  static const struct
+  {
+    const char *want;
+    int index;
+  } cases[] = {
+    { "linux/amd64", 4 },    { "windows/amd64", 5 },      { "linux/arm", 2 },
+    { "linux/arm/v6", 1 },   { "linux/arm/v7", 2 },       { "linux/arm64", 3 },
+    { "linux/arm64/v8", 3 }, { "linux/arm/v5", -ENOENT }, { "linux/s390x", -ENOENT },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct reg_platform p;
+      assert_int_equal (reg_platform_parse (&p, cases[i].want, &err), 0);
+      if (reg_platform_select (list, &p) != cases[i].index)
+        fail_msg ("%s: got %d, want %d", cases[i].want, reg_platform_select (list, &p),
+                  cases[i].index);
+    }
+  struct reg_platform host;
+  _cleanup_err_ struct focker_err *err = NULL;
+  assert_int_equal (reg_platform_parse (&host, NULL, &err), 0);
+  assert_string_equal (host.os, "linux");
+  assert_string_equal (host.arch, image_arch ());
+  for (const char *const *b
+       = (const char *const[]){ "linux", "linux/", "/amd64", "a/b/c/d", "linux//amd64", NULL };
+       *b; b++)
+    {
+      _cleanup_err_ struct focker_err *e = NULL;
+      assert_int_equal (reg_platform_parse (&host, *b, &e), -EINVAL);
+      assert_non_null (strstr (e->msg, "--platform"));
+    }
+  json_decref (list);
+}
+
+static void
+auth_challenges_parse_and_hostile_ones_are_refused (void **state)
+{
+  static const struct
+  {
+    const char *in, *scheme, *realm, *service, *scope;
+  } ok[] = {
+    { CHALLENGE_BEARER, "bearer", "https://auth.test/token", "reg.test",
+      "repository:lib/app:pull" },
+    { "Basic realm=\"Registry Realm\"", "basic", "Registry Realm", NULL, NULL },
+    { "BASIC", "basic", NULL, NULL, NULL },
+    { "bearer realm=http://a/t, service=s , other=\"x\"", "bearer", "http://a/t", "s", NULL },
+    { "Bearer realm=\"https://a/t\",scope=\"repository:a:pull,push\"", "bearer", "https://a/t",
+      NULL, "repository:a:pull,push" },
+    { "Bearer realm=\"https://a/\\\"q\"", "bearer", "https://a/\"q", NULL, NULL },
+  };
+  static const char *const bad[] = {
+    "",
+    "Bearer",                                         /* no realm */
+    "Bearer realm=\"file:///etc/passwd\"",            /* not http(s) */
+    "Bearer realm=\"https://a/t",                     /* unterminated */
+    "Bearer realm=\"https://a/t\" junk",              /* garbage after a parameter */
+    "Bearer realm=\"https://a\",realm=\"https://b\"", /* which one? */
+    "Bearer =x",
+    "Bearer realm",
+    "\"Bearer\" realm=x",
+    "Bearerrealmrealmrealmrealmrealm realm=x", /* scheme too long */
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+    {
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct reg_challenge c;
+      if (reg_challenge_parse (&c, ok[i].in, &err) < 0)
+        fail_msg ("%s: %s", ok[i].in, err->msg);
+      assert_string_equal (c.scheme, ok[i].scheme);
+#define EQ(a, b)                                                                                   \
+  do                                                                                               \
+    if (b)                                                                                         \
+      assert_string_equal (a, b);                                                                  \
+    else                                                                                           \
+      assert_null (a);                                                                             \
+  while (0)
+      EQ (c.realm, ok[i].realm);
+      EQ (c.service, ok[i].service);
+      EQ (c.scope, ok[i].scope);
+      reg_challenge_free (&c);
+    }
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct reg_challenge c;
+      if (reg_challenge_parse (&c, bad[i], &err) == 0)
+        fail_msg ("\"%s\" was accepted", bad[i]);
+      assert_int_equal (err->code, -EINVAL);
+    }
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct reg_challenge c;
+  assert_int_equal (reg_challenge_parse (&c, "Negotiate abc", &err), -EOPNOTSUPP);
+  assert_non_null (strstr (err->msg, "Negotiate"));
+}
+
+static void
+credentials_come_from_an_auth_file (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char *user = NULL, *pass = NULL;
+
+  assert_int_equal (fake_write_file (k, "/auth.json",
+                                     "{\"auths\":{\"reg.test\":{\"auth\":\"dTpwOnc=\"},"
+                                     "\"https://index.docker.io/v1/\":{\"auth\":\"ZDpo\"},"
+                                     "\"bad.test\":{\"auth\":\"!!!\"},"
+                                     "\"nocolon.test\":{\"auth\":\"dXNlcg==\"}}}",
+                                     0600),
+                    0);
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/auth.json", "reg.test", &err), 0);
+  assert_string_equal (user, "u");
+  assert_string_equal (pass, "p:w"); /* the password may hold a colon */
+  free (user);
+  free (pass);
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/auth.json", "docker.io", &err), 0);
+  assert_string_equal (user, "d");
+  assert_string_equal (pass, "h");
+  free (user);
+  free (pass);
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/auth.json", "other.test", &err), -ENOENT);
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/missing.json", "reg.test", &err), -ENOENT);
+  assert_null (err);
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/auth.json", "bad.test", &err), -EINVAL);
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/auth.json", "nocolon.test", &err),
+                    -EINVAL);
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (fake_write_file (k, "/bad.json", "[1]", 0600), 0);
+  assert_int_equal (reg_creds_from_file (&user, &pass, "/bad.json", "reg.test", &err), -EINVAL);
+  fake_kernel_free (k);
+}
+
+/* ---- pulls ---- */
+
+static void
+pull_fetches_every_layer_in_parallel_and_unpacks_them (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL, *name2 = NULL;
+  struct img_digests d;
+  struct image *img;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_string_equal (name, "reg.test/lib/app:latest");
+  assert_int_equal (f->blob_gets, 4);
+  assert_true (f->max_inflight >= 3); /* config and layers at once */
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  assert_string_equal (img->manifest_digest, d.manifest);
+  assert_int_equal (img->n_layers, 3);
+  for (int i = 0; i < 3; i++)
+    {
+      char file[16];
+      snprintf (file, sizeof file, "app-%d", i);
+      layer_has (k, s, d.layers[i], file);
+    }
+  image_free (img);
+  fx_store_check (STORE);
+  /* a second name for the same blobs: nothing fetched again */
+  reg_put (f, "manifest:v2", MT_MANIFEST, reg_get (f, "manifest:latest")->data,
+           reg_get (f, "manifest:latest")->len);
+  assert_int_equal (pull (s, "reg.test/lib/app:v2", &o, &name2, &err), 0);
+  assert_int_equal (f->blob_gets, 4);
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_reg_free (f);
+  fake_kernel_free (k);
+}
+
+static void
+pull_of_an_index_takes_the_platform_asked_for (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char *name = NULL, idx[DIGEST_LEN + 1];
+  struct image *img;
+
+  publish_index (f, "multi", idx);
+  if (pull (s, "reg.test/lib/app:multi", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  assert_string_equal (json_string_value (json_object_get (img->config, "architecture")),
+                       image_arch ());
+  image_free (img);
+  free (name);
+  o.platform = "linux/arm64";
+  _cleanup_free_ char *by_digest = xasprintf ("reg.test/lib/app@%s", idx);
+  assert_int_equal (pull (s, by_digest, &o, &name, &err), 0);
+  assert_string_equal (name, by_digest);
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  assert_string_equal (json_string_value (json_object_get (img->config, "architecture")), "arm64");
+  image_free (img);
+  free (name);
+  o.platform = "linux/s390x";
+  assert_int_equal (pull (s, "reg.test/lib/app:multi", &o, &name, &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "no image for linux/s390x"));
+  WORLD_END (k, f, s);
+}
+
+static void
+pull_answers_basic_and_bearer_challenges (void **state)
+{
+  for (int mode = AUTH_BASIC; mode <= AUTH_BEARER; mode++)
+    {
+      WORLD (k, f, s, o);
+      _cleanup_err_ struct focker_err *err = NULL;
+      _cleanup_free_ char *name = NULL;
+
+      f->auth = mode;
+      publish_image (f, "latest", "app", "amd64", NULL);
+      assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EACCES);
+      assert_non_null (strstr (err->msg, "reg.test"));
+      focker_err_free (TAKE_PTR (err));
+      o.user = "u";
+      o.pass = "wrong";
+      assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EACCES);
+      focker_err_free (TAKE_PTR (err));
+      o.pass = "p";
+      if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+        fail_msg ("pull: %s", err->msg);
+      if (mode == AUTH_BEARER)
+        {
+          assert_int_equal (f->token_gets, 3); /* the token is fetched once per pull */
+          /* a token service over plain http gets no password from an https registry */
+          f->http_realm = true;
+          free (TAKE_PTR (name));
+          assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EACCES);
+          assert_non_null (strstr (err->msg, "not https"));
+          assert_int_equal (f->token_gets, 3);
+        }
+      fx_store_check (STORE);
+      WORLD_END (k, f, s);
+    }
+}
+
+static void
+a_transfer_cut_off_is_resumed_with_a_range (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  struct img_digests d;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  o.parallel = 1;
+  f->cut = d.layers[1];
+  f->cut_at = 700;
+  f->cuts = 2;
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (f->blob_gets, 6); /* the cut layer three times */
+  fx_store_check (STORE);
+  store_close (s);
+  /* cut off every time: an error naming the blob, nothing left */
+  s = fx_store_open (STORE, false);
+  publish_image (f, "other", "other", "amd64", &d);
+  f->cut = d.layers[0];
+  f->cuts = 100;
+  free (TAKE_PTR (name));
+  assert_int_equal (pull (s, "reg.test/lib/app:other", &o, &name, &err), -EIO);
+  assert_non_null (strstr (err->msg, d.layers[0]));
+  assert_non_null (strstr (err->msg, "cut off"));
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
+static void
+a_download_a_killed_pull_left_is_resumed (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL, *tmp = NULL;
+  struct img_digests d;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  struct item *it = reg_get (f, d.layers[2]);
+  tmp = xasprintf (STORE "/blobs/.tmp-pull-%s", DIGEST_HEX (d.layers[2]));
+  put_bytes (tmp, it->data, 1000);
+  o.parallel = 1;
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (f->last_range, 1000); /* the last fetch was layer 2, from byte 1000 */
+  assert_false (fake_exists (k, tmp));
+  fx_store_check (STORE);
+  /* a registry that ignores ranges: the partial file is started over */
+  struct image *img;
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  image_free (img);
+  assert_int_equal (image_remove (s, name, &err), 0);
+  store_close (s);
+  s = fx_store_open (STORE, true);
+  struct gc_report rep;
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  put_bytes (tmp, it->data, 1000);
+  f->no_ranges = true;
+  size_t gets = f->blob_gets;
+  free (TAKE_PTR (name));
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (f->blob_gets, gets + 5); /* 4 blobs, the partial one twice */
+  assert_int_equal (f->last_range, 0);
+  assert_false (fake_exists (k, tmp));
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
+static void
+a_blob_with_the_wrong_content_is_refused_and_nothing_is_left (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL, *blob = NULL;
+  struct image *img = NULL;
+  struct img_digests d;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  f->corrupt = d.layers[1];
+  assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EINVAL);
+  assert_non_null (strstr (err->msg, d.layers[1]));
+  focker_err_free (TAKE_PTR (err));
+  blob = xasprintf (STORE "/blobs/sha256/%s", DIGEST_HEX (d.layers[1]));
+  assert_false (fake_exists (k, blob));
+  assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+  focker_err_free (TAKE_PTR (err));
+  fx_store_check (STORE);
+  /* a missing tag: one line naming it, nothing fetched */
+  assert_int_equal (pull (s, "reg.test/lib/app:nope", &o, &name, &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "lib/app:nope"));
+  assert_non_null (strstr (err->msg, "404"));
+  WORLD_END (k, f, s);
+}
+
+/* Every kernel call of a pull failing in turn (once, and from then on): an error and a
+ * consistent store (no temporary, no name) each time, and a later pull succeeds. */
+static void
+pull_survives_every_fault (void **state)
+{
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        WORLD (k, f, s, o);
+        _cleanup_err_ struct focker_err *err = NULL;
+        _cleanup_free_ char *name = NULL;
+        struct image *img = NULL;
+        int r;
+
+        publish_image (f, "latest", "app", "amd64", NULL);
+        fake_fail_nth (k, n, persist, EIO, 0);
+        r = pull (s, "reg.test/lib/app", &o, &name, &err);
+        fake_fail_nth (k, 0, false, 0, 0);
+        bool hit = fake_faults_hit (k) > 0;
+        store_close (s);
+        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+        s = fx_store_open (STORE, false);
+        if (r < 0)
+          {
+            assert_non_null (err);
+            assert_int_equal (err->code, r);
+            focker_err_free (TAKE_PTR (err));
+            assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+            focker_err_free (TAKE_PTR (err));
+            if (!persist)
+              fx_store_check (STORE); /* a single fault: cleanup ran */
+            /* persistent faults may have stopped the cleanup itself: gc removes the rest */
+            struct gc_report rep;
+            store_close (s);
+            s = fx_store_open (STORE, true);
+            assert_int_equal (store_gc (s, &rep, &err), 0);
+            fx_store_check (STORE);
+            store_close (s);
+            s = fx_store_open (STORE, false);
+            assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), 0);
+          }
+        assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
+        image_free (img);
+        fx_store_check (STORE);
+        WORLD_END (k, f, s);
+        if (!hit)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
+/* ---- push ---- */
+
+static void
+push_uploads_missing_blobs_then_the_manifest (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  char digest[DIGEST_LEN + 1], id[DIGEST_LEN + 1];
+  struct image *img;
+
+  assert_int_equal (fake_write_file (k, "/busybox", "\177ELF busybox", 0755), 0);
+  if (image_build_default (s, "/busybox", "mine", id, &err) < 0)
+    fail_msg ("build-default: %s", err->msg);
+  f->auth = AUTH_BEARER;
+  o.user = "u";
+  o.pass = "p";
+  if (registry_push (s, "mine", "reg.test/lib/app:pushed", &o, digest, &err) < 0)
+    fail_msg ("push: %s", err->msg);
+  assert_int_equal (f->uploads, 2); /* the layer and the config */
+  assert_non_null (reg_get (f, "manifest:pushed"));
+  assert_int_equal (store_image_get (&img, s, "mine", &err), 0);
+  assert_string_equal (digest, img->manifest_digest);
+  image_free (img);
+  /* the registry loses its blobs, and sends uploads to another host: no credentials there */
+  for (size_t i = 0; i < f->n_items; i++)
+    if (strncmp (f->items[i].key, "sha256:", 7) == 0)
+      f->items[i].key[0] = 'X';
+  f->location = "https://storage.test/v2/lib/app/blobs/uploads/u1?state=s";
+  if (registry_push (s, "mine", "reg.test/lib/app:elsewhere", &o, digest, &err) < 0)
+    fail_msg ("push: %s", err->msg);
+  assert_int_equal (f->uploads, 4);
+  assert_int_equal (f->auth_elsewhere, 0);
+  f->location = NULL;
+  /* again: every blob is there already */
+  assert_int_equal (registry_push (s, "mine", "reg.test/lib/app:again", &o, digest, &err), 0);
+  assert_int_equal (f->uploads, 4);
+  /* and back */
+  assert_int_equal (image_remove (s, "mine", &err), 0);
+  assert_int_equal (pull (s, "reg.test/lib/app:again", &o, &name, &err), 0);
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  assert_string_equal (img->id, id);
+  image_free (img);
+  assert_int_equal (registry_push (s, "missing", "reg.test/lib/app:x", &o, digest, &err), -ENOENT);
+  WORLD_END (k, f, s);
+}
+
+/* ---- the real transport (fetch_proc.c) on the fake kernel ---- */
+
+/* focker-fetch as a fake program: the request from stdin, answered by the scripted registry,
+ * the result on stdout and a blob body on fd 3; it records the uid it runs as. */
+static int
+fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  struct fake_reg *f = arg;
+  char buf[65536];
+  size_t len = 0;
+  ssize_t n;
+  json_t *req, *h;
+  struct reg_response r = { 0 };
+  char **headers = NULL;
+  uid_t uid;
+  gid_t gid;
+  size_t i;
+
+  while ((n = sys_read (0, buf + len, sizeof buf - 1 - len)) > 0)
+    len += (size_t)n;
+  req = json_loadb (buf, len, 0, NULL);
+  if (req == NULL)
+    return 2;
+  sys_getids (&uid, &gid);
+  f->helper_uid = uid;
+  json_array_foreach (json_object_get (req, "headers"), i, h)
+      strv_push (&headers, json_string_value (h));
+  struct reg_request rq = {
+    .method = json_string_value (json_object_get (req, "method")),
+    .url = json_string_value (json_object_get (req, "url")),
+    .headers = headers,
+    .body = json_string_value (json_object_get (req, "body")),
+    .body_fd = json_is_true (json_object_get (req, "body_fd")) ? 4 : -1,
+    .body_size = (uint64_t)json_integer_value (json_object_get (req, "body_size")),
+    .out_fd = json_is_true (json_object_get (req, "out_fd")) ? 3 : -1,
+    .range_from = (uint64_t)json_integer_value (json_object_get (req, "range_from")),
+  };
+  serve (f, &rq, &r);
+  json_t *res = json_pack ("{s:i, s:[]}", "status", r.status, "headers");
+  for (char **p = r.headers; p && *p; p++)
+    {
+      char *colon = strchr (*p, ':');
+      json_array_append_new (json_object_get (res, "headers"),
+                             json_pack ("[s#s]", *p, (int)(colon - *p), colon + 2));
+    }
+  if (r.error)
+    json_object_set_new (res, "error", json_string (r.error));
+  char *line = json_dumps (res, JSON_COMPACT);
+  write_all (1, line, strlen (line));
+  write_all (1, "\n", 1);
+  if (r.body)
+    write_all (1, r.body, r.body_len);
+  free (line);
+  json_decref (res);
+  json_decref (req);
+  strv_free (headers);
+  reg_response_free (&r);
+  return 0;
+}
+
+static int
+exits_2 (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  return 2;
+}
+
+static void
+the_helper_process_transport_pulls_as_nobody (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL, *helper = NULL;
+  struct img_digests d;
+  struct image *img;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  f->cut = d.layers[0];
+  f->cut_at = 600;
+  f->cuts = 1;
+  f->auth = AUTH_BEARER;
+  o.user = "u";
+  o.pass = "p";
+  assert_int_equal (fake_write_file (k, "/usr/libexec/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/usr/libexec/focker-fetch", fake_fetch, f);
+  assert_int_equal (
+      reg_find_helper (&helper, NULL, "/usr/bin/focker", "/usr/libexec/focker-fetch", &err), 0);
+  assert_string_equal (helper, "/usr/libexec/focker-fetch");
+  o.t = reg_proc_new (helper);
+  if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
+    fail_msg ("pull: %s", err->msg);
+  assert_int_equal (f->helper_uid, 65534);
+  assert_int_equal (store_image_get (&img, s, name, &err), 0);
+  assert_string_equal (img->manifest_digest, d.manifest);
+  image_free (img);
+  fx_store_check (STORE);
+  /* a helper that fails, one that cannot be run: one line each, nothing left */
+  fake_program (k, "/usr/libexec/focker-fetch", exits_2, NULL);
+  assert_int_equal (pull (s, "reg.test/lib/app:x", &o, &name, &err), -EPROTO);
+  assert_non_null (strstr (err->msg, "exited with status 2"));
+  focker_err_free (TAKE_PTR (err));
+  reg_proc_free (o.t);
+  o.t = reg_proc_new ("/nonexistent/focker-fetch");
+  assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "/nonexistent/focker-fetch: cannot execute"));
+  focker_err_free (TAKE_PTR (err));
+  reg_proc_free (o.t);
+  assert_int_equal (reg_find_helper (&helper, "/nope", NULL, "/x", &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "FOCKER_FETCH"));
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (reg_find_helper (&helper, NULL, "/usr/bin/focker", "/x", &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "/usr/bin/focker-fetch"));
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
+/* The fault loop again, through the helper processes: a failing clone, pipe, dup, poll,
+ * wait, or a call of the helper itself, is a clean error with no fd left and a consistent
+ * store. */
+static void
+pull_through_the_helper_survives_every_fault (void **state)
+{
+  /* single faults only: persistent ones are the in-memory loop's (this one is slower) */
+  const int persist = 0;
+  for (long n = 1;; n++)
+    {
+      WORLD (k, f, s, o);
+      _cleanup_err_ struct focker_err *err = NULL;
+      _cleanup_free_ char *name = NULL;
+      struct image *img = NULL;
+      int r;
+
+      publish_image (f, "latest", "app", "amd64", NULL);
+      assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+      fake_program (k, "/focker-fetch", fake_fetch, f);
+      o.t = reg_proc_new ("/focker-fetch");
+      fake_fail_nth (k, n, persist, EIO, 0);
+      r = pull (s, "reg.test/lib/app", &o, &name, &err);
+      fake_fail_nth (k, 0, false, 0, 0);
+      bool hit = fake_faults_hit (k) > 0;
+      reg_proc_free (o.t);
+      fake_settle (k);
+      assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
+      if (r < 0)
+        {
+          assert_int_equal (err->code, r);
+          assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+          fx_store_check (STORE);
+        }
+      else
+        {
+          assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
+          image_free (img);
+        }
+      WORLD_END (k, f, s);
+      if (!hit)
+        {
+          assert_int_equal (r, 0);
+          break;
+        }
+    }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (references_parse_as_docker_does),
+    cmocka_unit_test (platform_is_chosen_from_an_index),
+    cmocka_unit_test (auth_challenges_parse_and_hostile_ones_are_refused),
+    cmocka_unit_test (credentials_come_from_an_auth_file),
+    cmocka_unit_test (pull_fetches_every_layer_in_parallel_and_unpacks_them),
+    cmocka_unit_test (pull_of_an_index_takes_the_platform_asked_for),
+    cmocka_unit_test (pull_answers_basic_and_bearer_challenges),
+    cmocka_unit_test (a_transfer_cut_off_is_resumed_with_a_range),
+    cmocka_unit_test (a_download_a_killed_pull_left_is_resumed),
+    cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
+    cmocka_unit_test (pull_survives_every_fault),
+    cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
+    cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
+    cmocka_unit_test (pull_through_the_helper_survives_every_fault),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
