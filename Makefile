@@ -151,7 +151,7 @@ test: $(B)/focker $(B)/focker-fetch
 	tests/run-all.sh
 
 demo: $(B)/focker
-	tests/e2e/demo.sh
+	FOCKER=$(abspath $(B))/focker DEMO_DIR=$(abspath $(B))/demo tests/e2e/demo.sh
 
 bench: $(B)/focker
 	tests/bench/bench.sh

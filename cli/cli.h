@@ -70,6 +70,47 @@ void term_attach_end (struct term_attach *t);
 void cli_forward_signals (void);
 int cli_take_pending_signal (void);
 
+/* ---- the user face (cli/user.c, cli/monitor.c) ---- */
+
+/* Does this create/run command line ask for the OCI runtime (--bundle, --pid-file ...; or
+ * runc's `run ID` in a bundle directory: one operand, ./config.json, and no such image)? */
+bool cli_oci_form (int argc, char **argv);
+/* A user container's name, id or id prefix -> its full id (65 bytes); false if none. */
+bool cli_user_resolve (const char *ref, char *id);
+const char *argv_current_option (void);
+
+struct monitor_opts
+{
+  const char *id;
+  bool detach, interactive, tty, auto_remove;
+  bool remove_on_failure; /* run: a container that never ran leaves no record */
+  bool loopback_up;       /* --network none: raise lo in the namespace the runtime made */
+};
+/* The focker command is the monitor: output on our terminal and in the log, signals and
+ * stdin (-i) forwarded; returns the container's exit status (125 for our own errors, 126/127
+ * when its command cannot be run). */
+int monitor_foreground (const struct monitor_opts *o);
+/* Fork a monitor that detaches; 0 once the container runs, else the exit status. */
+int monitor_detached (const struct monitor_opts *o);
+
+/* Open the image store (creating it), shared or exclusive; 1 with the error reported. */
+struct store;
+int cli_open_store (struct store **s, bool exclusive);
+/* Receive one fd sent with SCM_RIGHTS on conn; -1 if none. */
+int cli_recv_fd (int conn);
+
+/* delete --force of the runtime container id, errors ignored (it may not exist) */
+void cli_delete_quiet (const char *id);
+
+int cmd_user_run (int argc, char **argv, bool start);
+int cmd_user_ps (int argc, char **argv);
+int cmd_user_start (const char *id, bool attach);
+int cmd_user_kill (const char *id, int sig);
+int cmd_user_inspect (const char *id);
+int cmd_stop (int argc, char **argv);
+int cmd_rm (int argc, char **argv);
+int cmd_logs (int argc, char **argv);
+int cmd_wait (int argc, char **argv);
 int cmd_exec (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_start (int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cli/cli.h"
+#include "core/ctr.h"
 #include "core/exec.h"
 
 enum
@@ -54,6 +55,7 @@ struct exec_args
   size_t n_env, n_caps, n_cgroups;
   gid_t *gids;
   char *pid_file_abs;
+  char user_id[65];
 };
 
 static void
@@ -110,7 +112,7 @@ parse_exec (int argc, char **argv, struct exec_args *a)
 
   a->o.root = g.root;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "+:p:dte:u:g:c:h", exec_options, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:p:dtie:u:g:c:w:h", exec_options, NULL)) != -1)
     switch (c)
       {
       case 'p':
@@ -128,6 +130,9 @@ parse_exec (int argc, char **argv, struct exec_args *a)
       case X_CONSOLE_SOCKET:
         a->o.console_socket = optarg;
         break;
+      case 'i':
+        break; /* docker's -i: stdin is passed on either way */
+      case 'w':
       case X_CWD:
         a->o.cwd = optarg;
         break;
@@ -188,6 +193,9 @@ parse_exec (int argc, char **argv, struct exec_args *a)
   if (optind >= argc)
     return cli_usage_error ("exec", "expects a container id");
   a->o.id = argv[optind];
+  /* a user container's name or id prefix: its runtime id */
+  if (cli_user_resolve (argv[optind], a->user_id))
+    a->o.id = a->user_id;
   a->o.args = argv + optind + 1;
   if (a->o.process_path && a->o.args[0])
     return cli_usage_error ("exec", "give a command or --process, not both");

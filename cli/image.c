@@ -11,13 +11,14 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "cli/cli.h"
+#include "core/ctr.h"
 #include "core/image.h"
 #include "core/image_archive.h"
 #include "core/strv.h"
 #include "core/store.h"
 
-static int
-open_store (struct store **s, bool exclusive)
+int
+cli_open_store (struct store **s, bool exclusive)
 {
   struct focker_err *err = NULL;
 
@@ -60,7 +61,7 @@ cmd_import (int argc, char **argv)
   char id[DIGEST_LEN + 1];
   int r;
 
-  if (parse (argc, argv, "import", no_opts, "+", NULL, NULL, 2, 2) || open_store (&s, false))
+  if (parse (argc, argv, "import", no_opts, "+", NULL, NULL, 2, 2) || cli_open_store (&s, false))
     return 1;
   r = image_import (s, AT_FDCWD, argv[optind], argv[optind + 1], id, &err);
   store_close (s);
@@ -103,7 +104,8 @@ cmd_images (int argc, char **argv)
   size_t i;
   int r;
 
-  if (parse (argc, argv, "images", opts, "+:qf:", images_opt, &a, 0, 0) || open_store (&s, false))
+  if (parse (argc, argv, "images", opts, "+:qf:", images_opt, &a, 0, 0)
+      || cli_open_store (&s, false))
     return 1;
   r = image_list_json (&text, s, &err);
   store_close (s);
@@ -142,7 +144,14 @@ cmd_inspect (int argc, char **argv)
   char *text = NULL;
   int r;
 
-  if (parse (argc, argv, "inspect", no_opts, "+", NULL, NULL, 1, 1) || open_store (&s, false))
+  char id[CTR_ID_LEN + 1];
+
+  if (parse (argc, argv, "inspect", no_opts, "+", NULL, NULL, 1, 1))
+    return 1;
+  /* a container by that name or id prefix first, as docker does */
+  if (cli_user_resolve (argv[optind], id))
+    return cmd_user_inspect (id);
+  if (cli_open_store (&s, false))
     return 1;
   r = image_inspect_json (&text, s, argv[optind], &err);
   store_close (s);
@@ -159,7 +168,7 @@ cmd_rmi (int argc, char **argv)
   struct store *s;
   int status = 0;
 
-  if (parse (argc, argv, "rmi", no_opts, "+", NULL, NULL, 1, -1) || open_store (&s, false))
+  if (parse (argc, argv, "rmi", no_opts, "+", NULL, NULL, 1, -1) || cli_open_store (&s, false))
     return 1;
   for (int i = optind; i < argc; i++)
     {
@@ -182,7 +191,7 @@ cmd_gc (int argc, char **argv)
   char size[32];
   int r;
 
-  if (parse (argc, argv, "gc", no_opts, "+", NULL, NULL, 0, 0) || open_store (&s, true))
+  if (parse (argc, argv, "gc", no_opts, "+", NULL, NULL, 0, 0) || cli_open_store (&s, true))
     return 1;
   r = store_gc (s, &rep, &err);
   store_close (s);
@@ -239,7 +248,7 @@ cmd_bundle (int argc, char **argv)
   dir = absolute (argv[optind + 1]);
   if (dir == NULL)
     return cli_usage_error ("bundle", "cannot make %s absolute", argv[optind + 1]);
-  if (open_store (&s, false))
+  if (cli_open_store (&s, false))
     {
       free (dir);
       return 1;
@@ -271,7 +280,7 @@ cmd_unbundle (int argc, char **argv)
   if (parse (argc, argv, "unbundle", no_opts, "+", NULL, NULL, 1, 1))
     return 1;
   dir = absolute (argv[optind]);
-  if (dir == NULL || open_store (&s, false))
+  if (dir == NULL || cli_open_store (&s, false))
     {
       free (dir);
       return 1;
@@ -307,7 +316,7 @@ cmd_image (int argc, char **argv)
     return cli_usage_error ("image", "usage: focker image build-default [--busybox PATH] [NAME]");
   if (parse (argc - 1, argv + 1, "image build-default", opts, "+:", busybox_opt, &busybox, 0, 1))
     return 1;
-  if (open_store (&s, false))
+  if (cli_open_store (&s, false))
     return 1;
   r = image_build_default (s, busybox, optind < argc - 1 ? argv[optind + 1] : NULL, id, &err);
   store_close (s);
@@ -345,7 +354,7 @@ cmd_load (int argc, char **argv)
     input = argv[optind];
   if ((input == NULL || strcmp (input, "-") == 0) && isatty (0))
     return cli_usage_error ("load", "no input: give [-i] PATH, or an archive on stdin");
-  if (open_store (&s, false))
+  if (cli_open_store (&s, false))
     return 1;
   if (input == NULL || strcmp (input, "-") == 0)
     r = image_load_fd (s, 0, &names, &err);
@@ -386,7 +395,7 @@ cmd_save (int argc, char **argv)
   if ((output == NULL || strcmp (output, "-") == 0) && isatty (1))
     return cli_usage_error ("save", "refusing to write an archive to a terminal: give -o FILE "
                                     "or redirect stdout");
-  if (open_store (&s, false))
+  if (cli_open_store (&s, false))
     return 1;
   if (output == NULL || strcmp (output, "-") == 0)
     r = image_save_fd (s, argv[optind], 1, &err);

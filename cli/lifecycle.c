@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include "cli/cli.h"
 #include "core/container.h"
+#include "core/ctr.h"
 #include "core/spec.h"
 
 static const struct
@@ -197,6 +198,8 @@ cmd_create (int argc, char **argv)
   struct focker_err *err = NULL;
   int r;
 
+  if (!cli_oci_form (argc, argv))
+    return cmd_user_run (argc, argv, false);
   if (parse_create (argc, argv, &a, false))
     return 1;
   r = container_create (&a.o, NULL, &err);
@@ -258,6 +261,8 @@ cmd_run (int argc, char **argv)
   bool attach = false;
   int status = 0, r;
 
+  if (!cli_oci_form (argc, argv))
+    return cmd_user_run (argc, argv, true);
   if (parse_create (argc, argv, &a, true))
     return 1;
   if (!a.detach)
@@ -325,13 +330,25 @@ no_opts (int c, void *ctx)
 static const struct option help_only[]
     = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 
+static int kill_opt (int c, void *ctx);
+
 int
 cmd_start (int argc, char **argv)
 {
+  static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
   struct focker_err *err = NULL;
+  char id[CTR_ID_LEN + 1];
+  bool attach = false;
 
-  if (parse_simple (argc, argv, help_only, "h", no_opts, NULL, 1, 1))
+  if (parse_simple (argc, argv, opts, "ah", kill_opt, &attach, 1, 1))
     return 1;
+  /* a user container starts through its monitor; anything else is the OCI start */
+  if (cli_user_resolve (argv[optind], id))
+    return cmd_user_start (id, attach);
+  if (attach)
+    return cli_usage_error ("start", "-a: %s is not a user container", argv[optind]);
   return container_start (g.root, argv[optind], &err) < 0 ? cli_fail (err) : 0;
 }
 
@@ -354,11 +371,20 @@ cmd_state (int argc, char **argv)
   return 0;
 }
 
+struct kill_args
+{
+  bool all; /* first: start's -a shares this parser */
+  const char *signal;
+};
+
 static int
 kill_opt (int c, void *ctx)
 {
+  struct kill_args *k = ctx;
   if (c == 'a')
-    *(bool *)ctx = true;
+    k->all = true;
+  else if (c == 's')
+    k->signal = optarg;
   return no_opts (c, NULL);
 }
 
@@ -366,21 +392,33 @@ int
 cmd_kill (int argc, char **argv)
 {
   static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
+                                        { "signal", required_argument, NULL, 's' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct focker_err *err = NULL;
-  bool all = false;
+  struct kill_args k = { 0 };
+  char id[CTR_ID_LEN + 1];
+  const char *target;
   int sig = SIGTERM;
 
-  if (parse_simple (argc, argv, opts, "ah", kill_opt, &all, 1, 2))
+  /* runc's `kill [--all] ID [SIG]` and docker's `kill [-s SIG] NAME` */
+  if (parse_simple (argc, argv, opts, "as:h", kill_opt, &k, 1, 2))
     return 1;
-  if (argc - optind == 2)
+  if (k.signal && argc - optind == 2)
+    return cli_usage_error ("kill", "a signal both with -s and as an argument");
+  if (k.signal || argc - optind == 2)
     {
-      sig = cli_parse_signal (argv[optind + 1]);
+      const char *name = k.signal ? k.signal : argv[optind + 1];
+      sig = cli_parse_signal (name);
       if (sig < 0)
-        return cli_usage_error ("kill", "unknown signal \"%s\"", argv[optind + 1]);
+        return cli_usage_error ("kill", "unknown signal \"%s\"", name);
     }
-  return container_kill (g.root, argv[optind], sig, all, &err) < 0 ? cli_fail (err) : 0;
+  else if (cli_user_resolve (argv[optind], id))
+    sig = SIGKILL; /* docker's default */
+  target = cli_user_resolve (argv[optind], id) ? id : argv[optind];
+  if (target == id && !k.all)
+    return cmd_user_kill (id, sig);
+  return container_kill (g.root, target, sig, k.all, &err) < 0 ? cli_fail (err) : 0;
 }
 
 static int

@@ -330,6 +330,15 @@ cmd_ps (int argc, char **argv)
   size_t n = 0;
   int c;
 
+  /* with no ID: the user containers (docker's ps); with one: its processes (runc's) */
+  bool operand = false;
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "-f") == 0 || strcmp (argv[i], "--format") == 0)
+      i++;
+    else if (argv[i][0] != '-')
+      operand = true;
+  if (!operand)
+    return cmd_user_ps (argc, argv);
   opterr = 0;
   while ((c = getopt_long (argc, argv, "+f:h", opts, NULL)) != -1)
     {

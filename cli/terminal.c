@@ -40,8 +40,8 @@ on_winch (int sig)
   errno = saved;
 }
 
-static int
-recv_master (int conn)
+int
+cli_recv_fd (int conn)
 {
   char data[16], control[CMSG_SPACE (sizeof (int))];
   struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
@@ -179,7 +179,7 @@ attach_thread (void *arg)
   conn = accept4 (t->listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (conn < 0)
     return NULL;
-  master = recv_master (conn);
+  master = cli_recv_fd (conn);
   close (conn);
   if (master < 0)
     return NULL;

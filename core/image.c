@@ -148,7 +148,7 @@ static const char *const applets[]
         "du",      "free",     "uname", "date",  "dmesg",  "tar",   "gzip",  "gunzip",   "chmod",
         "chown",   "stat",     "test",  "[",     "printf", "pwd",   "which", "whoami",   "basename",
         "dirname", "readlink", "seq",   "tee",   "cut",    "tr",    "sync",  "nproc",    "expr",
-        "ip",      NULL };
+        "ip",      "httpd",    "nc",    "wget",  "ping",   NULL };
 
 struct membuf
 {

@@ -64,6 +64,9 @@ struct bundle_opts
   const char *image;
   const char *dir; /* absolute; must not exist, or be an empty directory */
   bool copy;       /* copy the layers instead of mounting an overlay */
+  /* a json_t * object or NULL: keys replacing the image config's (User, WorkingDir, Env,
+   * Entrypoint, Cmd) before it becomes config.json */
+  const void *config_override;
 };
 
 /* Write an OCI bundle: DIR/rootfs (overlayfs: the layers as lowerdirs, DIR/upper and

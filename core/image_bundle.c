@@ -424,6 +424,7 @@ bundle_fill (struct store *s, const struct bundle_opts *o, struct image *img, bo
 {
   _cleanup_close_ int dfd = -1, rootfd = -1;
   _cleanup_free_ char *spec = NULL;
+  _cleanup_json_ json_t *ic = NULL;
   int r;
 
   dfd = open_dir_at (AT_FDCWD, o->dir, err);
@@ -461,7 +462,16 @@ bundle_fill (struct store *s, const struct bundle_opts *o, struct image *img, bo
     return focker_fail (err, rootfd, "open %s/rootfs", o->dir);
   if (*copied && (r = copy_layers (s, img, rootfd, err)) < 0)
     return r;
-  r = image_spec_json (&spec, json_object_get (img->config, "config"), rootfd, err);
+  ic = json_object_get (img->config, "config");
+  if (o->config_override)
+    {
+      /* the user's -u, -w, -e, --entrypoint and CMD replace the image's before conversion */
+      ic = json_is_object (ic) ? json_deep_copy (ic) : json_object ();
+      json_object_update (ic, (json_t *)o->config_override);
+    }
+  else
+    json_incref (ic);
+  r = image_spec_json (&spec, ic, rootfd, err);
   if (r < 0)
     return focker_err_prefix (err, "image %s", o->image);
   return write_file_atomic_at (dfd, "config.json", spec, strlen (spec), 0644, false, err);

@@ -443,7 +443,14 @@ make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned
     return focker_err_prefix (err, "device %s", path);
   r = sys_unlinkat (dirfd, base, 0);
   (void)r;
-  r = sys_mknodat (dirfd, base, type | (mode & 07777), makedev (major, minor));
+  {
+    /* the node gets exactly the config's mode: focker's own umask (022 from a shell) would
+     * make /dev/null 0644, unwritable for a non-root container user (runc clears it too) */
+    int old = sys_umask (0);
+    r = sys_mknodat (dirfd, base, type | (mode & 07777), makedev (major, minor));
+    if (old >= 0)
+      sys_umask ((mode_t)old);
+  }
   if (r == 0)
     {
       r = sys_fchownat (dirfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);

@@ -148,3 +148,104 @@ sys.stdout.write(out.decode(errors="replace"))
 print("\nEXIT", os.waitstatus_to_exitcode(st))
 EOF
 }
+
+# ---- the network sandbox (t_net.sh, t_runnet.sh) ----
+#
+# A new network namespace plays the host, in a new private mount namespace (the netns files
+# focker bind-mounts vanish with it), so no link, rule or packet touches this machine's
+# network.  A second namespace, linked to the first by a veth (10.99.0.1 <-> 10.99.0.2),
+# plays another host.  Traffic goes only to addresses inside these namespaces.
+
+NET_T_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fkn() { "$FOCKER" --root "$ROOT" --storage-root "$E2E_TMP/store" "$@"; }
+
+# net_sandbox CODE: run CODE (a test file's function, with arguments) in the sandbox, every
+# t_*.sh sourced, with net_setup before and net_teardown after, whatever happens.
+net_sandbox() {
+  command -v nft >/dev/null || skip "the nft CLI (package nftables) is needed to check rules"
+  E2E_TMP=$E2E_TMP ROOT=$ROOT FOCKER=$FOCKER BUSYBOX=$BUSYBOX \
+    unshare -n -m --propagation private bash -c \
+    ". '$NET_T_DIR/lib.sh'; for f in '$NET_T_DIR'/t_*.sh; do . \"\$f\"; done; net_setup || exit \$?; trap net_teardown EXIT; set -e; $1"
+}
+
+NET_CTRS=""
+net_setup() {
+  ip link set lo up
+  ip link add fkprobe type bridge 2>/dev/null || skip "no bridge support (module bridge)"
+  ip link del fkprobe
+  ip link add vhost type veth peer name vother 2>/dev/null || skip "no veth support (module veth)"
+  nft -f - 2>/dev/null <<'NFT' || skip "no nf_tables NAT (modules nf_tables nft_nat nft_chain_nat nft_fib_ipv4 nft_masq)"
+table ip fkprobe {
+  chain p { type nat hook prerouting priority -100; fib daddr type local tcp dport 1 dnat to 10.0.0.1:2; }
+  chain o { type nat hook postrouting priority 100; masquerade; }
+}
+NFT
+  nft delete table ip fkprobe
+  # With br_netfilter, bridged replies pass conntrack and hairpin works without focker's
+  # masquerade rule; off (in this namespace only), the test checks that rule.
+  if [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+    echo 0 >/proc/sys/net/bridge/bridge-nf-call-iptables
+  fi
+  unshare -n sleep 600 &
+  OTHER=$!
+  for _ in $(seq 50); do
+    [ "$(readlink /proc/$OTHER/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+    sleep 0.05
+  done
+  ip link set vother netns "$OTHER"
+  ip addr add 10.99.0.1/24 dev vhost
+  ip link set vhost up
+  nsenter -t "$OTHER" -n sh -c 'ip link set lo up; ip addr add 10.99.0.2/24 dev vother; ip link set vother up'
+}
+
+net_teardown() {
+  set +e
+  local id
+  for id in $NET_CTRS; do
+    fk delete --force "$id" >/dev/null 2>&1 || true
+    fkn network detach "$id" >/dev/null 2>&1 || true
+    rm -rf "${E2E_TMP:?}/$id" "$E2E_TMP/$id.json"
+  done
+  for id in ${NET_PIDS:-}; do
+    kill "$id" 2>/dev/null
+    wait "$id" 2>/dev/null
+  done
+  if [ -n "${OTHER:-}" ]; then
+    kill "$OTHER" 2>/dev/null
+    wait "$OTHER" 2>/dev/null
+  fi
+  # the directories focker keeps its netns files and container files in, once empty
+  rmdir "$ROOT/.network/netns" "$ROOT/.network/files" "$ROOT/.network" 2>/dev/null || true
+  rmdir "$ROOT" 2>/dev/null || true
+}
+
+# get [nsenter args --] URL: the page, retried while httpd starts (5 s at most)
+get() {
+  local i out
+  for i in $(seq 25); do
+    if out=$("$@" 2>/dev/null); then
+      echo "$out"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "no answer from: $*" >&2
+  return 1
+}
+# (the host's static busybox wget crashes on the host's NSS config; python fetches instead)
+http_get() { python3 -c "import sys, urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())" "$1"; }
+wget_host() { get http_get "$1"; }
+wget_other() { get nsenter -t "$OTHER" -n python3 -c "import sys, urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=2).read().decode())" "$1"; }
+# Nothing of focker's per-container state: no fk* link, no lease, no netns file, no dnat rule.
+# NET_STORE: the storage root whose leases count (default: t_net.sh's).
+net_assert_clean() {
+  local links leases store=${NET_STORE:-$E2E_TMP/store}
+  links=$(ip -o link show | grep -c ' fk[0-9a-f]\{8\}' || true)
+  assert_eq "$links" 0 "veths left: $(ip -o link show | grep ' fk' || true)" || return 1
+  leases=$(python3 -c "import json; print(len(json.load(open('$store/net/leases.json'))['leases']))" 2>/dev/null || echo 0)
+  assert_eq "$leases" 0 "leases left: $(cat "$store/net/leases.json" 2>/dev/null)" || return 1
+  assert_eq "$(ls -A "$ROOT/.network/netns" 2>/dev/null | wc -l)" 0 "netns files left" || return 1
+  assert_eq "$(ls -A "$ROOT/.network/files" 2>/dev/null | wc -l)" 0 "container files left" || return 1
+  assert_eq "$(grep -c "$E2E_TMP" /proc/self/mounts || true)" 0 "mounts left" || return 1
+  assert_eq "$(nft list table ip focker 2>/dev/null | grep -c dnat || true)" 0 "dnat rules left" || return 1
+}

@@ -48,6 +48,10 @@ crash_leftovers() {
 # leave nothing.
 crash_check() {
   local id=$1 n=$2 cmd=$3 out left
+  if [ -n "${CRASH_USER:-}" ]; then
+    crash_user_check "$id" "$n" "$cmd"
+    return
+  fi
   if ! out=$(fk delete --force "$id" 2>&1); then
     echo "    $cmd killed after call $n: delete --force $id failed: $out"
     return 1
@@ -131,4 +135,37 @@ crash_exec_detached() { fk exec --detach "$1" sleep "$CRASH_SLEEP" >/dev/null; }
 test_crash_at_every_call_of_exec_leaves_nothing_after_delete_force() {
   crash_bundle
   crash_loop exec crash_run_detached crash_exec_detached
+}
+
+# The user face: `run -d IMAGE` killed after each of its kernel calls, then `rm -f NAME` (which
+# may say "no such container" when the kill came before the name was taken) must leave no
+# record, name, mount, runtime state, cgroup or process.  The monitor it forked is not
+# counted (another process) and runs on; rm -f must stop it too.
+crash_user_run() { fr run -d --name "$1" focker/busybox sleep "$CRASH_SLEEP" >/dev/null; }
+
+crash_user_check() {
+  local name=$1 n=$2 cmd=$3 out left id ids
+  ids=$(ls "$URS/containers" 2>/dev/null | grep -v '^names$')
+  if ! out=$(fr rm -f "$name" 2>&1) && [ "${out#*no such container}" = "$out" ]; then
+    echo "    $cmd killed after call $n: rm -f $name failed: $out"
+    return 1
+  fi
+  # a record whose name was never written: rm -f by id, as a user would after ps -a
+  for id in $(ls "$URS/containers" 2>/dev/null | grep -v '^names$'); do
+    fr rm -f "$id" >/dev/null 2>&1
+  done
+  left=$(crash_leftovers "$name"; ur_nothing_left 2>&1)
+  for id in $ids; do
+    [ -n "$(find /sys/fs/cgroup -maxdepth 3 -name "*$id" 2>/dev/null)" ] && left="$left cgroup of $id"
+  done
+  if [ -n "$left" ]; then
+    echo "    $cmd killed after call $n, then rm -f: $left"
+    return 1
+  fi
+}
+
+test_crash_at_every_call_of_user_run_detached_leaves_nothing_after_rm_force() {
+  ur_init || return 1
+  printf '%s\n' "$CRASH_SLEEP" >"$E2E_TMP/crash-pat"
+  CRASH_USER=1 crash_loop user-run crash_nothing crash_user_run
 }

@@ -1,0 +1,199 @@
+# t_runnet.sh: `focker run IMAGE` on the bridge network (issue 7): published ports reachable
+# from the host (127.0.0.1 too) and from another host, two containers on one container port,
+# ps and inspect, a port clash, and rm -f, run --rm, a killed monitor and a failed run leaving
+# no veth, lease, rule, netns file or record.  Every test runs in lib.sh's net_sandbox, with
+# its own image store (focker image build-default, offline) made before it enters.
+
+rn() { "$FOCKER" --root "$ROOT" --storage-root "$E2E_TMP/rnstore" "$@"; }
+
+rn_init() {
+  if [ ! -d "$E2E_TMP/rnstore/containers" ]; then
+    "$FOCKER" --storage-root "$E2E_TMP/rnstore" image build-default >/dev/null || return 1
+    mkdir -p "$E2E_TMP/rnstore/containers"
+  fi
+}
+
+# rn_sandbox FN: FN in the sandbox; whatever it leaves is removed there (rm -f of a bridge
+# container outside the sandbox would change this machine's rules).
+rn_sandbox() {
+  rn_init || return 1
+  net_sandbox "trap 'rn_cleanup; net_teardown' EXIT; NET_STORE=\$E2E_TMP/rnstore; $1"
+}
+
+rn_cleanup() {
+  local id
+  for id in $(ls "$E2E_TMP/rnstore/containers" 2>/dev/null); do
+    [ "$id" = names ] || rn rm -f "$id" >/dev/null 2>&1 || true
+  done
+}
+
+# rn_web NAME HOSTPORT: a detached busybox httpd serving "hello from NAME" on port 80 of the
+# container, published on HOSTPORT; prints the id.
+rn_web() {
+  mkdir -p "$E2E_TMP/www-$1"
+  echo "hello from $1" >"$E2E_TMP/www-$1/index.html"
+  rn run -d --name "$1" -p "$2:80" -v "$E2E_TMP/www-$1:/www:ro" focker/busybox httpd -f -p 80 -h /www
+}
+
+rn_field() { rn inspect "$1" | python3 -c "import json, sys; print(json.load(sys.stdin)[0]$2)"; }
+
+# Nothing of any container: no record or name, and nothing of the network.
+rn_nothing_left() {
+  assert_eq "$(ls "$E2E_TMP/rnstore/containers" | grep -v '^names$')" "" "records left" || return 1
+  assert_eq "$(ls -A "$E2E_TMP/rnstore/containers/names")" "" "names left" || return 1
+  net_assert_clean
+}
+
+rn_published() {
+  local id1 ip1 ip2 out rc=0
+  id1=$(rn_web one 8080)
+  rn_web two 8081 >/dev/null
+  # from the host: loopback, its own address and the bridge's; from the other host
+  assert_eq "$(wget_host http://127.0.0.1:8080/)" "hello from one"
+  assert_eq "$(wget_host http://127.0.0.1:8081/)" "hello from two"
+  assert_eq "$(wget_host http://172.17.0.1:8081/)" "hello from two"
+  assert_eq "$(wget_other http://10.99.0.1:8080/)" "hello from one"
+  assert_eq "$(wget_other http://10.99.0.1:8081/)" "hello from two"
+  # distinct addresses, recorded as docker does and the ones eth0 has
+  ip1=$(rn_field one '["NetworkSettings"]["IPAddress"]')
+  ip2=$(rn_field two '["NetworkSettings"]["IPAddress"]')
+  [ "$ip1" != "$ip2" ] || { echo "same address $ip1"; return 1; }
+  assert_contains "$(rn exec one ip -o -4 addr show eth0)" "inet $ip1/16"
+  assert_eq "$(rn_field one '["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]')" 8080
+  assert_eq "$(rn_field one '["NetworkSettings"]["Gateway"]')" 172.17.0.1
+  assert_contains "$(rn exec one cat /etc/hosts)" "$ip1	${id1:0:12}"
+  # container to container by address
+  assert_eq "$(get rn exec one sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $ip2 80 | tail -1")" "hello from two"
+  out=$(rn ps)
+  assert_contains "$(echo "$out" | grep ' one$')" "0.0.0.0:8080->80/tcp"
+  assert_contains "$(echo "$out" | grep ' two$')" "0.0.0.0:8081->80/tcp"
+  assert_contains "$(rn ps --format json)" '"Ports": "0.0.0.0:8080->80/tcp"'
+  # a host port another container publishes: one line, status 125, nothing of it left
+  out=$(rn run --rm --name clash -p 8080:90 focker/busybox true 2>&1) || rc=$?
+  assert_eq "$rc" 125 "status of a clashing run"
+  assert_eq "$(echo "$out" | wc -l)" 1 "one line: $out"
+  assert_contains "$out" "host port 8080/tcp is already published by container ${id1:0:12}"
+  assert_eq "$(ls "$E2E_TMP/rnstore/containers" | grep -vc '^names$')" 2 "a record was left"
+  assert_eq "$(ip -o link show master focker0 | wc -l)" 2 "veths on the bridge"
+  assert_eq "$(wget_host http://127.0.0.1:8080/)" "hello from one"
+  rn rm -f one two >/dev/null
+  rn_nothing_left
+}
+
+test_runnet_published_ports_reachable_ps_inspect_clash_rm() {
+  rn_sandbox rn_published
+}
+
+rn_lifecycles() {
+  local id pid out
+  # bridge is the default: eth0 with an address of the bridge's subnet, then nothing left
+  out=$(rn run --rm -p 8080:80 focker/busybox ip -o -4 addr show eth0)
+  assert_contains "$out" "inet 172.17.0."
+  rn_nothing_left
+  # -d --rm: the monitor removes it, network included
+  id=$(rn run -d --rm -p 8080:80 focker/busybox sleep 0.3)
+  for _ in $(seq 50); do
+    [ -d "$E2E_TMP/rnstore/containers/$id" ] || break
+    sleep 0.1
+  done
+  rn_nothing_left
+  # created, never started; then started twice (the namespace lives until rm)
+  rn create --name later -p 8082:80 focker/busybox sh -c 'ip -o -4 addr show eth0' >/dev/null
+  assert_eq "$(ip -o link show master focker0 | wc -l)" 1 "veth of a created container"
+  assert_contains "$(rn start -a later)" "inet 172.17.0."
+  assert_contains "$(rn start -a later)" "inet 172.17.0."
+  # what a reboot does to it (the runtime root emptied, the lease kept): start attaches again
+  id=$(rn_field later '["Id"]')
+  umount "$ROOT/.network/netns/$id" # the namespace goes, and the veth with it
+  rm -rf "$ROOT/.network/netns/$id" "$ROOT/.network/files/$id"
+  assert_eq "$(ip -o link show master focker0 | wc -l)" 0 "veth after the namespace went"
+  assert_contains "$(rn start -a later)" "inet 172.17.0."
+  assert_contains "$(nft list chain ip focker prerouting)" "dport 8082"
+  rn rm later >/dev/null
+  rn_nothing_left
+  # its monitor killed: rm -f still removes the network
+  id=$(rn run -d --name victim -p 8083:80 focker/busybox sleep 100)
+  pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["MonitorPid"])' \
+    "$E2E_TMP/rnstore/containers/$id/state.json")
+  kill -9 "$pid"
+  rn rm -f victim >/dev/null
+  rn_nothing_left
+  # a run that fails after the attach (no such command): nothing left either
+  rn run --rm -p 8084:80 focker/busybox no-such-command 2>/dev/null && return 1
+  rn run -d -p 8084:80 focker/busybox no-such-command 2>/dev/null && return 1
+  rn_nothing_left
+}
+
+test_runnet_rm_force_rm_flag_killed_monitor_and_failures_leave_nothing() {
+  rn_sandbox rn_lifecycles
+}
+
+# 20 `run -d -p` at once: 20 distinct addresses and ports; 10 `run --rm -p` at once beside
+# them, each with an address none of the 20 has; then 20 `rm -f` at once leave nothing.
+rn_parallel() {
+  local i pids="" ips
+  for i in $(seq 20); do
+    rn run -d --name "p$i" -p "$((9000 + i)):80" focker/busybox sleep 100 >"$E2E_TMP/p$i.id" 2>&1 &
+    pids="$pids $!"
+  done
+  for i in $pids; do wait "$i" || { cat "$E2E_TMP"/p*.id; return 1; }; done
+  ips=$(for i in $(seq 20); do rn_field "p$i" '["NetworkSettings"]["IPAddress"]'; done)
+  assert_eq "$(echo "$ips" | sort -u | grep -c '^172\.17\.')" 20 "distinct addresses: $ips"
+  assert_eq "$(rn ps | grep -c '0.0.0.0:90[0-9][0-9]->80/tcp')" 20 "ports in ps"
+  assert_eq "$(ip -o link show master focker0 | wc -l)" 20 "veths on the bridge"
+  assert_eq "$(nft list chain ip focker prerouting | grep -c dnat)" 20 "dnat rules"
+  pids=""
+  for i in $(seq 10); do
+    rn run --rm -p "$((9100 + i)):80" focker/busybox ip -o -4 addr show eth0 >"$E2E_TMP/r$i.out" 2>&1 &
+    pids="$pids $!"
+  done
+  for i in $pids; do wait "$i" || { cat "$E2E_TMP"/r*.out; return 1; }; done
+  for i in $(seq 10); do
+    local ip
+    ip=$(sed -n 's/.*inet \([0-9.]*\)\/.*/\1/p' "$E2E_TMP/r$i.out")
+    [ -n "$ip" ] || { echo "run --rm $i: $(cat "$E2E_TMP/r$i.out")"; return 1; }
+    if echo "$ips" | grep -qx "$ip"; then
+      echo "run --rm $i got $ip, which a running container has"
+      return 1
+    fi
+  done
+  pids=""
+  for i in $(seq 20); do
+    rn rm -f "p$i" >/dev/null &
+    pids="$pids $!"
+  done
+  for i in $pids; do wait "$i"; done
+  rm -f "$E2E_TMP"/p*.id "$E2E_TMP"/r*.out
+  rn_nothing_left
+}
+
+test_runnet_twenty_parallel_runs_distinct_addresses_nothing_leaked() {
+  rn_sandbox rn_parallel
+}
+
+# `run -d -p` killed right after its kernel call N (FOCKER_CRASH_AT, sys/crash.c), for every
+# RN_CRASH_STEP-th N until it completes: `rm -f` of the name, then of every record left (a
+# kill before the name was taken), leaves no record, veth, lease, rule or netns file.  The
+# monitor it forked runs on (another process, not counted) and rm -f stops it.
+rn_crash() {
+  local n rc id step=${RN_CRASH_STEP:-3} points=0
+  for ((n = 1; n <= 2000; n += step)); do
+    rc=0
+    FOCKER_CRASH_AT=$n rn run -d --name "c$n" -p 8080:80 focker/busybox sleep 100 \
+      >/dev/null 2>&1 </dev/null || rc=$?
+    rn rm -f "c$n" >/dev/null 2>&1 || true
+    for id in "$E2E_TMP"/rnstore/containers/*; do
+      [ ! -e "$id" ] || [ "${id##*/}" = names ] || rn rm -f "${id##*/}" >/dev/null
+    done
+    rn_nothing_left || { echo "run -d -p killed after call $n, then rm -f"; return 1; }
+    [ "$rc" = 137 ] || break
+    points=$((points + 1))
+  done
+  [ "$rc" = 0 ] || { echo "run -d -p at call $n: exit $rc, neither completed nor killed"; return 1; }
+  [ "$points" -gt 20 ] || { echo "completed after $points crash points: the crash hook is not working"; return 1; }
+  echo "run -d -p: $points crash points (every ${step}th call), all cleaned up by rm -f"
+}
+
+test_runnet_crash_at_every_call_of_run_then_rm_force_leaves_nothing() {
+  rn_sandbox rn_crash
+}
