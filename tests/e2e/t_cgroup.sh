@@ -77,8 +77,13 @@ test_cgroup_without_namespace_sees_whole_hierarchies_read_only() {
   [ -d /sys/fs/cgroup/pids ] || skip "no v1 pids hierarchy"
   local out
   out=$(fk run --bundle "$E2E_TMP/b" focker-cgh) || { echo "    $out"; return 1; }
-  assert_eq "$out" "own-listed
-/ ro,nosuid,nodev,noexec,relatime cgroup" || return 1
+  # the source field is the host mount's ("cgroup" here, the hierarchy's name where the
+  # host mounted it so, as in the VMs): the hierarchy is bound from the runtime's mounts
+  case "$out" in
+  "own-listed
+/ ro,nosuid,nodev,noexec,relatime "?*) ;;
+  *) echo "    expected own-listed, / read-only: got [$out]"; return 1 ;;
+  esac
   assert_no_cgroup_left
 }
 
