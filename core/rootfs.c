@@ -729,12 +729,7 @@ rootfs_finish (const struct spec *s, struct focker_err **err)
 
   if (rootfd < 0)
     return focker_fail (err, rootfd, "open /");
-  for (char **p = s->has_linux ? s->linux_.masked_paths : NULL; p && *p; p++)
-    if ((r = mask_path (rootfd, *p, err)) < 0)
-      return r;
-  for (char **p = s->has_linux ? s->linux_.readonly_paths : NULL; p && *p; p++)
-    if ((r = readonly_path (rootfd, *p, err)) < 0)
-      return r;
+  /* sysctls first: readonlyPaths usually holds /proc/sys (runc's order too) */
   for (size_t i = 0; s->has_linux && i < s->linux_.n_sysctl; i++)
     {
       _cleanup_free_ char *path = xasprintf ("/proc/sys/%s", s->linux_.sysctl[i].key);
@@ -749,6 +744,12 @@ rootfs_finish (const struct spec *s, struct focker_err **err)
       if (r < 0)
         return focker_fail (err, r, "linux.sysctl: %s: write", s->linux_.sysctl[i].key);
     }
+  for (char **p = s->has_linux ? s->linux_.masked_paths : NULL; p && *p; p++)
+    if ((r = mask_path (rootfd, *p, err)) < 0)
+      return r;
+  for (char **p = s->has_linux ? s->linux_.readonly_paths : NULL; p && *p; p++)
+    if ((r = readonly_path (rootfd, *p, err)) < 0)
+      return r;
   if (s->root_readonly)
     {
       r = sys_mount (NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);

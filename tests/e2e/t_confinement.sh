@@ -50,6 +50,18 @@ test_caps_for_a_non_root_user_with_ambient() {
   assert_contains "$out" "CapAmb:	$(mask_of CAP_NET_BIND_SERVICE)"
 }
 
+# A sysctl with /proc/sys among the readonlyPaths (every default config has it; buildah's
+# RUN steps set net.ipv4.ping_group_range): the value is written before /proc/sys turns
+# read-only, and the container cannot change it afterwards.
+test_sysctl_is_set_before_proc_sys_turns_read_only() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","cat /proc/sys/net/ipv4/ping_group_range; (echo 1 2 >/proc/sys/net/ipv4/ping_group_range) 2>/dev/null && echo writable; exit 0"]'
+  edit_config "$E2E_TMP/b" "c['linux']['sysctl'] = {'net.ipv4.ping_group_range': '0 0'}
+if '/proc/sys' not in c['linux'].setdefault('readonlyPaths', []): c['linux']['readonlyPaths'].append('/proc/sys')"
+  local out
+  out=$(fk run --bundle "$E2E_TMP/b" c1 2>&1) || { echo "    $out"; return 1; }
+  assert_eq "$(printf '%s' "$out" | tr -s ' \t' ' ')" "0 0"
+}
+
 test_unknown_capability_is_refused_naming_it() {
   make_bundle "$E2E_TMP/b" '["true"]'
   edit_config "$E2E_TMP/b" "c['process']['capabilities']['bounding'].append('CAP_TEST')"
