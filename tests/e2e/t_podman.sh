@@ -209,3 +209,32 @@ test_podman_publish_port_serves_http() {
   assert_contains "$out" hello-web || return 1
   pm_left
 }
+
+# An image built by podman (buildah, with focker running its RUN steps), whose upper layers
+# delete a file and replace a directory: saved as an oci-archive, loaded by focker and run,
+# the deleted file and the replaced directory's old content are absent (whiteout and opaque
+# directory), what the layers kept is there.
+test_podman_built_image_with_whiteouts_runs_under_focker() {
+  pm_ready || return 1
+  trap pm_cleanup EXIT
+  local ctx="$E2E_TMP/pmbuild" store="$E2E_TMP/pmstore" out
+  mkdir -p "$ctx"
+  cat >"$ctx/Containerfile" <<EOF2
+FROM $PM_IMAGE
+RUN mkdir -p /data/keep /data/opq && echo 1 >/data/gone && echo 2 >/data/keep/k && echo 3 >/data/opq/old
+RUN rm /data/gone && rm -rf /data/opq && mkdir /data/opq && echo 4 >/data/opq/new
+EOF2
+  out=$(pm build -q --cgroup-parent "$PM_CGPARENT" -t localhost/focker-e2e-wh:1 "$ctx" 2>&1) ||
+    { echo "    podman build: $out"; return 1; }
+  pm save -q --format oci-archive -o "$E2E_TMP/wh.tar" localhost/focker-e2e-wh:1 >/dev/null 2>&1 ||
+    { echo "    podman save failed"; return 1; }
+  pm rmi -f localhost/focker-e2e-wh:1 >/dev/null 2>&1
+  "$FOCKER" --storage-root "$store" load "$E2E_TMP/wh.tar" >/dev/null || return 1
+  out=$("$FOCKER" --root "$ROOT" --storage-root "$store" run --rm --network none \
+    localhost/focker-e2e-wh:1 sh -c 'cat /data/keep/k /data/opq/new; ls /data /data/opq | tr "\n" " "' 2>&1) ||
+    { echo "    $out"; return 1; }
+  assert_eq "$out" "2
+4
+/data: keep opq  /data/opq: new " || return 1
+  pm_left
+}
