@@ -10,6 +10,7 @@
 #   make bench      focker vs crun vs runc, as ratios
 #   make bench-pull focker pull vs skopeo copy from a local registry, as a ratio
 #   make bench-unpack  focker load of a large layer vs tar -xzf and umoci unpack, as ratios
+#   make bench-scale   100 detached networked containers; focker run --rm vs podman run --rm
 #   make install    /usr/local/bin/focker, /usr/local/libexec/focker/focker-fetch
 
 CC       ?= cc
@@ -76,7 +77,7 @@ endif
 TLIB_OBJS  := $(patsubst %.c,$(TOBJ)/%.o,$(LIB_SRCS) $(FAKE_SRCS) $(TEST_SUPPORT))
 
 .SECONDARY:
-.PHONY: all check e2e test demo bench bench-pull bench-unpack install clean lint-seam format format-check static coverage fuzz vm-check
+.PHONY: all check e2e test demo bench bench-pull bench-unpack bench-scale install clean lint-seam format format-check static coverage fuzz vm-check
 
 all: $(B)/focker $(B)/focker-fetch
 
@@ -157,6 +158,9 @@ bench: $(B)/focker
 	tests/bench/bench.sh
 
 # focker pull vs skopeo copy from a local docker-registry, as a ratio (root).
+bench-scale: $(B)/focker
+	FOCKER=$(abspath $(B))/focker tests/bench/scale.sh
+
 bench-unpack: $(B)/focker
 	FOCKER=$(abspath $(B))/focker tests/bench/unpack.sh
 
