@@ -79,7 +79,8 @@ def parse(path, groups):
 AGREE = {"namespaces": ["namespace.mnt", "namespace.pid", "namespace.uts", "namespace.ipc",
                         "namespace.net"],
          "userns": ["namespace.user", "userns.sysctl"], "overlay": ["overlay"],
-         "pivot_root": ["pivot_root"], "seccomp": ["seccomp"]}
+         "pivot_root": ["pivot_root"], "seccomp": ["seccomp"], "veth": ["veth"],
+         "bridge": ["bridge"], "nftables": ["nftables"]}
 
 
 def check_agreement(run):
