@@ -9,6 +9,8 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "sys/sys.h"
+#include <archive.h>
+#include <archive_entry.h>
 #include <elf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -214,14 +216,109 @@ probe_syscalls (struct check_report *r)
        idm ? "kernel 5.12 or newer" : "older than 5.12: rootfs files are chowned instead");
 }
 
-static void
-probe_module (struct check_report *r, const char *name, const char *mod, const char *what)
+/* The kernel's build configuration: /proc/config.gz (CONFIG_IKCONFIG_PROC; gunzipped with
+ * libarchive's raw reader, already linked for layers) or Debian's /boot/config-RELEASE. */
+static char *
+kernel_config (const char *release)
 {
-  _cleanup_free_ char *path = xasprintf ("/sys/module/%s", mod);
-  _cleanup_free_ char *fix = xasprintf ("modprobe %s", mod);
-  bool ok = exists (path);
-  add (r, name, ok ? CHECK_OK : CHECK_WARN, false, ok ? NULL : fix, "%s: %s", what,
-       ok ? "loaded" : "module not loaded (may load on first use)");
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *gz = NULL;
+  size_t len = 0;
+
+  if (read_file_at (&gz, &len, AT_FDCWD, "/proc/config.gz", 4 << 20, &err) == 0)
+    {
+      struct archive *a = archive_read_new ();
+      struct archive_entry *e;
+      char *text = NULL;
+      size_t n = 0, cap = 0;
+      la_ssize_t got = 0;
+
+      archive_read_support_filter_gzip (a);
+      archive_read_support_format_raw (a);
+      /* the raw format takes any bytes: only what gunzipped is a config */
+      if (archive_read_open_memory (a, gz, len) == ARCHIVE_OK
+          && archive_read_next_header (a, &e) == ARCHIVE_OK
+          && archive_filter_code (a, 0) == ARCHIVE_FILTER_GZIP)
+        do
+          {
+            if (cap - n < 65536 + 1)
+              text = xrealloc (text, cap = cap * 2 + 65536 + 1);
+            got = archive_read_data (a, text + n, cap - n - 1);
+            if (got > 0)
+              n += (size_t)got;
+          }
+        while (got > 0 && n < (16u << 20));
+      archive_read_free (a);
+      if (text && got == 0)
+        {
+          text[n] = '\0';
+          return text;
+        }
+      free (text);
+    }
+  if (!release)
+    return NULL;
+  _cleanup_free_ char *boot = xasprintf ("/boot/config-%s", release);
+  return slurp (boot);
+}
+
+/* Does a list of module paths (modules.builtin, modules.dep: "kernel/net/x/MOD.ko[.xz]" at a
+ * line's start) name MOD? */
+static bool
+lists_module (const char *list, const char *mod)
+{
+  size_t ml = strlen (mod);
+  for (const char *l = list; l && *l; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
+    {
+      const char *end = l + strcspn (l, ":\n");
+      const char *base = l;
+      for (const char *c = l; c < end; c++)
+        if (*c == '/')
+          base = c + 1;
+      if ((size_t)(end - base) > ml + 2 && strncmp (base, mod, ml) == 0
+          && strncmp (base + ml, ".ko", 3) == 0)
+        return true;
+    }
+  return false;
+}
+
+/* A kernel feature that may be a module: loaded (/sys/module/MOD), built in, or a module the
+ * kernel loads on first use (netlink asks for it).  A built-in feature with no parameters
+ * has no /sys/module entry, so the kernel's own lists are read too: modules.builtin and
+ * modules.dep under /lib/modules/RELEASE, then the kernel config (CONFIG=y or =m). */
+static void
+probe_module (struct check_report *r, const char *name, const char *mod, const char *config,
+              const char *what)
+{
+  _cleanup_free_ char *loaded = xasprintf ("/sys/module/%s", mod);
+  _cleanup_free_ char *fix = xasprintf ("modprobe %s (or a kernel with %s)", mod, config);
+  _cleanup_free_ char *release = slurp ("/proc/sys/kernel/osrelease");
+  _cleanup_free_ char *builtin = NULL, *dep = NULL, *cfg = NULL;
+  const char *how = NULL;
+
+  if (exists (loaded))
+    how = "loaded";
+  if (!how && release)
+    {
+      _cleanup_free_ char *b = xasprintf ("/lib/modules/%s/modules.builtin", release);
+      _cleanup_free_ char *d = xasprintf ("/lib/modules/%s/modules.dep", release);
+      builtin = slurp (b);
+      if (lists_module (builtin, mod))
+        how = "built into the kernel";
+      else if ((dep = slurp (d)) && lists_module (dep, mod))
+        how = "a module, loaded on first use";
+    }
+  if (!how && (cfg = kernel_config (release)))
+    {
+      _cleanup_free_ char *y = xasprintf ("\n%s=y\n", config);
+      _cleanup_free_ char *m = xasprintf ("\n%s=m\n", config);
+      if (strstr (cfg, y))
+        how = "built into the kernel";
+      else if (strstr (cfg, m))
+        how = "a module, loaded on first use";
+    }
+  add (r, name, how ? CHECK_OK : CHECK_WARN, false, how ? NULL : fix, "%s: %s", what,
+       how ? how : "not loaded, and neither built in nor a module by the kernel's lists");
 }
 
 static void
@@ -256,9 +353,9 @@ check_host (struct check_report **out, struct focker_err **err)
   probe_filesystems (r);
   probe_pivot_root (r);
   probe_syscalls (r);
-  probe_module (r, "nftables", "nf_tables", "port publishing (nf_tables)");
-  probe_module (r, "bridge", "bridge", "bridge networking");
-  probe_module (r, "veth", "veth", "container network links");
+  probe_module (r, "nftables", "nf_tables", "CONFIG_NF_TABLES", "port publishing (nf_tables)");
+  probe_module (r, "bridge", "bridge", "CONFIG_BRIDGE", "bridge networking");
+  probe_module (r, "veth", "veth", "CONFIG_VETH", "container network links");
   probe_lsm (r);
   *out = r;
   return 0;

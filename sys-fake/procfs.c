@@ -265,6 +265,8 @@ fake_procfs_content (struct fake_kernel *k, struct fake_inode *ino)
   if (ino->synth == FS_SYSCTL)
     {
       const char *v = fake_sysctl (k, fake_self (k)->pid, ino->skey);
+      if (!v && strcmp (ino->skey, "kernel/osrelease") == 0)
+        return fake_xasprintf ("%d.%d.0-fake\n", k->pers.major, k->pers.minor);
       return fake_xasprintf ("%s%s", v ? v : "", v ? "\n" : "");
     }
   if (t == NULL)

@@ -59,7 +59,13 @@ def parse(path, groups):
         if section not in ("e2e", "e2e-enosys"):
             continue
         key = "" if section == "e2e" else " (enosys)"
+        # "ok   test_x (1.2 s)": the time a test took is not a reason
+        took = re.search(r" \((\d+\.\d) s\)$", line)
+        if took:
+            line = line[:took.start()]
         m = re.match(r"(ok  |FAIL|skip) (test_\w+):? ?(.*)", line)
+        if m and took:
+            run.setdefault("seconds", {})[m.group(2) + key] = float(took.group(1))
         if m:
             status = {"ok  ": "pass", "FAIL": "fail", "skip": "skip"}[m.group(1)]
             run["tests"][m.group(2) + key] = {"status": status, "reason": m.group(3),
@@ -73,7 +79,8 @@ def parse(path, groups):
 AGREE = {"namespaces": ["namespace.mnt", "namespace.pid", "namespace.uts", "namespace.ipc",
                         "namespace.net"],
          "userns": ["namespace.user", "userns.sysctl"], "overlay": ["overlay"],
-         "pivot_root": ["pivot_root"], "seccomp": ["seccomp"]}
+         "pivot_root": ["pivot_root"], "seccomp": ["seccomp"], "veth": ["veth"],
+         "bridge": ["bridge"], "nftables": ["nftables"]}
 
 
 def check_agreement(run):
@@ -150,7 +157,14 @@ def main():
         md.append(f"| {name} | " + " | ".join(texts) + " |")
     md.append("")
     for r, n in zip(runs, names):
-        md.append(f"- {n}: e2e {r['e2e_summary'] or 'no result'}")
+        line = f"- {n}: e2e {r['e2e_summary'] or 'no result'}"
+        secs = r.get("seconds", {})
+        if secs:
+            # where CI's time goes: the total and the slowest tests of this run
+            slow = sorted(secs.items(), key=lambda kv: -kv[1])[:3]
+            line += f"; tests took {sum(secs.values()):.0f} s, slowest " + ", ".join(
+                f"{t} {s:.0f} s" for t, s in slow)
+        md.append(line)
     text = "\n".join(md) + "\n"
     open(prefix + ".md", "w").write("# focker kernel matrix\n\n" + text)
     json.dump({"runs": runs, "matrix": {k: dict(zip(names, v)) for k, v in rows.items()}},

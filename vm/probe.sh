@@ -102,12 +102,14 @@ net_probe() {
       echo "@@FEATURE bridge pass bridge created"
     else
       echo "@@FEATURE bridge skip bridge link type missing (module bridge)"
+    fi
+    if ! command -v nft >/dev/null; then
+      echo "@@FEATURE nftables skip nft not installed"
+    elif nft add table ip fockerprobe 2>/dev/null; then
+      echo "@@FEATURE nftables pass table created"
+    else
+      echo "@@FEATURE nftables skip nf_tables missing (module nf_tables)"
     fi'
-  if [ -d /sys/module/nf_tables ]; then
-    say nftables pass "nf_tables loaded"
-  else
-    say nftables skip "nf_tables not loaded (module nf_tables)"
-  fi
   # focker's own bridge, veth and dnat rules, in a throwaway network and mount namespace
   if [ ! -x build/focker ]; then
     say nft_publish skip "build/focker not built"

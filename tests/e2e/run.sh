@@ -45,10 +45,14 @@ skipped=0
 for t in "${tests[@]}"; do
   rm -rf "$E2E_TMP/b" "$E2E_TMP"/hook* "$E2E_TMP/data" "$E2E_TMP/outside" "$E2E_TMP/s"
   rc=0
+  t0=${EPOCHREALTIME/./}
   # Output goes through a file, not $(...): a process a failed test leaks (a container that
   # escaped its cleanup) would hold a pipe open and hang the whole run.
   ("$t") >"$E2E_TMP/.out" 2>&1 || rc=$?
   out=$(cat "$E2E_TMP/.out")
+  # how long the test took, as "(1.2 s)": CI's time budget is spent test by test
+  us=$((${EPOCHREALTIME/./} - t0))
+  took="($((us / 1000000)).$((us / 100000 % 10)) s)"
   if [ "$bridge_before" = 0 ] && host_bridge; then
     rc=1
     out="$out
@@ -62,10 +66,10 @@ for t in "${tests[@]}"; do
     echo "skip $t: $(echo "$out" | tail -1)"
     skipped=$((skipped + 1))
   elif [ "$rc" = 0 ] && out2=$(assert_nothing_left 2>&1); then
-    echo "ok   $t"
+    echo "ok   $t $took"
     passed=$((passed + 1))
   else
-    echo "FAIL $t"
+    echo "FAIL $t $took"
     [ -n "${out:-}" ] && echo "$out" | sed 's/^/    /'
     [ -n "${out2:-}" ] && echo "$out2"
     failed=$((failed + 1))

@@ -3,6 +3,8 @@
  * 5.4 has no openat2 (and no idmapped mounts, no overlay in a user namespace); 6.1 runs
  * cgroup v1; 6.12 cgroup v2.  The image check reads an ELF ABI note built here in memory
  * and written into the fake VFS, so the comparison with the kernel is tested both ways. */
+#include <archive.h>
+#include <archive_entry.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +185,98 @@ image_libc_newer_than_the_kernel_is_a_required_miss (void **state)
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
 }
 
+/* gzip of TEXT, as the kernel serves /proc/config.gz */
+static size_t
+gzip_of (unsigned char *out, size_t cap, const char *text)
+{
+  struct archive *a = archive_write_new ();
+  struct archive_entry *e = archive_entry_new ();
+  size_t used = 0;
+
+  assert_int_equal (archive_write_set_format_raw (a), ARCHIVE_OK);
+  assert_int_equal (archive_write_add_filter_gzip (a), ARCHIVE_OK);
+  assert_int_equal (archive_write_open_memory (a, out, cap, &used), ARCHIVE_OK);
+  archive_entry_set_filetype (e, AE_IFREG);
+  assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+  assert_int_equal (archive_write_data (a, text, strlen (text)), (la_ssize_t)strlen (text));
+  assert_int_equal (archive_write_close (a), ARCHIVE_OK);
+  archive_entry_free (e);
+  archive_write_free (a);
+  return used;
+}
+
+/* nf_tables, bridge and veth: loaded, built in (modules.builtin, /proc/config.gz,
+ * /boot/config-RELEASE), a module (modules.dep), or missing, which alone is a warning with a
+ * fix.  A built-in feature without parameters has no /sys/module entry (this host's veth). */
+static void
+check_finds_network_features_loaded_built_in_or_as_modules (void **state)
+{
+  struct fake_kernel *k = with_personality (state, 6, 1, FAKE_CGROUP_V2);
+  unsigned char gz[4096];
+
+  int fd = sys_openat (AT_FDCWD, "/proc/sys/kernel/osrelease", O_WRONLY | O_CLOEXEC, 0);
+  assert_true (fd >= 0);
+  assert_int_equal (sys_write (fd, "6.1.0-9-cloud-amd64\n", 20), 20);
+  assert_int_equal (sys_close (fd), 0);
+  struct check_report *r = host ();
+  assert_int_equal (item (r, "veth")->status, CHECK_WARN);
+  assert_non_null (strstr (item (r, "veth")->fix, "modprobe veth"));
+  assert_non_null (strstr (item (r, "nftables")->fix, "CONFIG_NF_TABLES"));
+  check_report_free (r);
+
+  assert_int_equal (fake_mkdir_p (k, "/sys/module/bridge", 0755), 0);
+  assert_int_equal (fake_mkdir_p (k, "/lib/modules/6.1.0-9-cloud-amd64", 0755), 0);
+  assert_int_equal (fake_write_file (k, "/lib/modules/6.1.0-9-cloud-amd64/modules.builtin",
+                                     "kernel/drivers/net/vethx.ko\nkernel/drivers/net/veth.ko\n",
+                                     0444),
+                    0);
+  assert_int_equal (
+      fake_write_file (
+          k, "/lib/modules/6.1.0-9-cloud-amd64/modules.dep",
+          "kernel/net/netfilter/nf_tables_x.ko:\n"
+          "kernel/net/netfilter/nf_tables.ko.xz: kernel/net/netfilter/nfnetlink.ko.xz\n",
+          0444),
+      0);
+  r = host ();
+  assert_string_equal (item (r, "bridge")->detail, "bridge networking: loaded");
+  assert_string_equal (item (r, "veth")->detail, "container network links: built into the kernel");
+  assert_string_equal (item (r, "nftables")->detail,
+                       "port publishing (nf_tables): a module, loaded on first use");
+  assert_null (item (r, "nftables")->fix);
+  check_report_free (r);
+
+  /* no module lists: the kernel config decides, /proc/config.gz before /boot */
+  assert_int_equal (
+      fake_write_file (k, "/lib/modules/6.1.0-9-cloud-amd64/modules.builtin", "", 0444), 0);
+  assert_int_equal (fake_write_file (k, "/lib/modules/6.1.0-9-cloud-amd64/modules.dep", "", 0444),
+                    0);
+  assert_int_equal (fake_mkdir_p (k, "/boot", 0755), 0);
+  assert_int_equal (fake_write_file (k, "/boot/config-6.1.0-9-cloud-amd64",
+                                     "#\nCONFIG_VETH=m\nCONFIG_NF_TABLES_INET=y\n", 0444),
+                    0);
+  r = host ();
+  assert_string_equal (item (r, "veth")->detail,
+                       "container network links: a module, loaded on first use");
+  assert_int_equal (item (r, "nftables")->status, CHECK_WARN);
+  check_report_free (r);
+
+  write_bin ("/proc/config.gz", gz,
+             gzip_of (gz, sizeof gz, "#\nCONFIG_NF_TABLES=y\nCONFIG_VETH=y\n"));
+  r = host ();
+  assert_string_equal (item (r, "nftables")->detail,
+                       "port publishing (nf_tables): built into the kernel");
+  assert_string_equal (item (r, "veth")->detail, "container network links: built into the kernel");
+  check_report_free (r);
+
+  /* a corrupt /proc/config.gz is no finding: /boot's config is read instead */
+  write_bin ("/proc/config.gz", (const unsigned char *)"\x1f\x8bgarbage", 9);
+  r = host ();
+  assert_string_equal (item (r, "veth")->detail,
+                       "container network links: a module, loaded on first use");
+  check_report_free (r);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+}
+
 int
 main (void)
 {
@@ -192,6 +286,8 @@ main (void)
     cmocka_unit_test_teardown (check_on_6_12_v2_says_v2, teardown),
     cmocka_unit_test (elf_abi_tag_is_parsed_and_garbage_is_refused),
     cmocka_unit_test_teardown (image_libc_newer_than_the_kernel_is_a_required_miss, teardown),
+    cmocka_unit_test_teardown (check_finds_network_features_loaded_built_in_or_as_modules,
+                               teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
