@@ -182,20 +182,33 @@ log_from_core (const char *level, const char *msg)
   cli_log (level, "%s", msg);
 }
 
-static void
+static int
 install_backend (void)
 {
   focker_log_set (log_from_core);
   const char *trace = getenv ("FOCKER_TRACE");
   const char *crash = getenv ("FOCKER_CRASH_AT");
+  const char *calls = getenv ("FOCKER_CRASH_CALLS");
   if (trace && strcmp (trace, "1") == 0)
     sys = sys_trace_wrap (&sys_linux);
-  /* test hook (tests/e2e/t_crash.sh): SIGKILL ourselves right after kernel call N */
+  /* test hook (tests/e2e/t_crash.sh): SIGKILL ourselves right after kernel call N, counting
+   * only the calls FOCKER_CRASH_CALLS names when it is set (tests/e2e/t_pull.sh) */
   if (crash && atol (crash) > 0)
-    sys = sys_crash_wrap (sys, atol (crash));
+    {
+      sys_mask_t mask = 0;
+      const char *bad = NULL;
+      if (calls && *calls && sys_mask_parse (&mask, calls, &bad) < 0)
+        {
+          fprintf (stderr, "focker: FOCKER_CRASH_CALLS: \"%.*s\" is not a kernel call\n",
+                   (int)strcspn (bad, ","), bad);
+          return -EINVAL;
+        }
+      sys = sys_crash_wrap (sys, atol (crash), mask);
+    }
   /* test hook (tests/e2e/t_cgroup.sh): the cgroup v2 device program on a hybrid host too */
   if (getenv ("FOCKER_TEST_DEVICES_BPF") && strcmp (getenv ("FOCKER_TEST_DEVICES_BPF"), "1") == 0)
     cgroup_devices_prefer_bpf = true;
+  return 0;
 }
 
 /* The default runtime root of a rootless focker: $XDG_RUNTIME_DIR/focker, as runc uses
@@ -247,7 +260,8 @@ main (int argc, char **argv)
   bool root_given = false;
   int c;
 
-  install_backend ();
+  if (install_backend () < 0)
+    return 1;
   /* A write to a pipe or socket whose reader is gone (an init that died, a `start` killed
    * half-way) must be an EPIPE error we handle, not a signal that kills us mid-way.  The
    * container init and hooks reset it to the default before execve. */

@@ -48,6 +48,22 @@ store_lock (struct store *s, const char *name, int op, struct focker_err **err)
   return TAKE_FD (fd);
 }
 
+/* oci-layout, once: under the store lock (gc removes the temporary of a killed writer) and
+ * the index lock (two first commands in a new store would write one temporary and the
+ * second rename would find it gone). */
+static int
+write_layout (struct store *s, struct focker_err **err)
+{
+  static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+  _cleanup_close_ int lockfd = store_lock (s, "index", LOCK_EX, err);
+
+  if (lockfd < 0)
+    return lockfd;
+  if (exists_at (s->fd, "oci-layout"))
+    return 0;
+  return write_file_atomic_at (s->fd, "oci-layout", layout, sizeof layout - 1, 0644, true, err);
+}
+
 int
 store_open (struct store **out, const char *root, bool create, bool exclusive,
             struct focker_err **err)
@@ -74,19 +90,14 @@ store_open (struct store **out, const char *root, bool create, bool exclusive,
           goto fail;
         }
     }
-  if (create && !exists_at (s->fd, "oci-layout"))
-    {
-      static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-      r = write_file_atomic_at (s->fd, "oci-layout", layout, sizeof layout - 1, 0644, true, err);
-      if (r < 0)
-        goto fail;
-    }
   s->lockfd = store_lock (s, "store", exclusive ? LOCK_EX : LOCK_SH, err);
   if (s->lockfd < 0)
     {
       r = s->lockfd;
       goto fail;
     }
+  if (create && !exists_at (s->fd, "oci-layout") && (r = write_layout (s, err)) < 0)
+    goto fail;
   *out = s;
   return 0;
 fail:

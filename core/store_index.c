@@ -535,6 +535,31 @@ gc_sweep_locks (struct store *s, struct keep *layers, struct focker_err **err)
   return r;
 }
 
+/* The temporaries of index.json and oci-layout (write_file_atomic_at's ".NAME.tmp") that a
+ * command killed before its rename left: no command writes one while gc holds the store
+ * lock exclusive. */
+static int
+gc_sweep_top (struct store *s, struct gc_report *rep, struct focker_err **err)
+{
+  _cleanup_strv_ char **names = NULL;
+  int r = list_dir_at (&names, s->fd, ".", err);
+
+  for (char **n = names; r == 0 && *n; n++)
+    {
+      size_t len = strlen (*n);
+      if ((*n)[0] != '.' || len < 5 || strcmp (*n + len - 4, ".tmp") != 0)
+        continue;
+      r = sys_unlinkat (s->fd, *n, 0);
+      if (r == 0)
+        rep->tmps++;
+      else if (r == -ENOENT)
+        r = 0;
+      else
+        r = focker_fail (err, r, "gc: remove %s/%s", s->root, *n);
+    }
+  return r;
+}
+
 int
 store_gc (struct store *s, struct gc_report *rep, struct focker_err **err)
 {
@@ -555,6 +580,8 @@ store_gc (struct store *s, struct gc_report *rep, struct focker_err **err)
     r = gc_sweep (s, "layers", NULL, &rep->tmps, rep, err);
   if (r == 0)
     r = gc_sweep_locks (s, &layers, err);
+  if (r == 0)
+    r = gc_sweep_top (s, rep, err);
   free (blobs.d);
   free (layers.d);
   return r;

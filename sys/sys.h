@@ -253,10 +253,15 @@ const struct sys_ops *sys_fault_wrap (const struct sys_ops *inner, long nth, int
                                       sys_mask_t mask);
 long sys_fault_hits (void);
 
-/* Crash decorator: wraps `inner`; right after call number `nth` (1-based) made by the calling
- * process returns, that process kills itself with SIGKILL.  Calls made by its children (the
- * container init, hooks) are not counted (see sys/crash.c). */
-const struct sys_ops *sys_crash_wrap (const struct sys_ops *inner, long nth);
+/* Crash decorator: wraps `inner`; right after call number `nth` (1-based, counting only calls
+ * whose id bit is set in `mask`, or every call when mask is 0) made by the calling process
+ * returns, that process kills itself with SIGKILL.  Calls made by its children (the container
+ * init, hooks) are not counted (see sys/crash.c). */
+const struct sys_ops *sys_crash_wrap (const struct sys_ops *inner, long nth, sys_mask_t mask);
+
+/* The mask of a comma-separated list of call names ("openat,renameat"): 0, or -EINVAL with
+ * *bad pointing at the first name that is not a call. */
+int sys_mask_parse (sys_mask_t *out, const char *names, const char **bad);
 
 /* Not a slot: export a compiled libseccomp filter (`scmp_ctx`, a scmp_filter_ctx) as BPF
  * into malloc'd memory (*prog, *len bytes).  libseccomp 2.5 writes only to an fd; this uses

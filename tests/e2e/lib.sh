@@ -82,6 +82,18 @@ host_mounts() {
     { print }' /proc/self/mounts
 }
 
+# root_parent [ROOT]: the prefix of the default cgroups of a runtime root ($ROOT when none
+# given): /focker-<FNV-1a of --root>-<id>.  Unique per run, unlike a glob on the id alone
+# (other runs of this suite on the machine use the same ids).
+root_parent() {
+  python3 -c '
+import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("focker-%08x" % h)' "${1:-$ROOT}"
+}
+
 assert_eq() {
   if [ "$1" != "$2" ]; then
     echo "    expected [$2], got [$1] ${3:-}"

@@ -59,7 +59,7 @@ bad_expect() {
     echo "    $what: left a process: $(for p in $procs; do tr '\0' ' ' <"$p"; echo; done 2>/dev/null)"
     return 1
   fi
-  if [ -n "$(find /sys/fs/cgroup -name '*bad-c1*' 2>/dev/null)" ]; then
+  if [ -n "$(find /sys/fs/cgroup -name "$(root_parent)-*" 2>/dev/null)" ]; then
     echo "    $what: left a cgroup"
     return 1
   fi

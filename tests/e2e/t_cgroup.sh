@@ -16,16 +16,6 @@ print((v1 or v2)[0])
 PY
 }
 
-# The prefix of this runtime root's default cgroups: /focker-<FNV-1a of --root>-<id>.
-root_parent() {
-  python3 -c '
-import sys
-h = 2166136261
-for b in sys.argv[1].encode():
-    h = ((h ^ b) * 16777619) & 0xffffffff
-print("focker-%08x" % h)' "$ROOT"
-}
-
 # Nothing of this run left in any hierarchy (other runs may share the machine).
 assert_no_cgroup_left() {
   local left

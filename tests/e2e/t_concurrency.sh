@@ -1,41 +1,54 @@
-# t_concurrency.sh: concurrent commands on shared containers.  Eight workers run random
-# create/start/kill/delete/state/list commands on the same pool of container ids while a
-# reader parses every state.json it can find, over and over.  Afterwards: no state.json was
-# ever torn, no command crashed, every failure is one of the expected races with a clear
-# message, and after `delete --force` of the pool nothing is left (state dir, process, mount,
-# cgroup).  Bounded in time (CONC_SECONDS).  Sourced by run.sh.
+# t_concurrency.sh: concurrent commands on shared containers.  Eight workers run
+# create/start/kill/delete/state/list commands on a pool of 200 container ids while a reader
+# parses every state.json it can find, over and over.  Each worker creates the ids of its
+# stretch of the pool in turn (every id is in two workers' stretches, reached at different
+# times), and between two creates runs a random command on an id it or its neighbour created
+# lately, so commands collide on live containers.  Afterwards: every id was created, no
+# state.json was ever torn (nor any `state` or `list --format json` output), no command
+# crashed, every failure is one of the expected races with a clear message, and after
+# `delete --force` of the pool nothing is left (state dir, process, mount, cgroup).  Bounded in
+# time (CONC_SECONDS).  Sourced by run.sh.
 # shellcheck shell=bash
 
 CONC_WORKERS=${CONC_WORKERS:-8}
-CONC_IDS=${CONC_IDS:-24}      # a small pool, so that workers collide on the same ids
-CONC_OPS=${CONC_OPS:-150}     # per worker
-CONC_SECONDS=${CONC_SECONDS:-40}
+CONC_IDS=${CONC_IDS:-200}
+CONC_SECONDS=${CONC_SECONDS:-150}
 CONC_SLEEP=$((100000 + RANDOM)) # unique per run: other runs of this suite may overlap
 
 # What a command may say when another worker got there first.
 CONC_EXPECTED_ERRORS='already exists|does not exist|not stopped|not in created state|still being created|deleted while being created|is not running|no such process'
 
 conc_worker() {
-  local w=$1 end=$2 i id op rc
+  local w=$1 end=$2 i id op rc k
   local log="$E2E_TMP/conc/w$w.log"
-  for ((i = 0; i < CONC_OPS && SECONDS < end; i++)); do
-    id="conc$CONC_SLEEP-$((RANDOM % CONC_IDS))"
-    case $((RANDOM % 8)) in
-    0 | 1) op="create --bundle $E2E_TMP/b $id" ;;
-    2) op="start $id" ;;
-    3) op="kill $id KILL" ;;
-    4) op="delete $id" ;;
-    5) op="delete --force $id" ;;
-    6) op="state $id" ;;
-    7) op="list" ;;
-    esac
+  # this worker's stretch: CONC_IDS / CONC_WORKERS * 2 ids from its own start
+  local base=$((w * CONC_IDS / CONC_WORKERS)) len=$((2 * CONC_IDS / CONC_WORKERS))
+  for ((i = 0; i < 2 * len && SECONDS < end; i++)); do
+    k=$((i / 2))
+    if ((i % 2 == 0)); then
+      op="create --bundle $E2E_TMP/b conc$CONC_SLEEP-$(((base + k) % CONC_IDS))"
+    else
+      id="conc$CONC_SLEEP-$(((base + k - RANDOM % 12 + CONC_IDS) % CONC_IDS))"
+      case $((RANDOM % 7)) in
+      0 | 1) op="start $id" ;;
+      2) op="kill $id KILL" ;;
+      3) op="delete $id" ;;
+      4) op="delete --force $id" ;;
+      5) op="state $id" ;;
+      6) op="list --format json" ;;
+      esac
+    fi
     # shellcheck disable=SC2086
     "$FOCKER" --root "$ROOT" $op >"$E2E_TMP/conc/w$w.out" 2>"$E2E_TMP/conc/w$w.err" </dev/null
     rc=$?
-    if [ "$op" = "state $id" ] && [ $rc -eq 0 ] &&
-      ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$E2E_TMP/conc/w$w.out" 2>/dev/null; then
-      echo "BAD state output for $id: $(head -c 200 "$E2E_TMP/conc/w$w.out")" >>"$log"
-    fi
+    case "$op" in
+    state* | list*)
+      if [ $rc -eq 0 ] &&
+        ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$E2E_TMP/conc/w$w.out" 2>/dev/null; then
+        echo "BAD output of $op: $(head -c 200 "$E2E_TMP/conc/w$w.out")" >>"$log"
+      fi
+      ;;
+    esac
     echo "$rc|$op|$(head -c 300 "$E2E_TMP/conc/w$w.err" | tr '\n' '~')" >>"$log"
   done
 }
@@ -83,15 +96,23 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
   touch "$E2E_TMP/conc/stop"
   wait "$reader"
 
-  local total ok crashed unexpected
+  local total ok crashed unexpected op
   cat "$E2E_TMP"/conc/w*.log >"$E2E_TMP/conc/all"
   total=$(grep -c '|' "$E2E_TMP/conc/all")
   ok=$(grep -c '^0|' "$E2E_TMP/conc/all")
   echo "    $total commands ($ok succeeded) by $CONC_WORKERS workers; reader: $(cat "$E2E_TMP/conc/reader" | tail -1)" >&2
-  if [ "$ok" -lt 20 ] || [ "$(grep -c '^0|create' "$E2E_TMP/conc/all")" -lt 5 ]; then
-    echo "    only $ok commands succeeded: the test did not exercise anything"
+  local created
+  created=$(grep '^0|create' "$E2E_TMP/conc/all" | sed 's/.* //' | sort -u | wc -l)
+  if [ "$created" -ne "$CONC_IDS" ]; then
+    echo "    $created of $CONC_IDS containers created (out of time after $CONC_SECONDS s?)"
     failed=1
   fi
+  for op in start kill delete state list; do
+    if ! grep -q "^0|$op" "$E2E_TMP/conc/all"; then
+      echo "    no $op succeeded: the test did not exercise it"
+      failed=1
+    fi
+  done
   if grep -q '^BAD' "$E2E_TMP/conc/all"; then
     grep '^BAD' "$E2E_TMP/conc/all" | head -5 | sed 's/^/    /'
     failed=1
@@ -114,6 +135,16 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
     failed=1
   fi
 
+  # every state.json the workers left parses
+  python3 -c '
+import glob, json, sys
+for f in glob.glob(sys.argv[1] + "/*/state.json"):
+    try:
+        json.load(open(f))
+    except ValueError as e:
+        print("    %s does not parse: %s" % (f, e))
+        sys.exit(1)' "$ROOT" || failed=1
+
   # clean up the pool, then nothing may be left
   local id left
   for ((w = 0; w < CONC_IDS; w++)); do
@@ -129,7 +160,7 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
   done
   [ -n "$left" ] && { echo "    processes left: $left"; failed=1; }
   [ "$(host_mounts)" != "$before_mounts" ] && { echo "    the host's mounts changed"; failed=1; }
-  left=$(find /sys/fs/cgroup -name "conc$CONC_SLEEP-*" 2>/dev/null)
+  left=$(find /sys/fs/cgroup -name "focker-*-conc$CONC_SLEEP-*" 2>/dev/null)
   [ -n "$left" ] && { echo "    cgroups left: $(echo "$left" | head -3)"; failed=1; }
   return $failed
 }

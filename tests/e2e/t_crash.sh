@@ -39,7 +39,7 @@ crash_leftovers() {
     echo "mounts changed: $(diff "$E2E_TMP/crash-mounts" "$E2E_TMP/crash-mounts-now" | grep '^[<>]' | tr '\n' ' ')"
   fi
   local cg
-  cg=$(find /sys/fs/cgroup -name "$id" 2>/dev/null)
+  cg=$(find /sys/fs/cgroup -name "$CRASH_CGPREFIX-$id" 2>/dev/null)
   [ -n "$cg" ] && echo "cgroups left: $(echo "$cg" | tr '\n' ' ')"
   return 0
 }
@@ -71,6 +71,7 @@ crash_loop() {
   local bin=$FOCKER
   local FOCKER="$E2E_TMP/crash-focker"
   cp "$bin" "$FOCKER" || return 1
+  CRASH_CGPREFIX=$(root_parent) # the cgroups of this root: focker-<hash>-<id>
   host_mounts >"$E2E_TMP/crash-mounts"
   for ((n = 1; n <= CRASH_MAX; n += CRASH_STEP)); do
     id="crash$CRASH_SLEEP-$cmd-$n" # unique per run

@@ -4,7 +4,8 @@
 # and run it, pull by digest, an index with two platforms (written with curl), a missing
 # image, a pull killed half way then resumed (through a throttling proxy that logs the Range
 # asked for), htpasswd Basic auth (--creds and an auth file), and images moved by skopeo
-# both ways.  Skipped (with the reason) where docker-registry is missing or does not answer.
+# both ways; and, host-only (issue 9), four pulls of one image at once and a pull killed
+# after each of its calls that change the store.  Skipped (with the reason) where docker-registry is missing or does not answer.
 
 pull_init() {
   PD="$E2E_TMP/pull"
@@ -140,28 +141,57 @@ EOF2
   assert_contains "$got" "no image for linux/s390x" || return 1
 }
 
-# Two pulls of one image at once into one store: both succeed, the blobs and the layer are
-# stored once (locks/pull-<hex>, the per-layer lock), nothing temporary is left.
-test_pull_two_at_once_share_blobs_and_layers() {
+# Four pulls of one image (three layers) at once into a store that does not exist yet: each
+# succeeds or fails with one line; every blob has its digest, nothing temporary is left,
+# index.json names the image once, and each layer was unpacked once: the pulls' mkdirat
+# calls (FOCKER_TRACE) add up to one pull that unpacks them all and three that unpack
+# nothing.  gc then removes no blob or layer, and the image runs.
+test_pull_concurrent_four_share_blobs_and_layers() {
   pull_init
   reg_start
-  fkp image build-default >/dev/null || return 1
-  fkp push -q focker/busybox "$REG/two/app:1" >/dev/null || return 1
-  fkp push -q focker/busybox "$REG/two/app:2" >/dev/null || return 1
-  fkp rmi focker/busybox >/dev/null && fkp gc >/dev/null || return 1
-  local p1 p2 rc1=0 rc2=0
-  "$FOCKER" --root "$ROOT" --storage-root "$STORE" pull -q "$REG/two/app:1" >"$PD/o1" 2>&1 &
-  p1=$!
-  "$FOCKER" --root "$ROOT" --storage-root "$STORE" pull -q "$REG/two/app:2" >"$PD/o2" 2>&1 &
-  p2=$!
-  wait "$p1" || rc1=$?
-  wait "$p2" || rc2=$?
-  assert_eq "$rc1/$rc2" "0/0" "($(cat "$PD/o1" "$PD/o2"))" || return 1
-  assert_eq "$(cat "$PD/o1")" "$(cat "$PD/o2")" "(one image id)" || return 1
-  assert_eq "$(ls "$STORE/layers/sha256" | wc -l)" 1 "(layers)" || return 1
-  assert_eq "$(ls "$STORE/blobs/sha256" | wc -l)" 3 "(blobs: manifest, config, layer)" || return 1
-  nothing_pulled_tmp=$(find "$STORE/blobs" "$STORE/layers" -maxdepth 1 -name '.tmp-*')
-  assert_eq "$nothing_pulled_tmp" "" "(temporaries left)" || return 1
+  pull_three_layers four/app:1 || return 1
+  local ref="$REG/four/app:1" i pids=() ok=0 out mk one none
+  for i in 1 2 3 4; do
+    FOCKER_TRACE=1 "$FOCKER" --root "$ROOT" --storage-root "$STORE" pull -q "$ref" \
+      >"$PD/o$i" 2>"$PD/t$i" &
+    pids+=($!)
+  done
+  for i in 1 2 3 4; do
+    if wait "${pids[$((i - 1))]}"; then
+      ok=$((ok + 1))
+    else
+      out=$(grep -v '^focker\[[0-9]*\] ' "$PD/t$i")
+      assert_eq "$(echo "$out" | wc -l)" 1 "(pull $i failed with: $out)" || return 1
+      assert_contains "$out" "focker: " || return 1
+    fi
+  done
+  [ "$ok" -gt 0 ] || { echo "    no pull succeeded: $(cat "$PD"/o*)"; return 1; }
+  echo "    $ok of 4 pulls succeeded" >&2
+  mk=$(cat "$PD"/t[1-4] | grep -c ': mkdirat = ')
+  # the same pull alone: unpacking every layer, then with every layer there
+  fkp rmi "$ref" >/dev/null && fkp gc >/dev/null || return 1
+  FOCKER_TRACE=1 fkp pull -q "$ref" 2>"$PD/t-one" >/dev/null || return 1
+  FOCKER_TRACE=1 fkp pull -q "$ref" 2>"$PD/t-none" >/dev/null || return 1
+  one=$(grep -c ': mkdirat = ' "$PD/t-one")
+  none=$(grep -c ': mkdirat = ' "$PD/t-none")
+  [ "$one" -gt "$none" ] || { echo "    a pull that unpacks makes no more mkdirat calls ($one, $none)"; return 1; }
+  assert_eq "$mk" "$((one + (ok - 1) * none))" "(mkdirat calls of $ok pulls at once: $one unpacking all, $none unpacking none)" || return 1
+  store_snapshot >"$PD/before-gc" || return 1
+  assert_eq "$(ls "$STORE/layers/sha256" | wc -l)" 3 "(layers)" || return 1
+  assert_eq "$(ls "$STORE/blobs/sha256" | wc -l)" 5 "(blobs: manifest, config, three layers)" || return 1
+  assert_eq "$(find "$STORE" -name '.*tmp*')" "" "(temporaries left)" || return 1
+  python3 -c '
+import json, sys
+names = [m["annotations"]["org.opencontainers.image.ref.name"] for m in json.load(open(sys.argv[1]))["manifests"]]
+assert names.count(sys.argv[2]) == 1, names' "$STORE/index.json" "$ref" || return 1
+  out=$(fkp gc) || return 1
+  assert_contains "$out" "removed 0 blobs, 0 layers" || return 1
+  assert_eq "$(store_snapshot | grep -v '^locks/pull-')" "$(grep -v '^locks/pull-' "$PD/before-gc")" "(gc changed the store)" || return 1
+  fkp bundle "$ref" "$PD/b" >/dev/null || return 1
+  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'cat /etc/one']"
+  out=$(fkp run --bundle "$PD/b" pullfour1) || { fkp unbundle "$PD/b"; return 1; }
+  fkp unbundle "$PD/b" || return 1
+  assert_eq "$out" "one" || return 1
 }
 
 # busybox_layer_tar FILE: a small rootfs (busybox and sh) as a tarball.
@@ -380,4 +410,142 @@ test_pull_bad_input() {
   FOCKER_FETCH=/nonexistent/focker-fetch bad_expect 'registry helper /nonexistent/focker-fetch' \
     "${S[@]}" pull 127.0.0.1:1/a || return 1
   nothing_pulled || return 1
+}
+
+# pull_three_layers REF: push to $REG/REF an image of three layers (busybox and sh; /etc/one;
+# /etc/d/two), from a store of its own ($PD/src): the store under test holds only what the
+# test puts there.  oci_layout is t_image.sh's.
+pull_three_layers() {
+  mkdir -p "$PD/l1/etc" "$PD/l2/etc/d"
+  busybox_layer_tar "$PD/l0.tar"
+  echo one >"$PD/l1/etc/one"
+  echo two >"$PD/l2/etc/d/two"
+  tar -C "$PD/l1" -cf "$PD/l1.tar" .
+  tar -C "$PD/l2" -cf "$PD/l2.tar" .
+  oci_layout "$PD/layout" three/layers:1 "$PD/l0.tar" "$PD/l1.tar" "$PD/l2.tar"
+  tar -C "$PD/layout" -cf "$PD/three.tar" .
+  "$FOCKER" --storage-root "$PD/src" load "$PD/three.tar" >/dev/null || return 1
+  "$FOCKER" --storage-root "$PD/src" push -q three/layers:1 "$REG/$1" >/dev/null
+}
+
+# store_snapshot: every path in the store with its type, mode, owner (and a file's size, a
+# symlink's target), then index.json; fails naming a blob whose content does not have its
+# name's digest.  (No python: this runs twice per crash point.)
+store_snapshot() {
+  local torn
+  torn=$(cd "$STORE/blobs/sha256" && find . -type f -printf '%P\n' | xargs -r sha256sum |
+    awk '$1 != substr($2, 1) {print $2}')
+  [ -z "$torn" ] || { echo "blobs without their digest: $torn" >&2; return 1; }
+  find "$STORE" -mindepth 1 \( -type d -printf '%P d %m %U:%G\n' \) -o \
+    -printf '%P %y %m %U:%G %s %l\n' | LC_ALL=C sort
+  cat "$STORE/index.json"
+}
+
+# The calls after which a pull can leave the store in a state the call before did not: a
+# name made, renamed or removed (openat makes temporaries and lock files).  Not counted:
+# reads, polls, pipes and helper processes; write, fchmod, fchownat and utimensat (they
+# change only the content of a temporary whose creation is a point already); flock and
+# fsync (a lock dies with its process, and a file is as visible before its fsync as after:
+# this test kills processes, it does not cut the power).
+PULL_CRASH_CALLS=openat,mkdirat,renameat,unlinkat,symlinkat,linkat,mknodat
+
+# pull_crash_point CALLS N: pull $PREF killed after its call N (counting only CALLS; all
+# when empty); 1 when it completed.  After a kill, either (every 4th point: what a user
+# does) pull again, which must succeed, or gc; then gc must leave exactly $PD/prior or
+# $PD/complete, and the store is put back to $PD/prior.  Failures: a line, exit status 2.
+pull_crash_point() {
+  local calls=$1 n=$2 rc=0 again=0 state
+  FOCKER_CRASH_CALLS=$calls FOCKER_CRASH_AT=$n fkp pull -q "$PREF" >"$PD/crash-out" 2>&1 || rc=$?
+  [ $rc = 0 ] && return 1
+  if [ $rc != 137 ]; then
+    echo "    pull with FOCKER_CRASH_AT=$n (${calls:-all calls}): exit $rc, neither killed nor done: $(cat "$PD/crash-out")"
+    return 2
+  fi
+  PULL_POINTS=$((PULL_POINTS + 1))
+  if [ $((PULL_POINTS % 4)) = 0 ]; then
+    again=1
+    fkp pull -q "$PREF" >"$PD/crash-out" 2>&1 ||
+      { echo "    pull killed after call $n (${calls:-all}), then pull again: $(cat "$PD/crash-out")"; return 2; }
+  fi
+  fkp gc >"$PD/crash-out" 2>&1 || { echo "    pull killed after call $n (${calls:-all}), then gc: $(cat "$PD/crash-out")"; return 2; }
+  state=$(store_snapshot 2>&1) || { echo "    pull killed after call $n (${calls:-all}), then gc: $state"; return 2; }
+  if [ "$state" = "$(cat "$PD/complete")" ]; then
+    fkp rmi "$PREF" >/dev/null && fkp gc >/dev/null || return 2
+    state=$(store_snapshot 2>&1)
+  elif [ $again = 1 ]; then
+    echo "    pull killed after call $n (${calls:-all}), then pull again and gc: not the complete store: $(diff <(echo "$state") "$PD/complete" | head -5)"
+    return 2
+  fi
+  if [ "$state" != "$(cat "$PD/prior")" ]; then
+    echo "    pull killed after call $n (${calls:-all}), then gc: neither the prior nor the pulled store: $(diff <(echo "$state") "$PD/prior" | head -5)"
+    return 2
+  fi
+}
+
+# pull_crash_sweep CALLS STEP: points N = 1, 1+STEP, ... until a pull completes; with a
+# STEP > 1, then the last point before it (a bisection between the last kill and the
+# completion).  Prints how many points were killed.
+pull_crash_sweep() {
+  local calls=$1 step=$2 n rc lo hi mid
+  PULL_POINTS=0
+  for ((n = 1; n <= 3000; n += step)); do
+    pull_crash_point "$calls" "$n"
+    rc=$?
+    [ $rc = 2 ] && return 1
+    [ $rc = 1 ] && break
+  done
+  [ $rc = 1 ] || { echo "    pull still killed at call $n"; return 1; }
+  fkp rmi "$PREF" >/dev/null && fkp gc >/dev/null || return 1
+  lo=$((n - step)) hi=$n
+  while [ $((hi - lo)) -gt 1 ]; do
+    mid=$(((lo + hi) / 2))
+    pull_crash_point "$calls" "$mid"
+    rc=$?
+    [ $rc = 2 ] && return 1
+    if [ $rc = 1 ]; then
+      hi=$mid
+      fkp rmi "$PREF" >/dev/null && fkp gc >/dev/null || return 1
+    else
+      lo=$mid
+    fi
+  done
+  [ "$PULL_POINTS" -gt 10 ] || { echo "    pull completed after $PULL_POINTS points: the crash hook is not working"; return 1; }
+  echo "    pull killed at $PULL_POINTS points (${calls:-all calls}, every ${step}th, and the last, $lo), each time gc or a second pull left the prior or the pulled store" >&2
+}
+
+# pull (an image of three layers, into a store holding another image) killed with SIGKILL
+# right after its kernel calls: after every call that changes the store or takes a lock
+# (FOCKER_CRASH_CALLS, sys/crash.c), and after every PULL_CRASH_STEP-th of all its calls
+# (its downloads' reads and polls are hundreds).  Each time gc, or a second pull then gc,
+# leaves the store exactly as it was before or as a complete pull leaves it: no blob under
+# its digest that does not have it, no half-unpacked layer or temporary, no stale lock,
+# index.json whole.  Then the image runs.  The focker-fetch helper writes no name in the
+# store (focker names and verifies what it downloads) and dies with focker
+# (PR_SET_PDEATHSIG): only focker's calls are points.
+test_crash_at_every_call_of_pull_leaves_the_prior_or_the_pulled_store() {
+  pull_init
+  reg_start
+  pull_three_layers crash/three:1 || return 1
+  PREF="$REG/crash/three:1"
+  # a private copy of the binary: a rebuild during the loop must not fail it (the helper
+  # stays where it is: it runs as nobody, who cannot reach into $PD)
+  cp "$FOCKER" "$PD/focker" || return 1
+  local FOCKER_FETCH=${FOCKER_FETCH:-$(dirname "$FOCKER")/focker-fetch}
+  export FOCKER_FETCH
+  local FOCKER="$PD/focker"
+  fkp image build-default >/dev/null || return 1
+  store_snapshot >"$PD/prior" || return 1
+  fkp pull -q "$PREF" >/dev/null && fkp gc >/dev/null || return 1
+  store_snapshot >"$PD/complete" || return 1
+  fkp rmi "$PREF" >/dev/null && fkp gc >/dev/null || return 1
+  assert_eq "$(store_snapshot)" "$(cat "$PD/prior")" "(pull, rmi and gc)" || return 1
+  pull_crash_sweep "$PULL_CRASH_CALLS" 1 || return 1
+  pull_crash_sweep "" "${PULL_CRASH_STEP:-40}" || return 1
+  fkp pull -q "$PREF" >/dev/null || return 1
+  fkp bundle "$PREF" "$PD/b" >/dev/null || return 1
+  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'cat /etc/one /etc/d/two']"
+  local out
+  out=$(fkp run --bundle "$PD/b" pullcrash1) || { fkp unbundle "$PD/b"; return 1; }
+  fkp unbundle "$PD/b" || return 1
+  assert_eq "$(echo $out)" "one two" || return 1
 }

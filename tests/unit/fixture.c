@@ -160,6 +160,7 @@ fx_store_check (const char *root)
   _cleanup_free_ char *bdir = xasprintf ("%s/blobs/sha256", root);
   _cleanup_free_ char *top = xasprintf ("%s/blobs", root), *ltop = xasprintf ("%s/layers", root);
   char **blobs = fx_names_in (bdir), **tops = fx_names_in (top), **ltops = fx_names_in (ltop);
+  char **names = fx_names_in (root);
 
   for (char **b = blobs; *b; b++)
     {
@@ -175,6 +176,10 @@ fx_store_check (const char *root)
     assert_string_equal (*n, "sha256");
   for (char **n = ltops; *n; n++)
     assert_string_equal (*n, "sha256");
+  for (char **n = names; *n; n++) /* index.json's and oci-layout's temporaries */
+    if ((*n)[0] == '.' && strlen (*n) > 4 && strcmp (*n + strlen (*n) - 4, ".tmp") == 0)
+      fail_msg ("%s/%s left", root, *n);
+  strv_free (names);
   strv_free (blobs);
   strv_free (tops);
   strv_free (ltops);

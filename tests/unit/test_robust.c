@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "core/container.h"
 #include "sys-fake/fake.h"
@@ -204,12 +207,60 @@ crash_decorator_passes_calls_through_until_its_point (void **state)
   struct stat st;
 
   /* far from its point, the decorator changes nothing: results are the inner backend's */
-  sys = sys_crash_wrap (fake, 1000000);
+  sys = sys_crash_wrap (fake, 1000000, 0);
   assert_int_equal (sys_fstatat (AT_FDCWD, BUNDLE "/config.json", &st, 0), 0);
   assert_int_equal (sys_fstatat (AT_FDCWD, BUNDLE "/none", &st, 0), -ENOENT);
   assert_int_equal (sys_mkdirat (AT_FDCWD, "/made", 0700), 0);
   assert_true (fake_exists (w->k, "/made"));
   sys = fake;
+}
+
+/* With a mask, only the calls it names count: a forked child stops right after its second
+ * mkdirat, whatever other calls come before and between (each step reported on a pipe). */
+static void
+crash_decorator_with_a_mask_counts_only_the_calls_it_names (void **state)
+{
+  struct world *w = *state;
+  const char *bad = NULL;
+  sys_mask_t mask = 0;
+  char got[8] = { 0 };
+  int p[2], status = 0;
+  ssize_t n;
+  pid_t pid;
+
+  assert_int_equal (sys_mask_parse (&mask, "mkdirat", &bad), 0);
+  assert_true (mask == SYS_MASK (mkdirat));
+  assert_int_equal (sys_mask_parse (&mask, "openat,renameat,fsync", &bad), 0);
+  assert_true (mask == (SYS_MASK (openat) | SYS_MASK (renameat) | SYS_MASK (fsync)));
+  assert_int_equal (sys_mask_parse (&mask, "openat,mkdir,fsync", &bad), -EINVAL);
+  assert_string_equal (bad, "mkdir,fsync");
+  assert_int_equal (pipe (p), 0);
+  pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      struct stat st;
+      close (p[0]);
+      sys = sys_crash_wrap (sys, 2, SYS_MASK (mkdirat));
+      sys_fstatat (AT_FDCWD, BUNDLE "/config.json", &st, 0);
+      (void)!write (p[1], "a", 1);
+      sys_mkdirat (AT_FDCWD, "/m1", 0700);
+      (void)!write (p[1], "b", 1);
+      sys_fstatat (AT_FDCWD, "/m1", &st, 0);
+      sys_fstatat (AT_FDCWD, "/m1", &st, 0);
+      (void)!write (p[1], "c", 1);
+      sys_mkdirat (AT_FDCWD, "/m2", 0700);
+      (void)!write (p[1], "d", 1);
+      _exit (0);
+    }
+  close (p[1]);
+  for (size_t len = 0; len < sizeof got - 1 && (n = read (p[0], got + len, 1)) > 0; len++)
+    ;
+  close (p[0]);
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+  assert_string_equal (got, "abc");
+  assert_false (fake_exists (w->k, "/m1")); /* the child's own copy of the fake kernel */
 }
 
 /* Processes alive besides pid 1 and the current command. */
@@ -277,6 +328,8 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (crash_decorator_passes_calls_through_until_its_point, setup,
                                      teardown),
+    cmocka_unit_test_setup_teardown (crash_decorator_with_a_mask_counts_only_the_calls_it_names,
+                                     setup, teardown),
     cmocka_unit_test_setup_teardown (failing_hooks_fail_create_naming_the_hook_and_leave_nothing,
                                      setup, teardown),
   };

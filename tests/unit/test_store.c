@@ -135,6 +135,32 @@ layers_are_shared_and_gc_removes_what_no_name_uses (void **state)
   fake_kernel_free (k);
 }
 
+/* A command killed between writing index.json's (or oci-layout's) temporary and renaming it
+ * leaves the temporary in the store's top directory: gc removes it, and only it. */
+static void
+gc_removes_what_a_killed_tag_left (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, true);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct gc_report rep;
+  char id[DIGEST_LEN + 1];
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "a", id, &err), 0);
+  put_bytes (STORE "/.index.json.tmp", "{\"manifests\": [", 15);
+  put_bytes (STORE "/.oci-layout.tmp", "", 0);
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_int_equal (rep.tmps, 2);
+  assert_false (fake_exists (k, STORE "/.index.json.tmp"));
+  assert_false (fake_exists (k, STORE "/.oci-layout.tmp"));
+  assert_true (fake_exists (k, STORE "/index.json"));
+  assert_true (fake_exists (k, STORE "/oci-layout"));
+  assert_int_equal (rep.blobs + rep.layers, 0);
+  fx_store_check (STORE);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 static void
 a_blob_with_another_digest_is_refused (void **state)
 {
@@ -695,6 +721,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (import_names_an_image_and_unpacks_its_layer),
     cmocka_unit_test (layers_are_shared_and_gc_removes_what_no_name_uses),
+    cmocka_unit_test (gc_removes_what_a_killed_tag_left),
     cmocka_unit_test (a_blob_with_another_digest_is_refused),
     cmocka_unit_test (image_config_becomes_config_json),
     cmocka_unit_test (bundle_mounts_an_overlay_and_gc_keeps_its_layers),
