@@ -298,6 +298,30 @@ print(json.load(sys.stdin)[0]["Mounts"])') || return 1
   ur_nothing_left
 }
 
+# exec -u and run -u take docker's forms, resolved in the container's own /etc/passwd and
+# /etc/group (names this host does not have), with the supplementary groups naming the user.
+test_run_exec_user_names_resolve_in_the_container() {
+  ur_init || return 1
+  local out
+  fr run -d --name users focker/busybox sleep 100 >/dev/null || return 1
+  fr exec users sh -c 'echo "fkapp:x:4321:4322::/:/bin/sh" >>/etc/passwd
+    printf "fkapp:x:4322:\nfkstaff:x:4377:fkapp\n" >>/etc/group' || return 1
+  out=$(fr exec -u fkapp users sh -c 'echo $(id -u) $(id -g) $(id -G)') || return 1
+  assert_eq "$out" "4321 4322 4322 4377" "exec -u NAME" || return 1
+  out=$(fr exec --user fkapp:fkstaff users sh -c 'echo $(id -u) $(id -g) $(id -G)') || return 1
+  assert_eq "$out" "4321 4377 4377" "exec -u NAME:GROUP" || return 1
+  out=$(fr exec -u 4321:5 users sh -c 'echo $(id -u) $(id -g)') || return 1
+  assert_eq "$out" "4321 5" "exec -u UID:GID" || return 1
+  out=$(fr exec -u fkghost users true 2>&1)
+  assert_eq "$?" 1 "exec -u of a missing name" || return 1
+  assert_eq "$(echo "$out" | wc -l)" 1 "one line" || return 1
+  assert_contains "$out" 'user "fkghost": no such user in the container' || return 1
+  out=$(fr run --rm -u nobody focker/busybox sh -c 'echo $(id -u) $(id -g)') || return 1
+  assert_eq "$out" "65534 65534" "run -u NAME" || return 1
+  fr rm -f users >/dev/null || return 1
+  ur_nothing_left
+}
+
 test_run_signals_reach_the_container_and_tty_output_is_logged() {
   ur_init || return 1
   local pid rc id out
