@@ -20,9 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -34,6 +31,7 @@
 #include "core/cleanup.h"
 #include "core/container.h"
 #include "core/ctr.h"
+#include "core/net.h"
 #include "core/state.h"
 #include "core/store.h"
 
@@ -257,39 +255,15 @@ console_take (int lfd)
   return fd;
 }
 
-/* --network none: bring up the loopback of the namespace the runtime made, from a child that
- * joins it (fork: the monitor itself stays in its own).  A stopgap in cli/ until the netlink
- * calls of core/net are in the seam; bridge networking makes its namespace itself. */
-static void
-loopback_up (pid_t pid)
+/* --network none: bring up the loopback of the namespace the runtime made (core/net, by
+ * netlink from a socket made in that namespace). */
+static int
+loopback_up (pid_t pid, struct focker_err **err)
 {
   char path[64];
-  int nsfd, st = 1;
-  pid_t child;
 
   snprintf (path, sizeof path, "/proc/%d/ns/net", (int)pid);
-  nsfd = open (path, O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0)
-    return;
-  child = fork ();
-  if (child == 0)
-    {
-      struct ifreq ifr = { 0 };
-      int s;
-      if (setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (1);
-      s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      snprintf (ifr.ifr_name, IFNAMSIZ, "lo");
-      if (s < 0 || ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
-        _exit (1);
-      ifr.ifr_flags |= IFF_UP;
-      _exit (ioctl (s, SIOCSIFFLAGS, &ifr) < 0 ? 1 : 0);
-    }
-  close (nsfd);
-  if (child > 0)
-    waitpid (child, &st, 0);
-  if (st != 0)
-    cli_log ("debug", "could not bring up the loopback of container init %d", (int)pid);
+  return net_loopback_up (path, err);
 }
 
 /* 126: found but not executable, 127: not found (docker's codes for a failed exec); the
@@ -367,9 +341,9 @@ launch (struct mon *m, int *status, struct focker_err **err)
       *status = start_failure_status (*err);
       return r;
     }
-  if (m->o->loopback_up)
-    loopback_up (m->pid);
-  r = container_start (g.root, m->o->id, err);
+  r = m->o->loopback_up ? loopback_up (m->pid, err) : 0;
+  if (r == 0)
+    r = container_start (g.root, m->o->id, err);
   if (r < 0)
     {
       *status = start_failure_status (*err);
@@ -442,7 +416,7 @@ monitor_foreground (const struct monitor_opts *o)
       co.bundle = bundle;
       int r = container_create (&co, &m.pid, &err);
       if (r == 0 && o->loopback_up)
-        loopback_up (m.pid);
+        r = loopback_up (m.pid, &err);
       if (r < 0 || container_start (g.root, o->id, &err) < 0)
         {
           term_attach_end (&term);
