@@ -386,6 +386,8 @@ cmd_user_run (int argc, char **argv, bool start)
       cli_fail (err);
       return 125;
     }
+  if (a.o.publish && strcmp (a.o.network, "host") == 0)
+    cli_log ("warning", "published ports are discarded when using host network mode");
   if (!start)
     {
       printf ("%s\n", a.id);

@@ -116,7 +116,7 @@ test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
 --security-opt apparmor=x focker/busybox true
 --network overlay focker/busybox true
 -p 8080:80 focker/busybox true
---network host -p 8080:80 focker/busybox true
+--network host -p 80 focker/busybox true
 --network bridge -p 80 focker/busybox true
 --network bridge -p 8080:80/sctp focker/busybox true
 --mount type=volume,target=/x focker/busybox true
@@ -221,9 +221,15 @@ test_run_flags_are_applied_in_the_container() {
   assert_contains "$out" "inet 127.0.0.1/8" "lo's address in --network none" || return 1
   assert_contains "$out" "<LOOPBACK,UP,LOWER_UP>" "lo is up in --network none" || return 1
   assert_contains "$out" up "loopback in --network none" || return 1
-  # --network host: the host's interfaces and hostname; --entrypoint replaces the image's
-  out=$(fr run --rm --network host --entrypoint hostname focker/busybox) || return 1
+  # --network host: the host's interfaces and hostname; --entrypoint replaces the image's;
+  # -p is discarded with a warning, as docker does, and the container runs
+  out=$(fr run --rm --network host -p 8080:80 --entrypoint hostname focker/busybox 2>"$E2E_TMP/err") || {
+    cat "$E2E_TMP/err"
+    return 1
+  }
   assert_eq "$out" "$(hostname)" || return 1
+  assert_eq "$(cat "$E2E_TMP/err")" \
+    "focker: warning: published ports are discarded when using host network mode" || return 1
   out=$(fr run --rm --cap-add SYS_ADMIN focker/busybox grep CapBnd /proc/self/status) || return 1
   assert_contains "$out" "00000000a82425fb" || return 1
   ur_nothing_left
