@@ -349,6 +349,18 @@ test_run_signals_reach_the_container_and_tty_output_is_logged() {
   assert_contains "$out" "/dev/pts/0" || return 1
   assert_contains "$out" "24 80" || return 1
   assert_contains "$out" "EXIT 4" || return 1
+  # its output is logged too, as docker logs a tty container: one stream, stdout
+  out=$(on_pty 24 80 "" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --name fgtty -t \
+    --network none focker/busybox sh -c 'echo fg-on-a-tty') || return 1
+  assert_contains "$out" "fg-on-a-tty" || return 1
+  assert_contains "$(fr logs fgtty)" "fg-on-a-tty" "logs of a foreground -t" || return 1
+  assert_contains "$(cat "$URS/containers/$(ur_full_id fgtty)/log.json")" '"stream":"stdout"' || return 1
+  fr rm fgtty >/dev/null || return 1
+  # -it: what is typed on our terminal reaches the container's shell through the relay
+  out=$(on_pty 24 80 "echo typed-\$((6*7)); exit 5
+" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm -it --network none focker/busybox sh) || return 1
+  assert_contains "$out" "typed-42" || return 1
+  assert_contains "$out" "EXIT 5" || return 1
   id=$(fr run -d -t focker/busybox sh -c 'tty; echo on-a-tty') || return 1
   assert_eq "$(fr wait "$id")" 0 || return 1
   assert_contains "$(fr logs "$id")" "/dev/pts/0" || return 1
