@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/cleanup.h"
@@ -182,6 +183,19 @@ user_resolve (struct user_ids *out, const char *spec, int rootfd, struct focker_
     }
   *out = ids;
   return 0;
+}
+
+char *
+user_name_of (uid_t uid, int rootfd)
+{
+  _cleanup_free_ char *passwd = NULL, *gid = NULL;
+  char key[16], *name = NULL;
+  unsigned long id;
+
+  snprintf (key, sizeof key, "%u", (unsigned)uid);
+  if (db_read (&passwd, rootfd, "/etc/passwd") == 0)
+    db_find (passwd, key, true, &id, &name, &gid);
+  return name;
 }
 
 void

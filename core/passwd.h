@@ -26,4 +26,8 @@ struct user_ids
 int user_resolve (struct user_ids *out, const char *spec, int rootfd, struct focker_err **err);
 void user_ids_free (struct user_ids *ids);
 
+/* The name /etc/passwd of the tree at rootfd gives `uid` (malloc'd), or NULL when it lists
+ * none (or cannot be read). */
+char *user_name_of (uid_t uid, int rootfd);
+
 #endif
