@@ -104,7 +104,8 @@ static int
 monitor_loop (struct mon *m)
 {
   int pidfd = (int)syscall (SYS_pidfd_open, m->pid, 0);
-  int in_r = m->in_w >= 0 ? 0 : -1;
+  /* detached (-d -i) the pipe is held open and never written: focker has no attach */
+  int in_r = m->in_w >= 0 && !m->o->detach ? 0 : -1;
   bool exited = false;
   siginfo_t info;
 
@@ -325,7 +326,7 @@ launch (struct mon *m, int *status, struct focker_err **err)
       co.console_socket = tsock;
     }
   else if (pipe2 (out, O_CLOEXEC) < 0 || pipe2 (er, O_CLOEXEC) < 0
-           || (m->o->interactive && !m->o->detach && pipe2 (in, O_CLOEXEC) < 0))
+           || (m->o->interactive && pipe2 (in, O_CLOEXEC) < 0))
     return focker_fail (err, -errno, "container %.12s: pipes", m->o->id);
   for (int i = 0; i < 3; i++)
     saved[i] = fcntl (i, F_DUPFD_CLOEXEC, 3);

@@ -753,12 +753,14 @@ cmd_user_start (const char *id, bool attach)
   conf = json_object_get (cfg, "Config");
   host = json_object_get (cfg, "HostConfig");
   {
-    struct monitor_opts m = { .id = id,
-                              .detach = !attach,
-                              .interactive = false,
-                              .tty = json_is_true (json_object_get (conf, "Tty")),
-                              .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
-                              .loopback_up = !g.rootless && none_network (host) };
+    struct monitor_opts m
+        = { .id = id,
+            .detach = !attach,
+            /* -d -i: its stdin held open again (see monitor.c) */
+            .interactive = !attach && json_is_true (json_object_get (conf, "OpenStdin")),
+            .tty = json_is_true (json_object_get (conf, "Tty")),
+            .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
+            .loopback_up = !g.rootless && none_network (host) };
     r = attach ? monitor_foreground (&m) : monitor_detached (&m);
   }
   json_decref (cfg);

@@ -96,6 +96,30 @@ test_run_foreground_output_exit_codes_and_logs() {
   ur_nothing_left
 }
 
+# -d -i: the container's stdin stays open (a pipe the monitor holds and never writes, as
+# docker's is until an attach), so a process reading it waits instead of seeing EOF at once.
+test_run_detached_interactive_keeps_stdin_open() {
+  ur_init || return 1
+  local id
+  id=$(fr run -d -i focker/busybox sh -c 'cat; echo eof') || return 1
+  sleep 0.5
+  assert_contains "$(fr ps)" "${id:0:12}" "a -d -i container reading stdin still runs" || return 1
+  assert_eq "$(fr logs "$id")" "" || return 1
+  # and again after a start: the record says OpenStdin
+  fr kill "$id" >/dev/null || return 1
+  fr wait "$id" >/dev/null || return 1
+  fr start "$id" >/dev/null || return 1
+  sleep 0.5
+  assert_contains "$(fr ps)" "${id:0:12}" "a started -d -i container still runs" || return 1
+  fr rm -f "$id" >/dev/null || return 1
+  # without -i, stdin is /dev/null: the same command ends at once
+  id=$(fr run -d focker/busybox sh -c 'cat; echo eof') || return 1
+  assert_eq "$(fr wait "$id")" 0 || return 1
+  assert_eq "$(fr logs "$id")" eof || return 1
+  fr rm "$id" >/dev/null || return 1
+  ur_nothing_left
+}
+
 test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
   ur_init || return 1
   fr run -d --name taken focker/busybox sleep 60 >/dev/null || return 1
