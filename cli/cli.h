@@ -64,6 +64,15 @@ struct term_attach
 };
 int term_attach_begin (struct term_attach *t);
 void term_attach_end (struct term_attach *t);
+/* The pieces for a caller that relays a pty itself (the monitor of a foreground `run -t`):
+ * our terminal in raw mode when stdin is one (true: *saved holds what to restore), the
+ * window size of our terminal onto `master`, and a fd that turns readable on SIGWINCH
+ * (-1 if none could be made; term_winch_end puts the default action back). */
+bool term_raw_begin (struct termios *saved);
+void term_raw_end (const struct termios *saved);
+void term_copy_size (int master);
+int term_winch_begin (void);
+void term_winch_end (void);
 
 /* Signals `run` and `exec` forward to the process they wait for: install the handlers, and
  * the callback core/ polls. */

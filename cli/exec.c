@@ -55,6 +55,7 @@ struct exec_args
   size_t n_env, n_caps, n_cgroups;
   gid_t *gids;
   char *pid_file_abs;
+  const char *user; /* -u as given: docker's forms on a user container, runc's UID[:GID] else */
   char user_id[65];
 };
 
@@ -79,7 +80,7 @@ parse_id (const char *s, unsigned long *out)
   return (*end || errno || *out > UINT32_MAX - 1) ? -1 : 0;
 }
 
-/* --user UID[:GID], numeric as with runc */
+/* --user UID[:GID] on a runtime container, numeric as with runc */
 static int
 parse_user (struct exec_opts *o, const char *s)
 {
@@ -140,8 +141,7 @@ parse_exec (int argc, char **argv, struct exec_args *a)
         push (&a->env, &a->n_env, optarg);
         break;
       case 'u':
-        if (parse_user (&a->o, optarg) < 0)
-          return cli_usage_error ("exec", "--user: not UID[:GID]: \"%s\"", optarg);
+        a->user = optarg;
         break;
       case 'g':
         {
@@ -195,7 +195,12 @@ parse_exec (int argc, char **argv, struct exec_args *a)
   a->o.id = argv[optind];
   /* a user container's name or id prefix: its runtime id */
   if (cli_user_resolve (argv[optind], a->user_id))
-    a->o.id = a->user_id;
+    {
+      a->o.id = a->user_id;
+      a->o.user_spec = a->user; /* names resolved in the container's /etc/passwd */
+    }
+  else if (a->user && parse_user (&a->o, a->user) < 0)
+    return cli_usage_error ("exec", "--user: not UID[:GID]: \"%s\"", a->user);
   a->o.args = argv + optind + 1;
   if (a->o.process_path && a->o.args[0])
     return cli_usage_error ("exec", "give a command or --process, not both");

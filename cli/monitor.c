@@ -20,13 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -34,6 +32,7 @@
 #include "core/cleanup.h"
 #include "core/container.h"
 #include "core/ctr.h"
+#include "core/net.h"
 #include "core/state.h"
 #include "core/store.h"
 
@@ -44,6 +43,9 @@ struct mon
   int out_r, err_r; /* pipes from the container, or -1 */
   int in_w;         /* pipe to its stdin (-i), or -1 */
   int master;       /* pty master (-t), or -1 */
+  bool tty_in;      /* foreground -t: our stdin goes to the pty (in_w is a dup of master) */
+  bool raw;         /* and our terminal is in raw mode: no EOF to pass on */
+  int winch_fd;     /* foreground -t: readable on SIGWINCH, or -1 */
   pid_t pid;
   bool tee; /* foreground: copy output to our stdout/stderr */
   int tee_out, tee_err;
@@ -102,7 +104,8 @@ static int
 monitor_loop (struct mon *m)
 {
   int pidfd = (int)syscall (SYS_pidfd_open, m->pid, 0);
-  int in_r = m->in_w >= 0 ? 0 : -1;
+  /* detached (-d -i) the pipe is held open and never written: focker has no attach */
+  int in_r = m->in_w >= 0 && !m->o->detach ? 0 : -1;
   bool exited = false;
   siginfo_t info;
 
@@ -114,16 +117,24 @@ monitor_loop (struct mon *m)
     fcntl (m->master, F_SETFL, O_NONBLOCK);
   while (!exited)
     {
-      struct pollfd p[5] = {
+      struct pollfd p[6] = {
         { .fd = m->out_r, .events = POLLIN },  { .fd = m->err_r, .events = POLLIN },
         { .fd = m->master, .events = POLLIN }, { .fd = in_r, .events = POLLIN },
-        { .fd = pidfd, .events = POLLIN },
+        { .fd = pidfd, .events = POLLIN },     { .fd = m->winch_fd, .events = POLLIN },
       };
       int sig = cli_take_pending_signal ();
       if (sig > 0)
         kill (m->pid, sig);
-      if (poll (p, 5, pidfd >= 0 ? -1 : 200) < 0 && errno != EINTR)
+      if (poll (p, 6, pidfd >= 0 ? -1 : 200) < 0 && errno != EINTR)
         break;
+      if (p[5].revents & POLLIN)
+        {
+          char c[16];
+          while (read (m->winch_fd, c, sizeof c) > 0)
+            ;
+          if (m->master >= 0)
+            term_copy_size (m->master);
+        }
       if ((p[0].revents & (POLLIN | POLLHUP)) && !pump (m, m->out_r, "stdout"))
         close_fd (&m->out_r);
       if ((p[1].revents & (POLLIN | POLLHUP)) && !pump (m, m->err_r, "stderr"))
@@ -136,7 +147,13 @@ monitor_loop (struct mon *m)
           ssize_t n = read (0, buf, sizeof buf);
           if (n <= 0 || write (m->in_w, buf, (size_t)n) != n)
             {
+              struct termios tio;
               in_r = -1;
+              /* on a pty, the end of our input is its end-of-file character */
+              if (m->tty_in && !m->raw && n == 0 && tcgetattr (m->in_w, &tio) == 0
+                  && write (m->in_w, &tio.c_cc[VEOF], 1) < 0)
+                {
+                }
               close_fd (&m->in_w); /* EOF reaches the container */
             }
         }
@@ -257,39 +274,15 @@ console_take (int lfd)
   return fd;
 }
 
-/* --network none: bring up the loopback of the namespace the runtime made, from a child that
- * joins it (fork: the monitor itself stays in its own).  A stopgap in cli/ until the netlink
- * calls of core/net are in the seam; bridge networking makes its namespace itself. */
-static void
-loopback_up (pid_t pid)
+/* --network none: bring up the loopback of the namespace the runtime made (core/net, by
+ * netlink from a socket made in that namespace). */
+static int
+loopback_up (pid_t pid, struct focker_err **err)
 {
   char path[64];
-  int nsfd, st = 1;
-  pid_t child;
 
   snprintf (path, sizeof path, "/proc/%d/ns/net", (int)pid);
-  nsfd = open (path, O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0)
-    return;
-  child = fork ();
-  if (child == 0)
-    {
-      struct ifreq ifr = { 0 };
-      int s;
-      if (setns (nsfd, CLONE_NEWNET) < 0)
-        _exit (1);
-      s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      snprintf (ifr.ifr_name, IFNAMSIZ, "lo");
-      if (s < 0 || ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
-        _exit (1);
-      ifr.ifr_flags |= IFF_UP;
-      _exit (ioctl (s, SIOCSIFFLAGS, &ifr) < 0 ? 1 : 0);
-    }
-  close (nsfd);
-  if (child > 0)
-    waitpid (child, &st, 0);
-  if (st != 0)
-    cli_log ("debug", "could not bring up the loopback of container init %d", (int)pid);
+  return net_loopback_up (path, err);
 }
 
 /* 126: found but not executable, 127: not found (docker's codes for a failed exec); the
@@ -333,7 +326,7 @@ launch (struct mon *m, int *status, struct focker_err **err)
       co.console_socket = tsock;
     }
   else if (pipe2 (out, O_CLOEXEC) < 0 || pipe2 (er, O_CLOEXEC) < 0
-           || (m->o->interactive && !m->o->detach && pipe2 (in, O_CLOEXEC) < 0))
+           || (m->o->interactive && pipe2 (in, O_CLOEXEC) < 0))
     return focker_fail (err, -errno, "container %.12s: pipes", m->o->id);
   for (int i = 0; i < 3; i++)
     saved[i] = fcntl (i, F_DUPFD_CLOEXEC, 3);
@@ -367,9 +360,11 @@ launch (struct mon *m, int *status, struct focker_err **err)
       *status = start_failure_status (*err);
       return r;
     }
-  if (m->o->loopback_up)
-    loopback_up (m->pid);
-  r = container_start (g.root, m->o->id, err);
+  if (m->master >= 0 && m->tee)
+    term_copy_size (m->master); /* before the process can ask for it */
+  r = m->o->loopback_up ? loopback_up (m->pid, err) : 0;
+  if (r == 0)
+    r = container_start (g.root, m->o->id, err);
   if (r < 0)
     {
       *status = start_failure_status (*err);
@@ -416,59 +411,40 @@ monitor_foreground (const struct monitor_opts *o)
                    .err_r = -1,
                    .in_w = -1,
                    .master = -1,
+                   .winch_fd = -1,
                    .tee = true,
                    .tee_out = 1,
                    .tee_err = 2 };
   struct focker_err *err = NULL;
-  struct term_attach term;
   int status;
 
   m.logfd = open_log (o->id);
   cli_forward_signals ();
-  if (o->tty)
+  if (launch (&m, &status, &err) < 0)
     {
-      /* the pty goes to our terminal (cli/terminal.c); its output is not logged */
-      struct monitor_opts o2 = *o;
-      if (term_attach_begin (&term) < 0)
-        return cli_usage_error ("run", "cannot attach a terminal: %s", strerror (errno));
-      o2.tty = false;
-      m.o = &o2;
-      struct create_opts co = { .root = g.root,
-                                .id = o->id,
-                                .systemd_cgroup = g.systemd_cgroup,
-                                .rootless = g.rootless,
-                                .console_socket = term.sock };
-      _cleanup_free_ char *bundle = xasprintf ("%s/containers/%s/bundle", g.storage_root, o->id);
-      co.bundle = bundle;
-      int r = container_create (&co, &m.pid, &err);
-      if (r == 0 && o->loopback_up)
-        loopback_up (m.pid);
-      if (r < 0 || container_start (g.root, o->id, &err) < 0)
-        {
-          term_attach_end (&term);
-          status = start_failure_status (err);
-          cli_delete_quiet (o->id);
-          cli_fail (err);
-          close (m.logfd);
-          remove_after_failure (o);
-          return status;
-        }
-      record_running (o->id, m.pid);
+      cli_fail (err);
+      close (m.logfd);
+      remove_after_failure (o);
+      return status;
+    }
+  if (m.master >= 0)
+    {
+      /* -t: the pty is relayed here, to our terminal and to the log (one stream, stdout, as
+       * docker logs a tty container); our stdin goes to it, raw when it is a terminal */
+      struct termios saved;
+      m.raw = term_raw_begin (&saved);
+      m.in_w = fcntl (m.master, F_DUPFD_CLOEXEC, 3);
+      m.tty_in = m.in_w >= 0;
+      m.winch_fd = term_winch_begin ();
+      term_copy_size (m.master);
       status = monitor_loop (&m);
-      term_attach_end (&term);
-      m.o = o;
+      term_winch_end ();
+      if (m.raw)
+        term_raw_end (&saved);
+      close_fd (&m.in_w);
     }
   else
-    {
-      if (launch (&m, &status, &err) < 0)
-        {
-          cli_fail (err);
-          close (m.logfd);
-          remove_after_failure (o);
-          return status;
-        }
-      status = monitor_loop (&m);
-    }
+    status = monitor_loop (&m);
   close (m.logfd);
   finish (&m, status < 0 ? 255 : status);
   return status < 0 ? 125 : status;
@@ -490,7 +466,7 @@ monitor_detached (const struct monitor_opts *o)
     return cli_usage_error ("run", "fork: %s", strerror (errno));
   if (child == 0)
     {
-      struct mon m = { .o = o, .out_r = -1, .err_r = -1, .in_w = -1, .master = -1 };
+      struct mon m = { .o = o, .out_r = -1, .err_r = -1, .in_w = -1, .master = -1, .winch_fd = -1 };
       struct focker_err *err = NULL;
       int status, devnull = open ("/dev/null", O_RDWR);
       close (report[0]);

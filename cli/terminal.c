@@ -59,8 +59,8 @@ cli_recv_fd (int conn)
   return fd;
 }
 
-static void
-copy_size (int master)
+void
+term_copy_size (int master)
 {
   struct winsize ws;
   if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
@@ -104,7 +104,7 @@ proxy (struct term_attach *t, int master)
   bool in_open = true;
   char buf[4096];
 
-  copy_size (master);
+  term_copy_size (master);
   for (;;)
     {
       struct pollfd p[4] = { { .fd = master, .events = POLLIN },
@@ -136,7 +136,7 @@ proxy (struct term_attach *t, int master)
         {
           char c[16];
           if (read (winch_pipe[0], c, sizeof c) > 0)
-            copy_size (master);
+            term_copy_size (master);
         }
       if (p[3].revents)
         {
@@ -183,23 +183,51 @@ attach_thread (void *arg)
   close (conn);
   if (master < 0)
     return NULL;
-  if (isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &t->saved) == 0)
-    {
-      struct termios raw = t->saved;
-      cfmakeraw (&raw);
-      if (tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0)
-        t->raw = true;
-    }
+  t->raw = term_raw_begin (&t->saved);
   proxy (t, master);
   close (master);
   return NULL;
+}
+
+bool
+term_raw_begin (struct termios *saved)
+{
+  struct termios raw;
+
+  if (!isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, saved) < 0)
+    return false;
+  raw = *saved;
+  cfmakeraw (&raw);
+  return tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0;
+}
+
+void
+term_raw_end (const struct termios *saved)
+{
+  tcsetattr (STDIN_FILENO, TCSANOW, saved);
+}
+
+int
+term_winch_begin (void)
+{
+  struct sigaction sa = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
+
+  if (winch_pipe[0] < 0 && pipe2 (winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    return -1;
+  sigaction (SIGWINCH, &sa, NULL);
+  return winch_pipe[0];
+}
+
+void
+term_winch_end (void)
+{
+  signal (SIGWINCH, SIG_DFL);
 }
 
 int
 term_attach_begin (struct term_attach *t)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  struct sigaction sa = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
 
   memset (t, 0, sizeof *t);
   t->listen_fd = t->stop_pipe[0] = t->stop_pipe[1] = -1;
@@ -212,9 +240,8 @@ term_attach_begin (struct term_attach *t)
   if (t->listen_fd < 0 || bind (t->listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0
       || listen (t->listen_fd, 1) < 0 || pipe2 (t->stop_pipe, O_CLOEXEC) < 0)
     goto fail;
-  if (winch_pipe[0] < 0 && pipe2 (winch_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+  if (term_winch_begin () < 0)
     goto fail;
-  sigaction (SIGWINCH, &sa, NULL);
   if (pthread_create (&t->thread, NULL, attach_thread, t) != 0)
     goto fail;
   t->started = true;
@@ -238,10 +265,10 @@ term_attach_end (struct term_attach *t)
     }
   if (t->raw)
     {
-      tcsetattr (STDIN_FILENO, TCSANOW, &t->saved);
+      term_raw_end (&t->saved);
       t->raw = false;
     }
-  signal (SIGWINCH, SIG_DFL);
+  term_winch_end ();
   if (t->listen_fd >= 0)
     close (t->listen_fd);
   if (t->stop_pipe[0] >= 0)

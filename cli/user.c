@@ -386,6 +386,8 @@ cmd_user_run (int argc, char **argv, bool start)
       cli_fail (err);
       return 125;
     }
+  if (a.o.publish && strcmp (a.o.network, "host") == 0)
+    cli_log ("warning", "published ports are discarded when using host network mode");
   if (!start)
     {
       printf ("%s\n", a.id);
@@ -558,6 +560,48 @@ ports_text (json_t *cfg)
   return out;
 }
 
+/* A table printed as docker's tabwriter does: each column as wide as its widest cell, three
+ * spaces between columns, the last one unpadded. */
+#define PS_COLS 7
+struct table
+{
+  char **cells; /* rows of PS_COLS */
+  size_t n_rows;
+};
+
+static void
+table_add (struct table *t, const char *const *row)
+{
+  t->cells = realloc (t->cells, (t->n_rows + 1) * PS_COLS * sizeof *t->cells);
+  if (t->cells == NULL)
+    abort ();
+  for (size_t c = 0; c < PS_COLS; c++)
+    t->cells[t->n_rows * PS_COLS + c] = xstrdup (row[c]);
+  t->n_rows++;
+}
+
+static void
+table_print (struct table *t)
+{
+  int width[PS_COLS] = { 0 };
+
+  for (size_t i = 0; i < t->n_rows * PS_COLS; i++)
+    if ((int)strlen (t->cells[i]) > width[i % PS_COLS])
+      width[i % PS_COLS] = (int)strlen (t->cells[i]);
+  for (size_t r = 0; r < t->n_rows; r++)
+    for (size_t c = 0; c < PS_COLS; c++)
+      {
+        const char *cell = t->cells[r * PS_COLS + c];
+        if (c + 1 < PS_COLS)
+          printf ("%-*s   ", width[c], cell);
+        else
+          printf ("%s\n", cell);
+      }
+  for (size_t i = 0; i < t->n_rows * PS_COLS; i++)
+    free (t->cells[i]);
+  free (t->cells);
+}
+
 int
 cmd_user_ps (int argc, char **argv)
 {
@@ -571,6 +615,7 @@ cmd_user_ps (int argc, char **argv)
   _cleanup_strv_ char **ids = NULL;
   struct store *s = NULL;
   json_t *arr = json_array ();
+  struct table t = { 0 };
   int64_t now = time (NULL);
   int c;
 
@@ -599,8 +644,8 @@ cmd_user_ps (int argc, char **argv)
       return cli_fail (err);
     }
   if (!json && !quiet)
-    printf ("%-12s   %-20s %-24s %-24s %-30s %-6s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-            "CREATED", "STATUS", "PORTS", "NAMES");
+    table_add (&t, (const char *[]){ "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                                     "PORTS", "NAMES" });
   for (size_t i = 0; ids[i]; i++)
     {
       void *cj = NULL;
@@ -639,8 +684,11 @@ cmd_user_ps (int argc, char **argv)
           else
             {
               _cleanup_free_ char *created = xasprintf ("%s ago", age);
-              printf ("%.12s   %-20s %-24.24s %-24s %-30s %-6s %s\n", ids[i], image ?: "", cmd,
-                      created, status, ports, name ?: "");
+              char short_id[13], short_cmd[25];
+              snprintf (short_id, sizeof short_id, "%.12s", ids[i]);
+              snprintf (short_cmd, sizeof short_cmd, "%.24s", cmd);
+              table_add (&t, (const char *[]){ short_id, image ?: "", short_cmd, created, status,
+                                               ports, name ?: "" });
             }
         }
       json_decref (st);
@@ -649,10 +697,11 @@ cmd_user_ps (int argc, char **argv)
   store_close (s);
   if (json)
     {
-      char *t = json_dumps (arr, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-      printf ("%s\n", t);
-      free (t);
+      char *text = json_dumps (arr, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+      printf ("%s\n", text);
+      free (text);
     }
+  table_print (&t);
   json_decref (arr);
   return 0;
 }
@@ -704,12 +753,14 @@ cmd_user_start (const char *id, bool attach)
   conf = json_object_get (cfg, "Config");
   host = json_object_get (cfg, "HostConfig");
   {
-    struct monitor_opts m = { .id = id,
-                              .detach = !attach,
-                              .interactive = false,
-                              .tty = json_is_true (json_object_get (conf, "Tty")),
-                              .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
-                              .loopback_up = !g.rootless && none_network (host) };
+    struct monitor_opts m
+        = { .id = id,
+            .detach = !attach,
+            /* -d -i: its stdin held open again (see monitor.c) */
+            .interactive = !attach && json_is_true (json_object_get (conf, "OpenStdin")),
+            .tty = json_is_true (json_object_get (conf, "Tty")),
+            .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
+            .loopback_up = !g.rootless && none_network (host) };
     r = attach ? monitor_foreground (&m) : monitor_detached (&m);
   }
   json_decref (cfg);

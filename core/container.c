@@ -17,6 +17,7 @@
 #include "core/hooks.h"
 #include "core/init.h"
 #include "core/log.h"
+#include "core/passwd.h"
 #include "core/spec.h"
 #include "core/sync.h"
 #include "core/undo.h"
@@ -1296,6 +1297,23 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
   return delete_locked (rootfd, dirfd, st, force, err);
 }
 
+/* runc's OWNER: who owns the container's state, the uid owning its path under the runtime
+ * root (the only function that knows which path that is), by the name the host's
+ * /etc/passwd gives it, else "#UID"; "" when it cannot be told. */
+static char *
+state_owner (int rootfd, const char *id)
+{
+  _cleanup_close_ int hostfd = -1;
+  struct stat stb;
+  char *name;
+
+  if (sys_fstatat (rootfd, id, &stb, AT_SYMLINK_NOFOLLOW) < 0)
+    return xstrdup ("");
+  hostfd = sys_openat (AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  name = hostfd >= 0 ? user_name_of (stb.st_uid, hostfd) : NULL;
+  return name ? name : xasprintf ("#%u", (unsigned)stb.st_uid);
+}
+
 int
 container_list (struct container_state ***out, const char *root, struct focker_err **err)
 {
@@ -1335,6 +1353,8 @@ container_list (struct container_state ***out, const char *root, struct focker_e
               focker_err_free (e);
               continue;
             }
+          free (st->owner);
+          st->owner = state_owner (rootfd, d->d_name);
           list = xrealloc (list, (n + 2) * sizeof *list);
           list[n++] = st;
           list[n] = NULL;

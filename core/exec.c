@@ -33,6 +33,7 @@
 #include "core/fsutil.h"
 #include "core/init.h"
 #include "core/log.h"
+#include "core/passwd.h"
 #include "core/strv.h"
 #include "core/sync.h"
 #include "core/undo.h"
@@ -493,6 +494,30 @@ exec_run_release (struct exec_run *x)
   x->state_json = NULL;
 }
 
+/* docker's -u: the ids come from the container's own /etc/passwd and /etc/group, read
+ * through its root as the host sees it (the state's rootfs), never the host's files. */
+static int
+exec_resolve_user (struct spec_process *p, const char *spec, const struct container_state *st,
+                   struct focker_err **err)
+{
+  _cleanup_close_ int rootfd = -1;
+  struct user_ids ids;
+  int r;
+
+  rootfd = sys_openat (AT_FDCWD, st->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (rootfd < 0)
+    return focker_fail (err, rootfd, "open the container's root %s", st->rootfs);
+  r = user_resolve (&ids, spec, rootfd, err);
+  if (r < 0)
+    return r;
+  p->uid = ids.uid;
+  p->gid = ids.gid;
+  free (p->additional_gids);
+  p->additional_gids = TAKE_PTR (ids.sgids);
+  p->n_additional_gids = ids.n_sgids;
+  return 0;
+}
+
 /* Everything decided and opened before the clone. */
 static int
 exec_prepare (struct exec_run *x, const struct exec_opts *o, const struct container_state *st,
@@ -507,6 +532,9 @@ exec_prepare (struct exec_run *x, const struct exec_opts *o, const struct contai
     return focker_fail (err, -EINVAL, "container %s: state.json holds no readable config", o->id);
   r = exec_process_build (&x->process, x->spec->process, o, err);
   if (r < 0)
+    return r;
+  if (o->user_spec && !o->process_path
+      && (r = exec_resolve_user (x->process, o->user_spec, st, err)) < 0)
     return r;
   if (x->process->terminal && o->console_socket == NULL)
     return focker_fail (err, -EINVAL, "process.terminal is true but no --console-socket was given");

@@ -28,6 +28,10 @@ struct exec_opts
   const char *cwd;
   char *const *env; /* K=V, replacing a variable of the same name */
   bool has_uid, has_gid;
+  /* docker's -u (user face): "name", "uid", "name:group" ... resolved in the container's own
+   * /etc/passwd and /etc/group (core/passwd.h), with their supplementary groups; replaces
+   * has_uid/has_gid */
+  const char *user_spec;
   uid_t uid;
   gid_t gid;
   const gid_t *additional_gids;

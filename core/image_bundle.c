@@ -13,95 +13,32 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/image.h"
+#include "core/passwd.h"
 #include "core/rootfs.h"
 #include "core/spec.h"
 #include "core/strv.h"
 
 /* ---- config.json ---- */
 
-/* Look `name` (or a numeric id) up in the rootfs's /etc/passwd (-> uid, gid) or
- * /etc/group (-> gid). */
-static int
-lookup_id (int rootfd, const char *file, const char *name, long *id, long *gid,
-           struct focker_err **err)
-{
-  _cleanup_close_ int fd = rootfs_open_in_root (rootfd, file, O_RDONLY);
-  _cleanup_free_ char *text = xmalloc (1 << 20);
-  char *save = NULL;
-  ssize_t n;
-
-  if (fd < 0)
-    return focker_fail (err, fd, "image user \"%s\": open %s in the rootfs", name, file);
-  n = read_all (fd, text, (1 << 20) - 1);
-  if (n < 0)
-    return focker_fail (err, (int)n, "image user \"%s\": read %s", name, file);
-  text[n] = '\0';
-  for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-    {
-      char *f[4] = { 0 };
-      char *p = line;
-      for (int i = 0; i < 4 && p; i++)
-        {
-          f[i] = p;
-          p = strchr (p, ':');
-          if (p)
-            *p++ = '\0';
-        }
-      /* by name (field 0), or a numeric user by its id (field 2) */
-      if (f[0] && f[2] && (strcmp (f[0], name) == 0 || strcmp (f[2], name) == 0))
-        {
-          *id = strtol (f[2], NULL, 10);
-          if (gid)
-            *gid = f[3] ? strtol (f[3], NULL, 10) : 0;
-          return 0;
-        }
-    }
-  return focker_fail (err, -ENOENT, "image user \"%s\": not in the rootfs's %s", name, file);
-}
-
-static bool
-numeric (const char *s, long *v)
-{
-  char *end;
-
-  if (*s == '\0')
-    return false;
-  *v = strtol (s, &end, 10);
-  return *end == '\0' && *v >= 0;
-}
-
-/* Image config "User": "name", "uid", "name:group", "uid:gid". */
+/* Image config "User" (docker's forms, see passwd.h) -> process.user. */
 static int
 resolve_user (json_t *user, const char *spec, int rootfd, struct focker_err **err)
 {
-  _cleanup_free_ char *u = xstrdup (spec);
-  char *g = strchr (u, ':');
-  long uid = 0, gid = 0, pw_gid = 0;
-  int r;
+  struct user_ids ids;
+  int r = user_resolve (&ids, spec, rootfd, err);
 
-  if (g)
-    *g++ = '\0';
-  if (*u && !numeric (u, &uid))
-    {
-      r = lookup_id (rootfd, "/etc/passwd", u, &uid, &pw_gid, err);
-      if (r < 0)
-        return r;
-      gid = pw_gid;
-    }
-  else if (*u && (g == NULL || *g == '\0'))
-    {
-      /* a numeric user takes its group from passwd when listed there, else 0 (docker) */
-      struct focker_err *ignore = NULL;
-      long same;
-      if (lookup_id (rootfd, "/etc/passwd", u, &same, &pw_gid, &ignore) == 0)
-        gid = pw_gid;
-      focker_err_free (ignore);
-    }
-  if (g && *g && !numeric (g, &gid)
-      && (r = lookup_id (rootfd, "/etc/group", g, &gid, NULL, err)) < 0)
+  if (r < 0)
     return r;
-  json_object_set_new (user, "uid", json_integer (uid));
-  json_object_set_new (user, "gid", json_integer (gid));
+  json_object_set_new (user, "uid", json_integer (ids.uid));
+  json_object_set_new (user, "gid", json_integer (ids.gid));
+  if (ids.n_sgids)
+    {
+      json_t *gids = json_array ();
+      for (size_t i = 0; i < ids.n_sgids; i++)
+        json_array_append_new (gids, json_integer (ids.sgids[i]));
+      json_object_set_new (user, "additionalGids", gids);
+    }
+  user_ids_free (&ids);
   return 0;
 }
 

@@ -158,6 +158,23 @@ configure_inside (int nsfd, uint32_t ip, const struct ipam *ipam, struct focker_
   return 0;
 }
 
+int
+net_loopback_up (const char *netns_path, struct focker_err **err)
+{
+  _cleanup_close_ int nsfd = sys_openat (AT_FDCWD, netns_path, O_RDONLY | O_CLOEXEC, 0);
+  _cleanup_close_ int sock = -1;
+  int r;
+
+  if (nsfd < 0)
+    return focker_fail (err, nsfd, "open network namespace %s", netns_path);
+  sock = sys_netlink_open (NETLINK_ROUTE, nsfd);
+  if (sock < 0)
+    return focker_fail (err, sock, "open a netlink socket in %s", netns_path);
+  if ((r = rtnl_link_up (sock, "lo")) < 0)
+    return focker_fail (err, r, "set lo up in %s", netns_path);
+  return 0;
+}
+
 /* The host's resolv.conf without loopback nameservers (unreachable from another network
  * namespace); a comment says so when none remains. */
 static char *

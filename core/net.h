@@ -73,6 +73,12 @@ int net_prune (const struct net_paths *paths, size_t *n_removed, struct focker_e
 /* The network as JSON text (malloc'd): name, bridge, subnet, gateway, leases. */
 int net_inspect (char **json, const struct net_paths *paths, struct focker_err **err);
 
+/* Set the loopback of the network namespace at `netns_path` (a namespace file such as
+ * /proc/PID/ns/net) up, through a netlink socket made in that namespace: what
+ * `--network none` gives a container whose namespace the runtime made.  Errors name the
+ * path and the step. */
+int net_loopback_up (const char *netns_path, struct focker_err **err);
+
 /* Parse a publish spec "[IP:]HOST:CTR[/tcp|udp]". */
 int net_publish_parse (struct net_publish *p, const char *spec, struct focker_err **err);
 

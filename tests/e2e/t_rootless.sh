@@ -77,12 +77,16 @@ test_rootless_spec_run_prints_and_exits_with_its_status() {
 test_rootless_lifecycle_without_a_cgroup() {
   rl_need_userns
   rl_bundle $RL_UID '["sleep","30"]'
-  local out st
+  local out st want
   rl_fk create --bundle "$E2E_TMP/b" rl2 </dev/null || return 1
   st=$(rl_fk state rl2) || return 1
   assert_contains "$st" '"status": "created"' || { rl_nothing_left $RL_UID; return 1; }
   rl_fk start rl2 || { rl_nothing_left $RL_UID; return 1; }
   assert_contains "$(rl_fk state rl2)" '"status": "running"' || { rl_nothing_left $RL_UID; return 1; }
+  # list's OWNER: the user owning the state (runc's: its name in /etc/passwd), not root
+  out=$(rl_fk list | awk '$1 == "rl2" {print $NF}')
+  want=$(awk -F: -v u=$RL_UID '$3 == u {print $1; exit}' /etc/passwd)
+  assert_eq "$out" "${want:-#$RL_UID}" "OWNER in list" || { rl_nothing_left $RL_UID; return 1; }
   out=$(rl_fk exec rl2 id -u 2>&1)
   assert_eq "$out" 0 "exec" || { rl_nothing_left $RL_UID; return 1; }
   # the cgroup commands say there is no cgroup; kill --all still works

@@ -96,6 +96,30 @@ test_run_foreground_output_exit_codes_and_logs() {
   ur_nothing_left
 }
 
+# -d -i: the container's stdin stays open (a pipe the monitor holds and never writes, as
+# docker's is until an attach), so a process reading it waits instead of seeing EOF at once.
+test_run_detached_interactive_keeps_stdin_open() {
+  ur_init || return 1
+  local id
+  id=$(fr run -d -i focker/busybox sh -c 'cat; echo eof') || return 1
+  sleep 0.5
+  assert_contains "$(fr ps)" "${id:0:12}" "a -d -i container reading stdin still runs" || return 1
+  assert_eq "$(fr logs "$id")" "" || return 1
+  # and again after a start: the record says OpenStdin
+  fr kill "$id" >/dev/null || return 1
+  fr wait "$id" >/dev/null || return 1
+  fr start "$id" >/dev/null || return 1
+  sleep 0.5
+  assert_contains "$(fr ps)" "${id:0:12}" "a started -d -i container still runs" || return 1
+  fr rm -f "$id" >/dev/null || return 1
+  # without -i, stdin is /dev/null: the same command ends at once
+  id=$(fr run -d focker/busybox sh -c 'cat; echo eof') || return 1
+  assert_eq "$(fr wait "$id")" 0 || return 1
+  assert_eq "$(fr logs "$id")" eof || return 1
+  fr rm "$id" >/dev/null || return 1
+  ur_nothing_left
+}
+
 test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
   ur_init || return 1
   fr run -d --name taken focker/busybox sleep 60 >/dev/null || return 1
@@ -116,7 +140,7 @@ test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
 --security-opt apparmor=x focker/busybox true
 --network overlay focker/busybox true
 -p 8080:80 focker/busybox true
---network host -p 8080:80 focker/busybox true
+--network host -p 80 focker/busybox true
 --network bridge -p 80 focker/busybox true
 --network bridge -p 8080:80/sctp focker/busybox true
 --mount type=volume,target=/x focker/busybox true
@@ -215,12 +239,21 @@ test_run_flags_are_applied_in_the_container() {
   assert_eq "$(cat "$E2E_TMP/vol/w")" written || return 1
   # CAP_KILL is bit 5: the default set (docker's 14, 0xa80425fb) without it
   assert_contains "$out" "CapBnd:	00000000a80425db" || { echo "$out"; return 1; }
-  # --network none (the default): loopback is up
-  out=$(fr run --rm focker/busybox sh -c 'ping -c 1 -W 2 127.0.0.1 >/dev/null && echo up') || return 1
-  assert_eq "$out" up "loopback in --network none" || return 1
-  # --network host: the host's interfaces and hostname; --entrypoint replaces the image's
-  out=$(fr run --rm --network host --entrypoint hostname focker/busybox) || return 1
+  # --network none (the default here): loopback is up (core/net's netlink), with 127.0.0.1
+  out=$(fr run --rm focker/busybox sh -c 'ip -o addr show dev lo; ip -o link show dev lo
+    ping -c 1 -W 2 127.0.0.1 >/dev/null && echo up') || return 1
+  assert_contains "$out" "inet 127.0.0.1/8" "lo's address in --network none" || return 1
+  assert_contains "$out" "<LOOPBACK,UP,LOWER_UP>" "lo is up in --network none" || return 1
+  assert_contains "$out" up "loopback in --network none" || return 1
+  # --network host: the host's interfaces and hostname; --entrypoint replaces the image's;
+  # -p is discarded with a warning, as docker does, and the container runs
+  out=$(fr run --rm --network host -p 8080:80 --entrypoint hostname focker/busybox 2>"$E2E_TMP/err") || {
+    cat "$E2E_TMP/err"
+    return 1
+  }
   assert_eq "$out" "$(hostname)" || return 1
+  assert_eq "$(cat "$E2E_TMP/err")" \
+    "focker: warning: published ports are discarded when using host network mode" || return 1
   out=$(fr run --rm --cap-add SYS_ADMIN focker/busybox grep CapBnd /proc/self/status) || return 1
   assert_contains "$out" "00000000a82425fb" || return 1
   ur_nothing_left
@@ -298,6 +331,30 @@ print(json.load(sys.stdin)[0]["Mounts"])') || return 1
   ur_nothing_left
 }
 
+# exec -u and run -u take docker's forms, resolved in the container's own /etc/passwd and
+# /etc/group (names this host does not have), with the supplementary groups naming the user.
+test_run_exec_user_names_resolve_in_the_container() {
+  ur_init || return 1
+  local out
+  fr run -d --name users focker/busybox sleep 100 >/dev/null || return 1
+  fr exec users sh -c 'echo "fkapp:x:4321:4322::/:/bin/sh" >>/etc/passwd
+    printf "fkapp:x:4322:\nfkstaff:x:4377:fkapp\n" >>/etc/group' || return 1
+  out=$(fr exec -u fkapp users sh -c 'echo $(id -u) $(id -g) $(id -G)') || return 1
+  assert_eq "$out" "4321 4322 4322 4377" "exec -u NAME" || return 1
+  out=$(fr exec --user fkapp:fkstaff users sh -c 'echo $(id -u) $(id -g) $(id -G)') || return 1
+  assert_eq "$out" "4321 4377 4377" "exec -u NAME:GROUP" || return 1
+  out=$(fr exec -u 4321:5 users sh -c 'echo $(id -u) $(id -g)') || return 1
+  assert_eq "$out" "4321 5" "exec -u UID:GID" || return 1
+  out=$(fr exec -u fkghost users true 2>&1)
+  assert_eq "$?" 1 "exec -u of a missing name" || return 1
+  assert_eq "$(echo "$out" | wc -l)" 1 "one line" || return 1
+  assert_contains "$out" 'user "fkghost": no such user in the container' || return 1
+  out=$(fr run --rm -u nobody focker/busybox sh -c 'echo $(id -u) $(id -g)') || return 1
+  assert_eq "$out" "65534 65534" "run -u NAME" || return 1
+  fr rm -f users >/dev/null || return 1
+  ur_nothing_left
+}
+
 test_run_signals_reach_the_container_and_tty_output_is_logged() {
   ur_init || return 1
   local pid rc id out
@@ -316,6 +373,18 @@ test_run_signals_reach_the_container_and_tty_output_is_logged() {
   assert_contains "$out" "/dev/pts/0" || return 1
   assert_contains "$out" "24 80" || return 1
   assert_contains "$out" "EXIT 4" || return 1
+  # its output is logged too, as docker logs a tty container: one stream, stdout
+  out=$(on_pty 24 80 "" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --name fgtty -t \
+    --network none focker/busybox sh -c 'echo fg-on-a-tty') || return 1
+  assert_contains "$out" "fg-on-a-tty" || return 1
+  assert_contains "$(fr logs fgtty)" "fg-on-a-tty" "logs of a foreground -t" || return 1
+  assert_contains "$(cat "$URS/containers/$(ur_full_id fgtty)/log.json")" '"stream":"stdout"' || return 1
+  fr rm fgtty >/dev/null || return 1
+  # -it: what is typed on our terminal reaches the container's shell through the relay
+  out=$(on_pty 24 80 "echo typed-\$((6*7)); exit 5
+" "$FOCKER" --root "$ROOT" --storage-root "$URS" run --rm -it --network none focker/busybox sh) || return 1
+  assert_contains "$out" "typed-42" || return 1
+  assert_contains "$out" "EXIT 5" || return 1
   id=$(fr run -d -t focker/busybox sh -c 'tty; echo on-a-tty') || return 1
   assert_eq "$(fr wait "$id")" 0 || return 1
   assert_contains "$(fr logs "$id")" "/dev/pts/0" || return 1

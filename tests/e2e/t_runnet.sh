@@ -67,6 +67,12 @@ rn_published() {
   out=$(rn ps)
   assert_contains "$(echo "$out" | grep ' one$')" "0.0.0.0:8080->80/tcp"
   assert_contains "$(echo "$out" | grep ' two$')" "0.0.0.0:8081->80/tcp"
+  # the columns line up as docker's do: PORTS and NAMES start where their headers start
+  for name in one two; do
+    assert_eq "$(python3 -c 'import sys; h, r = sys.argv[1].split("\n")[0], sys.argv[2]
+print(r.index("0.0.0.0") == h.index("PORTS"), r.rindex(" ") + 1 == h.index("NAMES"))' \
+      "$out" "$(echo "$out" | grep " $name\$")")" "True True" "ps columns: $out"
+  done
   assert_contains "$(rn ps --format json)" '"Ports": "0.0.0.0:8080->80/tcp"'
   # a host port another container publishes: one line, status 125, nothing of it left
   out=$(rn run --rm --name clash -p 8080:90 focker/busybox true 2>&1) || rc=$?

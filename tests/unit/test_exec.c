@@ -106,6 +106,11 @@ world_new (const struct fake_personality *p, const char *process, const char *ns
   assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
   assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
   assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/ls", "ELF", 0755), 0);
+  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/etc/passwd",
+                                     "root:x:0:0::/:/bin/sh\napp:x:1000:1001::/:/bin/sh\n", 0644),
+                    0);
+  assert_int_equal (
+      fake_write_file (w->k, BUNDLE "/rootfs/etc/group", "app:x:1001:\nstaff:x:50:app\n", 0644), 0);
   for (const char *const *d = (const char *const[]){ "proc", "dev", "tmp", NULL }; *d; d++)
     {
       char path[64];
@@ -345,6 +350,38 @@ flags_override_the_container_process (void **state)
   assert_int_equal (p->n_groups, 2);
   assert_int_equal (p->groups[1], 20);
   assert_true (p->no_new_privs);
+  world_free (w);
+}
+
+/* docker's -u on a user container: names from the container's /etc/passwd and /etc/group
+ * (the host's list no "app"), with the supplementary groups that name the user. */
+static void
+user_spec_resolves_in_the_container (void **state)
+{
+  struct world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  struct focker_err *err = NULL;
+  struct fake_proc *p;
+  int status;
+  pid_t pid;
+
+  (void)state;
+  o.user_spec = "app";
+  pid = exec_ok (w, &o);
+  p = fake_proc (w->k, pid);
+  assert_int_equal (p->uid, 1000);
+  assert_int_equal (p->gid, 1001);
+  assert_int_equal (p->n_groups, 1);
+  assert_int_equal (p->groups[0], 50);
+  o.user_spec = "app:staff";
+  p = fake_proc (w->k, exec_ok (w, &o));
+  assert_int_equal (p->gid, 50);
+  assert_int_equal (p->n_groups, 0);
+  o.user_spec = "ghost";
+  assert_int_equal (container_exec (&o, NULL, &pid, &status, &err), -ENOENT);
+  assert_string_equal (err->msg,
+                       "exec in c1: user \"ghost\": no such user in the container's /etc/passwd");
+  focker_err_free (err);
   world_free (w);
 }
 
@@ -651,6 +688,7 @@ exec_survives_every_fault (void **state)
         long hits;
 
         o.pid_file = "/run/e.pid";
+        o.user_spec = "app";
         fake_fail_nth (w->k, n, persist, EIO, 0);
         r = container_exec (&o, NULL, &pid, &status, &err);
         hits = fake_faults_hit (w->k);
@@ -699,6 +737,7 @@ main (void)
     cmocka_unit_test (kernels_without_pidfd_join_through_proc_files),
     cmocka_unit_test (exec_gets_the_container_confinement_seccomp_last),
     cmocka_unit_test (flags_override_the_container_process),
+    cmocka_unit_test (user_spec_resolves_in_the_container),
     cmocka_unit_test (process_file_replaces_the_container_process),
     cmocka_unit_test (pid_file_names_the_process),
     cmocka_unit_test (terminal_master_goes_to_the_console_socket),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sched.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/rtnetlink.h>
@@ -18,6 +19,7 @@
 #include "core/net.h"
 #include "core/nl.h"
 #include "sys-fake/fake.h"
+#include "sys/sys.h"
 #include "tests/unit/fixture.h"
 
 #define STORE "/var/lib/focker"
@@ -735,6 +737,51 @@ a_new_subnet_readdresses_the_bridge (void **state)
   fake_kernel_free (k);
 }
 
+/* --network none: the monitor raises lo in the namespace the runtime made, through
+ * /proc/PID/ns/net of the container's init, by netlink from a socket made in that namespace:
+ * the container's lo comes up, the host's stays as it was; every fault leaves no fd. */
+static void
+loopback_up_in_a_process_namespace_survives_every_fault (void **state)
+{
+  (void)state;
+  for (int persist = 0; persist <= 1; persist++)
+    for (long n = 1;; n++)
+      {
+        struct fake_kernel *k = fake_kernel_new (NULL);
+        _cleanup_err_ struct focker_err *err = NULL;
+        pid_t init = fake_current_pid (k), cli;
+        char path[64];
+        long hits;
+        int r;
+
+        assert_int_equal (sys_unshare (CLONE_NEWNET), 0);
+        cli = fake_spawn (k);
+        snprintf (path, sizeof path, "/proc/%d/ns/net", (int)init);
+        fake_fail_nth (k, n, persist, EIO, 0);
+        r = net_loopback_up (path, &err);
+        hits = fake_faults_hit (k);
+        fake_fail_nth (k, 0, false, 0, 0);
+        _cleanup_free_ char *inside = fake_net_dump (k, fake_ns_id (k, init, FAKE_NS_NET));
+        _cleanup_free_ char *host = fake_net_dump (k, fake_ns_id (k, cli, FAKE_NS_NET));
+        assert_int_equal (fake_open_fds (k, cli), 3);
+        assert_null (strstr (host, "link lo loopback up"));
+        if (r < 0)
+          {
+            assert_non_null (err);
+            assert_int_equal (err->code, r);
+            assert_non_null (strstr (err->msg, path));
+          }
+        else
+          assert_non_null (strstr (inside, "link lo loopback up"));
+        fake_kernel_free (k);
+        if (hits == 0)
+          {
+            assert_int_equal (r, 0);
+            break;
+          }
+      }
+}
+
 int
 main (void)
 {
@@ -756,6 +803,7 @@ main (void)
     cmocka_unit_test (detach_survives_every_fault),
     cmocka_unit_test (detach_without_nf_tables_still_removes_the_container_state),
     cmocka_unit_test (prune_cleans_after_an_attach_that_died_at_every_call),
+    cmocka_unit_test (loopback_up_in_a_process_namespace_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

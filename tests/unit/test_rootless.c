@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include "core/cleanup.h"
 #include "core/container.h"
+#include "core/state.h"
 #include "tests/unit/fixture.h"
 
 #define UID 1000
@@ -372,6 +373,35 @@ rootless_create_survives_every_single_fault (void **state)
     }
 }
 
+/* list's OWNER is who owns the state (runc's), not root: the rootless caller's name from the
+ * host's /etc/passwd, "#UID" where it lists none. */
+static void
+list_names_the_owner_of_the_state (void **state)
+{
+  struct fx_world w;
+  struct focker_err *err = NULL;
+  struct container_state **list = NULL;
+
+  (void)state;
+  world (&w, "", OWN_MAPS);
+  create_ok (&w);
+  assert_int_equal (fake_write_file (w.k, "/etc/passwd",
+                                     "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/:/bin/sh\n",
+                                     0644),
+                    0);
+  FX_OK (&w, container_list (&list, FX_ROOT, &err), err);
+  assert_non_null (list[0]);
+  assert_string_equal (list[0]->owner, "alice");
+  container_list_free (list);
+  assert_int_equal (fake_write_file (w.k, "/etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0644), 0);
+  FX_OK (&w, container_list (&list, FX_ROOT, &err), err);
+  assert_string_equal (list[0]->owner, "#1000");
+  container_list_free (list);
+  assert_int_equal (fake_open_fds (w.k, w.cli), 3);
+  FX_OK (&w, container_delete (FX_ROOT, "c1", true, &err), err);
+  fx_world_fini (&w);
+}
+
 int
 main (void)
 {
@@ -385,6 +415,7 @@ main (void)
     cmocka_unit_test (root_with_rootless_true_writes_maps_itself),
     cmocka_unit_test (an_unprivileged_owner_may_map_only_its_own_ids),
     cmocka_unit_test (rootless_create_survives_every_single_fault),
+    cmocka_unit_test (list_names_the_owner_of_the_state),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
