@@ -42,8 +42,12 @@ session_init (struct session *x, const char *ref, const struct reg_opts *o, cons
   x->parallel = o->parallel ? o->parallel : 3;
   if (reg_ref_parse (&x->ref, ref, err) < 0)
     return -EINVAL;
-  x->base = xasprintf ("https://%s", x->ref.host);
+  /* a local registry is asked over plain HTTP first (most run without TLS, and a failed TLS
+   * attempt costs the helper its CA store: ~150 ms); one that answers as TLS servers answer
+   * plain HTTP gets https next.  Any other registry: https, then http only with
+   * --tls-verify=false. */
   x->http_ok = !o->tls_verify || reg_host_is_local (x->ref.host);
+  x->base = xasprintf ("%s://%s", reg_host_is_local (x->ref.host) ? "http" : "https", x->ref.host);
   return 0;
 }
 
@@ -231,14 +235,20 @@ session_note_answer (struct session *x, struct reg_response *resp, bool *retry,
                      struct focker_err **err)
 {
   *retry = false;
-  if (resp->status == 0 && !x->scheme_known && x->http_ok && strncmp (x->base, "https://", 8) == 0)
+  if (!x->scheme_known)
     {
-      /* a local (or --tls-verify=false) registry without TLS */
-      free (x->base);
-      x->base = xasprintf ("http://%s", x->ref.host);
-      x->scheme_known = true;
-      *retry = true;
-      return 0;
+      bool https = strncmp (x->base, "https://", 8) == 0;
+      /* a --tls-verify=false registry without TLS; or a local one that is a TLS server: no
+       * HTTP answer, or the 400 TLS servers give a plain HTTP request */
+      if ((https && resp->status == 0 && x->http_ok)
+          || (!https && (resp->status == 0 || resp->status == 400)))
+        {
+          free (x->base);
+          x->base = xasprintf ("%s://%s", https ? "http" : "https", x->ref.host);
+          x->scheme_known = true;
+          *retry = true;
+          return 0;
+        }
     }
   if (resp->status != 0)
     x->scheme_known = true;

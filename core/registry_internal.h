@@ -15,7 +15,7 @@ struct session
   const char *actions; /* the token scope's: "pull" or "pull,push" */
   unsigned parallel;
   char *base;   /* "https://HOST" or "http://HOST" */
-  bool http_ok; /* may fall back to plain HTTP */
+  bool http_ok; /* may use plain HTTP (a local registry, or --tls-verify=false) */
   bool scheme_known;
   char *auth; /* "Authorization: ..." or NULL */
   int auth_tries;

@@ -104,7 +104,10 @@ struct unpack
   bool no_openat2;         /* the kernel has no openat2: walk component by component */
   struct strset entries;   /* paths of entries unpacked so far (whiteouts excluded) */
   struct strset whiteouts; /* paths of whiteout devices made by this layer */
-  struct dir_time *dirs;   /* directory mtimes, set last (later entries change them) */
+  struct strset made;      /* directories made for entries below them (no entry of their own yet) */
+  char *pdir;              /* the directory pfd is open on (NULL: none), the last entries' parent */
+  int pfd;
+  struct dir_time *dirs; /* directory mtimes, set last (later entries change them) */
   size_t n_dirs;
   char inbuf[64 * 1024];
   char midbuf[64 * 1024];
@@ -246,6 +249,9 @@ open_dir (struct unpack *u, const char *dir, bool create, const char *raw, struc
           int r = sys_mkdirat (cur, c, 0755);
           if (r < 0)
             return focker_fail (err, r, "layer entry \"%s\": mkdir %s", raw, c);
+          /* the path so far: dir up to the end of this component */
+          _cleanup_free_ char *made = xstrndup (dir, (size_t)(c - copy) + strlen (c));
+          strset_add (&u->made, made);
           fd = sys_openat (cur, c, dflags, 0);
         }
       if (fd == -ELOOP || fd == -ENOTDIR)
@@ -256,6 +262,24 @@ open_dir (struct unpack *u, const char *dir, bool create, const char *raw, struc
       cur = fd;
     }
   return TAKE_FD (cur);
+}
+
+/* The layer directory `dir`, made if missing, as open_dir does; the fd stays open for the
+ * next entries in the same directory (borrowed: not to be closed).  Safe to keep: no entry
+ * removes or renames a directory, so the path names the same directory until the end. */
+static int
+parent_fd (struct unpack *u, const char *dir, const char *raw, struct focker_err **err)
+{
+  if (u->pdir && strcmp (u->pdir, dir) == 0)
+    return u->pfd;
+  if (u->pfd >= 0)
+    sys_close (u->pfd);
+  free (u->pdir);
+  u->pdir = NULL;
+  u->pfd = open_dir (u, dir, true, raw, err);
+  if (u->pfd >= 0)
+    u->pdir = xstrdup (dir);
+  return u->pfd;
 }
 
 /* ---- metadata ---- */
@@ -335,13 +359,12 @@ unpack_whiteout (struct unpack *u, const char *raw, const char *dir, const char 
 {
   const char *name = base + strlen (WH_PREFIX);
   _cleanup_free_ char *target = NULL;
-  _cleanup_close_ int pfd = -1;
   struct stat st;
-  int r;
+  int pfd, r;
 
   if (strcmp (base, WH_OPAQUE) == 0)
     {
-      pfd = open_dir (u, dir, true, raw, err);
+      pfd = parent_fd (u, dir, raw, err);
       return pfd < 0 ? pfd : set_opaque (pfd, raw, err);
     }
   if (strncmp (base, WH_META, strlen (WH_META)) == 0)
@@ -351,7 +374,7 @@ unpack_whiteout (struct unpack *u, const char *raw, const char *dir, const char 
   target = *dir ? xasprintf ("%s/%s", dir, name) : xstrdup (name);
   if (strset_has (&u->whiteouts, target))
     return focker_fail (err, -EINVAL, "layer entry \"%s\": duplicate whiteout", raw);
-  pfd = open_dir (u, dir, true, raw, err);
+  pfd = parent_fd (u, dir, raw, err);
   if (pfd < 0)
     return pfd;
   r = sys_fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW);
@@ -375,22 +398,19 @@ unpack_whiteout (struct unpack *u, const char *raw, const char *dir, const char 
 
 /* Make the name free for a new entry, or say that a directory entry lands on a directory made
  * implicitly (*exists).  A whiteout of this layer gives way; a directory replacing one must
- * hide the lower layers' directory (*opaque). */
+ * hide the lower layers' directory (*opaque).  What is in the layer directory is known from
+ * the sets (it starts empty, and only entries, whiteouts and made directories add names), so
+ * a free name costs no stat; the creating calls (O_EXCL, mkdirat, ...) still fail on a name
+ * that exists, whatever the sets say. */
 static int
 prepare_name (struct unpack *u, int pfd, const char *path, const char *base, bool is_dir,
               const char *raw, bool *exists, bool *opaque, struct focker_err **err)
 {
-  struct stat st;
   int r;
 
   *exists = *opaque = false;
   if (strset_has (&u->entries, path))
     return focker_fail (err, -EINVAL, "layer entry \"%s\": duplicate entry", raw);
-  r = sys_fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW);
-  if (r == -ENOENT)
-    return 0;
-  if (r < 0)
-    return focker_fail (err, r, "layer entry \"%s\": stat", raw);
   if (strset_has (&u->whiteouts, path))
     {
       r = sys_unlinkat (pfd, base, 0);
@@ -399,7 +419,9 @@ prepare_name (struct unpack *u, int pfd, const char *path, const char *base, boo
       *opaque = is_dir;
       return 0;
     }
-  if (S_ISDIR (st.st_mode) && is_dir)
+  if (!strset_has (&u->made, path))
+    return 0;
+  if (is_dir)
     {
       *exists = true;
       return 0;
@@ -575,11 +597,10 @@ unpack_entry (struct unpack *u, struct archive_entry *e, struct focker_err **err
 {
   const char *raw = archive_entry_pathname (e);
   _cleanup_free_ char *path = NULL, *dir = NULL;
-  _cleanup_close_ int pfd = -1;
   const char *base, *link = archive_entry_hardlink (e);
   mode_t type = archive_entry_filetype (e);
   bool exists, opaque;
-  int r;
+  int pfd, r;
 
   r = clean_path (&path, raw, err);
   if (r < 0)
@@ -603,7 +624,7 @@ unpack_entry (struct unpack *u, struct archive_entry *e, struct focker_err **err
       strset_add (&u->entries, path);
       return unpack_dir (u, e, -1, path, base, true, false, raw, err);
     }
-  pfd = open_dir (u, dir, true, raw, err);
+  pfd = parent_fd (u, dir, raw, err);
   if (pfd < 0)
     return pfd;
   r = prepare_name (u, pfd, path, base, link == NULL && type == AE_IFDIR, raw, &exists, &opaque,
@@ -688,6 +709,7 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
 
   u->dirfd = dirfd;
   u->srcfd = srcfd;
+  u->pfd = -1;
   u->raw = archive_read_new ();
   u->tar = archive_read_new ();
   u->diff = digest_new ();
@@ -701,6 +723,10 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
   digest_free (u->diff);
   strset_free (&u->entries);
   strset_free (&u->whiteouts);
+  strset_free (&u->made);
+  if (u->pfd >= 0)
+    sys_close (u->pfd);
+  free (u->pdir);
   for (size_t i = 0; i < u->n_dirs; i++)
     free (u->dirs[i].path);
   free (u->dirs);

@@ -123,6 +123,16 @@ fx_dump_journal (struct fake_kernel *k, size_t n)
     }
 }
 
+size_t
+fx_count_calls (struct fake_kernel *k, enum sys_id id)
+{
+  size_t n = 0;
+
+  for (long i = fake_journal_find (k, id, 0); i >= 0; i = fake_journal_find (k, id, (size_t)i + 1))
+    n++;
+  return n;
+}
+
 void
 fx_ok_fn (struct fake_kernel *k, int r, struct focker_err *err, const char *what)
 {

@@ -34,6 +34,8 @@ bool fx_no_cgroup_left (void);
 bool fx_nothing_left (struct fx_world *w, const char *id);
 /* The last n calls of the journal, on the test's output. */
 void fx_dump_journal (struct fake_kernel *k, size_t n);
+/* How many calls of `id` the journal holds. */
+size_t fx_count_calls (struct fake_kernel *k, enum sys_id id);
 void fx_ok_fn (struct fake_kernel *k, int r, struct focker_err *err, const char *what);
 
 struct store;

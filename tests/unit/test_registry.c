@@ -67,6 +67,9 @@ struct fake_reg
   const char *location;  /* where POST sends uploads (default: the registry's own path) */
   size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
   uid_t helper_uid;      /* the uid the (fake) focker-fetch ran as */
+  const char *local;     /* "http" or "https": the registry is localhost:5000, on this scheme */
+  int wrong_scheme;      /* what the other scheme answers: 0 (no HTTP) or 400 */
+  size_t http_asks, https_asks; /* requests to localhost:5000 over each scheme */
   struct done q[8];
   size_t nq, max_inflight;
   int next_h;
@@ -284,6 +287,23 @@ fake_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   assert_true (f->nq < 8);
   memset (d, 0, sizeof *d);
   d->h = f->next_h++;
+  if (f->local && strstr (rq->url, "://localhost:5000/") != NULL)
+    {
+      const char *path = strstr (rq->url, "://localhost:5000/") + strlen ("://localhost:5000");
+      bool https = strncmp (rq->url, "https://", 8) == 0;
+      _cleanup_free_ char *url = xasprintf (REG "%s", path);
+      struct reg_request mapped = *rq;
+      *(https ? &f->https_asks : &f->http_asks) += 1;
+      if (strcmp (f->local, https ? "https" : "http") != 0)
+        {
+          d->r.status = f->wrong_scheme;
+          d->r.error = f->wrong_scheme ? NULL : xstrdup ("wrong version number");
+          return d->h;
+        }
+      mapped.url = url;
+      serve (f, &mapped, &d->r);
+      return d->h;
+    }
   serve (f, rq, &d->r);
   if (f->nq > f->max_inflight)
     f->max_inflight = f->nq;
@@ -708,6 +728,41 @@ pull_fetches_every_layer_in_parallel_and_unpacks_them (void **state)
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
   fake_reg_free (f);
   fake_kernel_free (k);
+}
+
+/* A local registry is asked over http first, and over https when it answers as a TLS server
+ * does: nothing at all, or a 400. */
+static void
+a_local_registry_is_asked_over_http_then_https (void **state)
+{
+  static const struct
+  {
+    const char *serves;
+    int wrong;
+    size_t http_asks, https_asks;
+  } cases[] = {
+    { "http", 0, 5, 0 },  /* plain HTTP: https is never tried */
+    { "https", 0, 1, 5 }, /* TLS: the plain request gets no HTTP answer */
+    { "https", 400, 1, 5 },
+  };
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      WORLD (k, f, s, o);
+      _cleanup_err_ struct focker_err *err = NULL;
+      _cleanup_free_ char *name = NULL;
+      struct img_digests d;
+
+      f->local = cases[i].serves;
+      f->wrong_scheme = cases[i].wrong;
+      publish_image (f, "latest", "app", "amd64", &d);
+      if (pull (s, "localhost:5000/lib/app", &o, &name, &err) < 0)
+        fail_msg ("case %zu: pull: %s", i, err->msg);
+      assert_int_equal (f->http_asks, cases[i].http_asks);
+      assert_int_equal (f->https_asks, cases[i].https_asks);
+      assert_int_equal (f->blob_gets, 4);
+      WORLD_END (k, f, s);
+    }
 }
 
 static void
@@ -1144,6 +1199,7 @@ main (void)
     cmocka_unit_test (auth_challenges_parse_and_hostile_ones_are_refused),
     cmocka_unit_test (credentials_come_from_an_auth_file),
     cmocka_unit_test (pull_fetches_every_layer_in_parallel_and_unpacks_them),
+    cmocka_unit_test (a_local_registry_is_asked_over_http_then_https),
     cmocka_unit_test (pull_of_an_index_takes_the_platform_asked_for),
     cmocka_unit_test (pull_answers_basic_and_bearer_challenges),
     cmocka_unit_test (a_transfer_cut_off_is_resumed_with_a_range),

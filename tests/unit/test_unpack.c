@@ -18,6 +18,7 @@
 #include "core/tar_write.h"
 #include "core/unpack.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/tarbuild.h"
 
 #define LAYER "/layer"
@@ -451,6 +452,35 @@ garbage_is_refused (void **state)
 }
 
 /* Every call failing in turn: an error and no fd left; success means the full layer. */
+/* Entries of one directory share its fd, and a free name costs no stat: a file is a create,
+ * its data and its metadata. */
+static void
+files_of_one_directory_cost_no_walk_and_no_stat (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_GZIP);
+
+  tarb_dir (t, "usr", 0755, 1);
+  tarb_dir (t, "usr/lib", 0755, 1);
+  for (int i = 0; i < 50; i++)
+    {
+      char name[32];
+      snprintf (name, sizeof name, "usr/lib/f%d", i);
+      tarb_file (t, name, "x", 0644);
+    }
+  tarb_dir (t, "usr/lib/sub", 0755, 1);
+  tarb_file (t, "usr/lib/sub/g", "y", 0644);
+  expect_ok (t);
+  expect_content (k, LAYER "/usr/lib/f49", "x");
+  expect_content (k, LAYER "/usr/lib/sub/g", "y");
+  /* one open of each parent directory at a change of directory, and the directories' own
+   * (their times are set last, by path) */
+  assert_true (fx_count_calls (k, SYS_ID_openat2) <= 8);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fstatat), 0);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
 static void
 unpack_survives_every_fault (void **state)
 {
@@ -580,6 +610,7 @@ main (void)
     cmocka_unit_test (hostile_archives_are_refused_without_openat2),
     cmocka_unit_test (garbage_is_refused),
     cmocka_unit_test (tar_writer_output_unpacks),
+    cmocka_unit_test (files_of_one_directory_cost_no_walk_and_no_stat),
     cmocka_unit_test (unpack_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
