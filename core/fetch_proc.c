@@ -120,14 +120,20 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   if (r < 0)
     return focker_fail (err, r, "%s: pipe", p->helper);
   r = sys_pipe2 (out, O_CLOEXEC);
+  if (r >= 0 && rq->out_fd >= 0 && (r = sys_pipe2 (body, O_CLOEXEC)) < 0)
+    {
+      sys_close (out[0]);
+      sys_close (out[1]);
+    }
   if (r < 0)
     {
       sys_close (in[0]);
       sys_close (in[1]);
       return focker_fail (err, r, "%s: pipe", p->helper);
     }
-  struct child_args c
-      = { .helper = p->helper, .fds = { in[0], out[1], 2, rq->out_fd, rq->body_fd } };
+  /* the body comes through a pipe focker copies and hashes: the helper never holds the
+   * download's fd */
+  struct child_args c = { .helper = p->helper, .fds = { in[0], out[1], 2, body[1], rq->body_fd } };
   struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = child_main, .arg = &c };
   pid_t pid = sys_clone (&ca);
   sys_close (in[0]);

@@ -67,6 +67,8 @@ struct fake_reg
   const char *location;  /* where POST sends uploads (default: the registry's own path) */
   size_t auth_elsewhere; /* requests to another host that carried an Authorization header */
   uid_t helper_uid;      /* the uid the (fake) focker-fetch ran as */
+  int helper_bodies;     /* blob bodies it was asked to write to fd 3 */
+  int helper_body_files; /* ... of which fd 3 was not a pipe (the download itself) */
   const char *local;     /* "http" or "https": the registry is localhost:5000, on this scheme */
   int wrong_scheme;      /* what the other scheme answers: 0 (no HTTP) or 400 */
   size_t http_asks, https_asks; /* requests to localhost:5000 over each scheme */
@@ -1065,6 +1067,13 @@ fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void 
     .out_fd = json_is_true (json_object_get (req, "out_fd")) ? 3 : -1,
     .range_from = (uint64_t)json_integer_value (json_object_get (req, "range_from")),
   };
+  if (rq.out_fd >= 0)
+    {
+      struct stat st;
+      f->helper_bodies++;
+      if (sys_fstatat (3, "", &st, AT_EMPTY_PATH) < 0 || !S_ISFIFO (st.st_mode))
+        f->helper_body_files++;
+    }
   serve (f, &rq, &r);
   json_t *res = json_pack ("{s:i, s:[]}", "status", r.status, "headers");
   for (char **p = r.headers; p && *p; p++)
@@ -1119,6 +1128,9 @@ the_helper_process_transport_pulls_as_nobody (void **state)
   if (pull (s, "reg.test/lib/app", &o, &name, &err) < 0)
     fail_msg ("pull: %s", err->msg);
   assert_int_equal (f->helper_uid, 65534);
+  /* every body came through a pipe focker copied: the helper never held a download */
+  assert_true (f->helper_bodies >= 3);
+  assert_int_equal (f->helper_body_files, 0);
   assert_int_equal (store_image_get (&img, s, name, &err), 0);
   assert_string_equal (img->manifest_digest, d.manifest);
   image_free (img);
