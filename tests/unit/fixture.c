@@ -43,6 +43,20 @@ fx_next_command (struct fx_world *w)
   w->cli = fake_spawn (w->k);
 }
 
+int
+fx_live_processes (struct fx_world *w)
+{
+  int n = 0;
+
+  for (pid_t p = 2; p < 4096; p++)
+    {
+      struct fake_proc *fp = fake_proc (w->k, p);
+      if (fp && fp->alive && !fp->zombie && p != w->cli)
+        n++;
+    }
+  return n;
+}
+
 char *
 fx_read (const char *path)
 {
