@@ -155,6 +155,38 @@ v2_places_the_init_and_converts_values (void **state)
   world_free (w);
 }
 
+/* The journal index of the first open of a path ending in `suffix`, -1 if none. */
+static long
+first_open_of (struct fake_kernel *k, const char *suffix)
+{
+  for (size_t i = 0; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->id == SYS_ID_openat && strstr (c->args, suffix))
+        return (long)i;
+    }
+  return -1;
+}
+
+/* The kernel checks a quota against the current period (and memsw against the memory
+ * limit): the period goes first, and raising both memory values, memsw first. */
+static void
+v1_writes_the_period_before_the_quota (void **state)
+{
+  struct fx_world *w = world_new (FAKE_CGROUP_V1, NULL, resources);
+  long period, quota, memsw, limit;
+
+  (void)state;
+  create_ok (w);
+  period = first_open_of (w->k, "cpu.cfs_period_us");
+  quota = first_open_of (w->k, "cpu.cfs_quota_us");
+  memsw = first_open_of (w->k, "memory.memsw.limit_in_bytes");
+  limit = first_open_of (w->k, "memory.limit_in_bytes");
+  assert_true (period >= 0 && quota > period);
+  assert_true (memsw >= 0 && limit > memsw);
+  world_free (w);
+}
+
 static void
 v1_writes_v1_files_and_places_before_the_namespace (void **state)
 {
@@ -962,6 +994,7 @@ main (void)
     cmocka_unit_test (detect_reports_each_layout),
     cmocka_unit_test (v2_places_the_init_and_converts_values),
     cmocka_unit_test (v1_writes_v1_files_and_places_before_the_namespace),
+    cmocka_unit_test (v1_writes_the_period_before_the_quota),
     cmocka_unit_test (hybrid_uses_v1_controllers_and_the_unified_hierarchy),
     cmocka_unit_test (cgroups_path_forms),
     cmocka_unit_test (busy_cgroup_is_refused),
