@@ -35,8 +35,8 @@ format_field (char *buf, size_t n, const struct spec_resources *r, const struct 
 }
 
 int
-cg_set_fields (const char *dir, const struct spec_resources *r, const struct cg_field *f,
-               size_t n, struct focker_err **err)
+cg_set_fields (const char *dir, const struct spec_resources *r, const struct cg_field *f, size_t n,
+               struct focker_err **err)
 {
   for (size_t i = 0; i < n; i++)
     {
