@@ -50,6 +50,32 @@ size_t fx_count_in (const char *dir);
  * temporary is left under blobs/ or layers/. */
 void fx_store_check (const char *root);
 
+/* The fault loop (SQLite's driver): `body` runs once for each n = 1, 2, ... with the nth
+ * counted call of its operation failing with EIO, once (persist false) and then from the nth
+ * call on (persist true), until a run does not reach its fault; that run must succeed.
+ * The body builds its world, arms the fault (fx_fault_arm) just before the operation,
+ * disarms it (fx_fault_disarm) just after, checks that nothing is left, and frees the world;
+ * it returns the operation's result. */
+enum fx_fault_mode
+{
+  FX_FAULT_ONCE_THEN_PERSIST,
+  FX_FAULT_ONCE,    /* single faults only */
+  FX_FAULT_PERSIST, /* persistent faults only */
+};
+struct fx_fault
+{
+  long n;
+  bool persist;
+  bool armed, hit;
+  struct fake_kernel *k;
+};
+void fx_fault_arm (struct fx_fault *f, struct fake_kernel *k);
+/* Disarms, and sets f->hit: did the run reach its fault? */
+void fx_fault_disarm (struct fx_fault *f);
+/* Returns the number of runs. */
+long fx_fault_loop (enum fx_fault_mode mode, int (*body) (struct fx_fault *f, void *ctx),
+                    void *ctx);
+
 /* Fails the test with err's message and the end of k's journal (k may be NULL) when `call`
  * returns < 0.  A macro, so the call runs before `err` is read (function arguments have no
  * order). */
