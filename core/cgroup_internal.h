@@ -52,11 +52,14 @@ bool cg_word_in (const char *word, const char *list);
 
 /* Per-controller writers.  `dir` is the container's directory in the hierarchy that carries
  * the controller. */
+/* The same files on v1 and v2: cpuset.cpus and cpuset.mems; hugetlb.<size>.<suffix>
+ * ("limit_in_bytes" on v1, "max" on v2). */
+int cgroup_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err);
+int cgroup_hugetlb (const char *dir, const struct spec_resources *r, const char *suffix,
+                    struct focker_err **err);
 int cgroup_v1_memory (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v1_cpu (const char *dir, const struct spec_resources *r, struct focker_err **err);
-int cgroup_v1_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v1_blkio (const char *dir, const struct spec_resources *r, struct focker_err **err);
-int cgroup_v1_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err);
 /* The device rules (cgroup_device_rules) to the v1 devices cgroup, in order. */
 int cgroup_v1_devices (const char *dir, const struct spec_device_rule *rules, size_t n,
                        struct focker_err **err);
@@ -66,9 +69,7 @@ int cgroup_v1_freeze (const char *dir, bool freeze, struct focker_err **err);
 
 int cgroup_v2_memory (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v2_cpu (const char *dir, const struct spec_resources *r, struct focker_err **err);
-int cgroup_v2_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v2_io (const char *dir, const struct spec_resources *r, struct focker_err **err);
-int cgroup_v2_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err);
 int cgroup_v2_unified (const char *dir, const char *controllers, const struct spec_resources *r,
                        struct focker_err **err);
 int cgroup_v2_freeze (const char *dir, bool freeze, struct focker_err **err);

@@ -79,7 +79,7 @@ cgroup_v1_cpu (const char *dir, const struct spec_resources *r, struct focker_er
 }
 
 int
-cgroup_v1_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
+cgroup_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
 {
   int rc;
 
@@ -196,12 +196,12 @@ cgroup_v1_blkio (const char *dir, const struct spec_resources *r, struct focker_
 }
 
 int
-cgroup_v1_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err)
+cgroup_hugetlb (const char *dir, const struct spec_resources *r, const char *suffix,
+                struct focker_err **err)
 {
   for (size_t i = 0; i < r->n_hugepage_limits; i++)
     {
-      _cleanup_free_ char *f
-          = xasprintf ("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
+      _cleanup_free_ char *f = xasprintf ("hugetlb.%s.%s", r->hugepage_limits[i].page_size, suffix);
       char v[32];
       int rc;
       snprintf (v, sizeof v, "%" PRIu64, r->hugepage_limits[i].limit);

@@ -107,18 +107,6 @@ cgroup_v2_cpu (const char *dir, const struct spec_resources *r, struct focker_er
   return 0;
 }
 
-int
-cgroup_v2_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
-{
-  int rc;
-
-  if (r->cpu_cpus && (rc = cg_set (dir, "cpuset.cpus", r->cpu_cpus, "cpu.cpus", err)) < 0)
-    return rc;
-  if (r->cpu_mems && (rc = cg_set (dir, "cpuset.mems", r->cpu_mems, "cpu.mems", err)) < 0)
-    return rc;
-  return 0;
-}
-
 static int
 io_max (const char *dir, const char *key, const char *field, const struct spec_throttle *t,
         size_t n, struct focker_err **err)
@@ -178,21 +166,6 @@ cgroup_v2_io (const char *dir, const struct spec_resources *r, struct focker_err
                        r->n_throttle_write_iops, err))
              < 0)
     return rc;
-  return 0;
-}
-
-int
-cgroup_v2_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err)
-{
-  for (size_t i = 0; i < r->n_hugepage_limits; i++)
-    {
-      _cleanup_free_ char *f = xasprintf ("hugetlb.%s.max", r->hugepage_limits[i].page_size);
-      char v[32];
-      int rc;
-      snprintf (v, sizeof v, "%" PRIu64, r->hugepage_limits[i].limit);
-      if ((rc = cg_set (dir, f, v, "hugepageLimits", err)) < 0)
-        return rc;
-    }
   return 0;
 }
 
