@@ -616,7 +616,7 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       d = ctl_dir (cg, v2ctls, "cpuset", "cpuset", &v2);
       if (d == NULL)
         return no_controller ("cpu.cpus", "cpuset", err);
-      rc = v2 ? cgroup_v2_cpuset (d, r, err) : cgroup_v1_cpuset (d, r, err);
+      rc = cgroup_cpuset (d, r, err);
       if (rc < 0)
         return rc;
     }
@@ -643,7 +643,7 @@ cgroup_apply (const struct cgroup *cg, const struct spec_resources *r, struct fo
       d = ctl_dir (cg, v2ctls, "hugetlb", "hugetlb", &v2);
       if (d == NULL)
         return no_controller ("hugepageLimits", "hugetlb", err);
-      rc = v2 ? cgroup_v2_hugetlb (d, r, err) : cgroup_v1_hugetlb (d, r, err);
+      rc = cgroup_hugetlb (d, r, v2 ? "max" : "limit_in_bytes", err);
       if (rc < 0)
         return rc;
     }

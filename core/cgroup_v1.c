@@ -15,10 +15,27 @@ i64 (char *buf, size_t n, int64_t v)
   snprintf (buf, n, "%" PRId64, v);
 }
 
+/* The memory files after memory.limit and memsw (whose order depends on the values). */
+static const struct cg_field v1_memory[] = {
+  CG_FIELD (memory_reservation, CG_I64, "memory.soft_limit_in_bytes", "memory.reservation", false),
+  /* kernel memory limits are gone from recent kernels (5.16 refuses, 6.x has no file):
+   * deprecated in the runtime-spec, applied only where the file exists */
+  CG_FIELD (memory_kernel, CG_I64, "memory.kmem.limit_in_bytes", "memory.kernel", true),
+  CG_FIELD (memory_kernel_tcp, CG_I64, "memory.kmem.tcp.limit_in_bytes", "memory.kernelTCP", true),
+  CG_FIELD (memory_swappiness, CG_U64, "memory.swappiness", "memory.swappiness", false),
+  CG_FIELD (disable_oom_killer, CG_BOOL, "memory.oom_control", "memory.disableOOMKiller", false),
+  CG_FIELD (use_hierarchy, CG_BOOL, "memory.use_hierarchy", "memory.useHierarchy", false),
+};
+
+/* memory.limit or memsw when only one of them is set. */
+static const struct cg_field v1_limit_or_swap[] = {
+  CG_FIELD (memory_limit, CG_I64, "memory.limit_in_bytes", "memory.limit", false),
+  CG_FIELD (memory_swap, CG_I64, "memory.memsw.limit_in_bytes", "memory.swap", false),
+};
+
 int
 cgroup_v1_memory (const char *dir, const struct spec_resources *r, struct focker_err **err)
 {
-  char v[32];
   int rc;
 
   if (r->has_memory_limit && r->has_memory_swap)
@@ -38,115 +55,31 @@ cgroup_v1_memory (const char *dir, const struct spec_resources *r, struct focker
       if (rc < 0)
         return rc;
     }
-  else if (r->has_memory_limit)
-    {
-      i64 (v, sizeof v, r->memory_limit);
-      if ((rc = cg_set (dir, "memory.limit_in_bytes", v, "memory.limit", err)) < 0)
-        return rc;
-    }
-  else if (r->has_memory_swap)
-    {
-      i64 (v, sizeof v, r->memory_swap);
-      if ((rc = cg_set (dir, "memory.memsw.limit_in_bytes", v, "memory.swap", err)) < 0)
-        return rc;
-    }
-  if (r->has_memory_reservation)
-    {
-      i64 (v, sizeof v, r->memory_reservation);
-      if ((rc = cg_set (dir, "memory.soft_limit_in_bytes", v, "memory.reservation", err)) < 0)
-        return rc;
-    }
-  /* kernel memory limits are gone from recent kernels (5.16 refuses, 6.x has no file):
-   * deprecated in the runtime-spec, applied only where the file exists */
-  if (r->has_memory_kernel && cg_exists (dir, "memory.kmem.limit_in_bytes"))
-    {
-      i64 (v, sizeof v, r->memory_kernel);
-      if ((rc = cg_set (dir, "memory.kmem.limit_in_bytes", v, "memory.kernel", err)) < 0)
-        return rc;
-    }
-  if (r->has_memory_kernel_tcp && cg_exists (dir, "memory.kmem.tcp.limit_in_bytes"))
-    {
-      i64 (v, sizeof v, r->memory_kernel_tcp);
-      if ((rc = cg_set (dir, "memory.kmem.tcp.limit_in_bytes", v, "memory.kernelTCP", err)) < 0)
-        return rc;
-    }
-  if (r->has_memory_swappiness)
-    {
-      snprintf (v, sizeof v, "%" PRIu64, r->memory_swappiness);
-      if ((rc = cg_set (dir, "memory.swappiness", v, "memory.swappiness", err)) < 0)
-        return rc;
-    }
-  if (r->has_disable_oom_killer)
-    {
-      rc = cg_set (dir, "memory.oom_control", r->disable_oom_killer ? "1" : "0",
-                   "memory.disableOOMKiller", err);
-      if (rc < 0)
-        return rc;
-    }
-  if (r->has_use_hierarchy)
-    {
-      rc = cg_set (dir, "memory.use_hierarchy", r->use_hierarchy ? "1" : "0", "memory.useHierarchy",
-                   err);
-      if (rc < 0)
-        return rc;
-    }
-  return 0;
+  else if ((rc = cg_set_fields (dir, r, v1_limit_or_swap, CG_LEN (v1_limit_or_swap), err)) < 0)
+    return rc; /* one of the two at most: no order to keep */
+  return cg_set_fields (dir, r, v1_memory, CG_LEN (v1_memory), err);
 }
+
+/* In this order: the period before the quota, because the kernel checks a quota against the
+ * current period (and the rt runtime against the rt period). */
+static const struct cg_field v1_cpu[] = {
+  CG_FIELD (cpu_shares, CG_U64, "cpu.shares", "cpu.shares", false),
+  CG_FIELD (cpu_period, CG_U64, "cpu.cfs_period_us", "cpu.period", false),
+  CG_FIELD (cpu_quota, CG_I64, "cpu.cfs_quota_us", "cpu.quota", false),
+  CG_FIELD (cpu_burst, CG_U64, "cpu.cfs_burst_us", "cpu.burst", false),
+  CG_FIELD (cpu_rt_period, CG_U64, "cpu.rt_period_us", "cpu.realtimePeriod", false),
+  CG_FIELD (cpu_rt_runtime, CG_I64, "cpu.rt_runtime_us", "cpu.realtimeRuntime", false),
+  CG_FIELD (cpu_idle, CG_I64, "cpu.idle", "cpu.idle", false),
+};
 
 int
 cgroup_v1_cpu (const char *dir, const struct spec_resources *r, struct focker_err **err)
 {
-  char v[32];
-  int rc;
-
-  if (r->has_cpu_shares)
-    {
-      snprintf (v, sizeof v, "%" PRIu64, r->cpu_shares);
-      if ((rc = cg_set (dir, "cpu.shares", v, "cpu.shares", err)) < 0)
-        return rc;
-    }
-  /* the period first: a quota is checked against the current period */
-  if (r->has_cpu_period)
-    {
-      snprintf (v, sizeof v, "%" PRIu64, r->cpu_period);
-      if ((rc = cg_set (dir, "cpu.cfs_period_us", v, "cpu.period", err)) < 0)
-        return rc;
-    }
-  if (r->has_cpu_quota)
-    {
-      i64 (v, sizeof v, r->cpu_quota);
-      if ((rc = cg_set (dir, "cpu.cfs_quota_us", v, "cpu.quota", err)) < 0)
-        return rc;
-    }
-  if (r->has_cpu_burst)
-    {
-      snprintf (v, sizeof v, "%" PRIu64, r->cpu_burst);
-      if ((rc = cg_set (dir, "cpu.cfs_burst_us", v, "cpu.burst", err)) < 0)
-        return rc;
-    }
-  if (r->has_cpu_rt_period)
-    {
-      snprintf (v, sizeof v, "%" PRIu64, r->cpu_rt_period);
-      if ((rc = cg_set (dir, "cpu.rt_period_us", v, "cpu.realtimePeriod", err)) < 0)
-        return rc;
-    }
-  if (r->has_cpu_rt_runtime)
-    {
-      i64 (v, sizeof v, r->cpu_rt_runtime);
-      if ((rc = cg_set (dir, "cpu.rt_runtime_us", v, "cpu.realtimeRuntime", err)) < 0)
-        return rc;
-    }
-  if (r->has_cpu_idle)
-    {
-      i64 (v, sizeof v, r->cpu_idle);
-      if ((rc = cg_set (dir, "cpu.idle", v, "cpu.idle", err)) < 0)
-        return rc;
-    }
-  return 0;
+  return cg_set_fields (dir, r, v1_cpu, CG_LEN (v1_cpu), err);
 }
 
 int
-cgroup_v1_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
+cgroup_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
 {
   int rc;
 
@@ -263,12 +196,12 @@ cgroup_v1_blkio (const char *dir, const struct spec_resources *r, struct focker_
 }
 
 int
-cgroup_v1_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err)
+cgroup_hugetlb (const char *dir, const struct spec_resources *r, const char *suffix,
+                struct focker_err **err)
 {
   for (size_t i = 0; i < r->n_hugepage_limits; i++)
     {
-      _cleanup_free_ char *f
-          = xasprintf ("hugetlb.%s.limit_in_bytes", r->hugepage_limits[i].page_size);
+      _cleanup_free_ char *f = xasprintf ("hugetlb.%s.%s", r->hugepage_limits[i].page_size, suffix);
       char v[32];
       int rc;
       snprintf (v, sizeof v, "%" PRIu64, r->hugepage_limits[i].limit);

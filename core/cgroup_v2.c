@@ -27,18 +27,20 @@ v1_only (const char *field, struct focker_err **err)
                       "linux.resources.%s: cgroup v2 has no equivalent on this host", field);
 }
 
+/* Written around memory.swap.max, whose value is checked against the limit first. */
+static const struct cg_field v2_memory_max
+    = CG_FIELD (memory_limit, CG_MAX, "memory.max", "memory.limit", false);
+static const struct cg_field v2_memory_low
+    = CG_FIELD (memory_reservation, CG_MAX, "memory.low", "memory.reservation", false);
+
 int
 cgroup_v2_memory (const char *dir, const struct spec_resources *r, struct focker_err **err)
 {
   char v[32];
   int rc;
 
-  if (r->has_memory_limit)
-    {
-      limit_text (v, sizeof v, r->memory_limit);
-      if ((rc = cg_set (dir, "memory.max", v, "memory.limit", err)) < 0)
-        return rc;
-    }
+  if ((rc = cg_set_fields (dir, r, &v2_memory_max, 1, err)) < 0)
+    return rc;
   if (r->has_memory_swap)
     {
       /* v1's memsw is memory+swap; v2's swap.max is swap alone */
@@ -59,12 +61,8 @@ cgroup_v2_memory (const char *dir, const struct spec_resources *r, struct focker
       if ((rc = cg_set (dir, "memory.swap.max", v, "memory.swap", err)) < 0)
         return rc;
     }
-  if (r->has_memory_reservation)
-    {
-      limit_text (v, sizeof v, r->memory_reservation);
-      if ((rc = cg_set (dir, "memory.low", v, "memory.reservation", err)) < 0)
-        return rc;
-    }
+  if ((rc = cg_set_fields (dir, r, &v2_memory_low, 1, err)) < 0)
+    return rc;
   if (r->has_memory_swappiness && r->memory_swappiness != (uint64_t)-1)
     return v1_only ("memory.swappiness", err);
   if (r->has_disable_oom_killer && r->disable_oom_killer)
@@ -73,6 +71,12 @@ cgroup_v2_memory (const char *dir, const struct spec_resources *r, struct focker
    * useHierarchy: v2 is always hierarchical */
   return 0;
 }
+
+/* After cpu.weight and cpu.max (written from converted and combined fields). */
+static const struct cg_field v2_cpu[] = {
+  CG_FIELD (cpu_burst, CG_U64, "cpu.max.burst", "cpu.burst", false),
+  CG_FIELD (cpu_idle, CG_I64, "cpu.idle", "cpu.idle", false),
+};
 
 int
 cgroup_v2_cpu (const char *dir, const struct spec_resources *r, struct focker_err **err)
@@ -96,32 +100,10 @@ cgroup_v2_cpu (const char *dir, const struct spec_resources *r, struct focker_er
       if ((rc = cg_set (dir, "cpu.max", v, r->has_cpu_quota ? "cpu.quota" : "cpu.period", err)) < 0)
         return rc;
     }
-  if (r->has_cpu_burst)
-    {
-      snprintf (v, sizeof v, "%" PRIu64, r->cpu_burst);
-      if ((rc = cg_set (dir, "cpu.max.burst", v, "cpu.burst", err)) < 0)
-        return rc;
-    }
-  if (r->has_cpu_idle)
-    {
-      snprintf (v, sizeof v, "%" PRId64, r->cpu_idle);
-      if ((rc = cg_set (dir, "cpu.idle", v, "cpu.idle", err)) < 0)
-        return rc;
-    }
+  if ((rc = cg_set_fields (dir, r, v2_cpu, CG_LEN (v2_cpu), err)) < 0)
+    return rc;
   if ((r->has_cpu_rt_runtime && r->cpu_rt_runtime) || (r->has_cpu_rt_period && r->cpu_rt_period))
     return v1_only (r->has_cpu_rt_runtime ? "cpu.realtimeRuntime" : "cpu.realtimePeriod", err);
-  return 0;
-}
-
-int
-cgroup_v2_cpuset (const char *dir, const struct spec_resources *r, struct focker_err **err)
-{
-  int rc;
-
-  if (r->cpu_cpus && (rc = cg_set (dir, "cpuset.cpus", r->cpu_cpus, "cpu.cpus", err)) < 0)
-    return rc;
-  if (r->cpu_mems && (rc = cg_set (dir, "cpuset.mems", r->cpu_mems, "cpu.mems", err)) < 0)
-    return rc;
   return 0;
 }
 
@@ -184,21 +166,6 @@ cgroup_v2_io (const char *dir, const struct spec_resources *r, struct focker_err
                        r->n_throttle_write_iops, err))
              < 0)
     return rc;
-  return 0;
-}
-
-int
-cgroup_v2_hugetlb (const char *dir, const struct spec_resources *r, struct focker_err **err)
-{
-  for (size_t i = 0; i < r->n_hugepage_limits; i++)
-    {
-      _cleanup_free_ char *f = xasprintf ("hugetlb.%s.max", r->hugepage_limits[i].page_size);
-      char v[32];
-      int rc;
-      snprintf (v, sizeof v, "%" PRIu64, r->hugepage_limits[i].limit);
-      if ((rc = cg_set (dir, f, v, "hugepageLimits", err)) < 0)
-        return rc;
-    }
   return 0;
 }
 

@@ -609,21 +609,32 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
   return 0;
 }
 
+/* Open the new root and make it the working directory: its fd, or a negative errno. */
+static int
+chdir_rootfs (const char *rootfs, struct focker_err **err)
+{
+  _cleanup_close_ int fd = sys_openat (AT_FDCWD, rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  int r;
+
+  if (fd < 0)
+    return focker_fail (err, fd, "open rootfs %s", rootfs);
+  r = sys_fchdir (fd);
+  if (r < 0)
+    return focker_fail (err, r, "chdir to rootfs %s", rootfs);
+  return TAKE_FD (fd);
+}
+
 /* Move the new root over / and chroot into it: for a root that cannot be pivoted (ramfs) or
  * when asked (--no-pivot).  Weaker than pivot_root: the old root stays reachable to a process
  * that can escape a chroot, which CAP_SYS_CHROOT in the container allows. */
 int
 rootfs_pivot_chroot (const char *rootfs, struct focker_err **err)
 {
-  _cleanup_close_ int newroot = -1;
+  _cleanup_close_ int newroot = chdir_rootfs (rootfs, err);
   int r;
 
-  newroot = sys_openat (AT_FDCWD, rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (newroot < 0)
-    return focker_fail (err, newroot, "open rootfs %s", rootfs);
-  r = sys_fchdir (newroot);
-  if (r < 0)
-    return focker_fail (err, r, "chdir to rootfs %s", rootfs);
+    return newroot;
   r = sys_mount (".", "/", NULL, MS_MOVE, NULL);
   if (r < 0)
     return focker_fail (err, r, "move rootfs %s over /", rootfs);
@@ -639,15 +650,11 @@ rootfs_pivot_chroot (const char *rootfs, struct focker_err **err)
 int
 rootfs_pivot (const char *rootfs, struct focker_err **err)
 {
-  _cleanup_close_ int newroot = -1;
+  _cleanup_close_ int newroot = chdir_rootfs (rootfs, err);
   int r;
 
-  newroot = sys_openat (AT_FDCWD, rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (newroot < 0)
-    return focker_fail (err, newroot, "open rootfs %s", rootfs);
-  r = sys_fchdir (newroot);
-  if (r < 0)
-    return focker_fail (err, r, "chdir to rootfs %s", rootfs);
+    return newroot;
   /* pivot_root(".", ".") stacks the old root on top of the new one; no put_old directory
    * has to exist in the image. */
   r = sys_pivot_root (".", ".");

@@ -413,6 +413,21 @@ gc_mark_images (struct store *s, struct keep *blobs, struct keep *layers, struct
   return 0;
 }
 
+/* The store's directory `dir` opened and its names listed: the fd, or a negative errno. */
+static int
+open_listed (char ***names, struct store *s, const char *dir, struct focker_err **err)
+{
+  _cleanup_close_ int dfd = open_dir_at (s->fd, dir, err);
+  int r;
+
+  if (dfd < 0)
+    return dfd;
+  r = list_dir_at (names, dfd, ".", err);
+  if (r < 0)
+    return r;
+  return TAKE_FD (dfd);
+}
+
 /* Layers of bundles whose rootfs still exists (their record names the bundle directory).
  * With rep (gc, the store locked exclusive) the records of bundles that are gone are
  * removed and counted. */
@@ -420,15 +435,11 @@ static int
 gc_mark_bundles (struct store *s, struct keep *layers, struct gc_report *rep,
                  struct focker_err **err)
 {
-  _cleanup_close_ int dfd = open_dir_at (s->fd, "bundles", err);
   _cleanup_strv_ char **names = NULL;
-  int r;
+  _cleanup_close_ int dfd = open_listed (&names, s, "bundles", err);
 
   if (dfd < 0)
     return dfd;
-  r = list_dir_at (&names, dfd, ".", err);
-  if (r < 0)
-    return r;
   for (char **name = names; *name; name++)
     {
       _cleanup_free_ char *text = NULL, *cfg = NULL;
@@ -465,15 +476,12 @@ static int
 gc_sweep (struct store *s, const char *dir, struct keep *keep, size_t *count, struct gc_report *rep,
           struct focker_err **err)
 {
-  _cleanup_close_ int dfd = open_dir_at (s->fd, dir, err);
   _cleanup_strv_ char **names = NULL;
+  _cleanup_close_ int dfd = open_listed (&names, s, dir, err);
   int r;
 
   if (dfd < 0)
     return dfd;
-  r = list_dir_at (&names, dfd, ".", err);
-  if (r < 0)
-    return r;
   for (char **name = names; *name; name++)
     {
       bool tmp = strncmp (*name, ".tmp-", 5) == 0;

@@ -242,18 +242,26 @@ unix_addr (struct sockaddr_un *addr, int dirfd, const char *name)
   return n < 0 || (size_t)n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
 }
 
+/* A unix stream socket, and in addr the address of dirfd/name. */
+static int
+unix_socket (struct sockaddr_un *addr, int dirfd, const char *name)
+{
+  int fd, r = unix_addr (addr, dirfd, name);
+
+  if (r < 0)
+    return r;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  return fd < 0 ? -errno : fd;
+}
+
 static int
 l_unix_listen (int dirfd, const char *name)
 {
   struct sockaddr_un addr;
-  int fd, r;
+  int fd = unix_socket (&addr, dirfd, name), r;
 
-  r = unix_addr (&addr, dirfd, name);
-  if (r < 0)
-    return r;
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return -errno;
+    return fd;
   if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 8) < 0)
     {
       r = -errno;
@@ -267,14 +275,10 @@ static int
 l_unix_connect (int dirfd, const char *name)
 {
   struct sockaddr_un addr;
-  int fd, r;
+  int fd = unix_socket (&addr, dirfd, name), r;
 
-  r = unix_addr (&addr, dirfd, name);
-  if (r < 0)
-    return r;
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return -errno;
+    return fd;
   do
     r = connect (fd, (struct sockaddr *)&addr, sizeof addr);
   while (r < 0 && errno == EINTR);

@@ -1,4 +1,5 @@
 /* fixture.c: see fixture.h. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,20 @@ fx_next_command (struct fx_world *w)
 {
   fake_exit (w->k, w->cli, 0);
   w->cli = fake_spawn (w->k);
+}
+
+int
+fx_live_processes (struct fx_world *w)
+{
+  int n = 0;
+
+  for (pid_t p = 2; p < 4096; p++)
+    {
+      struct fake_proc *fp = fake_proc (w->k, p);
+      if (fp && fp->alive && !fp->zombie && p != w->cli)
+        n++;
+    }
+  return n;
 }
 
 char *
@@ -204,4 +219,45 @@ fx_store_open (const char *root, bool exclusive)
   if (store_open (&s, root, true, exclusive, &err) < 0)
     fail_msg ("store_open: %s", err->msg);
   return s;
+}
+
+void
+fx_fault_arm (struct fx_fault *f, struct fake_kernel *k)
+{
+  f->k = k;
+  f->armed = true;
+  fake_fail_nth (k, f->n, f->persist, EIO, 0);
+}
+
+void
+fx_fault_disarm (struct fx_fault *f)
+{
+  assert_true (f->armed);
+  fake_fail_nth (f->k, 0, false, 0, 0);
+  f->hit = fake_faults_hit (f->k) > 0;
+  f->armed = false;
+}
+
+long
+fx_fault_loop (enum fx_fault_mode mode, int (*body) (struct fx_fault *f, void *ctx), void *ctx)
+{
+  long runs = 0;
+
+  for (int persist = mode == FX_FAULT_PERSIST; persist <= (mode != FX_FAULT_ONCE); persist++)
+    for (long n = 1;; n++)
+      {
+        struct fx_fault f = { .n = n, .persist = persist };
+        int r = body (&f, ctx);
+
+        runs++;
+        if (f.armed || f.k == NULL)
+          fail_msg ("fault loop: run %ld did not arm and disarm its fault", n);
+        if (!f.hit)
+          {
+            if (r != 0)
+              fail_msg ("fault loop: run %ld reached no fault and still failed (%d)", n, r);
+            break;
+          }
+      }
+  return runs;
 }

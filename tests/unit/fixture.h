@@ -16,7 +16,8 @@
 struct fx_world
 {
   struct fake_kernel *k;
-  pid_t cli; /* the process playing the current focker command */
+  pid_t cli;  /* the process playing the current focker command */
+  pid_t init; /* the container's init, for tests that keep one started */
 };
 
 /* A new fake kernel (NULL personality: the default) with FX_BUNDLE/config.json holding
@@ -25,6 +26,9 @@ void fx_world_init (struct fx_world *w, const struct fake_personality *p, const 
 void fx_world_fini (struct fx_world *w);
 /* The current command exits; a fresh process plays the next one. */
 void fx_next_command (struct fx_world *w);
+
+/* Processes alive besides pid 1 and the current command. */
+int fx_live_processes (struct fx_world *w);
 
 /* A file's content as read through the seam (malloc'd), NULL if it cannot be opened. */
 char *fx_read (const char *path);
@@ -48,13 +52,42 @@ size_t fx_count_in (const char *dir);
  * temporary is left under blobs/ or layers/. */
 void fx_store_check (const char *root);
 
-/* A macro, so the call runs before `err` is read (function arguments have no order). */
-#define FX_OK(w, call, err)                                                                        \
+/* The fault loop (SQLite's driver): `body` runs once for each n = 1, 2, ... with the nth
+ * counted call of its operation failing with EIO, once (persist false) and then from the nth
+ * call on (persist true), until a run does not reach its fault; that run must succeed.
+ * The body builds its world, arms the fault (fx_fault_arm) just before the operation,
+ * disarms it (fx_fault_disarm) just after, checks that nothing is left, and frees the world;
+ * it returns the operation's result. */
+enum fx_fault_mode
+{
+  FX_FAULT_ONCE_THEN_PERSIST,
+  FX_FAULT_ONCE,    /* single faults only */
+  FX_FAULT_PERSIST, /* persistent faults only */
+};
+struct fx_fault
+{
+  long n;
+  bool persist;
+  bool armed, hit;
+  struct fake_kernel *k;
+};
+void fx_fault_arm (struct fx_fault *f, struct fake_kernel *k);
+/* Disarms, and sets f->hit: did the run reach its fault? */
+void fx_fault_disarm (struct fx_fault *f);
+/* Returns the number of runs. */
+long fx_fault_loop (enum fx_fault_mode mode, int (*body) (struct fx_fault *f, void *ctx),
+                    void *ctx);
+
+/* Fails the test with err's message and the end of k's journal (k may be NULL) when `call`
+ * returns < 0.  A macro, so the call runs before `err` is read (function arguments have no
+ * order). */
+#define FX_CHECK(k, call, err)                                                                     \
   do                                                                                               \
     {                                                                                              \
       int r_ = (call);                                                                             \
-      fx_ok_fn ((w)->k, r_, (err), #call);                                                         \
+      fx_ok_fn ((k), r_, (err), #call);                                                            \
     }                                                                                              \
   while (0)
+#define FX_OK(w, call, err) FX_CHECK ((w)->k, call, err)
 
 #endif

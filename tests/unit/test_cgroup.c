@@ -17,8 +17,8 @@
 #include "sys-fake/fake.h"
 #include "tests/unit/fixture.h"
 
-#define ROOT "/run/focker"
-#define BUNDLE "/bundle"
+#define ROOT FX_ROOT
+#define BUNDLE FX_BUNDLE
 
 static const char *const config_fmt
     = "{\"ociVersion\":\"1.0.2\","
@@ -38,54 +38,33 @@ static const char *const resources
       "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},{\"allow\":true,\"type\":\"c\","
       "\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}";
 
-struct world
-{
-  struct fake_kernel *k;
-  pid_t cli;
-};
-
-static struct world *
+static struct fx_world *
 world_new (enum fake_cgroup_mode mode, const char *path_json, const char *res_json)
 {
   struct fake_personality p = { .major = 6, .minor = 18, .cgroup = mode };
-  struct world *w = calloc (1, sizeof *w);
+  struct fx_world *w = calloc (1, sizeof *w);
   char config[4096];
 
-  w->k = fake_kernel_new (&p);
   snprintf (config, sizeof config, config_fmt, path_json ? path_json : "",
             res_json ? res_json : "");
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
+  fx_world_init (w, &p, config);
   assert_int_equal (fake_mkdir_p (w->k, BUNDLE "/rootfs/sys/fs/cgroup", 0755), 0);
-  w->cli = fake_current_pid (w->k);
   return w;
 }
 
 static void
-world_free (struct world *w)
+world_free (struct fx_world *w)
 {
-  fake_kernel_free (w->k);
+  fx_world_fini (w);
   free (w);
-}
-
-static void
-next_command (struct world *w)
-{
-  fake_exit (w->k, w->cli, 0);
-  w->cli = fake_spawn (w->k);
 }
 
 static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
 
-static void
-assert_ok (int r, struct focker_err *err)
-{
-  if (r < 0)
-    fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
-}
+#define assert_ok(call, e) FX_OK (w, call, e)
 
 static pid_t
-create_ok (struct world *w)
+create_ok (struct fx_world *w)
 {
   struct focker_err *err = NULL;
   pid_t pid = 0;
@@ -93,29 +72,10 @@ create_ok (struct world *w)
   return pid;
 }
 
-/* A control file as the kernel shows it (generated files are produced on read). */
-static char *
-cgfile (const char *path)
-{
-  int fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-  char *buf = calloc (1, 4096);
-  ssize_t n;
-
-  if (fd < 0)
-    {
-      free (buf);
-      return NULL;
-    }
-  n = sys_read (fd, buf, 4095);
-  sys_close (fd);
-  assert_true (n >= 0);
-  return buf;
-}
-
 static void
 assert_file (const char *path, const char *want)
 {
-  char *got = cgfile (path);
+  char *got = fx_read (path);
   if (got == NULL)
     fail_msg ("%s: missing", path);
   if (strcmp (got, want) != 0)
@@ -126,7 +86,7 @@ assert_file (const char *path, const char *want)
 static bool
 pid_in (const char *procs_path, pid_t pid)
 {
-  char *text = cgfile (procs_path), want[32];
+  char *text = fx_read (procs_path), want[32];
   bool in;
 
   snprintf (want, sizeof want, "%d\n", (int)pid);
@@ -140,7 +100,7 @@ static const char *const v1_ctls[]
 
 /* No directory named focker* left in any hierarchy. */
 static bool
-no_cgroup_left (struct world *w)
+no_cgroup_left (struct fx_world *w)
 {
   (void)w;
   return fx_no_cgroup_left ();
@@ -156,7 +116,7 @@ detect_reports_each_layout (void **state)
   (void)state;
   for (size_t i = 0; i < 3; i++)
     {
-      struct world *w = world_new (modes[i], NULL, NULL);
+      struct fx_world *w = world_new (modes[i], NULL, NULL);
       struct cgroup_host *h = NULL;
       struct focker_err *err = NULL;
       assert_ok (cgroup_host_detect (&h, &err), err);
@@ -170,7 +130,7 @@ detect_reports_each_layout (void **state)
 static void
 v2_places_the_init_and_converts_values (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
   pid_t pid = create_ok (w);
   struct fake_proc *init = fake_proc (w->k, pid);
 
@@ -195,10 +155,42 @@ v2_places_the_init_and_converts_values (void **state)
   world_free (w);
 }
 
+/* The journal index of the first open of a path ending in `suffix`, -1 if none. */
+static long
+first_open_of (struct fake_kernel *k, const char *suffix)
+{
+  for (size_t i = 0; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->id == SYS_ID_openat && strstr (c->args, suffix))
+        return (long)i;
+    }
+  return -1;
+}
+
+/* The kernel checks a quota against the current period (and memsw against the memory
+ * limit): the period goes first, and raising both memory values, memsw first. */
+static void
+v1_writes_the_period_before_the_quota (void **state)
+{
+  struct fx_world *w = world_new (FAKE_CGROUP_V1, NULL, resources);
+  long period, quota, memsw, limit;
+
+  (void)state;
+  create_ok (w);
+  period = first_open_of (w->k, "cpu.cfs_period_us");
+  quota = first_open_of (w->k, "cpu.cfs_quota_us");
+  memsw = first_open_of (w->k, "memory.memsw.limit_in_bytes");
+  limit = first_open_of (w->k, "memory.limit_in_bytes");
+  assert_true (period >= 0 && quota > period);
+  assert_true (memsw >= 0 && limit > memsw);
+  world_free (w);
+}
+
 static void
 v1_writes_v1_files_and_places_before_the_namespace (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_V1, NULL, resources);
+  struct fx_world *w = world_new (FAKE_CGROUP_V1, NULL, resources);
   pid_t pid = create_ok (w);
   long unshare = -1, last_procs = -1;
 
@@ -248,7 +240,7 @@ v1_writes_v1_files_and_places_before_the_namespace (void **state)
 static void
 hybrid_uses_v1_controllers_and_the_unified_hierarchy (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+  struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
   pid_t pid = create_ok (w);
   struct focker_err *err = NULL;
 
@@ -257,7 +249,7 @@ hybrid_uses_v1_controllers_and_the_unified_hierarchy (void **state)
   assert_true (pid_in ("/sys/fs/cgroup/memory/focker-c1/cgroup.procs", pid));
   assert_file ("/sys/fs/cgroup/memory/focker-c1/memory.limit_in_bytes", "67108864");
   assert_file ("/sys/fs/cgroup/pids/focker-c1/pids.max", "50");
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_delete (ROOT, "c1", true, &err), err);
   assert_true (no_cgroup_left (w));
   world_free (w);
@@ -266,7 +258,7 @@ hybrid_uses_v1_controllers_and_the_unified_hierarchy (void **state)
 static void
 cgroups_path_forms (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_V2, ",\"cgroupsPath\":\"/focker-abs/x1\"", NULL);
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, ",\"cgroupsPath\":\"/focker-abs/x1\"", NULL);
   struct cgroup_host *h = NULL;
   struct cgroup *cg = NULL;
   struct focker_err *err = NULL;
@@ -274,7 +266,7 @@ cgroups_path_forms (void **state)
 
   (void)state;
   assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker-abs/x1");
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_delete (ROOT, "c1", true, &err), err);
   assert_false (fake_exists (w->k, "/sys/fs/cgroup/focker-abs"));
   /* relative: under the runtime's own cgroup */
@@ -306,12 +298,12 @@ busy_cgroup_is_refused (void **state)
   (void)state;
   for (size_t i = 0; i < 2; i++)
     {
-      struct world *w = world_new (modes[i], ",\"cgroupsPath\":\"/shared/x\"", NULL);
+      struct fx_world *w = world_new (modes[i], ",\"cgroupsPath\":\"/shared/x\"", NULL);
       struct create_opts o2 = opts;
       struct focker_err *err = NULL;
       pid_t pid = create_ok (w);
 
-      next_command (w);
+      fx_next_command (w);
       o2.id = "c2";
       assert_int_equal (container_create (&o2, NULL, &err), -EBUSY);
       assert_non_null (strstr (err->msg, "/shared/x already holds processes"));
@@ -320,7 +312,7 @@ busy_cgroup_is_refused (void **state)
       assert_false (fake_exists (w->k, ROOT "/c2"));
       assert_non_null (fake_proc (w->k, pid));
       assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/shared/x");
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_delete (ROOT, "c1", true, &err), err);
       assert_true (no_cgroup_left (w));
       world_free (w);
@@ -330,9 +322,9 @@ busy_cgroup_is_refused (void **state)
 static void
 unsupported_limit_names_field_and_file (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_V2, NULL,
-                               ",\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"64KB\","
-                               "\"limit\":1}]}");
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL,
+                                  ",\"resources\":{\"hugepageLimits\":[{\"pageSize\":\"64KB\","
+                                  "\"limit\":1}]}");
   struct focker_err *err = NULL;
   int r = container_create (&opts, NULL, &err);
 
@@ -353,7 +345,7 @@ pause_resume_ps_update (void **state)
   (void)state;
   for (size_t i = 0; i < 2; i++)
     {
-      struct world *w = world_new (modes[i], NULL, resources);
+      struct fx_world *w = world_new (modes[i], NULL, resources);
       pid_t pid = create_ok (w), *pids = NULL;
       struct container_state *st = NULL;
       static const char upd[] = "{\"pids\":{\"limit\":7}}";
@@ -363,7 +355,7 @@ pause_resume_ps_update (void **state)
       char path[128];
       size_t n = 0;
 
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_start (ROOT, "c1", &err), err);
       assert_ok (container_pause (ROOT, "c1", &err), err);
       snprintf (path, sizeof path, "%s/%s", base, i == 0 ? "cgroup.freeze" : "freezer.state");
@@ -416,7 +408,7 @@ create_faults_leave_no_cgroup (void **state)
   for (size_t m = 0; m < 3; m++)
     for (long n = 1;; n++)
       {
-        struct world *w = world_new (modes[m], NULL, resources);
+        struct fx_world *w = world_new (modes[m], NULL, resources);
         struct focker_err *err = NULL;
         long hits;
         int r;
@@ -435,7 +427,7 @@ create_faults_leave_no_cgroup (void **state)
           }
         else
           {
-            next_command (w);
+            fx_next_command (w);
             assert_ok (container_delete (ROOT, "c1", true, &err), err);
             assert_true (no_cgroup_left (w));
           }
@@ -452,7 +444,7 @@ persistent_create_faults_are_cleaned_by_delete_force (void **state)
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+      struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
       struct focker_err *err = NULL;
       long hits;
       int r;
@@ -464,7 +456,7 @@ persistent_create_faults_are_cleaned_by_delete_force (void **state)
       if (r < 0)
         focker_err_free (err);
       err = NULL;
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_delete (ROOT, "c1", true, &err), err);
       if (!no_cgroup_left (w))
         fail_msg ("persistent fault from call %ld: delete --force left a cgroup", n);
@@ -481,13 +473,13 @@ delete_faults_leave_no_cgroup (void **state)
   for (int persist = 0; persist <= 1; persist++)
     for (long n = 1;; n++)
       {
-        struct world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+        struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
         struct focker_err *err = NULL;
         long hits;
         int r;
 
         create_ok (w);
-        next_command (w);
+        fx_next_command (w);
         fake_fail_nth (w->k, n, persist, EIO, 0);
         r = container_delete (ROOT, "c1", true, &err);
         hits = fake_faults_hit (w->k);
@@ -497,7 +489,7 @@ delete_faults_leave_no_cgroup (void **state)
             assert_int_equal (err->code, r);
             focker_err_free (err);
             err = NULL;
-            next_command (w);
+            fx_next_command (w);
             assert_ok (container_delete (ROOT, "c1", true, &err), err);
           }
         if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1"))
@@ -541,7 +533,7 @@ run_rules (struct fake_kernel *k, const struct spec_device_rule *rules, size_t n
 static void
 bpf_program_last_matching_rule_wins (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_V2, NULL, NULL);
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL, NULL);
   const struct spec_device_rule rules[] = {
     { .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
     { .allow = true, .type = 'c', .major = 1, .minor = -1, .access = "rwm" },
@@ -571,7 +563,7 @@ bpf_program_last_matching_rule_wins (void **state)
 }
 
 static void
-assert_device (struct world *w, const char *cg, char type, unsigned maj, unsigned min,
+assert_device (struct fx_world *w, const char *cg, char type, unsigned maj, unsigned min,
                const char *acc, int want)
 {
   int got = fake_cgroup_device_access (w->k, cg, type, maj, min, acc);
@@ -585,7 +577,7 @@ assert_device (struct world *w, const char *cg, char type, unsigned maj, unsigne
 static void
 v2_device_program_allows_the_listed_devices_only (void **state)
 {
-  struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
   const char *cg = "/sys/fs/cgroup/focker-c1";
   struct focker_err *err = NULL;
   int fd;
@@ -602,7 +594,7 @@ v2_device_program_allows_the_listed_devices_only (void **state)
   assert_device (w, cg, 'c', 4, 1, "w", 0);     /* tty1 */
   /* the fake enforces it: a process moved into the cgroup cannot open sda */
   assert_int_equal (fake_mknod (w->k, "/dev/sda", S_IFBLK | 0660, makedev (8, 0)), 0);
-  next_command (w);
+  fx_next_command (w);
   fd = sys_openat (AT_FDCWD, "/sys/fs/cgroup/focker-c1/cgroup.procs", O_WRONLY | O_CLOEXEC, 0);
   assert_int_equal (sys_write (fd, "0", 1), 1);
   sys_close (fd);
@@ -629,13 +621,13 @@ v2_update_replaces_the_device_program (void **state)
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
+      struct fx_world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
       struct focker_err *err = NULL;
       long hits;
       int r;
 
       create_ok (w);
-      next_command (w);
+      fx_next_command (w);
       fake_fail_nth (w->k, n, false, EIO, 0);
       r = container_update (ROOT, "c1", upd, strlen (upd), "test", &err);
       hits = fake_faults_hit (w->k);
@@ -660,7 +652,7 @@ v2_update_replaces_the_device_program (void **state)
           err = NULL;
           assert_device (w, cg, 'b', 8, 0, "w", 0);
         }
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_delete (ROOT, "c1", true, &err), err);
       assert_true (no_cgroup_left (w));
       assert_int_equal (fake_bpf_live (w->k), 0);
@@ -685,7 +677,7 @@ v1_update_changes_only_what_differs (void **state)
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (FAKE_CGROUP_V1, fuse_node, resources);
+      struct fx_world *w = world_new (FAKE_CGROUP_V1, fuse_node, resources);
       struct focker_err *err = NULL;
       long hits;
       int r;
@@ -693,7 +685,7 @@ v1_update_changes_only_what_differs (void **state)
       create_ok (w);
       assert_device (w, cg, 'c', 1, 3, "rwm", 1);
       assert_device (w, cg, 'b', 8, 0, "r", 0);
-      next_command (w);
+      fx_next_command (w);
       fake_cgroup_devices_watch (w->k, cg, 'c', 1, 3, "rwm");
       fake_fail_nth (w->k, n, false, EIO, 0);
       r = container_update (ROOT, "c1", add, strlen (add), "test", &err);
@@ -711,7 +703,7 @@ v1_update_changes_only_what_differs (void **state)
           assert_device (w, cg, 'c', 10, 229, "rw", 1);
           /* only added: nothing written to devices.deny since create's "a" */
           assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
-          next_command (w);
+          fx_next_command (w);
           assert_ok (container_update (ROOT, "c1", swap, strlen (swap), "test", &err), err);
           assert_device (w, cg, 'b', 8, 0, "r", 0);
           assert_device (w, cg, 'b', 8, 1, "r", 1);
@@ -719,7 +711,7 @@ v1_update_changes_only_what_differs (void **state)
         }
       if (fake_cgroup_devices_watch_lost (w->k) != 0)
         fail_msg ("fault at call %ld: /dev/null was refused during update", n);
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_delete (ROOT, "c1", true, &err), err);
       assert_true (no_cgroup_left (w));
       world_free (w);
@@ -737,7 +729,7 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
   (void)state;
   for (size_t i = 0; i < 2; i++)
     {
-      struct world *w = world_new (modes[i], fuse_node, resources);
+      struct fx_world *w = world_new (modes[i], fuse_node, resources);
       create_ok (w);
       assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
       assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.allow", "c 10:229 rwm");
@@ -746,7 +738,7 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
       world_free (w);
     }
   {
-    struct world *w = world_new (FAKE_CGROUP_HYBRID, fuse_node, resources);
+    struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, fuse_node, resources);
     cgroup_devices_prefer_bpf = true;
     create_ok (w);
     cgroup_devices_prefer_bpf = false;
@@ -760,7 +752,7 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
 
 /* The recorded config of c1, as state.json holds it. */
 static char *
-recorded (struct world *w)
+recorded (struct fx_world *w)
 {
   return fake_read_file (w->k, ROOT "/c1/state.json");
 }
@@ -774,7 +766,7 @@ update_records_the_new_resources (void **state)
   (void)state;
   for (size_t i = 0; i < 2; i++)
     {
-      struct world *w = world_new (modes[i], NULL, resources);
+      struct fx_world *w = world_new (modes[i], NULL, resources);
       struct focker_err *err = NULL;
       static const char u1[] = "{\"memory\":{\"limit\":100663296},\"pids\":{\"limit\":9}}";
       static const char u2[] = "{\"memory\":{\"swap\":201326592}}";
@@ -782,7 +774,7 @@ update_records_the_new_resources (void **state)
       char *text;
 
       create_ok (w);
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_update (ROOT, "c1", u1, strlen (u1), "test", &err), err);
       assert_ok (container_update (ROOT, "c1", u2, strlen (u2), "test", &err), err);
       if (i == 0)
@@ -846,14 +838,14 @@ events_report_stats_and_oom_until_the_container_stops (void **state)
   (void)state;
   for (size_t i = 0; i < 2; i++)
     {
-      struct world *w = world_new (modes[i], NULL, resources);
+      struct fx_world *w = world_new (modes[i], NULL, resources);
       struct events_seen e = { .k = w->k, .oom_file = files[i], .oom_text = texts[i] };
       struct focker_err *err = NULL;
 
       e.init = create_ok (w);
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_start (ROOT, "c1", &err), err);
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_events (ROOT, "c1", false, 1000, collect, &e, &err), err);
       assert_int_equal (e.n, 2);
       assert_non_null (strstr (e.lines[0], "{\"type\":\"stats\",\"id\":\"c1\",\"data\":{"));
@@ -885,14 +877,14 @@ events_stats_survive_every_fault (void **state)
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+      struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
       struct events_seen e = { .k = w->k };
       struct focker_err *err = NULL;
       long hits;
       int r;
 
       create_ok (w);
-      next_command (w);
+      fx_next_command (w);
       fake_fail_nth (w->k, n, false, EIO, 0);
       r = container_events (ROOT, "c1", true, 1000, collect, &e, &err);
       hits = fake_faults_hit (w->k);
@@ -921,7 +913,7 @@ rdma_limits_land_in_rdma_max (void **state)
 {
   static const char rdma[]
       = ",\"resources\":{\"rdma\":{\"mlx5_1\":{\"hcaHandles\":3,\"hcaObjects\":10000}}}";
-  struct world *w = world_new (FAKE_CGROUP_V2, NULL, rdma);
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL, rdma);
   struct focker_err *err = NULL;
 
   (void)state;
@@ -963,7 +955,7 @@ user_namespace_gets_binds_of_its_own_cgroups (void **state)
   (void)state;
   for (size_t i = 0; i < 3; i++)
     {
-      struct world *w = world_new (modes[i], NULL, NULL);
+      struct fx_world *w = world_new (modes[i], NULL, NULL);
       const struct fake_mount *m;
       pid_t pid;
 
@@ -1002,6 +994,7 @@ main (void)
     cmocka_unit_test (detect_reports_each_layout),
     cmocka_unit_test (v2_places_the_init_and_converts_values),
     cmocka_unit_test (v1_writes_v1_files_and_places_before_the_namespace),
+    cmocka_unit_test (v1_writes_the_period_before_the_quota),
     cmocka_unit_test (hybrid_uses_v1_controllers_and_the_unified_hierarchy),
     cmocka_unit_test (cgroups_path_forms),
     cmocka_unit_test (busy_cgroup_is_refused),

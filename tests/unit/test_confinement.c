@@ -26,9 +26,10 @@
 #include "core/log.h"
 #include "core/seccomp.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
-#define ROOT "/run/focker"
-#define BUNDLE "/bundle"
+#define ROOT FX_ROOT
+#define BUNDLE FX_BUNDLE
 
 #define CAP(n) (1ULL << (n))
 #define CAP_CHOWN_ 0
@@ -61,13 +62,6 @@ static const char *const seccomp_json
       "\"action\":\"SCMP_ACT_ALLOW\"},"
       "{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}";
 
-struct world
-{
-  struct fake_kernel *k;
-  pid_t cli;
-};
-
-static struct fake_kernel *current_kernel;
 static char warnings[2048];
 
 static void
@@ -77,82 +71,40 @@ capture_log (const char *level, const char *msg)
   snprintf (warnings + n, sizeof warnings - n, "%s: %s\n", level, msg);
 }
 
-static struct world *
+static struct fx_world *
 world_new (const char *process_extra, const char *linux_extra)
 {
-  struct world *w = calloc (1, sizeof *w);
+  struct fx_world *w = calloc (1, sizeof *w);
   char config[8192];
 
-  w->k = fake_kernel_new (NULL);
-  current_kernel = w->k;
   snprintf (config, sizeof config, config_fmt, process_extra, linux_extra);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
-  assert_int_equal (fake_mkdir_p (w->k, BUNDLE "/rootfs/proc", 0755), 0);
-  w->cli = fake_current_pid (w->k);
+  fx_world_init (w, NULL, config);
   warnings[0] = '\0';
   focker_log_set (capture_log);
   return w;
 }
 
 static void
-world_free (struct world *w)
+world_free (struct fx_world *w)
 {
   focker_log_set (NULL);
-  fake_kernel_free (w->k);
-  current_kernel = NULL;
+  fx_world_fini (w);
   free (w);
 }
 
-static void
-next_command (struct world *w)
-{
-  fake_exit (w->k, w->cli, 0);
-  w->cli = fake_spawn (w->k);
-}
-
-static void
-dump_journal_tail (size_t n)
-{
-  size_t len = current_kernel ? fake_journal_len (current_kernel) : 0;
-  for (size_t i = len > n ? len - n : 0; i < len; i++)
-    {
-      const struct fake_call *c = fake_journal_at (current_kernel, i);
-      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int)c->pid, sys_names[c->id], c->args,
-                   c->result, c->injected ? " (injected)" : "");
-    }
-}
-
-static void
-assert_ok_fn (int r, struct focker_err *err)
-{
-  if (r < 0)
-    {
-      dump_journal_tail (30);
-      fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
-    }
-}
-
-/* A macro, so the call runs before `err` is read (function arguments have no order). */
-#define assert_ok(call, e)                                                                         \
-  do                                                                                               \
-    {                                                                                              \
-      int r_ = (call);                                                                             \
-      assert_ok_fn (r_, (e));                                                                      \
-    }                                                                                              \
-  while (0)
+#define assert_ok(call, e) FX_OK (w, call, e)
 
 static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
 
 /* create, then start as a second command; the init's pid */
 static pid_t
-create_start (struct world *w, const struct create_opts *o)
+create_start (struct fx_world *w, const struct create_opts *o)
 {
   struct focker_err *err = NULL;
   pid_t pid = 0;
 
   assert_ok (container_create (o, &pid, &err), err);
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
   assert_true (fake_proc (w->k, pid)->execed);
   return pid;
@@ -254,7 +206,7 @@ parse_linux (const char *linux_extra)
   struct focker_err *err = NULL;
 
   snprintf (config, sizeof config, config_fmt, "", linux_extra);
-  assert_ok (spec_parse (&s, config, strlen (config), "config.json", &err), err);
+  FX_CHECK (NULL, spec_parse (&s, config, strlen (config), "config.json", &err), err);
   return s;
 }
 
@@ -271,7 +223,7 @@ nr_of (const char *name)
 static void
 caps_after_start_are_exactly_the_config (void **state)
 {
-  struct world *w = world_new (caps_json, "");
+  struct fx_world *w = world_new (caps_json, "");
   pid_t pid = create_start (w, &opts);
   struct fake_proc *p = fake_proc (w->k, pid);
 
@@ -292,7 +244,7 @@ caps_after_start_are_exactly_the_config (void **state)
 static void
 caps_are_untouched_until_start (void **state)
 {
-  struct world *w = world_new (caps_json, "");
+  struct fx_world *w = world_new (caps_json, "");
   struct focker_err *err = NULL;
   pid_t pid = 0;
 
@@ -306,7 +258,7 @@ caps_are_untouched_until_start (void **state)
 static void
 bounding_is_dropped_before_the_uid_switch_and_caps_set_after (void **state)
 {
-  struct world *w = world_new (caps_json, "");
+  struct fx_world *w = world_new (caps_json, "");
   pid_t pid = create_start (w, &opts);
   long setuid = last_call (w->k, pid, SYS_ID_setresuid);
   long capset = last_call (w->k, pid, SYS_ID_capset);
@@ -327,10 +279,10 @@ bounding_is_dropped_before_the_uid_switch_and_caps_set_after (void **state)
 static void
 caps_unknown_to_the_kernel_are_skipped_with_a_warning (void **state)
 {
-  struct world *w = world_new (",\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_BPF\","
-                               "\"CAP_CHECKPOINT_RESTORE\"],\"effective\":[\"CAP_CHOWN\"],"
-                               "\"permitted\":[\"CAP_CHOWN\",\"CAP_BPF\"]}",
-                               "");
+  struct fx_world *w = world_new (",\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_BPF\","
+                                  "\"CAP_CHECKPOINT_RESTORE\"],\"effective\":[\"CAP_CHOWN\"],"
+                                  "\"permitted\":[\"CAP_CHOWN\",\"CAP_BPF\"]}",
+                                  "");
   int fd = sys_openat (AT_FDCWD, "/proc/sys/kernel/cap_last_cap", O_WRONLY, 0);
   pid_t pid;
 
@@ -357,7 +309,7 @@ caps_unknown_to_the_kernel_are_skipped_with_a_warning (void **state)
 static void
 unknown_capability_name_fails_create_naming_it (void **state)
 {
-  struct world *w = world_new (",\"capabilities\":{\"bounding\":[\"CAP_TEST\"]}", "");
+  struct fx_world *w = world_new (",\"capabilities\":{\"bounding\":[\"CAP_TEST\"]}", "");
   struct focker_err *err = NULL;
 
   (void)state;
@@ -373,7 +325,7 @@ unknown_capability_name_fails_create_naming_it (void **state)
 static void
 seccomp_load_is_the_last_call_before_execve (void **state)
 {
-  struct world *w = world_new (",\"noNewPrivileges\":true", seccomp_json);
+  struct fx_world *w = world_new (",\"noNewPrivileges\":true", seccomp_json);
   pid_t pid = create_start (w, &opts);
   struct fake_proc *p = fake_proc (w->k, pid);
   long load = last_call (w->k, pid, SYS_ID_seccomp_load);
@@ -392,7 +344,7 @@ seccomp_load_is_the_last_call_before_execve (void **state)
 static void
 seccomp_without_nnp_or_sys_admin_loads_before_the_uid_switch (void **state)
 {
-  struct world *w = world_new (caps_json, seccomp_json);
+  struct fx_world *w = world_new (caps_json, seccomp_json);
   pid_t pid = create_start (w, &opts);
   long load = last_call (w->k, pid, SYS_ID_seccomp_load);
   long setuid = last_call (w->k, pid, SYS_ID_setresuid);
@@ -412,7 +364,7 @@ seccomp_filter_answers_as_configured (void **state)
   struct focker_err *err = NULL;
 
   (void)state;
-  assert_ok (seccomp_compile (&prog, &s->linux_.seccomp, &err), err);
+  FX_CHECK (NULL, seccomp_compile (&prog, &s->linux_.seccomp, &err), err);
   assert_true (prog.enosys_stub);
   assert_int_equal (bpf_run (prog.insns, prog.len, AUDIT_ARCH_X86_64, (int)nr_of ("read")),
                     SECCOMP_RET_ALLOW);
@@ -449,7 +401,7 @@ seccomp_allow_default_gets_no_enosys_stub (void **state)
   struct focker_err *err = NULL;
 
   (void)state;
-  assert_ok (seccomp_compile (&prog, &s->linux_.seccomp, &err), err);
+  FX_CHECK (NULL, seccomp_compile (&prog, &s->linux_.seccomp, &err), err);
   assert_false (prog.enosys_stub);
   assert_false (prog.notify);
   assert_int_equal (prog.flags, SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW
@@ -463,7 +415,7 @@ seccomp_allow_default_gets_no_enosys_stub (void **state)
 static void
 seccomp_notify_default_is_refused_at_create (void **state)
 {
-  struct world *w = world_new ("", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}");
+  struct fx_world *w = world_new ("", ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}");
   struct focker_err *err = NULL;
 
   (void)state;
@@ -477,7 +429,7 @@ seccomp_notify_default_is_refused_at_create (void **state)
 static void
 seccomp_notify_sends_the_listener_fd_and_state (void **state)
 {
-  struct world *w = world_new (
+  struct fx_world *w = world_new (
       ",\"noNewPrivileges\":true",
       ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/notify.sock\","
       "\"listenerMetadata\":\"hello\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\"],"
@@ -515,7 +467,7 @@ session_keyring_is_named_after_the_id_unless_disabled (void **state)
 {
   for (int disabled = 0; disabled <= 1; disabled++)
     {
-      struct world *w = world_new ("", "");
+      struct fx_world *w = world_new ("", "");
       struct create_opts o = opts;
       pid_t pid;
 
@@ -533,7 +485,7 @@ session_keyring_is_named_after_the_id_unless_disabled (void **state)
 static void
 personality_is_set (void **state)
 {
-  struct world *w = world_new (
+  struct fx_world *w = world_new (
       "", ",\"personality\":{\"domain\":\"LINUX32\",\"flags\":[\"ADDR_NO_RANDOMIZE\"]}");
   pid_t pid = create_start (w, &opts);
 
@@ -545,9 +497,9 @@ personality_is_set (void **state)
 static void
 lsm_labels_are_ignored_when_the_lsm_is_off (void **state)
 {
-  struct world *w = world_new (",\"selinuxLabel\":\"system_u:system_r:container_t:s0\","
-                               "\"apparmorProfile\":\"focker-default\"",
-                               "");
+  struct fx_world *w = world_new (",\"selinuxLabel\":\"system_u:system_r:container_t:s0\","
+                                  "\"apparmorProfile\":\"focker-default\"",
+                                  "");
   pid_t pid = create_start (w, &opts);
 
   (void)state;
@@ -561,9 +513,9 @@ lsm_labels_are_ignored_when_the_lsm_is_off (void **state)
 static void
 lsm_labels_are_set_for_exec_when_the_lsm_is_on (void **state)
 {
-  struct world *w = world_new (",\"selinuxLabel\":\"system_u:system_r:container_t:s0\","
-                               "\"apparmorProfile\":\"focker-default\"",
-                               "");
+  struct fx_world *w = world_new (",\"selinuxLabel\":\"system_u:system_r:container_t:s0\","
+                                  "\"apparmorProfile\":\"focker-default\"",
+                                  "");
   pid_t pid;
 
   (void)state;
@@ -590,7 +542,7 @@ start_with_confinement_survives_every_single_fault (void **state)
   snprintf (process, sizeof process, "%s,\"noNewPrivileges\":true", caps_json);
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (process, seccomp_json);
+      struct fx_world *w = world_new (process, seccomp_json);
       struct focker_err *err = NULL;
       struct fake_proc *p;
       pid_t pid = 0;
@@ -598,7 +550,7 @@ start_with_confinement_survives_every_single_fault (void **state)
       int r;
 
       assert_ok (container_create (&opts, &pid, &err), err);
-      next_command (w);
+      fx_next_command (w);
       fake_fail_nth (w->k, n, false, EIO, 0);
       r = container_start (ROOT, "c1", &err);
       hits = fake_faults_hit (w->k);
@@ -618,7 +570,7 @@ start_with_confinement_survives_every_single_fault (void **state)
               || p->cap_perm != (CAP (CAP_CHOWN_) | CAP (CAP_NET_BIND_SERVICE_))
               || p->cap_bset != (CAP (CAP_CHOWN_) | CAP (CAP_KILL_) | CAP (CAP_NET_BIND_SERVICE_))))
         {
-          dump_journal_tail (30);
+          fx_dump_journal (w->k, 30);
           fail_msg ("fault at call %ld: the process runs without its confinement", n);
         }
       world_free (w);

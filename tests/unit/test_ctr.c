@@ -426,66 +426,65 @@ entries (const char *dir)
   return strv_length (names);
 }
 
+static int
+create_and_rm_run (struct fx_fault *f, void *ctx)
+{
+  const int op = *(const int *)ctx;
+  struct store *s = NULL;
+  struct fake_kernel *k = kernel_with_image (&s);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o
+      = { .id = ID1, .name = "web", .image = "app", .network = "none", .hostname = "h" };
+  size_t mounts = fake_mount_count (k, fake_current_pid (k));
+  size_t fds = fake_open_fds (k, fake_current_pid (k));
+  int r;
+
+  if (op == 1)
+    create_or_fail (s, &o);
+  fx_fault_arm (f, k);
+  r = op == 0 ? ctr_create (s, &o, &err) : ctr_remove (s, RT, ID1, false, &err);
+  fx_fault_disarm (f);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
+  if (r < 0)
+    assert_int_equal (err->code, r);
+  if (r < 0 && op == 1)
+    {
+      /* a failed rm can be retried to the end */
+      focker_err_free (TAKE_PTR (err));
+      if (ctr_remove (s, RT, ID1, true, &err) < 0)
+        fail_msg ("rm -f after a fault at call %ld: %s", f->n, err->msg);
+    }
+  if (r < 0 || op == 1)
+    {
+      if (!f->persist || op == 1)
+        {
+          assert_false (fake_exists (k, STORE "/containers/" ID1));
+          if (fake_exists (k, STORE "/containers/names/web"))
+            {
+              fx_dump_journal (k, 25);
+              fail_msg ("op %d f->persist %d f->n %ld r %d: the name is left", op, f->persist, f->n,
+                        r);
+            }
+          assert_int_equal (fake_mount_count (k, fake_current_pid (k)), mounts);
+          assert_int_equal (entries (STORE "/bundles"), 0);
+        }
+    }
+  else if (!fake_exists (k, STORE "/containers/names/web"))
+    {
+      fx_dump_journal (k, 30);
+      fail_msg ("op %d f->persist %d f->n %ld: created without its name", op, f->persist, f->n);
+    }
+  store_close (s);
+  fake_kernel_free (k);
+  return r;
+}
+
 static void
 create_and_rm_survive_every_fault (void **state)
 {
   (void)state;
   for (int op = 0; op <= 1; op++)
-    for (int persist = 0; persist <= 1; persist++)
-      for (long n = 1;; n++)
-        {
-          struct store *s = NULL;
-          struct fake_kernel *k = kernel_with_image (&s);
-          _cleanup_err_ struct focker_err *err = NULL;
-          struct ctr_opts o
-              = { .id = ID1, .name = "web", .image = "app", .network = "none", .hostname = "h" };
-          size_t mounts = fake_mount_count (k, fake_current_pid (k));
-          size_t fds = fake_open_fds (k, fake_current_pid (k));
-          int r;
-
-          if (op == 1)
-            create_or_fail (s, &o);
-          fake_fail_nth (k, n, persist, EIO, 0);
-          r = op == 0 ? ctr_create (s, &o, &err) : ctr_remove (s, RT, ID1, false, &err);
-          fake_fail_nth (k, 0, false, 0, 0);
-          bool hit = fake_faults_hit (k) > 0;
-          assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
-          if (r < 0)
-            assert_int_equal (err->code, r);
-          if (r < 0 && op == 1)
-            {
-              /* a failed rm can be retried to the end */
-              focker_err_free (TAKE_PTR (err));
-              if (ctr_remove (s, RT, ID1, true, &err) < 0)
-                fail_msg ("rm -f after a fault at call %ld: %s", n, err->msg);
-            }
-          if (r < 0 || op == 1)
-            {
-              if (!persist || op == 1)
-                {
-                  assert_false (fake_exists (k, STORE "/containers/" ID1));
-                  if (fake_exists (k, STORE "/containers/names/web"))
-                    {
-                      fx_dump_journal (k, 25);
-                      fail_msg ("op %d persist %d n %ld r %d: the name is left", op, persist, n, r);
-                    }
-                  assert_int_equal (fake_mount_count (k, fake_current_pid (k)), mounts);
-                  assert_int_equal (entries (STORE "/bundles"), 0);
-                }
-            }
-          else if (!fake_exists (k, STORE "/containers/names/web"))
-            {
-              fx_dump_journal (k, 30);
-              fail_msg ("op %d persist %d n %ld: created without its name", op, persist, n);
-            }
-          store_close (s);
-          fake_kernel_free (k);
-          if (!hit)
-            {
-              assert_int_equal (r, 0);
-              break;
-            }
-        }
+    fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, create_and_rm_run, &op);
 }
 
 /* ---- bridge networking through the user layer ---- */
@@ -743,51 +742,102 @@ bridge_start_after_reboot_attaches_again (void **state)
   fake_kernel_free (k);
 }
 
+static int
+bridge_restore_run (struct fx_fault *f, void *ctx)
+{
+  _cleanup_free_ char *baseline = NULL;
+  struct store *s = NULL;
+  struct fake_kernel *k = bridge_kernel (&s, &baseline);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o = bridge_opts (ID1, publish_8080);
+  size_t fds;
+  int r;
+
+  (void)ctx;
+  create_or_fail (s, &o);
+  reboot (ID1);
+  fds = fake_open_fds (k, fake_current_pid (k));
+  fx_fault_arm (f, k);
+  r = ctr_net_restore (s, RT, ID1, &err);
+  fx_fault_disarm (f);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
+  if (r < 0)
+    {
+      assert_int_equal (err->code, r);
+      focker_err_free (TAKE_PTR (err));
+      if (!f->persist)
+        assert_false (fake_exists (k, RT "/.network/netns/" ID1));
+    }
+  else
+    assert_true (fake_exists (k, RT "/.network/netns/" ID1));
+  if (ctr_remove (s, RT, ID1, true, &err) < 0)
+    fail_msg ("rm -f after a fault at %ld of restore: %s", f->n, err->msg);
+  assert_bridge_clean (k, baseline);
+  store_close (s);
+  fake_kernel_free (k);
+  return r;
+}
+
 /* Fail call N of a start's re-attach after a reboot, once and persistently: no fd left, an
  * error set; without the namespace the start cannot go on, and rm -f leaves nothing. */
 static void
 bridge_restore_survives_every_fault (void **state)
 {
   (void)state;
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        _cleanup_free_ char *baseline = NULL;
-        struct store *s = NULL;
-        struct fake_kernel *k = bridge_kernel (&s, &baseline);
-        _cleanup_err_ struct focker_err *err = NULL;
-        struct ctr_opts o = bridge_opts (ID1, publish_8080);
-        size_t fds;
-        int r;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, bridge_restore_run, NULL);
+}
 
-        create_or_fail (s, &o);
-        reboot (ID1);
-        fds = fake_open_fds (k, fake_current_pid (k));
-        fake_fail_nth (k, n, persist, EIO, 0);
-        r = ctr_net_restore (s, RT, ID1, &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        bool hit = fake_faults_hit (k) > 0;
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
-        if (r < 0)
-          {
-            assert_int_equal (err->code, r);
-            focker_err_free (TAKE_PTR (err));
-            if (!persist)
-              assert_false (fake_exists (k, RT "/.network/netns/" ID1));
-          }
-        else
-          assert_true (fake_exists (k, RT "/.network/netns/" ID1));
-        if (ctr_remove (s, RT, ID1, true, &err) < 0)
-          fail_msg ("rm -f after a fault at %ld of restore: %s", n, err->msg);
-        assert_bridge_clean (k, baseline);
-        store_close (s);
-        fake_kernel_free (k);
-        if (!hit)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
+static int
+bridge_create_and_rm_run (struct fx_fault *f, void *ctx)
+{
+  const int op = *(const int *)ctx;
+  _cleanup_free_ char *baseline = NULL;
+  struct store *s = NULL;
+  struct fake_kernel *k = bridge_kernel (&s, &baseline);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct ctr_opts o = bridge_opts (ID1, publish_8080);
+  size_t fds = fake_open_fds (k, fake_current_pid (k));
+  int r;
+
+  o.name = "web";
+  if (op == 1)
+    create_or_fail (s, &o);
+  fx_fault_arm (f, k);
+  r = op == 0 ? ctr_create (s, &o, &err) : ctr_remove (s, RT, ID1, false, &err);
+  fx_fault_disarm (f);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
+  if (r < 0)
+    {
+      assert_int_equal (err->code, r);
+      focker_err_free (TAKE_PTR (err));
+    }
+  if (r < 0 && (op == 1 || f->persist))
+    {
+      /* what a crash or a failed undo left: rm -f finds it from the record, and
+       * the network's own detach from the names */
+      ctr_remove (s, RT, ID1, true, &err);
+      focker_err_free (TAKE_PTR (err));
+      if (ctr_net_detach ("bridge", STORE, RT, ID1, &err) < 0)
+        fail_msg ("op %d f->n %ld: detach after the fault: %s", op, f->n, err->msg);
+    }
+  if (r < 0 || op == 1)
+    {
+      if (fake_exists (k, STORE "/containers/" ID1) && f->persist && op == 0)
+        {
+          /* a record whose undo failed: rm -f removes it */
+          if (ctr_remove (s, RT, ID1, true, &err) < 0)
+            fail_msg ("rm -f after a fault at %ld: %s", f->n, err->msg);
+        }
+      assert_bridge_clean (k, baseline);
+    }
+  else
+    {
+      assert_int_equal (n_leases (), 1);
+      assert_true (fake_exists (k, RT "/.network/netns/" ID1));
+    }
+  store_close (s);
+  fake_kernel_free (k);
+  return r;
 }
 
 /* Fail call N of a bridge create (op 0) or rm (op 1), once and persistently: a failed create
@@ -798,62 +848,7 @@ bridge_create_and_rm_survive_every_fault (void **state)
 {
   (void)state;
   for (int op = 0; op <= 1; op++)
-    for (int persist = 0; persist <= 1; persist++)
-      for (long n = 1;; n++)
-        {
-          _cleanup_free_ char *baseline = NULL;
-          struct store *s = NULL;
-          struct fake_kernel *k = bridge_kernel (&s, &baseline);
-          _cleanup_err_ struct focker_err *err = NULL;
-          struct ctr_opts o = bridge_opts (ID1, publish_8080);
-          size_t fds = fake_open_fds (k, fake_current_pid (k));
-          int r;
-
-          o.name = "web";
-          if (op == 1)
-            create_or_fail (s, &o);
-          fake_fail_nth (k, n, persist, EIO, 0);
-          r = op == 0 ? ctr_create (s, &o, &err) : ctr_remove (s, RT, ID1, false, &err);
-          fake_fail_nth (k, 0, false, 0, 0);
-          bool hit = fake_faults_hit (k) > 0;
-          assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
-          if (r < 0)
-            {
-              assert_int_equal (err->code, r);
-              focker_err_free (TAKE_PTR (err));
-            }
-          if (r < 0 && (op == 1 || persist))
-            {
-              /* what a crash or a failed undo left: rm -f finds it from the record, and
-               * the network's own detach from the names */
-              ctr_remove (s, RT, ID1, true, &err);
-              focker_err_free (TAKE_PTR (err));
-              if (ctr_net_detach ("bridge", STORE, RT, ID1, &err) < 0)
-                fail_msg ("op %d n %ld: detach after the fault: %s", op, n, err->msg);
-            }
-          if (r < 0 || op == 1)
-            {
-              if (fake_exists (k, STORE "/containers/" ID1) && persist && op == 0)
-                {
-                  /* a record whose undo failed: rm -f removes it */
-                  if (ctr_remove (s, RT, ID1, true, &err) < 0)
-                    fail_msg ("rm -f after a fault at %ld: %s", n, err->msg);
-                }
-              assert_bridge_clean (k, baseline);
-            }
-          else
-            {
-              assert_int_equal (n_leases (), 1);
-              assert_true (fake_exists (k, RT "/.network/netns/" ID1));
-            }
-          store_close (s);
-          fake_kernel_free (k);
-          if (!hit)
-            {
-              assert_int_equal (r, 0);
-              break;
-            }
-        }
+    fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, bridge_create_and_rm_run, &op);
 }
 
 /* ---- status, logs ---- */

@@ -18,9 +18,10 @@
 #include "core/exec.h"
 #include "core/spec.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
-#define ROOT "/run/focker"
-#define BUNDLE "/bundle"
+#define ROOT FX_ROOT
+#define BUNDLE FX_BUNDLE
 
 static const char *const base_config
     = "{\"ociVersion\":\"1.0.2\","
@@ -44,91 +45,37 @@ static const char *const base_config
   ",\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"ptrace\"],"      \
   "\"action\":\"SCMP_ACT_ERRNO\"}]}"
 
-struct world
-{
-  struct fake_kernel *k;
-  pid_t cli;
-  pid_t init;
-};
-
-static struct fake_kernel *current_kernel;
-
-static void
-dump_journal_tail (size_t n)
-{
-  size_t len = current_kernel ? fake_journal_len (current_kernel) : 0;
-  for (size_t i = len > n ? len - n : 0; i < len; i++)
-    {
-      const struct fake_call *c = fake_journal_at (current_kernel, i);
-      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int)c->pid, sys_names[c->id], c->args,
-                   c->result, c->injected ? " (injected)" : "");
-    }
-}
-
-static void
-assert_ok_fn (int r, struct focker_err *err)
-{
-  if (r < 0)
-    {
-      dump_journal_tail (30);
-      fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
-    }
-}
-
-#define assert_ok(call, e)                                                                         \
-  do                                                                                               \
-    {                                                                                              \
-      int r_ = (call);                                                                             \
-      assert_ok_fn (r_, (e));                                                                      \
-    }                                                                                              \
-  while (0)
-
-static void
-next_command (struct world *w)
-{
-  fake_exit (w->k, w->cli, 0);
-  w->cli = fake_spawn (w->k);
-}
+#define assert_ok(call, e) FX_OK (w, call, e)
 
 /* A started container c1; the current process is a fresh command. */
-static struct world *
+static struct fx_world *
 world_new (const struct fake_personality *p, const char *process, const char *ns,
            const char *linux_extra)
 {
   static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
-  struct world *w = calloc (1, sizeof *w);
+  struct fx_world *w = calloc (1, sizeof *w);
   struct focker_err *err = NULL;
   char config[4096];
 
-  w->k = fake_kernel_new (p);
-  current_kernel = w->k;
   snprintf (config, sizeof config, base_config, process, ns, linux_extra);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
+  fx_world_init (w, p, config);
   assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/ls", "ELF", 0755), 0);
   assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/etc/passwd",
                                      "root:x:0:0::/:/bin/sh\napp:x:1000:1001::/:/bin/sh\n", 0644),
                     0);
   assert_int_equal (
       fake_write_file (w->k, BUNDLE "/rootfs/etc/group", "app:x:1001:\nstaff:x:50:app\n", 0644), 0);
-  for (const char *const *d = (const char *const[]){ "proc", "dev", "tmp", NULL }; *d; d++)
-    {
-      char path[64];
-      snprintf (path, sizeof path, BUNDLE "/rootfs/%s", *d);
-      assert_int_equal (fake_mkdir_p (w->k, path, 0755), 0);
-    }
-  w->cli = fake_current_pid (w->k);
   assert_ok (container_create (&opts, &w->init, &err), err);
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
-  next_command (w);
+  fx_next_command (w);
   return w;
 }
 
 static void
-world_free (struct world *w)
+world_free (struct fx_world *w)
 {
-  fake_kernel_free (w->k);
+  fx_world_fini (w);
   free (w);
 }
 
@@ -141,7 +88,7 @@ detached (void)
 }
 
 static pid_t
-exec_ok (struct world *w, const struct exec_opts *o)
+exec_ok (struct fx_world *w, const struct exec_opts *o)
 {
   struct focker_err *err = NULL;
   int status = -1;
@@ -155,23 +102,10 @@ exec_ok (struct world *w, const struct exec_opts *o)
   return pid;
 }
 
-static int
-live_processes (struct world *w)
-{
-  int n = 0;
-  for (pid_t p = 2; p < 4096; p++)
-    {
-      struct fake_proc *fp = fake_proc (w->k, p);
-      if (fp && fp->alive && !fp->zombie && p != w->cli)
-        n++;
-    }
-  return n;
-}
-
 static void
 exec_joins_every_namespace_and_the_cgroup (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   size_t mark = fake_journal_len (w->k);
   pid_t pid = exec_ok (w, &o);
@@ -203,13 +137,13 @@ exec_joins_every_namespace_and_the_cgroup (void **state)
     }
   assert_true (nondumpable >= 0 && join > nondumpable);
   /* the joiner was reaped: only the init and the new process are left */
-  assert_int_equal (live_processes (w), 2);
+  assert_int_equal (fx_live_processes (w), 2);
   world_free (w);
 }
 
 /* Index of the first setns journaled by a process other than `not` from `from`, or -1. */
 static long
-find_setns (struct world *w, size_t from)
+find_setns (struct fx_world *w, size_t from)
 {
   return fake_journal_find (w->k, SYS_ID_setns, from);
 }
@@ -217,7 +151,7 @@ find_setns (struct world *w, size_t from)
 static void
 user_namespace_is_joined_first_with_a_pidfd (void **state)
 {
-  struct world *w = world_new (NULL, "", USERNS_NS, USERNS_MAPS);
+  struct fx_world *w = world_new (NULL, "", USERNS_NS, USERNS_MAPS);
   size_t mark = fake_journal_len (w->k);
   struct exec_opts o = detached ();
   char want[32];
@@ -241,7 +175,7 @@ static void
 old_kernels_join_through_proc_files_user_first (void **state)
 {
   struct fake_personality old = { .major = 5, .minor = 4, .cgroup = FAKE_CGROUP_V2 };
-  struct world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
+  struct fx_world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
   size_t mark = fake_journal_len (w->k);
   struct exec_opts o = detached ();
   pid_t pid = exec_ok (w, &o);
@@ -273,7 +207,7 @@ static void
 kernels_without_pidfd_join_through_proc_files (void **state)
 {
   struct fake_personality old = { .major = 5, .minor = 2, .cgroup = FAKE_CGROUP_V1 };
-  struct world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
+  struct fx_world *w = world_new (&old, "", USERNS_NS, USERNS_MAPS);
   struct exec_opts o = detached ();
   pid_t pid = exec_ok (w, &o);
 
@@ -287,7 +221,7 @@ kernels_without_pidfd_join_through_proc_files (void **state)
 static void
 exec_gets_the_container_confinement_seccomp_last (void **state)
 {
-  struct world *w = world_new (NULL, CONFINED_PROCESS, "", SECCOMP);
+  struct fx_world *w = world_new (NULL, CONFINED_PROCESS, "", SECCOMP);
   struct exec_opts o = detached ();
   pid_t pid = exec_ok (w, &o);
   struct fake_proc *p = fake_proc (w->k, pid), *init = fake_proc (w->k, w->init);
@@ -320,7 +254,7 @@ exec_gets_the_container_confinement_seccomp_last (void **state)
 static void
 flags_override_the_container_process (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   static char *const env[] = { "A=2", "B=3", NULL };
   static const gid_t gids[] = { 10, 20 };
   struct exec_opts o = detached ();
@@ -358,7 +292,7 @@ flags_override_the_container_process (void **state)
 static void
 user_spec_resolves_in_the_container (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   struct focker_err *err = NULL;
   struct fake_proc *p;
@@ -388,7 +322,7 @@ user_spec_resolves_in_the_container (void **state)
 static void
 process_file_replaces_the_container_process (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   struct fake_proc *p;
   pid_t pid;
@@ -415,7 +349,7 @@ process_file_replaces_the_container_process (void **state)
 static void
 pid_file_names_the_process (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   char want[16], *text;
   pid_t pid;
@@ -434,7 +368,7 @@ pid_file_names_the_process (void **state)
 static void
 terminal_master_goes_to_the_console_socket (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   struct fake_proc *p;
   int listener, conn, master;
@@ -464,7 +398,7 @@ terminal_master_goes_to_the_console_socket (void **state)
 static void
 inherited_fds_reach_the_process_only_when_preserved (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   int a, b;
   pid_t pid;
@@ -490,7 +424,7 @@ static void
 cgroup_flag_picks_sub_cgroups_per_controller (void **state)
 {
   struct fake_personality hybrid = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_HYBRID };
-  struct world *w = world_new (&hybrid, "", "", "");
+  struct fx_world *w = world_new (&hybrid, "", "", "");
   struct exec_opts o = detached ();
   char want[16], *procs;
   pid_t pid;
@@ -533,14 +467,14 @@ cgroup_flag_picks_sub_cgroups_per_controller (void **state)
 
 /* Without --detach exec waits.  The fake's exec'd program runs until told: the `pending`
  * callback (polled by the wait) plays its life: first a signal to forward, then its end. */
-static struct world *waiting_world;
+static struct fx_world *waiting_world;
 static int waiting_step;
 static int waiting_exit; /* >= 0: exit code; < 0: killed by signal -N */
 
 static int
 waiting_pending (void)
 {
-  struct world *w = waiting_world;
+  struct fx_world *w = waiting_world;
   for (pid_t p = 2; p < 4096; p++)
     {
       struct fake_proc *fp = fake_proc (w->k, p);
@@ -567,7 +501,7 @@ exec_waits_and_returns_the_exit_status (void **state)
   (void)state;
   for (int i = 0; i < 2; i++)
     {
-      struct world *w = world_new (NULL, "", "", "");
+      struct fx_world *w = world_new (NULL, "", "", "");
       struct exec_opts o = detached ();
       struct focker_err *err = NULL;
       int status = -1;
@@ -578,7 +512,7 @@ exec_waits_and_returns_the_exit_status (void **state)
       waiting_exit = i == 0 ? 7 : -SIGKILL;
       assert_ok (container_exec (&o, waiting_pending, NULL, &status, &err), err);
       assert_int_equal (status, i == 0 ? 7 : 128 + SIGKILL);
-      assert_int_equal (live_processes (w), 1);
+      assert_int_equal (fx_live_processes (w), 1);
       world_free (w);
     }
 }
@@ -586,7 +520,7 @@ exec_waits_and_returns_the_exit_status (void **state)
 static void
 refuses_a_container_that_is_not_running (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   struct focker_err *err = NULL;
   int status;
@@ -608,7 +542,7 @@ refuses_a_container_that_is_not_running (void **state)
   assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
   assert_non_null (strstr (err->msg, "container nope does not exist"));
   focker_err_free (err);
-  assert_int_equal (live_processes (w), 0);
+  assert_int_equal (fx_live_processes (w), 0);
   world_free (w);
 }
 
@@ -616,14 +550,14 @@ static void
 refuses_a_created_container (void **state)
 {
   static const struct create_opts copts = { .root = ROOT, .id = "c2", .bundle = BUNDLE };
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct exec_opts o = detached ();
   struct focker_err *err = NULL;
   int status;
 
   (void)state;
   assert_ok (container_create (&copts, NULL, &err), err);
-  next_command (w);
+  fx_next_command (w);
   o.id = "c2";
   assert_true (container_exec (&o, NULL, NULL, &status, &err) < 0);
   assert_string_equal (err->msg, "container c2 is not running: created");
@@ -634,7 +568,7 @@ refuses_a_created_container (void **state)
 static void
 bad_flags_fail_before_any_process (void **state)
 {
-  struct world *w = world_new (NULL, "", "", "");
+  struct fx_world *w = world_new (NULL, "", "", "");
   struct focker_err *err = NULL;
   struct exec_opts o = detached ();
   int status;
@@ -665,7 +599,7 @@ bad_flags_fail_before_any_process (void **state)
         fail_msg ("case %zu: \"%s\" lacks \"%s\"", i, err->msg, cases[i].what);
       focker_err_free (err);
       err = NULL;
-      assert_int_equal (live_processes (w), 1);
+      assert_int_equal (fx_live_processes (w), 1);
       assert_int_equal (fake_open_fds (w->k, w->cli), 3);
     }
   world_free (w);
@@ -680,7 +614,7 @@ exec_survives_every_fault (void **state)
   for (int persist = 0; persist <= 1; persist++)
     for (long n = 1;; n++)
       {
-        struct world *w = world_new (NULL, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
+        struct fx_world *w = world_new (NULL, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
         struct exec_opts o = detached ();
         struct focker_err *err = NULL;
         int status = 0, r;
@@ -703,11 +637,11 @@ exec_survives_every_fault (void **state)
             assert_int_equal (err->code, r);
             /* with every call failing from the Nth on, even the kill of a process that
              * already exec'd fails: only the report and the fds are promised then */
-            if (!persist && (live_processes (w) != 1 || fake_exists (w->k, "/run/e.pid")))
+            if (!persist && (fx_live_processes (w) != 1 || fake_exists (w->k, "/run/e.pid")))
               {
-                dump_journal_tail (30);
+                fx_dump_journal (w->k, 30);
                 fail_msg ("fault at call %ld (persist %d) left %s (error: %s)", n, persist,
-                          live_processes (w) != 1 ? "a process" : "the pid file", err->msg);
+                          fx_live_processes (w) != 1 ? "a process" : "the pid file", err->msg);
               }
             assert_true (fake_proc (w->k, w->init)->alive);
             focker_err_free (err);

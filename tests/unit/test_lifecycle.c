@@ -15,9 +15,10 @@
 #include <cmocka.h>
 #include "core/container.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
-#define ROOT "/run/focker"
-#define BUNDLE "/bundle"
+#define ROOT FX_ROOT
+#define BUNDLE FX_BUNDLE
 
 static const char *const base_config
     = "{\"ociVersion\":\"1.0.2\","
@@ -33,45 +34,21 @@ static const char *const base_config
       "{\"type\":\"ipc\"},{\"type\":\"network\"}%s],"
       "\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"]%s}}";
 
-static struct fake_kernel *current_kernel;
-
-struct world
+static struct fx_world *
+world_new (const struct fake_personality *p, const char *extra_ns, const char *extra_linux)
 {
-  struct fake_kernel *k;
-  pid_t cli; /* the process playing the current focker command */
-};
-
-static void
-seed_bundle (struct fake_kernel *k, const char *extra_ns, const char *extra_linux)
-{
+  struct fx_world *w = calloc (1, sizeof *w);
   char config[4096];
 
   snprintf (config, sizeof config, base_config, extra_ns, extra_linux);
-  assert_int_equal (fake_write_file (k, BUNDLE "/config.json", config, 0644), 0);
-  assert_int_equal (fake_write_file (k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
-  for (const char *const *d = (const char *const[]){ "proc", "dev", "sys", "tmp", NULL }; *d; d++)
-    {
-      char path[64];
-      snprintf (path, sizeof path, BUNDLE "/rootfs/%s", *d);
-      assert_int_equal (fake_mkdir_p (k, path, 0755), 0);
-    }
-}
-
-static struct world *
-world_new (const struct fake_personality *p, const char *extra_ns, const char *extra_linux)
-{
-  struct world *w = calloc (1, sizeof *w);
-  w->k = fake_kernel_new (p);
-  current_kernel = w->k;
-  seed_bundle (w->k, extra_ns, extra_linux);
-  w->cli = fake_current_pid (w->k);
+  fx_world_init (w, p, config);
   return w;
 }
 
 static void
-world_free (struct world *w)
+world_free (struct fx_world *w)
 {
-  fake_kernel_free (w->k);
+  fx_world_fini (w);
   free (w);
 }
 
@@ -89,64 +66,12 @@ teardown (void **state)
   return 0;
 }
 
-/* A new focker command: the previous one exits, a fresh process takes the context. */
-static void
-next_command (struct world *w)
-{
-  fake_exit (w->k, w->cli, 0);
-  w->cli = fake_spawn (w->k);
-}
-
 static const struct create_opts opts = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
 
-/* Processes alive besides pid 1 and the current command. */
-static int
-live_processes (struct world *w)
-{
-  int n = 0;
-  for (pid_t p = 2; p < 4096; p++)
-    {
-      struct fake_proc *fp = fake_proc (w->k, p);
-      if (fp && fp->alive && !fp->zombie && p != w->cli)
-        n++;
-    }
-  return n;
-}
-
-/* On failure, the end of the journal says what the kernel saw last. */
-static void
-dump_journal_tail (size_t n)
-{
-  size_t len = current_kernel ? fake_journal_len (current_kernel) : 0;
-  for (size_t i = len > n ? len - n : 0; i < len; i++)
-    {
-      const struct fake_call *c = fake_journal_at (current_kernel, i);
-      print_error ("  [%zu] pid %d %s(%s) = %ld%s\n", i, (int)c->pid, sys_names[c->id], c->args,
-                   c->result, c->injected ? " (injected)" : "");
-    }
-}
-
-static void
-assert_ok_fn (int r, struct focker_err *err)
-{
-  if (r < 0)
-    {
-      dump_journal_tail (25);
-      fail_msg ("unexpected error %d: %s", r, err ? err->msg : "(no message)");
-    }
-}
-
-/* A macro, so the call runs before `err` is read (function arguments have no order). */
-#define assert_ok(call, e)                                                                         \
-  do                                                                                               \
-    {                                                                                              \
-      int r_ = (call);                                                                             \
-      assert_ok_fn (r_, (e));                                                                      \
-    }                                                                                              \
-  while (0)
+#define assert_ok(call, e) FX_OK (w, call, e)
 
 static pid_t
-create_ok (struct world *w)
+create_ok (struct fx_world *w)
 {
   struct focker_err *err = NULL;
   pid_t pid = 0;
@@ -160,7 +85,7 @@ create_ok (struct world *w)
 static void
 create_runs_nothing_until_start (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct fake_proc *init = fake_proc (w->k, pid);
   struct container_state *st = NULL;
@@ -171,7 +96,7 @@ create_runs_nothing_until_start (void **state)
   assert_true (init->alive);
   assert_false (init->execed);
   assert_true (fake_exists (w->k, ROOT "/c1/state.json"));
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
   assert_int_equal (status, STATUS_CREATED);
   assert_int_equal (st->pid, pid);
@@ -182,7 +107,7 @@ create_runs_nothing_until_start (void **state)
 static void
 init_is_confined_before_start (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct fake_proc *init = fake_proc (w->k, pid);
   const struct fake_mount *m;
@@ -211,12 +136,12 @@ init_is_confined_before_start (void **state)
 static void
 start_execs_the_process (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct focker_err *err = NULL;
   struct fake_proc *init;
 
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
   init = fake_proc (w->k, pid);
   assert_true (init->execed);
@@ -233,21 +158,21 @@ start_execs_the_process (void **state)
 static void
 start_is_recorded_by_the_socket_alone (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   struct container_state *st = NULL;
   enum container_status status;
   struct focker_err *err = NULL;
   size_t before;
 
   create_ok (w);
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
   assert_int_equal (status, STATUS_CREATED);
   state_free (st);
   before = fake_journal_len (w->k);
   assert_ok (container_start (ROOT, "c1", &err), err);
   assert_int_equal (fake_journal_find (w->k, SYS_ID_renameat, before), -1);
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
   assert_int_equal (status, STATUS_RUNNING);
   state_free (st);
@@ -256,12 +181,12 @@ start_is_recorded_by_the_socket_alone (void **state)
 static void
 seccomp_free_exec_is_the_last_call (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct focker_err *err = NULL;
   long pivot, exec;
 
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
   pivot = fake_journal_find (w->k, SYS_ID_pivot_root, 0);
   exec = fake_journal_find (w->k, SYS_ID_execve, 0);
@@ -274,15 +199,15 @@ seccomp_free_exec_is_the_last_call (void **state)
 static void
 state_is_stopped_after_init_exits_unwaited (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct container_state *st = NULL;
   enum container_status status;
   struct focker_err *err = NULL;
 
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
-  next_command (w); /* nobody waits: the init is pid 1's now */
+  fx_next_command (w); /* nobody waits: the init is pid 1's now */
   fake_exit (w->k, pid, 0);
   assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
   assert_int_equal (status, STATUS_STOPPED);
@@ -292,12 +217,12 @@ state_is_stopped_after_init_exits_unwaited (void **state)
 static void
 delete_refuses_live_container_without_force (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct focker_err *err = NULL;
   int r;
 
-  next_command (w);
+  fx_next_command (w);
   r = container_delete (ROOT, "c1", false, &err);
   assert_int_equal (r, -EBUSY);
   assert_non_null (strstr (err->msg, "not stopped: created"));
@@ -306,7 +231,7 @@ delete_refuses_live_container_without_force (void **state)
   assert_true (fake_proc (w->k, pid)->alive);
   assert_ok (container_delete (ROOT, "c1", true, &err), err);
   assert_false (fake_exists (w->k, ROOT "/c1"));
-  assert_int_equal (live_processes (w), 0);
+  assert_int_equal (fx_live_processes (w), 0);
 }
 
 static void
@@ -324,12 +249,12 @@ delete_force_on_missing_id_succeeds (void **state)
 static void
 kill_signals_the_init (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid = create_ok (w);
   struct focker_err *err = NULL;
   struct fake_proc *init;
 
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
   assert_ok (container_kill (ROOT, "c1", SIGKILL, false, &err), err);
   init = fake_proc (w->k, pid);
@@ -341,7 +266,7 @@ kill_signals_the_init (void **state)
 static void
 bad_input_leaves_nothing (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   struct focker_err *err = NULL;
   struct create_opts o = opts;
 
@@ -355,14 +280,14 @@ bad_input_leaves_nothing (void **state)
   assert_non_null (strstr (err->msg, "config.json"));
   focker_err_free (err);
   assert_false (fake_exists (w->k, ROOT "/c1"));
-  assert_int_equal (live_processes (w), 0);
+  assert_int_equal (fx_live_processes (w), 0);
   assert_int_equal (fake_open_fds (w->k, w->cli), 3);
 }
 
 static void
 missing_executable_fails_create_and_leaves_nothing (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   struct focker_err *err = NULL;
   struct create_opts o = opts;
 
@@ -371,7 +296,7 @@ missing_executable_fails_create_and_leaves_nothing (void **state)
   assert_non_null (strstr (err->msg, "process.args[0]"));
   focker_err_free (err);
   assert_false (fake_exists (w->k, ROOT "/c1"));
-  assert_int_equal (live_processes (w), 0);
+  assert_int_equal (fx_live_processes (w), 0);
 }
 
 /* SQLite-style: fail call 1, 2, 3 ... once.  Every failure must leave nothing (no state dir,
@@ -382,7 +307,7 @@ create_survives_every_single_fault (void **state)
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (NULL, "", "");
+      struct fx_world *w = world_new (NULL, "", "");
       struct focker_err *err = NULL;
       pid_t pid = 0;
       int r;
@@ -395,9 +320,9 @@ create_survives_every_single_fault (void **state)
         {
           assert_non_null (err);
           assert_int_equal (err->code, r);
-          if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+          if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
             fail_msg ("fault at call %ld left %s (error: %s)", n,
-                      live_processes (w) ? "a process" : "the state dir", err->msg);
+                      fx_live_processes (w) ? "a process" : "the state dir", err->msg);
           focker_err_free (err);
         }
       else
@@ -405,7 +330,7 @@ create_survives_every_single_fault (void **state)
           assert_null (err);
           if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1/state.json"))
             {
-              dump_journal_tail (30);
+              fx_dump_journal (w->k, 30);
               fail_msg ("fault at call %ld was ignored but the container is not created", n);
             }
         }
@@ -428,7 +353,7 @@ create_persistent_fault_is_cleaned_by_delete_force (void **state)
   (void)state;
   for (long n = 1;; n++)
     {
-      struct world *w = world_new (NULL, "", "");
+      struct fx_world *w = world_new (NULL, "", "");
       struct focker_err *err = NULL;
       int r;
 
@@ -442,11 +367,11 @@ create_persistent_fault_is_cleaned_by_delete_force (void **state)
           focker_err_free (err);
           err = NULL;
         }
-      next_command (w);
+      fx_next_command (w);
       assert_ok (container_delete (ROOT, "c1", true, &err), err);
-      if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+      if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
         fail_msg ("persistent fault from call %ld: delete --force left %s", n,
-                  live_processes (w) ? "a process" : "the state dir");
+                  fx_live_processes (w) ? "a process" : "the state dir");
       if (fake_faults_hit (w->k) == 0)
         {
           world_free (w);
@@ -463,13 +388,13 @@ delete_survives_every_fault (void **state)
   for (int persist = 0; persist <= 1; persist++)
     for (long n = 1;; n++)
       {
-        struct world *w = world_new (NULL, "", "");
+        struct fx_world *w = world_new (NULL, "", "");
         struct focker_err *err = NULL;
         long hits;
         int r;
 
         create_ok (w);
-        next_command (w);
+        fx_next_command (w);
         fake_fail_nth (w->k, n, persist, EIO, 0);
         r = container_delete (ROOT, "c1", true, &err);
         hits = fake_faults_hit (w->k);
@@ -481,14 +406,14 @@ delete_survives_every_fault (void **state)
             focker_err_free (err);
             err = NULL;
             /* a failed delete can be repeated */
-            next_command (w);
+            fx_next_command (w);
             assert_ok (container_delete (ROOT, "c1", true, &err), err);
           }
-        if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
-          dump_journal_tail (40);
-        if (fake_exists (w->k, ROOT "/c1") || live_processes (w) != 0)
+        if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
+          fx_dump_journal (w->k, 40);
+        if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
           fail_msg ("fault at call %ld (persist %d): delete left %s", n, persist,
-                    live_processes (w) ? "a process" : "the state dir");
+                    fx_live_processes (w) ? "a process" : "the state dir");
         world_free (w);
         if (hits == 0)
           break;
@@ -500,7 +425,7 @@ pivot_falls_back_to_move_and_chroot_on_ramfs (void **state)
 {
   struct fake_personality p
       = { .major = 6, .minor = 1, .cgroup = FAKE_CGROUP_V2, .root_is_ramfs = true };
-  struct world *w = world_new (&p, "", "");
+  struct fx_world *w = world_new (&p, "", "");
   pid_t pid = create_ok (w);
 
   (void)state;
@@ -517,7 +442,7 @@ mount_destination_symlink_stays_inside_rootfs (void **state)
       /* 5.4 has no openat2: the fallback walker must give the same containment */
       struct fake_personality p
           = { .major = old_kernel ? 5 : 6, .minor = 4, .cgroup = FAKE_CGROUP_V2 };
-      struct world *w = world_new (&p, "", "");
+      struct fx_world *w = world_new (&p, "", "");
       pid_t pid;
 
       (void)state;
@@ -540,7 +465,7 @@ mount_destination_symlink_stays_inside_rootfs (void **state)
 static void
 user_namespace_maps_are_written_before_the_init_goes_on (void **state)
 {
-  struct world *w
+  struct fx_world *w
       = world_new (NULL, ",{\"type\":\"user\"}",
                    ",\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
                    "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]");
@@ -558,14 +483,14 @@ user_namespace_maps_are_written_before_the_init_goes_on (void **state)
 static void
 stray_fds_do_not_reach_the_container (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   pid_t pid;
   struct focker_err *err = NULL;
   int stray = sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0); /* no O_CLOEXEC */
 
   assert_true (stray >= 3);
   pid = create_ok (w);
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
   assert_int_equal (fake_open_fds (w->k, pid), 3);
 }
@@ -573,7 +498,7 @@ stray_fds_do_not_reach_the_container (void **state)
 static void
 preserve_fds_reach_the_container (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   struct create_opts o = opts;
   struct focker_err *err = NULL;
   pid_t pid = 0;
@@ -582,7 +507,7 @@ preserve_fds_reach_the_container (void **state)
   assert_int_equal (fd, 3);
   o.preserve_fds = 1;
   assert_ok (container_create (&o, &pid, &err), err);
-  next_command (w);
+  fx_next_command (w);
   assert_ok (container_start (ROOT, "c1", &err), err);
   assert_int_equal (fake_open_fds (w->k, pid), 4);
 }

@@ -299,45 +299,47 @@ ipam_lock_serialises_two_commands (void **state)
   fake_kernel_free (k);
 }
 
+static int
+ipam_commit_run (struct fx_fault *f, void *ctx)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct ipam *ipam = NULL;
+  struct focker_err *err = NULL;
+  int r;
+
+  (void)ctx;
+  fx_fault_arm (f, k);
+  r = ipam_open (&ipam, STORE, NULL, &err);
+  if (r == 0)
+    {
+      uint32_t ip;
+      struct ipam_lease req = { .id = "a" };
+      r = ipam_alloc (ipam, &req, &ip, &err);
+      if (r == 0)
+        r = ipam_commit (ipam, &err);
+      ipam_close (ipam);
+    }
+  fx_fault_disarm (f);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  if (r < 0)
+    {
+      assert_non_null (err);
+      assert_int_equal (err->code, r);
+      focker_err_free (err);
+    }
+  /* the lease is there exactly when the commit succeeded */
+  ipam = open_ipam (NULL);
+  assert_int_equal (ipam->n_leases, r == 0 ? 1 : 0);
+  ipam_close (ipam);
+  fake_kernel_free (k);
+  return r;
+}
+
 static void
 ipam_commit_survives_every_fault (void **state)
 {
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fake_kernel *k = fake_kernel_new (NULL);
-        struct ipam *ipam = NULL;
-        struct focker_err *err = NULL;
-        int r;
-
-        fake_fail_nth (k, n, persist, -EIO, 0);
-        r = ipam_open (&ipam, STORE, NULL, &err);
-        if (r == 0)
-          {
-            uint32_t ip;
-            struct ipam_lease req = { .id = "a" };
-            r = ipam_alloc (ipam, &req, &ip, &err);
-            if (r == 0)
-              r = ipam_commit (ipam, &err);
-            ipam_close (ipam);
-          }
-        fake_fail_nth (k, 0, false, 0, 0);
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
-        if (r < 0)
-          {
-            assert_non_null (err);
-            assert_int_equal (err->code, r);
-            focker_err_free (err);
-          }
-        /* the lease is there exactly when the commit succeeded */
-        ipam = open_ipam (NULL);
-        assert_int_equal (ipam->n_leases, r == 0 ? 1 : 0);
-        ipam_close (ipam);
-        bool done = fake_faults_hit (k) == 0;
-        fake_kernel_free (k);
-        if (done)
-          break;
-      }
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, ipam_commit_run, NULL);
 }
 
 /* ---- attach and detach on the fake network ---- */
@@ -507,78 +509,119 @@ detach_if_attached (const char *id)
     }
 }
 
+static int
+attach_run (struct fx_fault *f, void *ctx)
+{
+  _cleanup_free_ char *baseline = NULL;
+  struct fake_kernel *k = kernel_after_one_container (&baseline);
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  int r;
+
+  (void)ctx;
+  fx_fault_arm (f, k);
+  r = attach (&res, "c1", "8080:80", &err);
+  fx_fault_disarm (f);
+  if (r == 0)
+    {
+      net_attach_result_free (&res);
+      assert_true (ipam_find_complete ("c1"));
+      assert_int_equal (net_detach (&paths, "c1", &err), 0);
+    }
+  else
+    {
+      assert_non_null (err);
+      assert_int_equal (err->code, r);
+      focker_err_free (TAKE_PTR (err));
+      if (f->persist)
+        detach_if_attached ("c1");
+    }
+  assert_detached (k, "c1", baseline);
+  assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
+  net_attach_result_free (&res);
+  fake_kernel_free (k);
+  return r;
+}
+
 /* Fail call N of an attach, once (the undo list cleans up) and persistently (the undo list
  * fails too; detach of the half-attached id cleans up): nothing of it is left, and a later
  * attach succeeds. */
 static void
 attach_survives_every_fault (void **state)
 {
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        _cleanup_free_ char *baseline = NULL;
-        struct fake_kernel *k = kernel_after_one_container (&baseline);
-        struct net_attach_result res;
-        struct focker_err *err = NULL;
-        int r;
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, attach_run, NULL);
+}
 
-        fake_fail_nth (k, n, persist, -EIO, 0);
-        r = attach (&res, "c1", "8080:80", &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        bool done = fake_faults_hit (k) == 0;
-        if (r == 0)
-          {
-            net_attach_result_free (&res);
-            assert_true (ipam_find_complete ("c1"));
-            assert_int_equal (net_detach (&paths, "c1", &err), 0);
-          }
-        else
-          {
-            assert_non_null (err);
-            assert_int_equal (err->code, r);
-            focker_err_free (TAKE_PTR (err));
-            if (persist)
-              detach_if_attached ("c1");
-          }
-        assert_detached (k, "c1", baseline);
-        assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
-        net_attach_result_free (&res);
-        fake_kernel_free (k);
-        if (done)
-          break;
-      }
+static int
+detach_run (struct fx_fault *f, void *ctx)
+{
+  _cleanup_free_ char *baseline = NULL;
+  struct fake_kernel *k = kernel_after_one_container (&baseline);
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  int r;
+
+  (void)ctx;
+  assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
+  net_attach_result_free (&res);
+  fx_fault_arm (f, k);
+  r = net_detach (&paths, "c1", &err);
+  fx_fault_disarm (f);
+  if (r < 0)
+    {
+      assert_int_equal (err->code, r);
+      focker_err_free (TAKE_PTR (err));
+      detach_if_attached ("c1");
+    }
+  assert_detached (k, "c1", baseline);
+  fake_kernel_free (k);
+  return r;
 }
 
 /* Fail call N of a detach: a second detach finishes the job. */
 static void
 detach_survives_every_fault (void **state)
 {
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        _cleanup_free_ char *baseline = NULL;
-        struct fake_kernel *k = kernel_after_one_container (&baseline);
-        struct net_attach_result res;
-        struct focker_err *err = NULL;
-        int r;
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, detach_run, NULL);
+}
 
-        assert_int_equal (attach (&res, "c1", "8080:80", &err), 0);
-        net_attach_result_free (&res);
-        fake_fail_nth (k, n, persist, -EIO, 0);
-        r = net_detach (&paths, "c1", &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        bool done = fake_faults_hit (k) == 0;
-        if (r < 0)
-          {
-            assert_int_equal (err->code, r);
-            focker_err_free (TAKE_PTR (err));
-            detach_if_attached ("c1");
-          }
-        assert_detached (k, "c1", baseline);
-        fake_kernel_free (k);
-        if (done)
-          break;
-      }
+static int
+died_attach_run (struct fx_fault *f, void *ctx)
+{
+  _cleanup_free_ char *baseline = NULL;
+  struct fake_kernel *k = kernel_after_one_container (&baseline);
+  struct net_attach_result res;
+  struct focker_err *err = NULL;
+  pid_t survivor = fake_current_pid (k), dying = fake_spawn (k);
+  size_t removed = 0;
+
+  (void)ctx;
+  assert_int_equal (attach (&res, "keep", "7000:70", &err), 0);
+  net_attach_result_free (&res);
+  fake_set_current (k, survivor);
+  _cleanup_free_ char *with_keep = host_dump (k);
+  fake_set_current (k, dying);
+  fx_fault_arm (f, k);
+  int r = attach (&res, "c1", "8080:80", &err);
+  fx_fault_disarm (f);
+  if (r < 0)
+    focker_err_free (TAKE_PTR (err));
+  else
+    net_attach_result_free (&res);
+  fake_exit (k, dying, 137);
+  fake_set_current (k, survivor);
+  assert_int_equal (net_prune (&paths, &removed, &err), 0);
+  if (r == 0)
+    assert_int_equal (net_detach (&paths, "c1", &err), 0);
+  _cleanup_free_ char *dump = host_dump (k);
+  assert_string_equal (dump, with_keep);
+  assert_true (ipam_find_complete ("keep"));
+  assert_int_equal (net_detach (&paths, "keep", &err), 0);
+  assert_detached (k, "c1", baseline);
+  fake_kernel_free (k);
+  return r;
 }
 
 /* A focker that dies half-way through an attach (here: every call from N on fails, then
@@ -587,42 +630,8 @@ detach_survives_every_fault (void **state)
 static void
 prune_cleans_after_an_attach_that_died_at_every_call (void **state)
 {
-  for (long n = 1;; n++)
-    {
-      _cleanup_free_ char *baseline = NULL;
-      struct fake_kernel *k = kernel_after_one_container (&baseline);
-      struct net_attach_result res;
-      struct focker_err *err = NULL;
-      pid_t survivor = fake_current_pid (k), dying = fake_spawn (k);
-      size_t removed = 0;
-
-      assert_int_equal (attach (&res, "keep", "7000:70", &err), 0);
-      net_attach_result_free (&res);
-      fake_set_current (k, survivor);
-      _cleanup_free_ char *with_keep = host_dump (k);
-      fake_set_current (k, dying);
-      fake_fail_nth (k, n, true, -EIO, 0);
-      int r = attach (&res, "c1", "8080:80", &err);
-      fake_fail_nth (k, 0, false, 0, 0);
-      bool done = fake_faults_hit (k) == 0;
-      if (r < 0)
-        focker_err_free (TAKE_PTR (err));
-      else
-        net_attach_result_free (&res);
-      fake_exit (k, dying, 137);
-      fake_set_current (k, survivor);
-      assert_int_equal (net_prune (&paths, &removed, &err), 0);
-      if (r == 0)
-        assert_int_equal (net_detach (&paths, "c1", &err), 0);
-      _cleanup_free_ char *dump = host_dump (k);
-      assert_string_equal (dump, with_keep);
-      assert_true (ipam_find_complete ("keep"));
-      assert_int_equal (net_detach (&paths, "keep", &err), 0);
-      assert_detached (k, "c1", baseline);
-      fake_kernel_free (k);
-      if (done)
-        break;
-    }
+  (void)state;
+  fx_fault_loop (FX_FAULT_PERSIST, died_attach_run, NULL);
 }
 
 /* Bad input is refused before any change: no lease file, no link, no namespace. */

@@ -930,57 +930,56 @@ a_blob_with_the_wrong_content_is_refused_and_nothing_is_left (void **state)
   WORLD_END (k, f, s);
 }
 
+static int
+pull_run (struct fx_fault *fault, void *ctx)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  struct image *img = NULL;
+  int r;
+
+  (void)ctx;
+  publish_image (f, "latest", "app", "amd64", NULL);
+  fx_fault_arm (fault, k);
+  r = pull (s, "reg.test/lib/app", &o, &name, &err);
+  fx_fault_disarm (fault);
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  s = fx_store_open (STORE, false);
+  if (r < 0)
+    {
+      assert_non_null (err);
+      assert_int_equal (err->code, r);
+      focker_err_free (TAKE_PTR (err));
+      assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+      focker_err_free (TAKE_PTR (err));
+      if (!fault->persist)
+        fx_store_check (STORE); /* a single fault: cleanup ran */
+      /* persistent faults may have stopped the cleanup itself: gc removes the rest */
+      struct gc_report rep;
+      store_close (s);
+      s = fx_store_open (STORE, true);
+      assert_int_equal (store_gc (s, &rep, &err), 0);
+      fx_store_check (STORE);
+      store_close (s);
+      s = fx_store_open (STORE, false);
+      assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), 0);
+    }
+  assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
+  image_free (img);
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+  return r;
+}
+
 /* Every kernel call of a pull failing in turn (once, and from then on): an error and a
  * consistent store (no temporary, no name) each time, and a later pull succeeds. */
 static void
 pull_survives_every_fault (void **state)
 {
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        WORLD (k, f, s, o);
-        _cleanup_err_ struct focker_err *err = NULL;
-        _cleanup_free_ char *name = NULL;
-        struct image *img = NULL;
-        int r;
-
-        publish_image (f, "latest", "app", "amd64", NULL);
-        fake_fail_nth (k, n, persist, EIO, 0);
-        r = pull (s, "reg.test/lib/app", &o, &name, &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        bool hit = fake_faults_hit (k) > 0;
-        store_close (s);
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
-        s = fx_store_open (STORE, false);
-        if (r < 0)
-          {
-            assert_non_null (err);
-            assert_int_equal (err->code, r);
-            focker_err_free (TAKE_PTR (err));
-            assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
-            focker_err_free (TAKE_PTR (err));
-            if (!persist)
-              fx_store_check (STORE); /* a single fault: cleanup ran */
-            /* persistent faults may have stopped the cleanup itself: gc removes the rest */
-            struct gc_report rep;
-            store_close (s);
-            s = fx_store_open (STORE, true);
-            assert_int_equal (store_gc (s, &rep, &err), 0);
-            fx_store_check (STORE);
-            store_close (s);
-            s = fx_store_open (STORE, false);
-            assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), 0);
-          }
-        assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
-        image_free (img);
-        fx_store_check (STORE);
-        WORLD_END (k, f, s);
-        if (!hit)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, pull_run, NULL);
 }
 
 /* ---- push ---- */
@@ -1155,6 +1154,41 @@ the_helper_process_transport_pulls_as_nobody (void **state)
   WORLD_END (k, f, s);
 }
 
+static int
+pull_helper_run (struct fx_fault *fault, void *ctx)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  struct image *img = NULL;
+  int r;
+
+  (void)ctx;
+  publish_image (f, "latest", "app", "amd64", NULL);
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", fake_fetch, f);
+  o.t = reg_proc_new ("/focker-fetch");
+  fx_fault_arm (fault, k);
+  r = pull (s, "reg.test/lib/app", &o, &name, &err);
+  fx_fault_disarm (fault);
+  reg_proc_free (o.t);
+  fake_settle (k);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
+  if (r < 0)
+    {
+      assert_int_equal (err->code, r);
+      assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+      fx_store_check (STORE);
+    }
+  else
+    {
+      assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
+      image_free (img);
+    }
+  WORLD_END (k, f, s);
+  return r;
+}
+
 /* The fault loop again, through the helper processes: a failing clone, pipe, dup, poll,
  * wait, or a call of the helper itself, is a clean error with no fd left and a consistent
  * store. */
@@ -1162,44 +1196,8 @@ static void
 pull_through_the_helper_survives_every_fault (void **state)
 {
   /* single faults only: persistent ones are the in-memory loop's (this one is slower) */
-  const int persist = 0;
-  for (long n = 1;; n++)
-    {
-      WORLD (k, f, s, o);
-      _cleanup_err_ struct focker_err *err = NULL;
-      _cleanup_free_ char *name = NULL;
-      struct image *img = NULL;
-      int r;
-
-      publish_image (f, "latest", "app", "amd64", NULL);
-      assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
-      fake_program (k, "/focker-fetch", fake_fetch, f);
-      o.t = reg_proc_new ("/focker-fetch");
-      fake_fail_nth (k, n, persist, EIO, 0);
-      r = pull (s, "reg.test/lib/app", &o, &name, &err);
-      fake_fail_nth (k, 0, false, 0, 0);
-      bool hit = fake_faults_hit (k) > 0;
-      reg_proc_free (o.t);
-      fake_settle (k);
-      assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
-      if (r < 0)
-        {
-          assert_int_equal (err->code, r);
-          assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
-          fx_store_check (STORE);
-        }
-      else
-        {
-          assert_int_equal (store_image_get (&img, s, "reg.test/lib/app", &err), 0);
-          image_free (img);
-        }
-      WORLD_END (k, f, s);
-      if (!hit)
-        {
-          assert_int_equal (r, 0);
-          break;
-        }
-    }
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE, pull_helper_run, NULL);
 }
 
 int

@@ -18,9 +18,10 @@
 #include <cmocka.h>
 #include "core/container.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
-#define ROOT "/run/focker"
-#define BUNDLE "/bundle"
+#define ROOT FX_ROOT
+#define BUNDLE FX_BUNDLE
 
 static const char *const config
     = "{\"ociVersion\":\"1.0.2\","
@@ -29,22 +30,12 @@ static const char *const config
       "\"root\":{\"path\":\"rootfs\"},"
       "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}]}}";
 
-struct world
-{
-  struct fake_kernel *k;
-  pid_t cli;
-};
-
 static int
 setup (void **state)
 {
-  struct world *w = calloc (1, sizeof *w);
+  struct fx_world *w = calloc (1, sizeof *w);
 
-  w->k = fake_kernel_new (NULL);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", config, 0644), 0);
-  assert_int_equal (fake_write_file (w->k, BUNDLE "/rootfs/bin/sh", "ELF", 0755), 0);
-  assert_int_equal (fake_mkdir_p (w->k, BUNDLE "/rootfs/proc", 0755), 0);
-  w->cli = fake_current_pid (w->k);
+  fx_world_init (w, NULL, config);
   *state = w;
   return 0;
 }
@@ -52,21 +43,13 @@ setup (void **state)
 static int
 teardown (void **state)
 {
-  struct world *w = *state;
-  fake_kernel_free (w->k);
-  free (w);
+  fx_world_fini (*state);
+  free (*state);
   return 0;
 }
 
 static void
-next_command (struct world *w)
-{
-  fake_exit (w->k, w->cli, 0);
-  w->cli = fake_spawn (w->k);
-}
-
-static void
-create_ok (struct world *w, const char *id)
+create_ok (struct fx_world *w, const char *id)
 {
   struct create_opts o = { .root = ROOT, .id = id, .bundle = BUNDLE };
   struct focker_err *err = NULL;
@@ -76,13 +59,13 @@ create_ok (struct world *w, const char *id)
   if (r < 0)
     fail_msg ("create %s: %s", id, err ? err->msg : "(no message)");
   assert_true (pid > 0);
-  next_command (w);
+  fx_next_command (w);
 }
 
 static void
 every_command_refuses_ids_that_leave_the_root (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   static const char *const bad[] = { "..", ".", "../c1", "a/b", "/etc", "", "c1\n", "c 1" };
   struct create_opts o = { .root = ROOT, .bundle = BUNDLE };
   struct container_state *st = NULL;
@@ -118,7 +101,7 @@ every_command_refuses_ids_that_leave_the_root (void **state)
 static void
 list_returns_containers_and_skips_what_is_not_one (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   struct container_state **list = NULL;
   struct focker_err *err = NULL;
   bool seen1 = false, seen2 = false;
@@ -168,7 +151,7 @@ find_call (struct fake_kernel *k, enum sys_id id, pid_t pid, size_t from)
 static void
 create_holds_the_state_lock_until_the_state_is_recorded (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   struct create_opts o = { .root = ROOT, .id = "c1", .bundle = BUNDLE };
   struct focker_err *err = NULL;
   size_t start = fake_journal_len (w->k);
@@ -193,7 +176,7 @@ create_holds_the_state_lock_until_the_state_is_recorded (void **state)
         && fake_journal_at (w->k, (size_t)i)->pid == creator)
       fail_msg ("create took or dropped a lock again before recording the state");
   /* the init does not keep the creator's lock: start must be able to take it */
-  next_command (w);
+  fx_next_command (w);
   assert_int_equal (container_start (ROOT, "c1", &err), 0);
   assert_int_equal (container_delete (ROOT, "c1", true, &err), 0);
   assert_null (err);
@@ -202,7 +185,7 @@ create_holds_the_state_lock_until_the_state_is_recorded (void **state)
 static void
 crash_decorator_passes_calls_through_until_its_point (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   const struct sys_ops *fake = sys;
   struct stat st;
 
@@ -220,7 +203,7 @@ crash_decorator_passes_calls_through_until_its_point (void **state)
 static void
 crash_decorator_with_a_mask_counts_only_the_calls_it_names (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   const char *bad = NULL;
   sys_mask_t mask = 0;
   char got[8] = { 0 };
@@ -263,24 +246,10 @@ crash_decorator_with_a_mask_counts_only_the_calls_it_names (void **state)
   assert_false (fake_exists (w->k, "/m1")); /* the child's own copy of the fake kernel */
 }
 
-/* Processes alive besides pid 1 and the current command. */
-static int
-live_processes (struct world *w)
-{
-  int n = 0;
-  for (pid_t p = 2; p < 4096; p++)
-    {
-      struct fake_proc *fp = fake_proc (w->k, p);
-      if (fp && fp->alive && !fp->zombie && p != w->cli)
-        n++;
-    }
-  return n;
-}
-
 static void
 failing_hooks_fail_create_naming_the_hook_and_leave_nothing (void **state)
 {
-  struct world *w = *state;
+  struct fx_world *w = *state;
   static const struct
   {
     const char *hooks;
@@ -311,7 +280,7 @@ failing_hooks_fail_create_naming_the_hook_and_leave_nothing (void **state)
       focker_err_free (err);
       fake_settle (w->k);
       assert_false (fake_exists (w->k, ROOT "/c1"));
-      assert_int_equal (live_processes (w), 0);
+      assert_int_equal (fx_live_processes (w), 0);
       assert_int_equal (fake_open_fds (w->k, w->cli), 3);
     }
 }

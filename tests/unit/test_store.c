@@ -334,6 +334,55 @@ bundle_falls_back_to_a_copy_without_overlay (void **state)
   fake_kernel_free (k);
 }
 
+struct store_ops
+{
+  void (*prepare) (struct store *s);
+  int (*op) (struct store *s, struct focker_err **err);
+};
+
+static int
+store_fault_run (struct fx_fault *f, void *ctx)
+{
+  const struct store_ops *o = ctx;
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct image *img = NULL;
+  struct gc_report rep;
+  int r;
+
+  o->prepare (s);
+  fx_fault_arm (f, k);
+  r = o->op (s, &err);
+  fx_fault_disarm (f);
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  s = fx_store_open (STORE, true);
+  if (r == 0)
+    {
+      assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+      image_free (img);
+      fx_store_check (STORE);
+    }
+  else
+    {
+      assert_non_null (err);
+      assert_int_equal (err->code, r);
+      focker_err_free (TAKE_PTR (err));
+      assert_true (store_image_get (&img, s, "app", &err) < 0);
+      focker_err_free (TAKE_PTR (err));
+      if (!f->persist)
+        fx_store_check (STORE); /* a single fault: cleanup ran */
+      assert_int_equal (store_gc (s, &rep, &err), 0);
+      fx_store_check (STORE);
+      assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 0);
+      assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
+    }
+  store_close (s);
+  fake_kernel_free (k);
+  return r;
+}
+
 /* The store fault loop: `prepare` (unfaulted) then `op` with call n failing, once and
  * persistently, for every n.  Afterwards (faults off): on success "app" names a complete
  * image; on failure no name, a consistent store after a single fault, and gc empties it. */
@@ -341,52 +390,9 @@ static void
 store_fault_loop (void (*prepare) (struct store *s),
                   int (*op) (struct store *s, struct focker_err **err))
 {
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fake_kernel *k = kernel_with_tar ();
-        struct store *s = fx_store_open (STORE, false);
-        _cleanup_err_ struct focker_err *err = NULL;
-        struct image *img = NULL;
-        struct gc_report rep;
-        int r;
+  struct store_ops o = { prepare, op };
 
-        prepare (s);
-        fake_fail_nth (k, n, persist, EIO, 0);
-        r = op (s, &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        store_close (s);
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
-        bool hit = fake_faults_hit (k) > 0;
-        s = fx_store_open (STORE, true);
-        if (r == 0)
-          {
-            assert_int_equal (store_image_get (&img, s, "app", &err), 0);
-            image_free (img);
-            fx_store_check (STORE);
-          }
-        else
-          {
-            assert_non_null (err);
-            assert_int_equal (err->code, r);
-            focker_err_free (TAKE_PTR (err));
-            assert_true (store_image_get (&img, s, "app", &err) < 0);
-            focker_err_free (TAKE_PTR (err));
-            if (!persist)
-              fx_store_check (STORE); /* a single fault: cleanup ran */
-            assert_int_equal (store_gc (s, &rep, &err), 0);
-            fx_store_check (STORE);
-            assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 0);
-            assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
-          }
-        store_close (s);
-        fake_kernel_free (k);
-        if (!hit)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, store_fault_run, &o);
 }
 
 static void
@@ -519,51 +525,49 @@ save_to_an_fd_then_load_it (void **state)
   fake_kernel_free (k);
 }
 
+static int
+bundle_run (struct fx_fault *f, void *ctx)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b3" };
+  char id[DIGEST_LEN + 1];
+  bool copied = false;
+  int r;
+
+  (void)ctx;
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  size_t mounts = fake_mount_count (k, fake_current_pid (k));
+  fx_fault_arm (f, k);
+  r = image_bundle (s, &o, &copied, &err);
+  fx_fault_disarm (f);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store and its lock */
+  if (r == 0)
+    {
+      assert_true (fake_exists (k, "/b3/config.json"));
+      assert_int_equal (image_unbundle (s, "/b3", &err), 0);
+    }
+  else
+    {
+      assert_int_equal (err->code, r);
+      if (!f->persist)
+        {
+          assert_int_equal (fake_mount_count (k, fake_current_pid (k)), mounts);
+          assert_false (fake_exists (k, "/b3"));
+        }
+    }
+  store_close (s);
+  fake_kernel_free (k);
+  return r;
+}
+
 /* After a failed bundle: no mount, no bundle directory, the image intact. */
 static void
 bundle_survives_every_fault (void **state)
 {
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fake_kernel *k = kernel_with_tar ();
-        struct store *s = fx_store_open (STORE, false);
-        _cleanup_err_ struct focker_err *err = NULL;
-        struct bundle_opts o = { .image = "app", .dir = "/b3" };
-        char id[DIGEST_LEN + 1];
-        bool copied = false;
-        int r;
-
-        assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
-        size_t mounts = fake_mount_count (k, fake_current_pid (k));
-        fake_fail_nth (k, n, persist, EIO, 0);
-        r = image_bundle (s, &o, &copied, &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        bool hit = fake_faults_hit (k) > 0;
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)),
-                          5); /* + the store and its lock */
-        if (r == 0)
-          {
-            assert_true (fake_exists (k, "/b3/config.json"));
-            assert_int_equal (image_unbundle (s, "/b3", &err), 0);
-          }
-        else
-          {
-            assert_int_equal (err->code, r);
-            if (!persist)
-              {
-                assert_int_equal (fake_mount_count (k, fake_current_pid (k)), mounts);
-                assert_false (fake_exists (k, "/b3"));
-              }
-          }
-        store_close (s);
-        fake_kernel_free (k);
-        if (!hit)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, bundle_run, NULL);
 }
 
 /* save writes an oci-archive that load reads back into an empty store, same image id. */
