@@ -44,9 +44,9 @@ int container_create (const struct create_opts *o, pid_t *pid, struct focker_err
 
 int container_start (const char *root, const char *id, struct focker_err **err);
 
-/* Open <root>/<id>, take its lock and read its state; the lock is held while *dirfd is open.
- * "container ID does not exist" when it does not. */
-int container_open_locked (int *dirfd, struct container_state **st, const char *root,
+/* Open <root>/<id>, take its lock and read its state; the lock is held while ref->lockfd is
+ * open (state_ref_close).  "container ID does not exist" when it does not. */
+int container_open_locked (struct state_ref *ref, struct container_state **st, const char *root,
                            const char *id, struct focker_err **err);
 
 /* Read the state and its current status. */

@@ -242,21 +242,43 @@ unix_addr (struct sockaddr_un *addr, int dirfd, const char *name)
   return n < 0 || (size_t)n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
 }
 
+/* A listening socket bound at dirfd/name.  A name too long for an address (a long container
+ * id) is bound under a short temporary name in the same directory and renamed into place. */
+static int
+unix_bind_listen (int fd, int dirfd, const char *name)
+{
+  struct sockaddr_un addr;
+  char tmp[64];
+  int r = unix_addr (&addr, dirfd, name);
+
+  if (r == 0)
+    return bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 8) < 0 ? -errno : 0;
+  if (r != -ENAMETOOLONG || dirfd == AT_FDCWD || strchr (name, '/'))
+    return r;
+  snprintf (tmp, sizeof tmp, ".sock-%d-%lx", (int)getpid (), (unsigned long)random ());
+  if (unix_addr (&addr, dirfd, tmp) < 0)
+    return -ENAMETOOLONG;
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+    return -errno;
+  r = listen (fd, 8) < 0 ? -errno : 0;
+  if (r == 0 && syscall (SYS_renameat2, dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0)
+    r = errno == EEXIST ? -EADDRINUSE : -errno;
+  if (r < 0)
+    unlinkat (dirfd, tmp, 0);
+  return r;
+}
+
 static int
 l_unix_listen (int dirfd, const char *name)
 {
-  struct sockaddr_un addr;
   int fd, r;
 
-  r = unix_addr (&addr, dirfd, name);
-  if (r < 0)
-    return r;
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 8) < 0)
+  r = unix_bind_listen (fd, dirfd, name);
+  if (r < 0)
     {
-      r = -errno;
       close (fd);
       return r;
     }
@@ -267,24 +289,40 @@ static int
 l_unix_connect (int dirfd, const char *name)
 {
   struct sockaddr_un addr;
-  int fd, r;
+  char link[64];
+  int fd, r, path = -1;
 
   r = unix_addr (&addr, dirfd, name);
+  if (r == -ENAMETOOLONG && dirfd != AT_FDCWD)
+    {
+      /* too long for an address: reach the socket through an O_PATH fd of it */
+      path = openat (dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (path < 0)
+        return -errno;
+      snprintf (link, sizeof link, "/proc/self/fd/%d", path);
+      r = unix_addr (&addr, AT_FDCWD, link);
+    }
   if (r < 0)
     return r;
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return -errno;
-  do
-    r = connect (fd, (struct sockaddr *)&addr, sizeof addr);
-  while (r < 0 && errno == EINTR);
-  if (r < 0)
+    r = -errno;
+  else
     {
-      r = -errno;
-      close (fd);
-      return r;
+      do
+        r = connect (fd, (struct sockaddr *)&addr, sizeof addr);
+      while (r < 0 && errno == EINTR);
+      if (r < 0)
+        {
+          r = -errno;
+          close (fd);
+        }
+      else
+        r = fd;
     }
-  return fd;
+  if (path >= 0)
+    close (path);
+  return r;
 }
 
 static int

@@ -170,7 +170,7 @@ create_runs_nothing_until_start (void **state)
   assert_non_null (init);
   assert_true (init->alive);
   assert_false (init->execed);
-  assert_true (fake_exists (w->k, ROOT "/c1/state.json"));
+  assert_true (fake_exists (w->k, ROOT "/c1=state.json"));
   next_command (w);
   assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
   assert_int_equal (status, STATUS_CREATED);
@@ -226,7 +226,7 @@ start_execs_the_process (void **state)
   assert_string_equal (init->exec_envp[0], "PATH=/bin");
   /* only stdio reaches the process */
   assert_int_equal (fake_open_fds (w->k, pid), 3);
-  assert_false (fake_exists (w->k, ROOT "/c1/exec.sock"));
+  assert_false (fake_exists (w->k, ROOT "/c1=exec.sock"));
 }
 
 /* start writes nothing: the unlinked exec.sock is what says the container was started. */
@@ -403,7 +403,7 @@ create_survives_every_single_fault (void **state)
       else
         {
           assert_null (err);
-          if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1/state.json"))
+          if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1=state.json"))
             {
               dump_journal_tail (30);
               fail_msg ("fault at call %ld was ignored but the container is not created", n);
