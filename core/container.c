@@ -747,14 +747,18 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   struct stat st;
   int r;
 
+  cr->spec = o->spec; /* ours to free from here */
   if (!container_id_valid (o->id))
     return focker_fail (err, -EINVAL, "invalid container id \"%s\"", o->id);
   if (o->bundle[0] != '/')
     return focker_fail (err, -EINVAL, "bundle %s: must be an absolute path", o->bundle);
-  config = path_join (o->bundle, "config.json");
-  r = spec_load (&cr->spec, AT_FDCWD, config, err);
-  if (r < 0)
-    return r;
+  if (cr->spec == NULL)
+    {
+      config = path_join (o->bundle, "config.json");
+      r = spec_load (&cr->spec, AT_FDCWD, config, err);
+      if (r < 0)
+        return r;
+    }
   r = validate_for_create (cr->spec, err);
   if (r < 0)
     return r;

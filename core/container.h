@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "core/err.h"
+#include "core/spec.h"
 #include "core/state.h"
 
 #define FOCKER_DEFAULT_ROOT "/run/focker"
@@ -28,6 +29,8 @@ struct create_opts
   bool systemd_cgroup; /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
   bool rootless;       /* --rootless: no cgroup unless delegated; id maps as an
                         * unprivileged user may write them (see container_create) */
+  struct spec *spec;   /* the bundle's config.json, parsed by the caller, or NULL: create
+                        * loads it.  container_create frees it, whatever it returns. */
 };
 
 /* Create the container: on success the init waits for `start`, state.json records it, and
