@@ -283,6 +283,25 @@ write_id_maps (const struct spec *s, bool rootless, pid_t pid, struct focker_err
   return write_one_map (true, l->gid_mappings, l->n_gid_mappings, rootless, egid, pid, err);
 }
 
+/* What later commands read back of the config: exec the process and linux (namespaces,
+ * confinement, cgroup), update and events linux.resources and linux.devices, start and
+ * delete the hooks.  root and mounts (most of a config) are the init's alone, annotations
+ * are kept on their own, hostname and domainname live in the container's uts namespace. */
+static json_t *
+state_config (const void *config)
+{
+  static const char *const kept[] = { "ociVersion", "process", "linux", "hooks" };
+  json_t *o = json_object ();
+
+  for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+    {
+      json_t *v = json_object_get ((const json_t *)config, kept[i]);
+      if (v)
+        json_object_set (o, kept[i], v);
+    }
+  return o;
+}
+
 static struct container_state *
 new_state (const struct create_opts *o, const struct spec *s, const char *rootfs, pid_t pid)
 {
@@ -297,7 +316,7 @@ new_state (const struct create_opts *o, const struct spec *s, const char *rootfs
   st->owner = xstrdup ("");
   if (json_is_object (ann))
     st->annotations = json_incref (ann);
-  st->config = json_incref ((json_t *)s->json);
+  st->config = state_config (s->json);
   return st;
 }
 

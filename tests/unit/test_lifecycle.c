@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include "core/container.h"
 #include "sys-fake/fake.h"
 
@@ -176,6 +177,11 @@ create_runs_nothing_until_start (void **state)
   assert_int_equal (status, STATUS_CREATED);
   assert_int_equal (st->pid, pid);
   assert_string_equal (st->bundle, BUNDLE);
+  /* the config kept is what later commands read back: no mounts, no root */
+  assert_non_null (json_object_get (st->config, "process"));
+  assert_non_null (json_object_get (st->config, "linux"));
+  assert_null (json_object_get (st->config, "mounts"));
+  assert_null (json_object_get (st->config, "root"));
   state_free (st);
 }
 
