@@ -155,7 +155,7 @@ demo: $(B)/focker
 	FOCKER=$(abspath $(B))/focker DEMO_DIR=$(abspath $(B))/demo tests/e2e/demo.sh
 
 bench: $(B)/focker
-	tests/bench/bench.sh
+	FOCKER=$(abspath $(B))/focker BENCH_OUT=$(abspath $(B))/bench tests/bench/bench.sh
 
 # focker pull vs skopeo copy from a local docker-registry, as a ratio (root).
 bench-scale: $(B)/focker

@@ -235,21 +235,22 @@ cli_forward_signals (void)
     sigaction (forwarded[i], &sa, NULL);
 }
 
-/* Does the bundle's config ask for a terminal?  (A config that cannot be read is create's
- * to report.) */
-static bool
-config_wants_terminal (const char *bundle)
+/* The bundle's config, parsed once for run's terminal check and for create (which takes it);
+ * NULL when it cannot be read or parsed: that is create's to report. */
+static struct spec *
+load_config (const char *bundle)
 {
   char path[PATH_MAX];
-  json_t *root, *t;
-  bool yes;
+  struct spec *s = NULL;
+  struct focker_err *e = NULL;
 
   snprintf (path, sizeof path, "%s/config.json", bundle);
-  root = json_load_file (path, 0, NULL);
-  t = json_object_get (json_object_get (root, "process"), "terminal");
-  yes = json_is_true (t);
-  json_decref (root);
-  return yes;
+  if (spec_load (&s, AT_FDCWD, path, &e) < 0)
+    {
+      focker_err_free (e);
+      return NULL;
+    }
+  return s;
 }
 
 int
@@ -267,11 +268,16 @@ cmd_run (int argc, char **argv)
     return 1;
   if (!a.detach)
     cli_forward_signals ();
+  a.o.spec = load_config (a.o.bundle);
   /* a terminal and nobody to give it to: it is ours */
-  if (!a.detach && a.o.console_socket == NULL && config_wants_terminal (a.o.bundle))
+  if (!a.detach && a.o.console_socket == NULL && a.o.spec && a.o.spec->process
+      && a.o.spec->process->terminal)
     {
       if (term_attach_begin (&term) < 0)
-        return cli_usage_error ("run", "cannot attach a terminal: %s", strerror (errno));
+        {
+          spec_free (a.o.spec);
+          return cli_usage_error ("run", "cannot attach a terminal: %s", strerror (errno));
+        }
       attach = true;
       a.o.console_socket = term.sock;
     }

@@ -1018,7 +1018,7 @@ cgroup_from_json (struct cgroup **out, const void *json)
 }
 
 int
-cgroup_write_intent (int dirfd, const struct cgroup *cg, struct focker_err **err)
+cgroup_write_intent (int dirfd, const char *name, const struct cgroup *cg, struct focker_err **err)
 {
   json_t *o = cgroup_to_json (cg);
   _cleanup_free_ char *text = json_dumps (o, JSON_COMPACT);
@@ -1026,17 +1026,17 @@ cgroup_write_intent (int dirfd, const struct cgroup *cg, struct focker_err **err
   json_decref (o);
   if (text == NULL)
     return focker_fail (err, -ENOMEM, "cgroup: encode");
-  return write_file_atomic_at (dirfd, CGROUP_INTENT_FILE, text, strlen (text), 0600, false, err);
+  return write_file_atomic_at (dirfd, name, text, strlen (text), 0600, false, err);
 }
 
 int
-cgroup_read_intent (struct cgroup **out, int dirfd)
+cgroup_read_intent (struct cgroup **out, int dirfd, const char *name)
 {
   _cleanup_free_ char *text = NULL;
   struct focker_err *e = NULL;
   json_t *o;
   size_t len;
-  int r = read_file_at (&text, &len, dirfd, CGROUP_INTENT_FILE, CG_FILE_MAX, &e);
+  int r = read_file_at (&text, &len, dirfd, name, CG_FILE_MAX, &e);
 
   focker_err_free (e);
   if (r < 0)

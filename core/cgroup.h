@@ -148,10 +148,11 @@ int cgroup_mount_container (const char *target, unsigned long flags,
 /* State: to and from the JSON object kept in state.json ("cgroup"). */
 void *cgroup_to_json (const struct cgroup *cg);
 int cgroup_from_json (struct cgroup **out, const void *json);
-/* The intent file in the state directory: written before any directory is made. */
-#define CGROUP_INTENT_FILE "cgroup.json"
-int cgroup_write_intent (int dirfd, const struct cgroup *cg, struct focker_err **err);
-int cgroup_read_intent (struct cgroup **out, int dirfd);
+/* The intent file (the state's <id>=cgroup.json, core/state.h): written before any directory
+ * is made. */
+int cgroup_write_intent (int dirfd, const char *name, const struct cgroup *cg,
+                         struct focker_err **err);
+int cgroup_read_intent (struct cgroup **out, int dirfd, const char *name);
 
 void cgroup_free (struct cgroup *cg);
 

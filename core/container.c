@@ -22,19 +22,19 @@
 #include "core/sync.h"
 #include "core/undo.h"
 
-struct undo_dir
+struct undo_state
 {
   int rootfd;
-  bool cancelled; /* the name no longer refers to our directory */
-  char name[];
+  bool cancelled; /* the name no longer refers to our lock file */
+  char id[];
 };
 
 static void
-undo_rm_state_dir (void *data)
+undo_rm_state (void *data)
 {
-  struct undo_dir *u = data;
+  struct undo_state *u = data;
   if (!u->cancelled)
-    rm_rf_at (u->rootfd, u->name);
+    state_remove (u->rootfd, u->id);
 }
 
 void
@@ -284,6 +284,25 @@ write_id_maps (const struct spec *s, bool rootless, pid_t pid, struct focker_err
   return write_one_map (true, l->gid_mappings, l->n_gid_mappings, rootless, egid, pid, err);
 }
 
+/* What later commands read back of the config: exec the process and linux (namespaces,
+ * confinement, cgroup), update and events linux.resources and linux.devices, start and
+ * delete the hooks.  root and mounts (most of a config) are the init's alone, annotations
+ * are kept on their own, hostname and domainname live in the container's uts namespace. */
+static json_t *
+state_config (const void *config)
+{
+  static const char *const kept[] = { "ociVersion", "process", "linux", "hooks" };
+  json_t *o = json_object ();
+
+  for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+    {
+      json_t *v = json_object_get ((const json_t *)config, kept[i]);
+      if (v)
+        json_object_set (o, kept[i], v);
+    }
+  return o;
+}
+
 static struct container_state *
 new_state (const struct create_opts *o, const struct spec *s, const char *rootfs, pid_t pid)
 {
@@ -298,7 +317,7 @@ new_state (const struct create_opts *o, const struct spec *s, const char *rootfs
   st->owner = xstrdup ("");
   if (json_is_object (ann))
     st->annotations = json_incref (ann);
-  st->config = json_incref ((json_t *)s->json);
+  st->config = state_config (s->json);
   return st;
 }
 
@@ -332,7 +351,7 @@ struct create_run
   struct init_ctx init;
   struct spec *spec;
   char *rootfs;
-  int rootfd, dirfd;
+  int rootfd, lockfd;
   int pid_join_fd, pid_restore_fd;
   pid_t pid;
   struct cgroup *cg; /* NULL on a host without cgroups */
@@ -349,7 +368,7 @@ create_run_release (struct create_run *cr)
                  &cr->init.exec_listen,
                  &cr->init.console_fd,
                  &cr->rootfd,
-                 &cr->dirfd,
+                 &cr->lockfd,
                  &cr->pid_join_fd,
                  &cr->pid_restore_fd };
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
@@ -392,10 +411,12 @@ create_open_fds (struct create_run *cr, const struct create_opts *o, struct fock
   if ((r = sys_pipe2 (cr->init.to_init, O_CLOEXEC)) < 0
       || (r = sys_pipe2 (cr->init.from_init, O_CLOEXEC)) < 0)
     return focker_fail (err, r, "create sync pipes");
-  cr->init.exec_listen = sys_unix_listen (cr->dirfd, STATE_EXEC_SOCK);
-  if (cr->init.exec_listen < 0)
-    return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id,
-                        STATE_EXEC_SOCK);
+  {
+    _cleanup_free_ char *sock = state_name (o->id, STATE_EXEC_SOCK);
+    cr->init.exec_listen = sys_unix_listen (cr->rootfd, sock);
+    if (cr->init.exec_listen < 0)
+      return focker_fail (err, cr->init.exec_listen, "container %s: listen on %s", o->id, sock);
+  }
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
     if ((*fds[i] = container_fd_above (*fds[i], min)) < 0 && *fds[i] != -1)
       return focker_fail (err, *fds[i], "move fd above --preserve-fds range");
@@ -437,7 +458,10 @@ rootless_no_cgroup (struct create_run *cr, const struct create_opts *o, struct f
   focker_err_free (e);
   cgroup_free (cr->cg);
   cr->cg = NULL;
-  sys_unlinkat (cr->dirfd, CGROUP_INTENT_FILE, 0);
+  {
+    _cleanup_free_ char *intent = state_name (o->id, STATE_CGROUP);
+    sys_unlinkat (cr->rootfd, intent, 0);
+  }
   if (cr->spec->has_linux && l->cgroups_path && *l->cgroups_path)
     return focker_fail (err, -EACCES,
                         "config.json: linux.cgroupsPath: \"%s\" cannot be made: running "
@@ -489,9 +513,12 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
                    o->systemd_cgroup, err);
   if (r < 0)
     return r;
-  r = cgroup_write_intent (cr->dirfd, cr->cg, err);
-  if (r < 0)
-    return focker_err_prefix (err, "container %s", o->id);
+  {
+    _cleanup_free_ char *intent = state_name (o->id, STATE_CGROUP);
+    r = cgroup_write_intent (cr->rootfd, intent, cr->cg, err);
+    if (r < 0)
+      return focker_err_prefix (err, "container %s", o->id);
+  }
   r = cgroup_create (cr->cg, undo, err);
   if (o->rootless && (r == -EACCES || r == -EPERM || r == -EROFS))
     {
@@ -705,7 +732,7 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
   r = sys_proc_starttime (cr->pid, &st->starttime, NULL);
   if (r < 0)
     return focker_fail (err, r, "container %s: read start time of init %d", o->id, (int)cr->pid);
-  r = state_write (cr->dirfd, st, err);
+  r = state_write (cr->rootfd, st, err);
   if (r < 0)
     return r;
   if (o->pid_file)
@@ -731,41 +758,27 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
   return r;
 }
 
-/* A delete --force that took our directory's lock before we did (between our mkdir and our
- * lock, it looks like the remains of a killed create) has removed it: fail, clearly. */
-static int
-check_still_linked (int rootfd, int dirfd, const char *id, struct focker_err **err)
-{
-  struct stat ours, linked;
-  int r = sys_fstatat (dirfd, "", &ours, AT_EMPTY_PATH);
-
-  if (r < 0)
-    return focker_fail (err, r, "container %s: stat state directory", id);
-  r = sys_fstatat (rootfd, id, &linked, AT_SYMLINK_NOFOLLOW);
-  if (r == -ENOENT || (r == 0 && (ours.st_ino != linked.st_ino || ours.st_dev != linked.st_dev)))
-    return focker_fail (err, -ENOENT, "container %s was deleted while being created", id);
-  if (r < 0)
-    return focker_fail (err, r, "container %s: stat state directory", id);
-  return 0;
-}
-
 static int
 create_prepare (struct create_run *cr, const struct create_opts *o, struct undo *undo,
                 struct focker_err **err)
 {
   _cleanup_free_ char *config = NULL;
-  struct undo_dir *ud;
+  struct undo_state *ud;
   struct stat st;
   int r;
 
+  cr->spec = o->spec; /* ours to free from here */
   if (!container_id_valid (o->id))
     return focker_fail (err, -EINVAL, "invalid container id \"%s\"", o->id);
   if (o->bundle[0] != '/')
     return focker_fail (err, -EINVAL, "bundle %s: must be an absolute path", o->bundle);
-  config = path_join (o->bundle, "config.json");
-  r = spec_load (&cr->spec, AT_FDCWD, config, err);
-  if (r < 0)
-    return r;
+  if (cr->spec == NULL)
+    {
+      config = path_join (o->bundle, "config.json");
+      r = spec_load (&cr->spec, AT_FDCWD, config, err);
+      if (r < 0)
+        return r;
+    }
   r = validate_for_create (cr->spec, err);
   if (r < 0)
     return r;
@@ -784,21 +797,22 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
   cr->rootfd = state_root_open (o->root, true, err);
   if (cr->rootfd < 0)
     return cr->rootfd;
-  cr->dirfd = state_dir_create (cr->rootfd, o->id, err);
-  if (cr->dirfd < 0)
-    return cr->dirfd;
+  cr->lockfd = state_lock_create (cr->rootfd, o->id, err);
+  if (cr->lockfd < 0)
+    return cr->lockfd;
   ud = xmalloc (sizeof *ud + strlen (o->id) + 1);
   ud->rootfd = cr->rootfd;
   ud->cancelled = false;
-  strcpy (ud->name, o->id);
-  undo_push (undo, undo_rm_state_dir, ud);
+  strcpy (ud->id, o->id);
+  undo_push (undo, undo_rm_state, ud);
   /* held until create returns: start, kill and delete --force of this id wait for it rather
-   * than take a state dir without state.json for the remains of a killed create (a killed
-   * create's lock dies with it) */
-  r = state_lock (cr->dirfd, o->id, err);
+   * than take a lock file without state.json for the remains of a killed create (a killed
+   * create's lock dies with it).  A delete --force that took the lock between our open and
+   * our flock has removed the file: then the id is not ours any more. */
+  r = state_lock (cr->lockfd, o->id, err);
   if (r < 0)
     return r;
-  r = check_still_linked (cr->rootfd, cr->dirfd, o->id, err);
+  r = state_check_linked (cr->rootfd, cr->lockfd, o->id, err);
   if (r < 0)
     {
       /* deleted under us: what the id names now (if anything) is another create's */
@@ -806,7 +820,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
         ud->cancelled = true;
       return r;
     }
-  cr->init.state_dirfd = cr->dirfd;
+  cr->init.state_lockfd = cr->lockfd;
   return create_open_fds (cr, o, err);
 }
 
@@ -847,9 +861,9 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
                                      .from_init = { -1, -1 },
                                      .exec_listen = -1,
                                      .console_fd = -1,
-                                     .state_dirfd = -1 },
+                                     .state_lockfd = -1 },
                            .rootfd = -1,
-                           .dirfd = -1,
+                           .lockfd = -1,
                            .pid_join_fd = -1,
                            .pid_restore_fd = -1 };
   struct undo undo = { 0 };
@@ -910,7 +924,17 @@ container_create (const struct create_opts *o, pid_t *pid, struct focker_err **e
   return 0;
 }
 
-/* Re-parse the config kept in the state (hooks for start and delete). */
+/* The config kept in the state, parsed, when it has `kind` hooks (start and delete need
+ * nothing else of it: parsing it back cost each of them about a fifth of its user space). */
+static struct spec *
+state_spec_for_hooks (const struct container_state *st, const char *kind)
+{
+  json_t *hooks = json_object_get (json_object_get ((json_t *)st->config, "hooks"), kind);
+
+  return json_array_size (hooks) ? container_state_spec (st) : NULL;
+}
+
+/* Re-parse the config kept in the state. */
 struct spec *
 container_state_spec (const struct container_state *st)
 {
@@ -928,40 +952,40 @@ container_state_spec (const struct container_state *st)
   return s;
 }
 
-/* Validate the id and open <root>/<id>: "container ID does not exist" when the root or the
- * directory is missing.  *rootfd_out (when not NULL) receives the root's fd. */
+/* Validate the id and open the root and <root>/<id>: "container ID does not exist" when the
+ * root or the lock file is missing. */
 static int
-open_container (int *rootfd_out, const char *root, const char *id, struct focker_err **err)
+open_container (struct state_ref *ref, const char *root, const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int rootfd = -1;
-  int dirfd;
-
   if (!container_id_valid (id))
     return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
-  rootfd = state_root_open (root, false, err);
-  if (rootfd == -ENOENT)
+  ref->rootfd = state_root_open (root, false, err);
+  if (ref->rootfd == -ENOENT)
     {
       focker_err_free (TAKE_PTR (*err));
       return focker_fail (err, -ENOENT, "container %s does not exist", id);
     }
-  if (rootfd < 0)
-    return rootfd;
-  dirfd = state_dir_open (rootfd, id, err);
-  if (dirfd >= 0 && rootfd_out)
-    *rootfd_out = TAKE_FD (rootfd);
-  return dirfd;
+  if (ref->rootfd < 0)
+    return ref->rootfd;
+  ref->lockfd = state_lock_open (ref->rootfd, id, err);
+  return ref->lockfd < 0 ? ref->lockfd : 0;
 }
 
 int
 container_state (struct container_state **out, enum container_status *status, const char *root,
                  const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int dirfd = open_container (NULL, root, id, err);
-  int r;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
+  int r = open_container (&ref, root, id, err);
 
-  if (dirfd < 0)
-    return dirfd;
-  r = state_read (out, dirfd, id, err);
+  /* no lock is taken: the stat tells an older focker's directory from a lock file */
+  if (r >= 0 && (r = state_check_linked (ref.rootfd, ref.lockfd, id, err)) == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      r = focker_fail (err, -ENOENT, "container %s does not exist", id);
+    }
+  if (r >= 0)
+    r = state_read (out, ref.rootfd, id, err);
   if (r < 0)
     return r;
   if (status)
@@ -969,22 +993,23 @@ container_state (struct container_state **out, enum container_status *status, co
   return 0;
 }
 
-/* Open the container's dir and lock it.  The directory we waited on may have been deleted
+/* Open the container's lock file and lock it.  The file we waited on may have been deleted
  * (and the id created again) by whoever held the lock before us: then the container we
  * opened no longer exists, and nothing may be done by name (the name is another's now). */
 static int
-open_container_locked (int *rootfd_out, const char *root, const char *id, struct focker_err **err)
+open_container_locked (struct state_ref *out, const char *root, const char *id,
+                       struct focker_err **err)
 {
-  _cleanup_close_ int rootfd = -1, dirfd = -1;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
   int r;
 
-  dirfd = open_container (&rootfd, root, id, err);
-  if (dirfd < 0)
-    return dirfd;
-  r = state_lock (dirfd, id, err);
+  r = open_container (&ref, root, id, err);
   if (r < 0)
     return r;
-  r = check_still_linked (rootfd, dirfd, id, err);
+  r = state_lock (ref.lockfd, id, err);
+  if (r < 0)
+    return r;
+  r = state_check_linked (ref.rootfd, ref.lockfd, id, err);
   if (r == -ENOENT)
     {
       focker_err_free (TAKE_PTR (*err));
@@ -992,38 +1017,40 @@ open_container_locked (int *rootfd_out, const char *root, const char *id, struct
     }
   if (r < 0)
     return r;
-  if (rootfd_out)
-    *rootfd_out = TAKE_FD (rootfd);
-  return TAKE_FD (dirfd);
+  *out = ref;
+  ref = STATE_REF_NONE;
+  return 0;
 }
 
-/* Open the container's dir, lock it, read its state. */
+/* Open the container, lock it, read its state. */
 int
-container_open_locked (int *dirfd_out, struct container_state **st, const char *root,
+container_open_locked (struct state_ref *out, struct container_state **st, const char *root,
                        const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int dirfd = open_container_locked (NULL, root, id, err);
-  int r;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
+  int r = open_container_locked (&ref, root, id, err);
 
-  if (dirfd < 0)
-    return dirfd;
-  r = state_read (st, dirfd, id, err);
   if (r < 0)
     return r;
-  *dirfd_out = TAKE_FD (dirfd);
+  r = state_read (st, ref.rootfd, id, err);
+  if (r < 0)
+    return r;
+  *out = ref;
+  ref = STATE_REF_NONE;
   return 0;
 }
 
 /* Tell the init to exec; EOF means it did, a message is its error. */
 static int
-start_handshake (int dirfd, const char *id, struct focker_err **err)
+start_handshake (int rootfd, const char *id, struct focker_err **err)
 {
+  _cleanup_free_ char *sock = state_name (id, STATE_EXEC_SOCK);
   _cleanup_close_ int conn = -1;
   char buf[1024];
   ssize_t n;
   int r;
 
-  conn = sys_unix_connect (dirfd, STATE_EXEC_SOCK);
+  conn = sys_unix_connect (rootfd, sock);
   /* Nobody listens: the init is gone or going (a concurrent kill; kill takes no lock), after
    * our status check said "created". */
   if (conn == -ECONNREFUSED || conn == -ENOENT)
@@ -1041,7 +1068,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
     return focker_fail (err, -ESRCH, "container %s is not in created state: its init exited", id);
   if (n < 0)
     return focker_fail (err, (int)n, "container %s: read from init", id);
-  sys_unlinkat (dirfd, STATE_EXEC_SOCK, 0);
+  sys_unlinkat (rootfd, sock, 0);
   if (n > 0)
     {
       buf[n] = '\0';
@@ -1051,7 +1078,7 @@ start_handshake (int dirfd, const char *id, struct focker_err **err)
 }
 
 static int
-start_locked (int dirfd, struct container_state *st, struct focker_err **err)
+start_locked (int rootfd, struct container_state *st, struct focker_err **err)
 {
   enum container_status status = state_status (st);
   struct spec *s;
@@ -1060,13 +1087,13 @@ start_locked (int dirfd, struct container_state *st, struct focker_err **err)
   if (status != STATUS_CREATED)
     return focker_fail (err, -EINVAL, "container %s is not in created state: %s", st->id,
                         state_status_name (status));
-  r = start_handshake (dirfd, st->id, err);
+  r = start_handshake (rootfd, st->id, err);
   if (r < 0)
     return r;
   /* recorded by the handshake's unlink of exec.sock (see state_read), not by writing the
    * state again */
   st->started = true;
-  s = container_state_spec (st);
+  s = state_spec_for_hooks (st, "poststart");
   if (s)
     {
       _cleanup_free_ char *json = state_to_json (st, STATUS_RUNNING, false);
@@ -1086,13 +1113,13 @@ int
 container_start (const char *root, const char *id, struct focker_err **err)
 {
   _cleanup_state_ struct container_state *st = NULL;
-  _cleanup_close_ int dirfd = -1;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
   int r;
 
-  r = container_open_locked (&dirfd, &st, root, id, err);
+  r = container_open_locked (&ref, &st, root, id, err);
   if (r < 0)
     return r;
-  return start_locked (dirfd, st, err);
+  return start_locked (ref.rootfd, st, err);
 }
 
 static int
@@ -1211,8 +1238,7 @@ kill_and_wait (const struct container_state *st)
 }
 
 static int
-delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
-               struct focker_err **err)
+delete_locked (int rootfd, struct container_state *st, bool force, struct focker_err **err)
 {
   enum container_status status = state_status (st);
   struct spec *s;
@@ -1221,7 +1247,10 @@ delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
   _cleanup_cgroup_ struct cgroup *cg = NULL;
 
   if (st->cgroup == NULL || cgroup_from_json (&cg, st->cgroup) < 0)
-    cgroup_read_intent (&cg, dirfd);
+    {
+      _cleanup_free_ char *intent = state_name (st->id, STATE_CGROUP);
+      cgroup_read_intent (&cg, rootfd, intent);
+    }
   if (status != STATUS_STOPPED)
     {
       if (!force)
@@ -1240,7 +1269,7 @@ delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
       if (r < 0)
         return focker_err_prefix (err, "container %s", st->id);
     }
-  s = container_state_spec (st);
+  s = state_spec_for_hooks (st, "poststop");
   if (s)
     {
       _cleanup_free_ char *json = state_to_json (st, STATUS_STOPPED, false);
@@ -1252,9 +1281,9 @@ delete_locked (int rootfd, int dirfd, struct container_state *st, bool force,
         }
       spec_free (s);
     }
-  r = rm_rf_at (rootfd, st->id);
+  r = state_remove (rootfd, st->id);
   if (r < 0)
-    return focker_fail (err, r, "container %s: remove state directory", st->id);
+    return focker_fail (err, r, "container %s: remove state", st->id);
   return 0;
 }
 
@@ -1262,18 +1291,18 @@ int
 container_delete (const char *root, const char *id, bool force, struct focker_err **err)
 {
   _cleanup_state_ struct container_state *st = NULL;
-  _cleanup_close_ int rootfd = -1, dirfd = -1;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
   int r;
 
-  dirfd = open_container_locked (&rootfd, root, id, err);
-  if (dirfd == -ENOENT && force)
+  r = open_container_locked (&ref, root, id, err);
+  if (r == -ENOENT && force)
     {
       focker_err_free (TAKE_PTR (*err));
       return 0;
     }
-  if (dirfd < 0)
-    return dirfd;
-  r = state_read (&st, dirfd, id, err);
+  if (r < 0)
+    return r;
+  r = state_read (&st, ref.rootfd, id, err);
   if (r < 0)
     {
       /* No state.json, or a corrupt one: a create killed half-way (its init died with it,
@@ -1284,17 +1313,18 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
       focker_err_free (TAKE_PTR (*err));
       {
         _cleanup_cgroup_ struct cgroup *cg = NULL;
-        if (cgroup_read_intent (&cg, dirfd) == 0)
+        _cleanup_free_ char *intent = state_name (id, STATE_CGROUP);
+        if (cgroup_read_intent (&cg, ref.rootfd, intent) == 0)
           {
             r = cgroup_destroy (cg, err);
             if (r < 0)
               return focker_err_prefix (err, "container %s", id);
           }
       }
-      r = rm_rf_at (rootfd, id);
-      return r < 0 ? focker_fail (err, r, "container %s: remove state directory", id) : 0;
+      r = state_remove (ref.rootfd, id);
+      return r < 0 ? focker_fail (err, r, "container %s: remove state", id) : 0;
     }
-  return delete_locked (rootfd, dirfd, st, force, err);
+  return delete_locked (ref.rootfd, st, force, err);
 }
 
 /* runc's OWNER: who owns the container's state, the uid owning its path under the runtime
@@ -1341,14 +1371,14 @@ container_list (struct container_state ***out, const char *root, struct focker_e
       for (ssize_t off = 0; off < got;)
         {
           struct linux_dirent64_hdr *d = (struct linux_dirent64_hdr *)(buf + off);
-          _cleanup_close_ int dirfd = -1;
           struct container_state *st = NULL;
           struct focker_err *e = NULL;
           off += d->d_reclen;
+          /* the lock files (a name with "=" is one of a container's other files, an
+           * older focker's directory has no <id>=state.json) */
           if (d->d_name[0] == '.' || !container_id_valid (d->d_name))
             continue;
-          dirfd = sys_openat (rootfd, d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-          if (dirfd < 0 || state_read (&st, dirfd, d->d_name, &e) < 0)
+          if (state_read (&st, rootfd, d->d_name, &e) < 0)
             {
               focker_err_free (e);
               continue;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "core/err.h"
+#include "core/spec.h"
 #include "core/state.h"
 
 #define FOCKER_DEFAULT_ROOT "/run/focker"
@@ -28,6 +29,8 @@ struct create_opts
   bool systemd_cgroup; /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
   bool rootless;       /* --rootless: no cgroup unless delegated; id maps as an
                         * unprivileged user may write them (see container_create) */
+  struct spec *spec;   /* the bundle's config.json, parsed by the caller, or NULL: create
+                        * loads it.  container_create frees it, whatever it returns. */
 };
 
 /* Create the container: on success the init waits for `start`, state.json records it, and
@@ -44,9 +47,9 @@ int container_create (const struct create_opts *o, pid_t *pid, struct focker_err
 
 int container_start (const char *root, const char *id, struct focker_err **err);
 
-/* Open <root>/<id>, take its lock and read its state; the lock is held while *dirfd is open.
- * "container ID does not exist" when it does not. */
-int container_open_locked (int *dirfd, struct container_state **st, const char *root,
+/* Open <root>/<id>, take its lock and read its state; the lock is held while ref->lockfd is
+ * open (state_ref_close).  "container ID does not exist" when it does not. */
+int container_open_locked (struct state_ref *ref, struct container_state **st, const char *root,
                            const char *id, struct focker_err **err);
 
 /* Read the state and its current status. */

@@ -9,15 +9,15 @@
 #include "core/container.h"
 #include "core/spec.h"
 
-/* Open, lock and read; *cg from the state.  The lock is held while *dirfd is open. */
+/* Open, lock and read; *cg from the state.  The lock is held until state_ref_close (ref). */
 static int
-open_cgroup (int *dirfd, struct container_state **st, struct cgroup **cg, const char *root,
-             const char *id, struct focker_err **err)
+open_cgroup (struct state_ref *ref, struct container_state **st, struct cgroup **cg,
+             const char *root, const char *id, struct focker_err **err)
 {
-  _cleanup_close_ int fd = -1;
+  _cleanup_state_ref_ struct state_ref fds = STATE_REF_NONE;
   int r;
 
-  r = container_open_locked (&fd, st, root, id, err);
+  r = container_open_locked (&fds, st, root, id, err);
   if (r < 0)
     return r;
   if ((*st)->cgroup == NULL || cgroup_from_json (cg, (*st)->cgroup) < 0 || (*cg)->n == 0)
@@ -26,7 +26,8 @@ open_cgroup (int *dirfd, struct container_state **st, struct cgroup **cg, const 
       *st = NULL;
       return focker_fail (err, -EOPNOTSUPP, "container %s has no cgroup", id);
     }
-  *dirfd = TAKE_FD (fd);
+  *ref = fds;
+  fds = STATE_REF_NONE;
   return 0;
 }
 
@@ -35,11 +36,11 @@ set_paused (const char *root, const char *id, bool pause, struct focker_err **er
 {
   _cleanup_state_ struct container_state *st = NULL;
   _cleanup_cgroup_ struct cgroup *cg = NULL;
-  _cleanup_close_ int dirfd = -1;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
   enum container_status status;
   int r;
 
-  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
+  r = open_cgroup (&ref, &st, &cg, root, id, err);
   if (r < 0)
     return r;
   status = state_status (st);
@@ -57,7 +58,7 @@ set_paused (const char *root, const char *id, bool pause, struct focker_err **er
       return focker_err_prefix (err, "container %s", id);
     }
   st->paused = pause;
-  r = state_write (dirfd, st, err);
+  r = state_write (ref.rootfd, st, err);
   if (r < 0 && pause)
     cgroup_freeze (cg, false, NULL);
   return r;
@@ -121,7 +122,7 @@ container_update (const char *root, const char *id, const char *doc, size_t len,
 {
   _cleanup_state_ struct container_state *st = NULL;
   _cleanup_cgroup_ struct cgroup *cg = NULL;
-  _cleanup_close_ int dirfd = -1;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
   _cleanup_free_ char *merged_text = NULL;
   _cleanup_free_ struct spec_device *devs = NULL;
   struct spec_resources *upd = NULL, *all = NULL;
@@ -132,7 +133,7 @@ container_update (const char *root, const char *id, const char *doc, size_t len,
   r = spec_parse_resources_doc (&upd, doc, len, name, err);
   if (r < 0)
     return r;
-  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
+  r = open_cgroup (&ref, &st, &cg, root, id, err);
   if (r < 0)
     goto out;
   if (state_status (st) == STATUS_STOPPED)
@@ -177,7 +178,7 @@ container_update (const char *root, const char *id, const char *doc, size_t len,
       focker_err_prefix (err, "update %s", id);
       goto out;
     }
-  r = state_write (dirfd, st, err);
+  r = state_write (ref.rootfd, st, err);
 out:
   spec_resources_free (upd);
   spec_resources_free (all);
@@ -215,15 +216,16 @@ container_events (const char *root, const char *id, bool stats_only, int interva
 {
   _cleanup_state_ struct container_state *st = NULL;
   _cleanup_cgroup_ struct cgroup *cg = NULL;
-  int dirfd = -1, r;
+  struct state_ref ref = STATE_REF_NONE;
+  int r;
   int64_t ooms, seen;
   uint64_t next;
 
-  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
+  r = open_cgroup (&ref, &st, &cg, root, id, err);
   if (r < 0)
     return r;
   /* the lock is for reading the state; holding it would block every other command */
-  sys_close (dirfd);
+  state_ref_close (&ref);
   if (state_status (st) == STATUS_STOPPED)
     return focker_fail (err, -EINVAL, "container %s is not running", id);
   if (stats_only)
@@ -263,10 +265,10 @@ container_pids (pid_t **pids, size_t *n, const char *root, const char *id, struc
 {
   _cleanup_state_ struct container_state *st = NULL;
   _cleanup_cgroup_ struct cgroup *cg = NULL;
-  _cleanup_close_ int dirfd = -1;
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
   int r;
 
-  r = open_cgroup (&dirfd, &st, &cg, root, id, err);
+  r = open_cgroup (&ref, &st, &cg, root, id, err);
   if (r < 0)
     return r;
   r = cgroup_pids (pids, n, cg, err);

@@ -663,16 +663,16 @@ container_exec (const struct exec_opts *o, pending_signal_fn pending, pid_t *pid
   };
   _cleanup_state_ struct container_state *st = NULL;
   struct undo undo = { 0 };
-  int dirfd = -1, r;
+  struct state_ref ref = STATE_REF_NONE;
+  int r;
 
   *exit_status = 0;
-  r = container_open_locked (&dirfd, &st, o->root, o->id, err);
+  r = container_open_locked (&ref, &st, o->root, o->id, err);
   if (r >= 0)
     r = check_running (st, o->id, err);
   if (r < 0)
     {
-      if (dirfd >= 0)
-        sys_close (dirfd);
+      state_ref_close (&ref);
       return r;
     }
   r = exec_prepare (&x, o, st, err);
@@ -681,8 +681,7 @@ container_exec (const struct exec_opts *o, pending_signal_fn pending, pid_t *pid
   if (r >= 0 && o->pid_file)
     r = container_write_pid_file (o->pid_file, x.pid, err);
   /* the container's lock is not held while the process runs */
-  if (dirfd >= 0)
-    sys_close (dirfd);
+  state_ref_close (&ref);
   if (r < 0)
     {
       /* close our ends first: a child blocked on a pipe sees EOF */

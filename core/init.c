@@ -474,8 +474,8 @@ init_main (void *arg)
 
   sys_close (c->to_init[1]);
   sys_close (c->from_init[0]);
-  if (c->state_dirfd >= 0)
-    sys_close (c->state_dirfd);
+  if (c->state_lockfd >= 0)
+    sys_close (c->state_lockfd);
   /* 1: nobody may ptrace or read /proc/PID/mem of the init while it holds host fds */
   sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

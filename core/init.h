@@ -17,7 +17,7 @@ struct init_ctx
   int from_init[2]; /* init writes [1], parent reads [0] */
   int exec_listen;  /* exec.sock listener: `start` connects here */
   int console_fd;   /* connected console socket, or -1 */
-  int state_dirfd;  /* the creator's locked state dir, or -1: closed first thing, so that the
+  int state_lockfd; /* the creator's locked lock file, or -1: closed first thing, so that the
                      * lock is the creator's alone and `start` can take it */
   int preserve_fds;
   bool no_pivot;

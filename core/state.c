@@ -1,4 +1,4 @@
-/* state.c: the state directory (see state.h). */
+/* state.c: a container's files under the runtime root (see state.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/file.h>
@@ -7,7 +7,6 @@
 #include "core/fsutil.h"
 #include "core/state.h"
 
-#define STATE_FILE "state.json"
 #define STATE_MAX (1 << 20)
 #define OCI_STATE_VERSION "1.2.0"
 
@@ -16,7 +15,7 @@ container_id_valid (const char *id)
 {
   size_t n = strlen (id);
 
-  if (n == 0 || n > 1024 || strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
+  if (n == 0 || n > STATE_ID_MAX || strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
     return false;
   for (const char *p = id; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
@@ -42,47 +41,94 @@ state_root_open (const char *root, bool create, struct focker_err **err)
   return fd;
 }
 
-int
-state_dir_create (int rootfd, const char *id, struct focker_err **err)
+char *
+state_name (const char *id, const char *what)
 {
-  int r, fd;
+  return xasprintf ("%s" STATE_SEP "%s", id, what);
+}
 
-  r = sys_mkdirat (rootfd, id, 0700);
-  if (r == -EEXIST)
-    return focker_fail (err, r, "container %s already exists", id);
-  if (r < 0)
-    return focker_fail (err, r, "container %s: mkdir state directory", id);
-  fd = sys_openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
-  /* gone between mkdir and open: a concurrent delete --force took it for the remains of a
-   * killed create (it cannot see our lock yet); this create fails, nothing is left */
-  if (fd == -ENOENT)
-    return focker_fail (err, fd, "container %s was deleted while being created", id);
+int
+state_lock_create (int rootfd, const char *id, struct focker_err **err)
+{
+  int fd = sys_openat (rootfd, id, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd == -EEXIST)
+    return focker_fail (err, fd, "container %s already exists", id);
   if (fd < 0)
-    {
-      sys_unlinkat (rootfd, id, AT_REMOVEDIR);
-      return focker_fail (err, fd, "container %s: open state directory", id);
-    }
+    return focker_fail (err, fd, "container %s: create lock file", id);
   return fd;
 }
 
 int
-state_dir_open (int rootfd, const char *id, struct focker_err **err)
+state_lock_open (int rootfd, const char *id, struct focker_err **err)
 {
-  int fd = sys_openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0);
+  int fd = sys_openat (rootfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd == -ENOENT)
     return focker_fail (err, fd, "container %s does not exist", id);
   if (fd < 0)
-    return focker_fail (err, fd, "container %s: open state directory", id);
+    return focker_fail (err, fd, "container %s: open lock file", id);
   return fd;
 }
 
 int
-state_lock (int dirfd, const char *id, struct focker_err **err)
+state_lock (int lockfd, const char *id, struct focker_err **err)
 {
-  int r = sys_flock (dirfd, LOCK_EX);
+  int r = sys_flock (lockfd, LOCK_EX);
   if (r < 0)
-    return focker_fail (err, r, "container %s: lock state directory", id);
+    return focker_fail (err, r, "container %s: lock", id);
   return 0;
+}
+
+int
+state_check_linked (int rootfd, int lockfd, const char *id, struct focker_err **err)
+{
+  struct stat ours, linked;
+  int r = sys_fstatat (lockfd, "", &ours, AT_EMPTY_PATH);
+
+  if (r < 0)
+    return focker_fail (err, r, "container %s: stat lock file", id);
+  if (S_ISDIR (ours.st_mode))
+    return focker_fail (err, -EISDIR,
+                        "container %s: a state directory of an older focker (not supported: "
+                        "kill its processes, remove its cgroups and the directory)",
+                        id);
+  r = sys_fstatat (rootfd, id, &linked, AT_SYMLINK_NOFOLLOW);
+  if (r == -ENOENT || (r == 0 && (ours.st_ino != linked.st_ino || ours.st_dev != linked.st_dev)))
+    return focker_fail (err, -ENOENT, "container %s was deleted while being created", id);
+  if (r < 0)
+    return focker_fail (err, r, "container %s: stat lock file", id);
+  return 0;
+}
+
+int
+state_remove (int rootfd, const char *id)
+{
+  /* state.json before cgroup.json: without a state a delete --force reads the intent */
+  static const char *const what[] = { STATE_EXEC_SOCK, STATE_JSON, "." STATE_JSON ".tmp",
+                                      STATE_CGROUP, "." STATE_CGROUP ".tmp" };
+
+  for (size_t i = 0; i < sizeof what / sizeof *what; i++)
+    {
+      _cleanup_free_ char *name = what[i][0] == '.'
+                                      ? xasprintf (".%s" STATE_SEP "%s", id, what[i] + 1)
+                                      : state_name (id, what[i]);
+      int r = sys_unlinkat (rootfd, name, 0);
+      if (r < 0 && r != -ENOENT)
+        return r;
+    }
+  {
+    int r = sys_unlinkat (rootfd, id, 0);
+    return r == -ENOENT ? 0 : r;
+  }
+}
+
+void
+state_ref_close (struct state_ref *ref)
+{
+  if (ref->lockfd >= 0)
+    sys_close (ref->lockfd);
+  if (ref->rootfd >= 0)
+    sys_close (ref->rootfd);
+  ref->lockfd = ref->rootfd = -1;
 }
 
 static json_t *
@@ -109,17 +155,18 @@ state_to_object (const struct container_state *st)
 }
 
 int
-state_write (int dirfd, const struct container_state *st, struct focker_err **err)
+state_write (int rootfd, const struct container_state *st, struct focker_err **err)
 {
   json_t *o = state_to_object (st);
   _cleanup_free_ char *text = json_dumps (o, JSON_COMPACT);
+  _cleanup_free_ char *name = state_name (st->id, STATE_JSON);
   int r;
 
   json_decref (o);
   if (text == NULL)
     return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
   /* /run is a tmpfs: rename gives atomicity, and nothing in it survives a reboot anyway */
-  r = write_file_atomic_at (dirfd, STATE_FILE, text, strlen (text), 0600, false, err);
+  r = write_file_atomic_at (rootfd, name, text, strlen (text), 0600, false, err);
   if (r < 0)
     return focker_err_prefix (err, "container %s", st->id);
   return 0;
@@ -133,9 +180,10 @@ dup_str (json_t *o, const char *key)
 }
 
 int
-state_read (struct container_state **out, int dirfd, const char *id, struct focker_err **err)
+state_read (struct container_state **out, int rootfd, const char *id, struct focker_err **err)
 {
-  _cleanup_free_ char *text = NULL;
+  _cleanup_free_ char *text = NULL, *name = state_name (id, STATE_JSON);
+  _cleanup_free_ char *sock = state_name (id, STATE_EXEC_SOCK);
   struct container_state *st;
   json_error_t jerr;
   json_t *o, *v;
@@ -143,7 +191,7 @@ state_read (struct container_state **out, int dirfd, const char *id, struct fock
   size_t len;
   int r;
 
-  r = read_file_at (&text, &len, dirfd, STATE_FILE, STATE_MAX, err);
+  r = read_file_at (&text, &len, rootfd, name, STATE_MAX, err);
   if (r == -ENOENT)
     {
       focker_err_free (TAKE_PTR (*err));
@@ -166,7 +214,7 @@ state_read (struct container_state **out, int dirfd, const char *id, struct fock
   st->created = dup_str (o, "created");
   st->owner = dup_str (o, "owner");
   st->started = json_is_true (json_object_get (o, "started"))
-                || sys_fstatat (dirfd, STATE_EXEC_SOCK, &sb, AT_SYMLINK_NOFOLLOW) == -ENOENT;
+                || sys_fstatat (rootfd, sock, &sb, AT_SYMLINK_NOFOLLOW) == -ENOENT;
   st->paused = json_is_true (json_object_get (o, "paused"));
   if ((v = json_object_get (o, "annotations")))
     st->annotations = json_incref (v);

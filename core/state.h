@@ -1,12 +1,17 @@
 /* state.h: a container's record on disk, under the runtime root (--root, /run/focker).
  *
- * <root>/<id>/state.json is written whole (temp file + rename) while the container directory
- * is locked with flock, so concurrent commands never see a torn or half-updated state.
+ * Flat: no directory per container (its rmdir cost a synchronous ext4 discard).  <root>/<id>
+ * is an empty lock file, made with O_EXCL by create (which claims the id) and unlinked last
+ * by delete; its siblings are <root>/<id>=state.json, =cgroup.json and =exec.sock ('=' is
+ * not an id character, so no id's names can be another's).  state.json is written whole
+ * (temp file + rename) while the lock file is locked with flock, so concurrent commands
+ * never see a torn or half-updated state; a command that waited for the lock checks that
+ * <root>/<id> is still the file it locked (state_check_linked).
  * The status is never stored: it is derived from the init process (alive? same start time?
  * a zombie?) and whether it was started, so `state` says "stopped" as soon as the init exits
- * even when nothing waits for it.  Started means <root>/<id>/exec.sock is gone: `start`
+ * even when nothing waits for it.  Started means <root>/<id>=exec.sock is gone: `start`
  * unlinks it once the init has exec'd (runc's exec fifo tells the same), so start does not
- * write state.json again. */
+ * write state.json again.  A directory <root>/<id> is an older focker's state: refused. */
 #ifndef FOCKER_STATE_H
 #define FOCKER_STATE_H
 
@@ -14,8 +19,13 @@
 #include <sys/types.h>
 #include "core/err.h"
 
-/* The start handshake's socket in the container's directory (core/container.c). */
-#define STATE_EXEC_SOCK "exec.sock"
+/* The separator between an id and the name of one of its files, and those names. */
+#define STATE_SEP "="
+#define STATE_JSON "state.json"
+#define STATE_CGROUP "cgroup.json"  /* cgroup dirs about to be made (core/cgroup.h) */
+#define STATE_EXEC_SOCK "exec.sock" /* the start handshake's socket (core/container.c) */
+/* The longest id: its longest name, ".<id>=cgroup.json.tmp" (a temp file), fits NAME_MAX. */
+#define STATE_ID_MAX (255 - sizeof ("." STATE_SEP STATE_CGROUP ".tmp") + 1)
 
 enum container_status
 {
@@ -43,23 +53,44 @@ struct container_state
   void *cgroup;      /* json_t: the container's cgroup dirs (core/cgroup.h) */
 };
 
-/* Is `id` a valid container id (1-1024 chars of [A-Za-z0-9_.+-], not "." or "..")? */
+/* An open container: the runtime root and the container's lock file <root>/<id>. */
+struct state_ref
+{
+  int rootfd;
+  int lockfd;
+};
+#define STATE_REF_NONE ((struct state_ref){ .rootfd = -1, .lockfd = -1 })
+
+/* Is `id` a valid container id (1-STATE_ID_MAX chars of [A-Za-z0-9_.+-], not "." or "..")? */
 bool container_id_valid (const char *id);
+
+/* The name of the container's file `what` (STATE_JSON ...) in the root: "<id>=<what>". */
+char *state_name (const char *id, const char *what);
 
 /* Open (creating it 0700 when `create`) the runtime root directory. */
 int state_root_open (const char *root, bool create, struct focker_err **err);
 
-/* Create <root>/<id> (fails when it exists, with "container ID already exists"). */
-int state_dir_create (int rootfd, const char *id, struct focker_err **err);
+/* Create the lock file <root>/<id> and return its fd (fails when the id is taken, with
+ * "container ID already exists"). */
+int state_lock_create (int rootfd, const char *id, struct focker_err **err);
 
 /* Open <root>/<id> ("container ID does not exist" when missing). */
-int state_dir_open (int rootfd, const char *id, struct focker_err **err);
+int state_lock_open (int rootfd, const char *id, struct focker_err **err);
 
 /* Take the container's lock (exclusive, blocking); released when the fd closes. */
-int state_lock (int dirfd, const char *id, struct focker_err **err);
+int state_lock (int lockfd, const char *id, struct focker_err **err);
 
-int state_write (int dirfd, const struct container_state *st, struct focker_err **err);
-int state_read (struct container_state **out, int dirfd, const char *id, struct focker_err **err);
+/* Is <root>/<id> still the file `lockfd` is?  -ENOENT ("container ID was deleted while being
+ * created") when a delete removed it (and maybe a create made the id again) while we waited
+ * for its lock; -EISDIR for an older focker's state directory. */
+int state_check_linked (int rootfd, int lockfd, const char *id, struct focker_err **err);
+
+/* Remove every file of the container, the lock file last (a delete killed half-way leaves
+ * the lock file, which a later delete --force finds).  0 or a negative errno. */
+int state_remove (int rootfd, const char *id);
+
+int state_write (int rootfd, const struct container_state *st, struct focker_err **err);
+int state_read (struct container_state **out, int rootfd, const char *id, struct focker_err **err);
 void state_free (struct container_state *st);
 
 /* The status as of now. */
@@ -82,5 +113,8 @@ cleanup_statep (struct container_state **s)
   state_free (*s);
 }
 #define _cleanup_state_ __attribute__ ((cleanup (cleanup_statep)))
+
+void state_ref_close (struct state_ref *ref);
+#define _cleanup_state_ref_ __attribute__ ((cleanup (state_ref_close)))
 
 #endif

@@ -172,6 +172,8 @@ int fake_lstat (struct fake_kernel *k, const char *path, struct stat *st);
 int fake_symlink (struct fake_kernel *k, const char *target, const char *path);
 int fake_mknod (struct fake_kernel *k, const char *path, mode_t mode, dev_t rdev);
 size_t fake_dir_count (struct fake_kernel *k, const char *path); /* (size_t) -1 if absent */
+/* Entries of the directory whose names begin with prefix (0 if absent). */
+size_t fake_dir_count_prefix (struct fake_kernel *k, const char *path, const char *prefix);
 /* Value of xattr `name` of path (not following a last symlink), malloc'd and NUL-terminated;
  * NULL if absent. */
 char *fake_getxattr (struct fake_kernel *k, const char *path, const char *name);

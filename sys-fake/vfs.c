@@ -509,6 +509,19 @@ fake_dir_count (struct fake_kernel *k, const char *path)
   return ino->n_kids;
 }
 
+size_t
+fake_dir_count_prefix (struct fake_kernel *k, const char *path, const char *prefix)
+{
+  struct fake_inode *ino = fake_host_lookup (k, path, true);
+  size_t n = 0;
+
+  if (ino == NULL || !S_ISDIR (ino->mode))
+    return 0;
+  for (size_t i = 0; i < ino->n_kids; i++)
+    n += strncmp (ino->kids[i]->name, prefix, strlen (prefix)) == 0;
+  return n;
+}
+
 char *
 fake_getxattr (struct fake_kernel *k, const char *path, const char *name)
 {

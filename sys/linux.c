@@ -242,29 +242,43 @@ unix_addr (struct sockaddr_un *addr, int dirfd, const char *name)
   return n < 0 || (size_t)n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
 }
 
-/* A unix stream socket, and in addr the address of dirfd/name. */
+/* A listening socket bound at dirfd/name.  A name too long for an address (a long container
+ * id) is bound under a short temporary name in the same directory and renamed into place. */
 static int
-unix_socket (struct sockaddr_un *addr, int dirfd, const char *name)
+unix_bind_listen (int fd, int dirfd, const char *name)
 {
-  int fd, r = unix_addr (addr, dirfd, name);
+  struct sockaddr_un addr;
+  char tmp[64];
+  int r = unix_addr (&addr, dirfd, name);
 
-  if (r < 0)
+  if (r == 0)
+    return bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 8) < 0 ? -errno : 0;
+  if (r != -ENAMETOOLONG || dirfd == AT_FDCWD || strchr (name, '/'))
     return r;
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  return fd < 0 ? -errno : fd;
+  snprintf (tmp, sizeof tmp, ".sock-%d-%lx", (int)getpid (), (unsigned long)random ());
+  if (unix_addr (&addr, dirfd, tmp) < 0)
+    return -ENAMETOOLONG;
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+    return -errno;
+  r = listen (fd, 8) < 0 ? -errno : 0;
+  if (r == 0 && syscall (SYS_renameat2, dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0)
+    r = errno == EEXIST ? -EADDRINUSE : -errno;
+  if (r < 0)
+    unlinkat (dirfd, tmp, 0);
+  return r;
 }
 
 static int
 l_unix_listen (int dirfd, const char *name)
 {
-  struct sockaddr_un addr;
-  int fd = unix_socket (&addr, dirfd, name), r;
+  int fd, r;
 
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return fd;
-  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 8) < 0)
+    return -errno;
+  r = unix_bind_listen (fd, dirfd, name);
+  if (r < 0)
     {
-      r = -errno;
       close (fd);
       return r;
     }
@@ -275,20 +289,40 @@ static int
 l_unix_connect (int dirfd, const char *name)
 {
   struct sockaddr_un addr;
-  int fd = unix_socket (&addr, dirfd, name), r;
+  char link[64];
+  int fd, r, path = -1;
 
-  if (fd < 0)
-    return fd;
-  do
-    r = connect (fd, (struct sockaddr *)&addr, sizeof addr);
-  while (r < 0 && errno == EINTR);
-  if (r < 0)
+  r = unix_addr (&addr, dirfd, name);
+  if (r == -ENAMETOOLONG && dirfd != AT_FDCWD)
     {
-      r = -errno;
-      close (fd);
-      return r;
+      /* too long for an address: reach the socket through an O_PATH fd of it */
+      path = openat (dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (path < 0)
+        return -errno;
+      snprintf (link, sizeof link, "/proc/self/fd/%d", path);
+      r = unix_addr (&addr, AT_FDCWD, link);
     }
-  return fd;
+  if (r < 0)
+    return r;
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    r = -errno;
+  else
+    {
+      do
+        r = connect (fd, (struct sockaddr *)&addr, sizeof addr);
+      while (r < 0 && errno == EINTR);
+      if (r < 0)
+        {
+          r = -errno;
+          close (fd);
+        }
+      else
+        r = fd;
+    }
+  if (path >= 0)
+    close (path);
+  return r;
 }
 
 static int

@@ -20,12 +20,13 @@
 #   so, still reports crun vs runc, and exits non-zero.
 #
 # - BENCH_FLOOR=1 adds tests/bench/floor.c to the `run` comparison: the same kernel work
-#   (namespaces, mounts, pivot_root, cgroups, state directory) with no runtime around it,
+#   (namespaces, mounts, pivot_root, cgroups, state file) with no runtime around it,
 #   so focker/floor is focker's own overhead and floor/crun the best ratio this host allows.
 #
 # Environment: BENCH_ITERS (30), BENCH_WARMUP (3), BENCH_SPLIT (1), BENCH_FLOOR (0), FOCKER
 # (build/focker), CRUN, RUNC, BUSYBOX (paths; default from PATH and /bin/busybox), CC (cc),
-# BENCH_HIDE_CGROUP2 (auto; 0 never, 1 always).
+# BENCH_HIDE_CGROUP2 (auto; 0 never, 1 always), BENCH_OUT (build/bench: where measure and floor
+# are built; `make bench` passes $(B)/bench and $(B)/focker).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +38,8 @@ focker=${FOCKER:-$top/build/focker}
 crun=${CRUN:-$(command -v crun || true)}
 runc=${RUNC:-$(command -v runc || true)}
 busybox=${BUSYBOX:-/bin/busybox}
-measure=$top/build/bench/measure
+out=${BENCH_OUT:-$top/build/bench}
+measure=$out/measure
 controllers=/sys/fs/cgroup/unified/cgroup.controllers
 
 say () { printf 'bench: %s\n' "$*"; }
@@ -63,11 +65,11 @@ case ${BENCH_HIDE_CGROUP2:-auto} in
     ;;
 esac
 
-mkdir -p "$top/build/bench"
+mkdir -p "$out"
 "${CC:-cc}" -O2 -Wall -Wextra -D_GNU_SOURCE -o "$measure" "$here/measure.c" -lm
 floor=
 if [ "${BENCH_FLOOR:-0}" = 1 ]; then
-  floor=$top/build/bench/floor
+  floor=$out/floor
   "${CC:-cc}" -O2 -static -Wall -Wextra -o "$floor" "$here/floor.c"
 fi
 

@@ -4,16 +4,16 @@
    this host when no time goes to parsing, checking, state records beyond one file, error
    handling or cleanup of failures?  focker's distance to it is its own overhead; the floor
    itself is the kernel's price (namespaces, mounts, pivot_root, cgroup v1 moves and
-   directories, the state directory on the runtime root's filesystem).
+   directories, the state file on the runtime root's filesystem).
 
-   It does what the bundle's config asks, hard-coded: a state directory with one file
-   written atomically, one directory per cgroup hierarchy (cpuset copied, the default
-   device rules on v1 devices), clone3 with the pid, network, ipc, uts and mount namespaces
-   (into the cgroup2 directory), the v1 moves while the child mounts, the seven mounts of
-   the config, default device nodes and links, pivot_root, masked and read-only paths, a
-   read-only root, the hostname, no_new_privs, the bounding set and capabilities of the
-   config, RLIMIT_NOFILE, then exec of /bin/true; the parent waits, removes the cgroups and
-   the state directory.  No error is recovered from: a failing step exits non-zero.
+   It does what the bundle's config asks, hard-coded: one state file in the runtime root
+   written atomically (no directory: focker's layout since it dropped its own), one directory per
+   cgroup hierarchy (cpuset copied, the default device rules on v1 devices), clone3 with the pid,
+   network, ipc, uts and mount namespaces (into the cgroup2 directory), the v1 moves while the child
+   mounts, the seven mounts of the config, default device nodes and links, pivot_root, masked and
+   read-only paths, a read-only root, the hostname, no_new_privs, the bounding set and capabilities
+   of the config, RLIMIT_NOFILE, then exec of /bin/true; the parent waits, removes the cgroups and
+   the state file.  No error is recovered from: a failing step exits non-zero.
 
    Not part of focker and never run by the tests: build and run it by hand, e.g.
      cc -O2 -static -o /tmp/floor tests/bench/floor.c
@@ -243,8 +243,8 @@ int
 main (int argc, char **argv)
 {
   const char *root = NULL, *bundle = NULL, *id = NULL;
-  char rootfs[512], dir[512], p[600], pidbuf[32];
-  int go[2], cgfd, status, dfd, fd;
+  char rootfs[512], state[512], tmp[512], p[600], pidbuf[32];
+  int go[2], cgfd, status, fd;
   struct clone_args ca = { 0 };
   pid_t pid;
 
@@ -262,13 +262,11 @@ main (int argc, char **argv)
     }
   snprintf (rootfs, sizeof rootfs, "%s/rootfs", bundle);
   snprintf (cgname, sizeof cgname, "floor-%s", id);
-  /* the state: a directory with one file, written atomically */
-  snprintf (dir, sizeof dir, "%s/%s", root, id);
-  if (mkdir (dir, 0700) < 0 || (dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-    die (dir);
-  fd = openat (dfd, ".state.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || write (fd, "{}", 2) < 0 || close (fd) < 0
-      || renameat (dfd, ".state.tmp", dfd, "state.json") < 0)
+  /* the state: one file in the root, written atomically */
+  snprintf (state, sizeof state, "%s/%s=state.json", root, id);
+  snprintf (tmp, sizeof tmp, "%s/.%s=state.json.tmp", root, id);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || write (fd, "{}", 2) < 0 || close (fd) < 0 || rename (tmp, state) < 0)
     die ("state");
   find_hierarchies ();
   make_cgroups ();
@@ -314,7 +312,7 @@ main (int argc, char **argv)
   snprintf (p, sizeof p, CG "/unified/%s", cgname);
   if (rmdir (p) < 0)
     die (p);
-  if (unlinkat (dfd, "state.json", 0) < 0 || rmdir (dir) < 0)
+  if (unlink (state) < 0)
     die ("remove state");
   return WIFEXITED (status) ? WEXITSTATUS (status) : 1;
 }

@@ -126,6 +126,7 @@ cleanup_root() {
   local id
   [ -d "${ROOT:-}" ] || return 0
   for id in $(ls -A "$ROOT" 2>/dev/null); do
+    case $id in *=*) continue ;; esac # a container's file other than its lock file
     "$FOCKER" --root "$ROOT" delete --force "$id" >/dev/null 2>&1 || true
   done
 }

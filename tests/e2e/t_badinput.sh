@@ -196,12 +196,19 @@ test_bad_config_files_fail_with_one_clear_line_and_change_nothing() {
   rm -f "$E2E_TMP/b/config.json"
   bad_expect "config.json" create --bundle "$E2E_TMP/b" bad-c1 || failed=1
   # a state.json that is not one: state, kill, start must say so; delete --force cleans up
-  mkdir -p "$ROOT/bad-c1"
-  printf '{"id": 5' >"$ROOT/bad-c1/state.json"
+  mkdir -p "$ROOT"
+  : >"$ROOT/bad-c1"
+  printf '{"id": 5' >"$ROOT/bad-c1=state.json"
   bad_expect "state.json" state bad-c1 || failed=1
   bad_expect "state.json" start bad-c1 || failed=1
   bad_expect "state.json" kill bad-c1 KILL || failed=1
   fk delete --force bad-c1 || { echo "    delete --force of a corrupt state failed"; failed=1; }
-  [ -e "$ROOT/bad-c1" ] && { echo "    corrupt state dir left after delete --force"; failed=1; }
+  [ -n "$(ls -A "$ROOT" | grep '^bad-c1')" ] && { echo "    corrupt state left after delete --force"; failed=1; }
+  # an older focker's state directory: refused, said so, left alone
+  mkdir -p "$ROOT/bad-c2"
+  printf '{"id": "bad-c2", "pid": 1}' >"$ROOT/bad-c2/state.json"
+  bad_expect "older focker" state bad-c2 || failed=1
+  bad_expect "older focker" delete --force bad-c2 || failed=1
+  rm -rf "$ROOT/bad-c2"
   return $failed
 }

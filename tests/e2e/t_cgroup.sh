@@ -7,7 +7,7 @@
 # The container's directory for controller $1 (its v1 hierarchy, else cgroup2), as the
 # state records it.
 cg_dir() {
-  python3 - "$ROOT/$2/state.json" "$1" <<'PY'
+  python3 - "$ROOT/$2=state.json" "$1" <<'PY'
 import json, sys
 dirs = json.load(open(sys.argv[1]))["cgroup"]["dirs"]
 v1 = [d["path"] for d in dirs if sys.argv[2] in d["controllers"].split(",")]
@@ -137,7 +137,7 @@ test_cgroup_update_changes_a_live_limit() {
   echo '{"pids": {"limit": 11}}' | fk update --resources - focker-cg6 || return 1
   assert_eq "$(cat "$(cg_dir pids focker-cg6)/pids.max")" 11 || return 1
   # the state records what the container has now: later updates and events see it
-  assert_eq "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["config"]["linux"]["resources"]; print(r["pids"]["limit"], r["memory"]["limit"])' "$ROOT/focker-cg6/state.json")" "11 134217728" || return 1
+  assert_eq "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["config"]["linux"]["resources"]; print(r["pids"]["limit"], r["memory"]["limit"])' "$ROOT/focker-cg6=state.json")" "11 134217728" || return 1
   fk delete --force focker-cg6 || return 1
   assert_no_cgroup_left
 }

@@ -60,7 +60,7 @@ import glob, json, os, sys
 root, stop = sys.argv[1], sys.argv[2]
 n = torn = 0
 while not os.path.exists(stop):
-    for f in glob.glob(root + "/*/state.json"):
+    for f in glob.glob(root + "/*=state.json"):
         try:
             with open(f) as fh:
                 s = fh.read()
@@ -138,7 +138,7 @@ test_concurrent_commands_never_tear_state_and_leave_nothing() {
   # every state.json the workers left parses
   python3 -c '
 import glob, json, sys
-for f in glob.glob(sys.argv[1] + "/*/state.json"):
+for f in glob.glob(sys.argv[1] + "/*=state.json"):
     try:
         json.load(open(f))
     except ValueError as e:
@@ -167,13 +167,14 @@ for f in glob.glob(sys.argv[1] + "/*/state.json"):
 
 # A command that waited on a container's lock while another deleted it must not then act on
 # the id by name: the id may already name a new container.  Reproduced step by step: hold
-# the lock of an abandoned state dir, let `delete --force` queue on it, replace the dir by a
-# new container, release.  The new container must survive (the CI failure of 2026-11-23:
+# the lock file of an abandoned create, let `delete --force` queue on it, replace the file by
+# a new container, release.  The new container must survive (the CI failure of 2026-11-23:
 # a stale delete --force removed the state and killed the init of a create in progress).
 test_stale_lock_waiter_leaves_a_new_container_alone() {
   command -v flock >/dev/null || skip "no flock(1)"
   make_bundle "$E2E_TMP/b" '["sleep","100"]'
-  mkdir -p "$ROOT/s1" "$E2E_TMP/lk"
+  mkdir -p "$ROOT" "$E2E_TMP/lk"
+  : >"$ROOT/s1"
   mkfifo "$E2E_TMP/lk/held" "$E2E_TMP/lk/go"
   flock -x "$ROOT/s1" sh -c "echo > '$E2E_TMP/lk/held'; read _ < '$E2E_TMP/lk/go'" &
   local holder=$! del ino waited=0 failed=0

@@ -22,8 +22,10 @@ crash_bundle() {
 
 # crash_leftovers ID: print what the container left on the host (nothing when clean).
 crash_leftovers() {
-  local id=$1 procs i
-  [ -e "$ROOT/$id" ] && echo "state dir $ROOT/$id left: $(ls -A "$ROOT/$id" | tr '\n' ' ')"
+  local id=$1 procs i state
+  # the lock file <id>, its siblings <id>=..., temporary files .<id>=...
+  state=$(ls -A "$ROOT" 2>/dev/null | grep -E "^\.?$id(=|\$)" | tr '\n' ' ')
+  [ -n "$state" ] && echo "state left in $ROOT: $state"
   printf '%s\n' "$ROOT" >>"$E2E_TMP/crash-pat" # in the init's command line (--root)
   # the init before exec carries the id in its command line, the user process the sleep
   # argument; a pattern file keeps grep itself from matching

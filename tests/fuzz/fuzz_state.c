@@ -1,5 +1,5 @@
 /* fuzz_state.c: libFuzzer target for state.json: state_read() of any bytes, through the fake
- * kernel (the file is <root>/c1/state.json in its VFS), then state_to_json() of what it read.
+ * kernel (the file is <root>/c1=state.json in its VFS), then state_to_json() of what it read.
  *
  * Invariant: no crash, no sanitizer report, no leak, no fd left open; exactly one of a state
  * or an error. */
@@ -30,17 +30,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (k == NULL)
     {
       k = fake_kernel_new (NULL);
-      if (fake_mkdir_p (k, "/run/focker/c1", 0700) < 0)
+      if (fake_mkdir_p (k, "/run/focker", 0700) < 0)
         abort ();
     }
   memcpy (text, data, size);
   text[size] = '\0';
   /* the fake's files hold C strings: an embedded NUL just ends the document early */
-  if (fake_write_file (k, "/run/focker/c1/state.json", text, 0600) < 0)
+  if (fake_write_file (k, "/run/focker/c1=state.json", text, 0600) < 0)
     abort ();
   free (text);
   fds = fake_open_fds (k, fake_current_pid (k));
-  dirfd = sys_openat (AT_FDCWD, "/run/focker/c1", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  dirfd = sys_openat (AT_FDCWD, "/run/focker", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (dirfd < 0)
     abort ();
   r = state_read (&st, dirfd, "c1", &err);

@@ -121,8 +121,15 @@ fx_nothing_left (struct fx_world *w, const char *id)
 
   if (!fx_no_cgroup_left ())
     return false;
+  /* the lock file <id> and its siblings <id>=..., and temporary files .<id>=... */
   snprintf (path, sizeof path, FX_ROOT "/%s", id);
-  return !fake_exists (w->k, path);
+  if (fake_exists (w->k, path))
+    return false;
+  snprintf (path, sizeof path, "%s=", id);
+  if (fake_dir_count_prefix (w->k, FX_ROOT, path))
+    return false;
+  snprintf (path, sizeof path, ".%s=", id);
+  return fake_dir_count_prefix (w->k, FX_ROOT, path) == 0;
 }
 
 void

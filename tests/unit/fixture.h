@@ -34,7 +34,7 @@ int fx_live_processes (struct fx_world *w);
 char *fx_read (const char *path);
 /* No cgroup directory named focker* in any hierarchy (of the current fake kernel). */
 bool fx_no_cgroup_left (void);
-/* That, and no state directory for `id`. */
+/* That, and no state file of `id` (its lock file, <id>=..., .<id>=... temporaries). */
 bool fx_nothing_left (struct fx_world *w, const char *id);
 /* The last n calls of the journal, on the test's output. */
 void fx_dump_journal (struct fake_kernel *k, size_t n);

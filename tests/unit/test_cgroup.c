@@ -754,7 +754,7 @@ v1_device_list_includes_linux_devices_and_hook_forces_bpf (void **state)
 static char *
 recorded (struct fx_world *w)
 {
-  return fake_read_file (w->k, ROOT "/c1/state.json");
+  return fake_read_file (w->k, ROOT "/c1=state.json");
 }
 
 /* update records what it applied: a later update and the state see it; a memory.swap alone

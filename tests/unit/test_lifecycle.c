@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include "core/container.h"
 #include "sys-fake/fake.h"
 #include "tests/unit/fixture.h"
@@ -95,12 +96,17 @@ create_runs_nothing_until_start (void **state)
   assert_non_null (init);
   assert_true (init->alive);
   assert_false (init->execed);
-  assert_true (fake_exists (w->k, ROOT "/c1/state.json"));
+  assert_true (fake_exists (w->k, ROOT "/c1=state.json"));
   fx_next_command (w);
   assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
   assert_int_equal (status, STATUS_CREATED);
   assert_int_equal (st->pid, pid);
   assert_string_equal (st->bundle, BUNDLE);
+  /* the config kept is what later commands read back: no mounts, no root */
+  assert_non_null (json_object_get (st->config, "process"));
+  assert_non_null (json_object_get (st->config, "linux"));
+  assert_null (json_object_get (st->config, "mounts"));
+  assert_null (json_object_get (st->config, "root"));
   state_free (st);
 }
 
@@ -151,7 +157,7 @@ start_execs_the_process (void **state)
   assert_string_equal (init->exec_envp[0], "PATH=/bin");
   /* only stdio reaches the process */
   assert_int_equal (fake_open_fds (w->k, pid), 3);
-  assert_false (fake_exists (w->k, ROOT "/c1/exec.sock"));
+  assert_false (fake_exists (w->k, ROOT "/c1=exec.sock"));
 }
 
 /* start writes nothing: the unlinked exec.sock is what says the container was started. */
@@ -328,7 +334,7 @@ create_survives_every_single_fault (void **state)
       else
         {
           assert_null (err);
-          if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1/state.json"))
+          if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1=state.json"))
             {
               fx_dump_journal (w->k, 30);
               fail_msg ("fault at call %ld was ignored but the container is not created", n);

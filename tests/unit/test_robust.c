@@ -113,8 +113,8 @@ list_returns_containers_and_skips_what_is_not_one (void **state)
   create_ok (w, "c1");
   create_ok (w, "c2");
   /* the remains of a killed create, a torn state, and names that are not ids */
-  assert_int_equal (fake_mkdir_p (w->k, ROOT "/half", 0700), 0);
-  assert_int_equal (fake_write_file (w->k, ROOT "/torn/state.json", "{\"id\": ", 0600), 0);
+  assert_int_equal (fake_write_file (w->k, ROOT "/half", "", 0600), 0);
+  assert_int_equal (fake_write_file (w->k, ROOT "/torn=state.json", "{\"id\": ", 0600), 0);
   assert_int_equal (fake_mkdir_p (w->k, ROOT "/.hidden", 0700), 0);
   assert_int_equal (fake_write_file (w->k, ROOT "/file", "x", 0600), 0);
   assert_int_equal (container_list (&list, ROOT, &err), 0);

@@ -108,10 +108,10 @@ own_ids_are_mapped_directly_and_no_cgroup_is_made (void **state)
   assert_string_equal (init->setgroups, "deny");
   assert_false (init->dumpable); /* dumpable only while the maps were written */
   assert_true (fx_no_cgroup_left ());
-  json = fx_read (FX_ROOT "/c1/state.json");
+  json = fx_read (FX_ROOT "/c1=state.json");
   assert_null (strstr (json, "\"cgroup\""));
   free (json);
-  assert_false (fake_exists (w.k, FX_ROOT "/c1/cgroup.json"));
+  assert_false (fake_exists (w.k, FX_ROOT "/c1=cgroup.json"));
   fx_next_command (&w);
   become_user (&w);
   FX_OK (&w, container_start (FX_ROOT, "c1", &err), err);
@@ -361,7 +361,7 @@ rootless_create_survives_every_single_fault (void **state)
             fail_msg ("fault at call %ld left the state dir (error: %s)", n, err->msg);
           focker_err_free (err);
         }
-      else if (!fake_proc (w.k, pid)->alive || !fake_exists (w.k, FX_ROOT "/c1/state.json"))
+      else if (!fake_proc (w.k, pid)->alive || !fake_exists (w.k, FX_ROOT "/c1=state.json"))
         fail_msg ("fault at call %ld was ignored but the container is not created", n);
       if (fake_faults_hit (w.k) == 0)
         {

@@ -58,6 +58,43 @@ run_returns_the_exit_status_and_deletes (void **state)
     }
 }
 
+/* A config the caller parsed is used as it is (config.json is not read again) and freed by
+ * create whatever happens: no leak under ASan or valgrind, on success or on an early error. */
+static void
+run_takes_a_parsed_config (void **state)
+{
+  static const char *const ids[] = { "c1", "bad/id" };
+  (void)state;
+  for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+    {
+      struct create_opts o = { .root = FX_ROOT, .id = ids[i], .bundle = FX_BUNDLE };
+      char config[4096];
+      struct focker_err *err = NULL;
+      struct fx_world w;
+      int code = 9, r;
+
+      world_init (&w, "");
+      snprintf (config, sizeof config, config_fmt, "");
+      assert_int_equal (spec_parse (&o.spec, config, strlen (config), "config.json", &err), 0);
+      fake_program (w.k, "/bin/sh", exits_with_arg, &code);
+      /* what the bundle holds now is not what was parsed */
+      assert_int_equal (fake_write_file (w.k, FX_BUNDLE "/config.json", "{", 0644), 0);
+      r = container_run (&o, false, NULL, &code, &err);
+      if (i == 0)
+        {
+          FX_OK (&w, r, err);
+          assert_int_equal (code, 9);
+        }
+      else
+        {
+          assert_int_equal (r, -EINVAL);
+          focker_err_free (err);
+        }
+      assert_true (fx_nothing_left (&w, "c1"));
+      fx_world_fini (&w);
+    }
+}
+
 static void
 run_detached_leaves_it_running (void **state)
 {
@@ -171,6 +208,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (run_returns_the_exit_status_and_deletes),
+    cmocka_unit_test (run_takes_a_parsed_config),
     cmocka_unit_test (run_detached_leaves_it_running),
     cmocka_unit_test (namespaces_given_by_path_are_joined),
     cmocka_unit_test (a_namespace_path_that_cannot_be_opened_is_named),
