@@ -9,9 +9,13 @@
 bad_expect() {
   local expect=$1 rc lines
   shift
-  local before_root before_mounts
+  local before_root before_mounts before_cgroups cgpat
   before_root=$(ls -A "$ROOT" 2>/dev/null)
   before_mounts=$(host_mounts)
+  # this run's cgroups (a live container of the calling test has its own: compared, not
+  # required to be none)
+  cgpat="$(root_parent)-*"
+  before_cgroups=$(find /sys/fs/cgroup -name "$cgpat" 2>/dev/null | sort)
   "$FOCKER" --root "$ROOT" "$@" >"$E2E_TMP/bad-out" 2>"$E2E_TMP/bad-err" </dev/null
   rc=$?
   local what="focker $(echo "$*" | cut -c1-120)"
@@ -59,7 +63,7 @@ bad_expect() {
     echo "    $what: left a process: $(for p in $procs; do tr '\0' ' ' <"$p"; echo; done 2>/dev/null)"
     return 1
   fi
-  if [ -n "$(find /sys/fs/cgroup -name "$(root_parent)-*" 2>/dev/null)" ]; then
+  if [ "$(find /sys/fs/cgroup -name "$cgpat" 2>/dev/null | sort)" != "$before_cgroups" ]; then
     echo "    $what: left a cgroup"
     return 1
   fi
