@@ -154,14 +154,27 @@ test_rootless_subordinate_ids_through_newuidmap() {
   assert_contains "$out" "linux.uidMappings: $(command -v newuidmap) exited with status 1" || { rl_nothing_left $RL_UID; return 1; }
   rl_nothing_left $RL_UID || return 1
   rm -rf "$E2E_TMP/b"
-  # granted: a user this host's /etc/subuid and /etc/subgid already list (never edited here)
+  # granted: a user this host's /etc/subuid and /etc/subgid already list, or else uid 65534
+  # with ranges that only a private mount namespace sees (this test's file bound over
+  # /etc/subuid and /etc/subgid there): the host's files are never edited
+  local wrap=()
   IFS=: read -r user start count < <(grep -v '^#' /etc/subuid 2>/dev/null | head -1)
-  [ -n "$user" ] && uid=$(id -u "$user" 2>/dev/null) && gid=$(id -g "$user") \
-    && [ "$uid" = "$gid" ] && grep -q "^$user:$start:$count" /etc/subgid 2>/dev/null \
-    || skip "no user with the same ranges in /etc/subuid and /etc/subgid"
+  if ! { [ -n "$user" ] && uid=$(id -u "$user" 2>/dev/null) && gid=$(id -g "$user") \
+    && [ "$uid" = "$gid" ] && grep -q "^$user:$start:$count" /etc/subgid 2>/dev/null; }; then
+    [ -f /etc/subuid ] && [ -f /etc/subgid ] || skip "no /etc/subuid and /etc/subgid to bind over"
+    uid=$RL_UID start=300000 count=65536
+    printf '%s:%s:%s\n' "$uid" "$start" "$count" >"$E2E_TMP/subid"
+    chmod 644 "$E2E_TMP/subid"
+    # shellcheck disable=SC2016
+    wrap=(unshare -m --propagation private sh -c
+      'mount --bind "$1" /etc/subuid && mount --bind "$1" /etc/subgid && shift && exec "$@"'
+      sh "$E2E_TMP/subid")
+  fi
   rl_bundle "$uid" '["sh","-c","cat /proc/self/uid_map /proc/self/gid_map; id -G"]'
   edit_config "$E2E_TMP/b" "c['linux']['uidMappings'] = $(printf "$maps" "$uid" "$start" "$count"); c['linux']['gidMappings'] = $(printf "$maps" "$uid" "$start" "$count"); c['process']['user']['additionalGids'] = [5]"
-  out=$(rl_as "$uid" "$FOCKER" run --bundle "$E2E_TMP/b" rl5 2>&1) || { echo "    $out"; rl_nothing_left "$uid"; return 1; }
+  out=$("${wrap[@]}" setpriv --reuid "$uid" --regid "$uid" --clear-groups --inh-caps=-all \
+    env XDG_RUNTIME_DIR="$E2E_TMP/xdg" "$FOCKER" run --bundle "$E2E_TMP/b" rl5 2>&1) \
+    || { echo "    $out"; rl_nothing_left "$uid"; return 1; }
   assert_eq "$(echo $out)" "0 $uid 1 1 $start $count 0 $uid 1 1 $start $count 0 5" || { rl_nothing_left "$uid"; return 1; }
   rl_nothing_left "$uid"
 }
