@@ -47,6 +47,10 @@ int spec_ju64 (struct spec_ctx *c, json_t *obj, const char *key, bool required, 
                uint64_t *out);
 int spec_jobject (struct spec_ctx *c, json_t *obj, const char *key, bool required, json_t **out);
 int spec_jarray (struct spec_ctx *c, json_t *obj, const char *key, bool required, json_t **out);
+/* Object member `key`, when present, parsed by fn with the error path extended by `key`:
+ * 1 when present and parsed, 0 when absent, negative on error. */
+int spec_jobject_parse (struct spec_ctx *c, json_t *obj, const char *key,
+                        int (*fn) (struct spec_ctx *, json_t *, void *), void *out);
 /* Array member `key` of objects: stores a new array of *n elements of `size` into the pointer
  * at `outp` (any struct pointer; written with memcpy) and calls fn on each, with its index in
  * the error path; an element that is not an object is an error. */

@@ -197,6 +197,23 @@ spec_jobject (struct spec_ctx *c, json_t *obj, const char *key, bool required, j
 }
 
 int
+spec_jobject_parse (struct spec_ctx *c, json_t *obj, const char *key,
+                    int (*fn) (struct spec_ctx *, json_t *, void *), void *out)
+{
+  json_t *o = NULL;
+  size_t mark;
+  int r;
+
+  r = spec_jobject (c, obj, key, false, &o);
+  if (r <= 0)
+    return r;
+  mark = spec_ctx_key (c, key);
+  r = fn (c, o, out);
+  spec_ctx_pop (c, mark);
+  return r < 0 ? r : 1;
+}
+
+int
 spec_jarray (struct spec_ctx *c, json_t *obj, const char *key, bool required, json_t **out)
 {
   json_t *v = spec_jmember (obj, key);

@@ -293,24 +293,6 @@ parse_intel_rdt (struct spec_ctx *c, json_t *obj, struct spec_linux *l)
 }
 
 static int
-parse_sub (struct spec_ctx *c, json_t *obj, const char *key, bool *has, void *out,
-           int (*fn) (struct spec_ctx *, json_t *, void *))
-{
-  json_t *o = NULL;
-  size_t mark;
-  int r;
-
-  r = spec_jobject (c, obj, key, false, &o);
-  if (r <= 0)
-    return r;
-  *has = true;
-  mark = spec_ctx_key (c, key);
-  r = fn (c, o, out);
-  spec_ctx_pop (c, mark);
-  return r;
-}
-
-static int
 resources_fn (struct spec_ctx *c, json_t *o, void *out)
 {
   return spec_parse_resources (c, o, out);
@@ -337,8 +319,8 @@ spec_parse_linux (struct spec_ctx *c, json_t *obj, struct spec_linux *l)
                         parse_device);
   if (r >= 0)
     r = spec_jstring (c, obj, "cgroupsPath", false, &l->cgroups_path);
-  if (r >= 0)
-    r = parse_sub (c, obj, "resources", &l->has_resources, &l->resources, resources_fn);
+  if (r >= 0 && (r = spec_jobject_parse (c, obj, "resources", resources_fn, &l->resources)) > 0)
+    l->has_resources = true;
   if (r >= 0)
     r = parse_propagation (c, obj, l);
   if (r >= 0 && (r = spec_jstrv (c, obj, "maskedPaths", &l->masked_paths)) > 0)
@@ -347,8 +329,8 @@ spec_parse_linux (struct spec_ctx *c, json_t *obj, struct spec_linux *l)
     r = spec_check_abs_strv (c, "readonlyPaths", l->readonly_paths);
   if (r >= 0)
     r = spec_jstring (c, obj, "mountLabel", false, &l->mount_label);
-  if (r >= 0)
-    r = parse_sub (c, obj, "seccomp", &l->has_seccomp, &l->seccomp, seccomp_fn);
+  if (r >= 0 && (r = spec_jobject_parse (c, obj, "seccomp", seccomp_fn, &l->seccomp)) > 0)
+    l->has_seccomp = true;
   if (r >= 0)
     r = parse_personality (c, obj, l);
   if (r >= 0)

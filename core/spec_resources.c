@@ -98,25 +98,6 @@ parse_fields (struct spec_ctx *c, json_t *obj, const struct field *f, void *base
   return r < 0 ? r : 0;
 }
 
-/* Object member `key` parsed with `fn`, the path extended by `key`. */
-static int
-parse_obj (struct spec_ctx *c, json_t *obj, const char *key,
-           int (*fn) (struct spec_ctx *, json_t *, struct spec_resources *),
-           struct spec_resources *res)
-{
-  json_t *o = NULL;
-  size_t mark;
-  int r;
-
-  r = spec_jobject (c, obj, key, false, &o);
-  if (r <= 0)
-    return r;
-  mark = spec_ctx_key (c, key);
-  r = fn (c, o, res);
-  spec_ctx_pop (c, mark);
-  return r;
-}
-
 static int
 device_rule_fn (struct spec_ctx *c, json_t *e, void *out)
 {
@@ -209,14 +190,16 @@ priority_fn (struct spec_ctx *c, json_t *e, void *out)
 }
 
 static int
-memory_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+memory_fn (struct spec_ctx *c, json_t *o, void *out)
 {
+  struct spec_resources *res = out;
   return parse_fields (c, o, memory_fields, res);
 }
 
 static int
-cpu_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+cpu_fn (struct spec_ctx *c, json_t *o, void *out)
 {
+  struct spec_resources *res = out;
   int r = parse_fields (c, o, cpu_fields, res);
 
   if (r >= 0)
@@ -227,8 +210,9 @@ cpu_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
 }
 
 static int
-pids_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+pids_fn (struct spec_ctx *c, json_t *o, void *out)
 {
+  struct spec_resources *res = out;
   int r = spec_ji64 (c, o, "limit", false, INT64_MIN, INT64_MAX, &res->pids_limit);
 
   res->has_pids_limit = r > 0;
@@ -236,8 +220,9 @@ pids_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
 }
 
 static int
-blkio_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+blkio_fn (struct spec_ctx *c, json_t *o, void *out)
 {
+  struct spec_resources *res = out;
   int r = parse_fields (c, o, blkio_fields, res);
 
   if (r >= 0)
@@ -259,8 +244,9 @@ blkio_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
 }
 
 static int
-network_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+network_fn (struct spec_ctx *c, json_t *o, void *out)
 {
+  struct spec_resources *res = out;
   uint64_t id;
   int r;
 
@@ -278,8 +264,9 @@ network_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
 /* rdma: { "mlx5_1": { "hcaHandles": 3, "hcaObjects": 10000 } }; a device name is one word
  * (it becomes a line of rdma.max). */
 static int
-rdma_fn (struct spec_ctx *c, json_t *o, struct spec_resources *res)
+rdma_fn (struct spec_ctx *c, json_t *o, void *out)
 {
+  struct spec_resources *res = out;
   const char *dev;
   json_t *v;
   uint64_t u;
@@ -321,20 +308,20 @@ spec_parse_resources (struct spec_ctx *c, json_t *obj, struct spec_resources *re
   r = spec_jarray_of (c, obj, "devices", sizeof (struct spec_device_rule), &res->devices,
                       &res->n_devices, device_rule_fn);
   if (r >= 0)
-    r = parse_obj (c, obj, "memory", memory_fn, res);
+    r = spec_jobject_parse (c, obj, "memory", memory_fn, res);
   if (r >= 0)
-    r = parse_obj (c, obj, "cpu", cpu_fn, res);
+    r = spec_jobject_parse (c, obj, "cpu", cpu_fn, res);
   if (r >= 0)
-    r = parse_obj (c, obj, "pids", pids_fn, res);
+    r = spec_jobject_parse (c, obj, "pids", pids_fn, res);
   if (r >= 0)
-    r = parse_obj (c, obj, "blockIO", blkio_fn, res);
+    r = spec_jobject_parse (c, obj, "blockIO", blkio_fn, res);
   if (r >= 0)
     r = spec_jarray_of (c, obj, "hugepageLimits", sizeof (struct spec_hugepage),
                         &res->hugepage_limits, &res->n_hugepage_limits, hugepage_fn);
   if (r >= 0)
-    r = parse_obj (c, obj, "network", network_fn, res);
+    r = spec_jobject_parse (c, obj, "network", network_fn, res);
   if (r >= 0)
-    r = parse_obj (c, obj, "rdma", rdma_fn, res);
+    r = spec_jobject_parse (c, obj, "rdma", rdma_fn, res);
   if (r >= 0)
     r = spec_jkv (c, obj, "unified", &res->unified, &res->n_unified);
   return r < 0 ? r : 0;
