@@ -282,39 +282,64 @@ lists_module (const char *list, const char *mod)
   return false;
 }
 
+/* The kernel's own lists of what it has, read once per check and only as far as needed. */
+struct kernel_lists
+{
+  char *release, *builtin, *dep, *cfg;
+  bool read_mods, read_cfg;
+};
+
+static void
+kernel_lists_clear (struct kernel_lists *k)
+{
+  free (k->release);
+  free (k->builtin);
+  free (k->dep);
+  free (k->cfg);
+}
+
 /* A kernel feature that may be a module: loaded (/sys/module/MOD), built in, or a module the
  * kernel loads on first use (netlink asks for it).  A built-in feature with no parameters
  * has no /sys/module entry, so the kernel's own lists are read too: modules.builtin and
  * modules.dep under /lib/modules/RELEASE, then the kernel config (CONFIG=y or =m). */
 static void
-probe_module (struct check_report *r, const char *name, const char *mod, const char *config,
-              const char *what)
+probe_module (struct check_report *r, struct kernel_lists *k, const char *name, const char *mod,
+              const char *config, const char *what)
 {
   _cleanup_free_ char *loaded = xasprintf ("/sys/module/%s", mod);
   _cleanup_free_ char *fix = xasprintf ("modprobe %s (or a kernel with %s)", mod, config);
-  _cleanup_free_ char *release = slurp ("/proc/sys/kernel/osrelease");
-  _cleanup_free_ char *builtin = NULL, *dep = NULL, *cfg = NULL;
   const char *how = NULL;
 
   if (exists (loaded))
     how = "loaded";
-  if (!how && release)
+  if (!how && !k->read_mods)
     {
-      _cleanup_free_ char *b = xasprintf ("/lib/modules/%s/modules.builtin", release);
-      _cleanup_free_ char *d = xasprintf ("/lib/modules/%s/modules.dep", release);
-      builtin = slurp (b);
-      if (lists_module (builtin, mod))
-        how = "built into the kernel";
-      else if ((dep = slurp (d)) && lists_module (dep, mod))
-        how = "a module, loaded on first use";
+      k->read_mods = true;
+      k->release = slurp ("/proc/sys/kernel/osrelease");
+      if (k->release)
+        {
+          _cleanup_free_ char *b = xasprintf ("/lib/modules/%s/modules.builtin", k->release);
+          _cleanup_free_ char *d = xasprintf ("/lib/modules/%s/modules.dep", k->release);
+          k->builtin = slurp (b);
+          k->dep = slurp (d);
+        }
     }
-  if (!how && (cfg = kernel_config (release)))
+  if (!how && lists_module (k->builtin, mod))
+    how = "built into the kernel";
+  else if (!how && lists_module (k->dep, mod))
+    how = "a module, loaded on first use";
+  if (!how && !k->read_cfg)
+    {
+      k->read_cfg = true;
+      k->cfg = kernel_config (k->release);
+    }
+  if (!how && k->cfg)
     {
       _cleanup_free_ char *y = xasprintf ("\n%s=y\n", config);
       _cleanup_free_ char *m = xasprintf ("\n%s=m\n", config);
-      if (strstr (cfg, y))
+      if (strstr (k->cfg, y))
         how = "built into the kernel";
-      else if (strstr (cfg, m))
+      else if (strstr (k->cfg, m))
         how = "a module, loaded on first use";
     }
   add (r, name, how ? CHECK_OK : CHECK_WARN, false, how ? NULL : fix, "%s: %s", what,
@@ -353,9 +378,11 @@ check_host (struct check_report **out, struct focker_err **err)
   probe_filesystems (r);
   probe_pivot_root (r);
   probe_syscalls (r);
-  probe_module (r, "nftables", "nf_tables", "CONFIG_NF_TABLES", "port publishing (nf_tables)");
-  probe_module (r, "bridge", "bridge", "CONFIG_BRIDGE", "bridge networking");
-  probe_module (r, "veth", "veth", "CONFIG_VETH", "container network links");
+  struct kernel_lists k = { 0 };
+  probe_module (r, &k, "nftables", "nf_tables", "CONFIG_NF_TABLES", "port publishing (nf_tables)");
+  probe_module (r, &k, "bridge", "bridge", "CONFIG_BRIDGE", "bridge networking");
+  probe_module (r, &k, "veth", "veth", "CONFIG_VETH", "container network links");
+  kernel_lists_clear (&k);
   probe_lsm (r);
   *out = r;
   return 0;
