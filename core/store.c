@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/fs.h>
 #include <jansson.h>
 #include "core/cleanup.h"
 #include "core/fsutil.h"
@@ -392,6 +393,24 @@ store_layer_path (struct store *s, const char *diff_id)
   return xasprintf ("%s/layers/sha256/%s", s->root, DIGEST_HEX (diff_id));
 }
 
+/* Layers are unrelated trees: FS_TOPDIR_FL on layers/ tells ext4's Orlov allocator so, and it
+ * places each new layer directory (and with it the layer's files) in a block group of its
+ * own instead of next to layers/.  Where the store's own removals (gc, rmi, an aborted
+ * unpack) freed inodes in that group, a no-journal ext4 skips every inode freed in the last
+ * minute at each allocation (recently_deleted), one buffer lookup each: measured here, 0.9 ms
+ * per file created right after a layer's worth of files was removed.  A hint only: a
+ * filesystem without the flag (tmpfs, xfs, btrfs) or a failure changes nothing. */
+static void
+layers_topdir_hint (struct store *s)
+{
+  _cleanup_close_ int fd
+      = sys_openat (s->fd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  unsigned flags = 0;
+
+  if (fd >= 0 && sys_fs_getflags (fd, &flags) == 0 && !(flags & FS_TOPDIR_FL))
+    (void)sys_fs_setflags (fd, flags | FS_TOPDIR_FL);
+}
+
 static int
 layer_unpack_tmp (struct store *s, const char *blob, char **tmp, char diff[DIGEST_LEN + 1],
                   struct focker_err **err)
@@ -399,6 +418,7 @@ layer_unpack_tmp (struct store *s, const char *blob, char **tmp, char diff[DIGES
   _cleanup_close_ int dfd = -1, bfd = -1;
   int r;
 
+  layers_topdir_hint (s);
   *tmp = tmp_name ("layers/");
   r = sys_mkdirat (s->fd, *tmp, 0700);
   if (r < 0)

@@ -977,6 +977,50 @@ fake_xattr_find (struct fake_inode *ino, const char *name)
   return -1;
 }
 
+/* Inode flags: kept on regular files and directories of the VFS; the ioctl needs an fd open
+ * for I/O (O_PATH: EBADF), and synthetic files (procfs, cgroupfs) have none (ENOTTY). */
+static int
+fake_flags_inode (int fd, struct fake_inode **out)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_file *f = fake_fd_get (fake_self (k), fd);
+
+  if (f == NULL || (f->flags & O_PATH))
+    return -EBADF;
+  if (f->ino == NULL || f->ino->synth != FS_NONE
+      || !(S_ISREG (f->ino->mode) || S_ISDIR (f->ino->mode)))
+    return -ENOTTY;
+  *out = fake_body (f->ino);
+  return 0;
+}
+
+int
+fake_do_fs_getflags (int fd, unsigned *flags)
+{
+  struct fake_inode *ino;
+  int r = fake_flags_inode (fd, &ino);
+
+  if (r == 0)
+    *flags = ino->fsflags;
+  return r;
+}
+
+int
+fake_do_fs_setflags (int fd, unsigned flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *p = fake_self (k);
+  struct fake_inode *ino;
+  int r = fake_flags_inode (fd, &ino);
+
+  if (r < 0)
+    return r;
+  if (p->euid != ino->uid && !fake_proc_privileged (p))
+    return -EPERM;
+  ino->fsflags = flags;
+  return 0;
+}
+
 int
 fake_do_fsetxattr (int fd, const char *name, const void *value, size_t size, int flags)
 {

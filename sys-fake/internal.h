@@ -97,6 +97,7 @@ struct fake_inode
   bool bpf_multi;          /* attached with BPF_F_ALLOW_MULTI */
   struct fake_inode *hard; /* a hard link: the first name, which holds data and xattrs */
   unsigned extra_links;    /* on the first name: hard links made to it */
+  unsigned fsflags;        /* FS_IOC_GETFLAGS/SETFLAGS flags (FS_TOPDIR_FL ...) */
   char **xattr_names;      /* xattrs (on the first name of hard-linked files) */
   struct fake_buf *xattr_vals;
   size_t n_xattrs;

@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <linux/netlink.h>
@@ -145,6 +146,26 @@ l_utimensat (int dirfd, const char *path, const struct timespec *times, int flag
 {
   /* the raw call: glibc refuses path NULL (the futimens form) with EINVAL */
   return neg_errno (syscall (SYS_utimensat, dirfd, path, times, flags));
+}
+
+/* The ioctl takes an int, whatever the long in its number says. */
+static int
+l_fs_getflags (int fd, unsigned *flags)
+{
+  int v = 0;
+
+  if (ioctl (fd, FS_IOC_GETFLAGS, &v) < 0)
+    return -errno;
+  *flags = (unsigned)v;
+  return 0;
+}
+
+static int
+l_fs_setflags (int fd, unsigned flags)
+{
+  int v = (int)flags;
+
+  return neg_errno (ioctl (fd, FS_IOC_SETFLAGS, &v));
 }
 
 /* An O_PATH fd (a symlink, a device node) cannot take f*xattr (EBADF): its /proc/self/fd

@@ -80,7 +80,9 @@ struct sys_clone_args
  *  fchmodat (dirfd, path, mode, flags): flags 0 only (the kernel follows a final symlink, so
  *    callers use it on names they just created as non-symlinks).
  *  fsetxattr / fgetxattr (fd, ...): also on an O_PATH fd (a symlink or device node opened
- *    without being opened for I/O): the Linux backend then goes through /proc/self/fd/N. */
+ *    without being opened for I/O): the Linux backend then goes through /proc/self/fd/N.
+ *  fs_getflags / fs_setflags (fd, ...): the inode flags of FS_IOC_GETFLAGS/FS_IOC_SETFLAGS
+ *    (FS_TOPDIR_FL ...); -ENOTTY or -EOPNOTSUPP where the filesystem has none. */
 
 /* Kind of a kernel feature set, asked with sys_kernel_version(): the fake reports its
  * personality, the real backend uname(2). */
@@ -134,6 +136,8 @@ struct sys_clone_args
      (fd, name, value, size, flags))                                                               \
   X (ssize_t, fgetxattr, (int fd, const char *name, void *value, size_t size),                     \
      (fd, name, value, size))                                                                      \
+  X (int, fs_getflags, (int fd, unsigned *flags), (fd, flags))                                     \
+  X (int, fs_setflags, (int fd, unsigned flags), (fd, flags))                                      \
   X (int, fsync, (int fd), (fd))                                                                   \
   X (int, flock, (int fd, int op), (fd, op))                                                       \
   X (ssize_t, getdents64, (int fd, void *buf, size_t count), (fd, buf, count))                     \

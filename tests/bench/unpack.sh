@@ -13,6 +13,10 @@
 #             the name recorded: what a user waits for;
 #   tar       `tar -xzf` of the same file: unpacking only, no hashing, no fsync;
 #   umoci     `umoci unpack` of the same layout into a bundle (skipped when umoci is missing).
+# With FOCKER_BASE=/path/to/another/focker (main's build, say), that build's load is timed too,
+# in the same rounds, before or after focker's in turn (each round starts by removing the last
+# round's trees, and on an ext4 without a journal the first creator after a mass delete pays
+# most: see CONTRIBUTING.md).
 # Prints min/median/p90 of each and the ratios of the medians; only the ratios mean anything.
 set -euo pipefail
 
@@ -116,18 +120,29 @@ spread () {
 }
 now () { date +%s.%N; }
 lap () { awk -v a="$2" -v b="$1" 'BEGIN {printf "%.3f\n", a - b}'; }
-: >"$tmp/focker.t"; : >"$tmp/tar.t"; : >"$tmp/umoci.t"
-for _ in $(seq "$iters"); do
-  rm -rf "$tmp/store" "$tmp/tar" "$tmp/umoci"
+: >"$tmp/focker.t"; : >"$tmp/tar.t"; : >"$tmp/umoci.t"; : >"$tmp/base.t"
+base_load () {
+  [ -n "${FOCKER_BASE:-}" ] || return 0
+  local b0 b1
+  b0=$(now)
+  "$FOCKER_BASE" --storage-root "$tmp/basestore" load "$tmp/layout" >/dev/null
+  b1=$(now)
+  lap "$b0" "$b1" >>"$tmp/base.t"
+}
+for i in $(seq "$iters"); do
+  rm -rf "$tmp/store" "$tmp/basestore" "$tmp/tar" "$tmp/umoci"
   sync
+  [ $((i % 2)) = 1 ] || base_load
   t0=$(now)
   "$focker" --storage-root "$tmp/store" load "$tmp/layout" >/dev/null
   t1=$(now)
+  [ $((i % 2)) = 0 ] || base_load
+  t1b=$(now)
   mkdir "$tmp/tar"
   tar -xzf "$cache" -C "$tmp/tar"
   t2=$(now)
   lap "$t0" "$t1" >>"$tmp/focker.t"
-  lap "$t1" "$t2" >>"$tmp/tar.t"
+  lap "$t1b" "$t2" >>"$tmp/tar.t"
   if [ "$have_umoci" = 1 ]; then
     t3=$(now)
     umoci unpack --image "$tmp/layout:bench" "$tmp/umoci" >/dev/null 2>&1
@@ -140,6 +155,11 @@ t=$(median <"$tmp/tar.t")
 say "focker load  $(spread "$tmp/focker.t") s"
 say "tar -xzf     $(spread "$tmp/tar.t") s ($iters runs each, interleaved)"
 say "ratio focker/tar (medians): $(awk -v a="$f" -v b="$t" 'BEGIN {printf "%.2f", a / b}') (target <= 1)"
+if [ -n "${FOCKER_BASE:-}" ]; then
+  fb=$(median <"$tmp/base.t")
+  say "FOCKER_BASE  $(spread "$tmp/base.t") s"
+  say "ratio focker/FOCKER_BASE: $(awk -v a="$f" -v b="$fb" 'BEGIN {printf "%.2f", a / b}')"
+fi
 if [ "$have_umoci" = 1 ]; then
   u=$(median <"$tmp/umoci.t")
   say "umoci unpack $(spread "$tmp/umoci.t") s"

@@ -248,6 +248,22 @@ EOF
   assert_eq "$out" "from docker" || return 1
 }
 
+# layers/ is an ext4 top directory (chattr +T): each new layer gets a block group of its own
+# (CONTRIBUTING.md).  Elsewhere the flag is refused and the import goes on without it.
+test_image_layers_dir_is_a_top_directory() {
+  img_init
+  command -v lsattr >/dev/null || skip "no lsattr"
+  busybox_tar "$IMG/rootfs.tar"
+  fki import "$IMG/rootfs.tar" t >/dev/null || return 1
+  local fs
+  fs=$(stat -f -c %T "$STORE")
+  [ "$fs" = ext2/ext3 ] || skip "the store is on $fs, not ext4"
+  case $(lsattr -d "$STORE/layers" | awk '{print $1}') in
+  *T*) ;;
+  *) echo "layers/ is not a top directory: $(lsattr -d "$STORE/layers")"; return 1 ;;
+  esac
+}
+
 test_image_hostile_tarballs_refused() {
   img_init
   mkdir -p "$IMG/outside"

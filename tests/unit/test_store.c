@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <linux/fs.h>
 #include <jansson.h>
 #include "core/cleanup.h"
 #include "core/fsutil.h"
@@ -67,6 +68,13 @@ import_names_an_image_and_unpacks_its_layer (void **state)
   layer = xasprintf (STORE "/layers/sha256/%s", DIGEST_HEX (img->diff_ids[0]));
   passwd = xasprintf ("%s/etc/passwd", layer);
   assert_true (fake_exists (k, passwd));
+  /* layers/ carries the allocator hint: each layer in a block group of its own */
+  unsigned flags = 0;
+  int lfd = sys_openat (AT_FDCWD, STORE "/layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  assert_true (lfd >= 0);
+  assert_int_equal (sys_fs_getflags (lfd, &flags), 0);
+  assert_int_equal (flags & FS_TOPDIR_FL, FS_TOPDIR_FL);
+  sys_close (lfd);
   prefix = xstrndup (DIGEST_HEX (id), 12);
   assert_int_equal (store_image_get (&by_id, s, prefix, &err), 0);
   assert_string_equal (by_id->manifest_digest, img->manifest_digest);
