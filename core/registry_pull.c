@@ -34,11 +34,16 @@ struct job
   struct digest *d; /* the temporary's content so far, hashed as it was written */
   uint64_t hashed;  /* bytes fed to d (== the file's size when nothing was missed) */
   char *tmp;        /* blobs/.tmp-pull-<hex> once opened */
+  bool verified;    /* downloaded and checked: w holds it, unnamed, until the batch commit */
+  struct blob_writer w;
 };
 
 static void
 job_release (struct session *x, struct job *j, bool remove)
 {
+  if (j->verified)
+    blob_abort (&j->w);
+  j->verified = false;
   if (j->fd >= 0)
     sys_close (j->fd);
   if (remove && j->tmp)
@@ -73,11 +78,10 @@ file_size (int fd, uint64_t *size)
   return r;
 }
 
-/* Verify the complete download and give it its name. */
+/* Verify the complete download; it is named in commit_verified, after every download. */
 static int
-job_commit (struct session *x, struct job *j, struct focker_err **err)
+job_verify (struct session *x, struct job *j, struct focker_err **err)
 {
-  struct blob_writer w;
   char got[DIGEST_LEN + 1];
   int r;
 
@@ -85,19 +89,44 @@ job_commit (struct session *x, struct job *j, struct focker_err **err)
   j->fd = -1;
   /* hashed as it came: no second read, unless some bytes were not (a failed write) */
   if (j->d && j->hashed == j->size)
-    r = blob_adopt_hashed (&w, x->s, j->tmp, TAKE_PTR (j->d), j->size, err);
+    r = blob_adopt_hashed (&j->w, x->s, j->tmp, TAKE_PTR (j->d), j->size, err);
   else
-    r = blob_adopt (&w, x->s, j->tmp, err);
+    r = blob_adopt (&j->w, x->s, j->tmp, err);
   if (r < 0)
     return r;
-  free (TAKE_PTR (j->tmp)); /* the writer owns the file now: commit renames or removes it */
-  r = blob_commit (&w, j->digest, got, err);
+  free (TAKE_PTR (j->tmp)); /* the writer owns the file now: commit renames or abort removes it */
+  r = blob_check (&j->w, j->digest, got, err);
   if (r < 0)
     return r;
+  j->verified = true;
   j->state = JOB_DONE;
-  job_release (x, j, false);
   progress (x, j, REG_PROGRESS_DONE, j->size);
   return 0;
+}
+
+/* Make the verified downloads durable and name them: one fsync each, in a row after every
+ * transfer has ended (an fsync in the copy loop held up the other transfers), then the
+ * renames.  Their writeback began when each was verified.  Each blob's lock is held until
+ * its name exists, so nobody else writes its temporary meanwhile.  After a failure the
+ * blobs verified so far are still named, as `load` keeps what it verified. */
+static int
+commit_verified (struct session *x, struct job *jobs, size_t n, int r, struct focker_err **err)
+{
+  for (size_t i = 0; i < n; i++)
+    if (jobs[i].verified)
+      {
+        struct focker_err *e2 = NULL;
+        char got[DIGEST_LEN + 1];
+        int c;
+
+        jobs[i].verified = false; /* blob_commit releases the writer, whatever happens */
+        c = blob_commit (&jobs[i].w, jobs[i].digest, got, r < 0 ? &e2 : err);
+        focker_err_free (e2);
+        if (r == 0 && c < 0)
+          r = c;
+        job_release (x, &jobs[i], false);
+      }
+  return r;
 }
 
 /* Open the job's temporary: a new one, or what a killed pull left, to resume. */
@@ -177,7 +206,7 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
   if (r <= 0)
     return r;
   if (have == j->size)
-    return job_commit (x, j, err);
+    return job_verify (x, j, err);
   if (j->attempts == 0)
     progress (x, j, REG_PROGRESS_START, have);
   url = xasprintf ("%s/v2/%s/blobs/%s", x->base, x->ref.repo, j->digest);
@@ -243,7 +272,7 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
                             "gives",
                             x->ref.registry, j->digest, (unsigned long long)j->size);
       if (have == j->size)
-        return job_commit (x, j, err);
+        return job_verify (x, j, err);
     }
   if (j->attempts >= MAX_ATTEMPTS)
     return focker_fail (err, -EIO, "%s: blob %s: cut off at %llu of %llu bytes, %d times: %s",
@@ -337,7 +366,7 @@ add_job (struct job **jobs, size_t *n, json_t *desc, const char *what, struct fo
   memset (j, 0, sizeof *j);
   memcpy (j->digest, d, DIGEST_LEN + 1);
   j->size = (uint64_t)json_integer_value (size);
-  j->fd = j->lockfd = j->handle = -1;
+  j->fd = j->lockfd = j->handle = j->w.fd = -1;
   return 0;
 }
 
@@ -365,6 +394,7 @@ pull_blobs (struct session *x, void *manifest, struct focker_err **err)
     r = run_jobs (x, jobs, n, err);
   if (r < 0)
     x->o->t->cancel (x->o->t);
+  r = commit_verified (x, jobs, n, r, err);
   for (i = 0; i < n; i++)
     job_release (x, &jobs[i], true);
   free (jobs);

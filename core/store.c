@@ -166,6 +166,37 @@ blob_abort (struct blob_writer *w)
   w->fd = -1;
 }
 
+/* The digest, final, against `expect`; on a mismatch the writer is released. */
+static int
+blob_verify (struct blob_writer *w, const char *expect, struct focker_err **err)
+{
+  int r;
+
+  digest_final (w->d, w->got);
+  if (expect && strcmp (expect, w->got) != 0)
+    {
+      r = focker_fail (err, -EINVAL, "blob %s: its content has digest %s", expect, w->got);
+      blob_abort (w);
+      return r;
+    }
+  w->checked = true;
+  return 0;
+}
+
+int
+blob_check (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
+            struct focker_err **err)
+{
+  int r = blob_verify (w, expect, err);
+
+  if (r < 0)
+    return r;
+  /* only a head start for the fsync in blob_commit, which reports any write error */
+  (void)sys_sync_file_range (w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  memcpy (out, w->got, DIGEST_LEN + 1);
+  return 0;
+}
+
 int
 blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
              struct focker_err **err)
@@ -174,7 +205,8 @@ blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1]
   _cleanup_free_ char *final = NULL;
   int r;
 
-  digest_final (w->d, got);
+  if (!w->checked && (r = blob_verify (w, expect, err)) < 0)
+    return r;
   r = sys_fsync (w->fd);
   if (r == 0)
     r = sys_close (TAKE_FD (w->fd));
@@ -184,12 +216,7 @@ blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1]
       blob_abort (w);
       return r;
     }
-  if (expect && strcmp (expect, got) != 0)
-    {
-      r = focker_fail (err, -EINVAL, "blob %s: its content has digest %s", expect, got);
-      blob_abort (w);
-      return r;
-    }
+  memcpy (got, w->got, sizeof got);
   final = blob_path (got);
   r = sys_renameat (w->s->fd, w->tmp, w->s->fd, final);
   if (r < 0)

@@ -62,12 +62,20 @@ struct blob_writer
   char *tmp; /* name under blobs/ */
   struct digest *d;
   uint64_t size;
+  bool checked; /* blob_check passed: got is final */
+  char got[DIGEST_LEN + 1];
 };
 
 int blob_begin (struct blob_writer *w, struct store *s, struct focker_err **err);
 int blob_write (struct blob_writer *w, const void *buf, size_t len, struct focker_err **err);
-/* Finish: fsync, check the digest against `expect` (NULL: any), rename into place.  *out
- * gets the digest.  The writer is released whatever the result. */
+/* Check the content: its digest against `expect` (NULL: any); *out gets the digest.  The
+ * data is then handed to writeback (sync_file_range, not waited for), so that a later
+ * blob_commit's fsync mostly finds it written.  On failure the writer is released and its
+ * temporary removed; on success it stays open, unnamed, until blob_commit or blob_abort. */
+int blob_check (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
+                struct focker_err **err);
+/* Finish: check (unless blob_check did), fsync, rename into place.  *out gets the digest.
+ * The writer is released whatever the result. */
 int blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
                  struct focker_err **err);
 void blob_abort (struct blob_writer *w);

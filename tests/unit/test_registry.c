@@ -1154,6 +1154,79 @@ the_helper_process_transport_pulls_as_nobody (void **state)
   WORLD_END (k, f, s);
 }
 
+/* Does the journal from `from` on show pid `pid` calling execve (a helper, not an unpacker)? */
+static bool
+execs_after (struct fake_kernel *k, pid_t pid, size_t from)
+{
+  for (size_t i = from; i < fake_journal_len (k); i++)
+    if (fake_journal_at (k, i)->pid == pid && fake_journal_at (k, i)->id == SYS_ID_execve)
+      return true;
+  return false;
+}
+
+/* The blob fsyncs wait until every transfer has ended (one in the copy loop held the other
+ * transfers up), every blob is renamed after its fsync, and index.json names the image last. */
+static void
+blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  pid_t self = fake_current_pid (k), running[16];
+  size_t n_running = 0, fsyncs = 0, renames = 0, start = fake_journal_len (k);
+  long last_fsync = -1, first_rename = -1, index_rename = -1;
+
+  publish_image (f, "latest", "app", "amd64", NULL);
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", fake_fetch, f);
+  o.t = reg_proc_new ("/focker-fetch");
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  reg_proc_free (o.t);
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->pid != self)
+        continue;
+      if (c->id == SYS_ID_clone && c->result > 0 && execs_after (k, (pid_t)c->result, i))
+        {
+          assert_true (n_running < 16);
+          running[n_running++] = (pid_t)c->result;
+        }
+      else if (c->id == SYS_ID_waitid)
+        for (size_t j = 0; j < n_running; j++)
+          {
+            char pid[24]; /* waitid's id, unsigned: in hex */
+            snprintf (pid, sizeof pid, " %#lx ", (unsigned long)running[j]);
+            if (strstr (c->args, pid))
+              running[j] = running[--n_running];
+          }
+      else if (c->id == SYS_ID_fsync)
+        {
+          if (n_running > 0)
+            {
+              fx_dump_journal (k, fake_journal_len (k) - i + 5);
+              fail_msg ("fsync [%zu] while %zu transfers run", i, n_running);
+            }
+          fsyncs++;
+          last_fsync = (long)i;
+        }
+      else if (c->id == SYS_ID_renameat && strstr (c->args, "blobs/sha256/"))
+        {
+          renames++;
+          if (first_rename < 0)
+            first_rename = (long)i;
+        }
+      else if (c->id == SYS_ID_renameat && strstr (c->args, "index.json"))
+        index_rename = (long)i;
+    }
+  assert_int_equal (renames, 5); /* config, three layers, the manifest */
+  assert_true (fsyncs >= 6);     /* and index.json */
+  assert_true (index_rename > first_rename && index_rename > last_fsync - 2);
+  assert_true (fx_count_calls (k, SYS_ID_sync_file_range) >= 4);
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
 static int
 pull_helper_run (struct fx_fault *fault, void *ctx)
 {
@@ -1218,6 +1291,7 @@ main (void)
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
     cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
+    cmocka_unit_test (blobs_are_made_durable_after_the_transfers_and_before_the_name),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
