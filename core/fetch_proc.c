@@ -32,6 +32,10 @@ struct proc_req
   int werr;            /* writing the body to out_fd failed: the errno */
   struct digest *hash; /* the request's: fed what is written to out_fd */
   uint64_t hashed;
+  int tee_fd;      /* the request's tee_fd, -1 once dropped */
+  char *pend;      /* body bytes written to out_fd that tee_fd has not taken yet */
+  size_t pend_len; /* while > 0, no more of the body is read */
+  uint64_t teed;
   char *buf;
   size_t len;
 };
@@ -165,6 +169,7 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
     .body_rd = body[0],
     .out_fd = rq->out_fd,
     .hash = rq->hash,
+    .tee_fd = rq->out_fd >= 0 ? rq->tee_fd : -1,
   };
   return (int)slot;
 }
@@ -186,6 +191,7 @@ parse_result (struct proc_transport *p, struct proc_req *q, struct reg_response 
     return focker_fail (err, -EPROTO, "%s: no result", p->helper);
   resp->status = (int)json_integer_value (json_object_get (j, "status"));
   resp->hashed = q->hashed;
+  resp->teed = q->teed;
   json_array_foreach (json_object_get (j, "headers"), i, h)
   {
     const char *name = json_string_value (json_array_get (h, 0));
@@ -236,6 +242,7 @@ finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct
   else
     r = parse_result (p, q, resp, err);
   free (q->buf);
+  free (q->pend);
   *q = (struct proc_req){ 0 };
   return r < 0 ? r : (int)slot;
 }
@@ -249,13 +256,47 @@ now_ms (void)
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-/* Read what fd `which` of request q has: the result into q->buf, the body on to out_fd.  At
- * its end the fd is closed and set to -1. */
+/* Give tee_fd what it takes of buf (q->pend itself, or bytes just read); the rest waits in
+ * q->pend.  A tee_fd that fails is dropped: its reader is gone or broken, and the transfer
+ * does not depend on it. */
+static void
+tee_bytes (struct proc_req *q, const char *buf, size_t len)
+{
+  ssize_t n = sys_write (q->tee_fd, buf, len);
+
+  if (n == -EAGAIN || n == -EINTR)
+    n = 0;
+  if (n < 0)
+    {
+      q->tee_fd = -1;
+      q->pend_len = 0;
+      return;
+    }
+  q->teed += (uint64_t)n;
+  if (buf == q->pend)
+    memmove (q->pend, q->pend + n, len - (size_t)n);
+  else if ((size_t)n < len)
+    {
+      q->pend = xrealloc (q->pend, len - (size_t)n);
+      memcpy (q->pend, buf + n, len - (size_t)n);
+    }
+  q->pend_len = len - (size_t)n;
+}
+
+/* Read what fd `which` of request q has: the result into q->buf, the body on to out_fd (and
+ * tee_fd).  At its end the fd is closed and set to -1.  For tee_fd: write what waits. */
 static int
 pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_err **err)
 {
   char buf[65536];
-  ssize_t got = sys_read (*which, buf, sizeof buf);
+  ssize_t got;
+
+  if (which == &q->tee_fd)
+    {
+      tee_bytes (q, q->pend, q->pend_len);
+      return 0;
+    }
+  got = sys_read (*which, buf, sizeof buf);
 
   if (got == -EINTR || got == -EAGAIN)
     return 0;
@@ -273,10 +314,13 @@ pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_er
           digest_update (q->hash, buf, (size_t)got);
           q->hashed += (uint64_t)got;
         }
+      if (r == 0 && q->tee_fd >= 0)
+        tee_bytes (q, buf, (size_t)got);
       if (r < 0)
         {
           /* the helper sees EPIPE and ends; finish() reports this */
           q->werr = r;
+          q->pend_len = 0;
           sys_close (q->body_rd);
           q->body_rd = -1;
         }
@@ -295,9 +339,9 @@ proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
            struct focker_err **err)
 {
   struct proc_transport *p = (struct proc_transport *)t;
-  _cleanup_free_ struct pollfd *fds = xcalloc (2 * p->n + 1, sizeof *fds);
-  _cleanup_free_ int **which = xcalloc (2 * p->n + 1, sizeof *which);
-  _cleanup_free_ size_t *slots = xcalloc (2 * p->n + 1, sizeof *slots);
+  _cleanup_free_ struct pollfd *fds = xcalloc (3 * p->n + 1, sizeof *fds);
+  _cleanup_free_ int **which = xcalloc (3 * p->n + 1, sizeof *which);
+  _cleanup_free_ size_t *slots = xcalloc (3 * p->n + 1, sizeof *slots);
   long deadline = timeout_ms >= 0 ? now_ms () + timeout_ms : -1;
   int r;
 
@@ -309,13 +353,17 @@ proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
           struct proc_req *q = &p->reqs[i];
           if (!q->used)
             continue;
-          if (q->res_fd < 0 && q->body_rd < 0)
+          if (q->res_fd < 0 && q->body_rd < 0 && q->pend_len == 0)
             return finish (p, i, resp, err);
-          for (int *f = &q->res_fd; f; f = f == &q->res_fd ? &q->body_rd : NULL)
-            if (*f >= 0)
+          /* while the tee has bytes to take, the body waits: it is read no faster than the
+           * tee drains, and nothing is buffered beyond one read */
+          int *f3[3] = { &q->res_fd, q->pend_len ? &q->tee_fd : &q->body_rd, NULL };
+          for (int **f = f3; *f; f++)
+            if (**f >= 0)
               {
-                fds[n] = (struct pollfd){ .fd = *f, .events = POLLIN };
-                which[n] = f;
+                fds[n]
+                    = (struct pollfd){ .fd = **f, .events = *f == &q->tee_fd ? POLLOUT : POLLIN };
+                which[n] = *f;
                 slots[n++] = i;
               }
         }
@@ -353,6 +401,7 @@ proc_cancel (struct reg_transport *t)
           sys_close (p->reqs[i].body_rd);
         sys_waitid (P_PID, (id_t)p->reqs[i].pid, &info, WEXITED);
         free (p->reqs[i].buf);
+        free (p->reqs[i].pend);
         p->reqs[i] = (struct proc_req){ 0 };
       }
 }

@@ -109,6 +109,14 @@ int store_blob_read (char **out, size_t *len, struct store *s, const char *diges
  * and a blob whose content has another diff-id is refused.  *diff_id gets the diff-id. */
 int store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
                         char diff_id[DIGEST_LEN + 1], struct focker_err **err);
+/* A new empty directory layers/.tmp-* (mode 0755) to unpack a layer into: its fd, and its
+ * name under the store in *tmp (malloc'd).  gc removes one a killed command left. */
+int store_layer_tmp (struct store *s, char **tmp, struct focker_err **err);
+/* Name the layer unpacked into layers/<tmp> (`got`: its diff-id): layers/sha256/<got>,
+ * under the layer's lock.  With `expect_diff`, `got` must be it (-EINVAL naming `what`, a
+ * blob).  If the layer exists already, tmp is dropped; on failure it is removed. */
+int store_layer_name (struct store *s, const char *tmp, const char *got, const char *expect_diff,
+                      const char *what, struct focker_err **err);
 /* "<root>/layers/sha256/<hex>" (malloc'd). */
 char *store_layer_path (struct store *s, const char *diff_id);
 
