@@ -40,12 +40,24 @@ struct proc_req
   size_t len;
 };
 
+/* Helpers started ahead of a request (see proc_start). */
+#define SPARES 3
+
+struct spare
+{
+  pid_t pid;
+  int in_wr, res_rd, body_rd; /* its stdin, stdout and body pipe (-1: none) */
+};
+
 struct proc_transport
 {
   struct reg_transport t;
   char *helper;
   struct proc_req *reqs;
   size_t n;
+  struct spare spares[SPARES];
+  size_t n_spares;
+  bool spared; /* the spares were started (once per transport) */
 };
 
 struct child_args
@@ -112,19 +124,18 @@ request_json (const struct reg_request *rq)
   return text;
 }
 
+/* Start a helper: *h gets its pid and our ends of its stdin, stdout and (with `body`) body
+ * pipe; `body_fd` (or -1) becomes its fd 4. */
 static int
-proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker_err **err)
+spawn (struct proc_transport *p, bool body, int body_fd, struct spare *h, struct focker_err **err)
 {
-  struct proc_transport *p = (struct proc_transport *)t;
-  _cleanup_free_ char *text = request_json (rq);
-  int in[2], out[2], body[2] = { -1, -1 }, r;
-  size_t slot;
+  int in[2], out[2], bp[2] = { -1, -1 }, r;
 
   r = sys_pipe2 (in, O_CLOEXEC);
   if (r < 0)
     return focker_fail (err, r, "%s: pipe", p->helper);
   r = sys_pipe2 (out, O_CLOEXEC);
-  if (r >= 0 && rq->out_fd >= 0 && (r = sys_pipe2 (body, O_CLOEXEC)) < 0)
+  if (r >= 0 && body && (r = sys_pipe2 (bp, O_CLOEXEC)) < 0)
     {
       sys_close (out[0]);
       sys_close (out[1]);
@@ -137,24 +148,62 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
     }
   /* the body comes through a pipe focker copies and hashes: the helper never holds the
    * download's fd */
-  struct child_args c = { .helper = p->helper, .fds = { in[0], out[1], 2, body[1], rq->body_fd } };
+  struct child_args c = { .helper = p->helper, .fds = { in[0], out[1], 2, bp[1], body_fd } };
   struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = child_main, .arg = &c };
   pid_t pid = sys_clone (&ca);
   sys_close (in[0]);
   sys_close (out[1]);
-  if (body[1] >= 0)
-    sys_close (body[1]);
+  if (bp[1] >= 0)
+    sys_close (bp[1]);
   if (pid < 0)
     {
       sys_close (in[1]);
       sys_close (out[0]);
-      if (body[0] >= 0)
-        sys_close (body[0]);
+      if (bp[0] >= 0)
+        sys_close (bp[0]);
       return focker_fail (err, pid, "%s: start", p->helper);
     }
+  *h = (struct spare){ .pid = pid, .in_wr = in[1], .res_rd = out[0], .body_rd = bp[0] };
+  return 0;
+}
+
+static void
+spare_kill (struct spare *h)
+{
+  siginfo_t info;
+
+  sys_kill (h->pid, SIGKILL);
+  sys_close (h->in_wr);
+  sys_close (h->res_rd);
+  if (h->body_rd >= 0)
+    sys_close (h->body_rd);
+  sys_waitid (P_PID, (id_t)h->pid, &info, WEXITED);
+}
+
+static int
+proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker_err **err)
+{
+  struct proc_transport *p = (struct proc_transport *)t;
+  _cleanup_free_ char *text = request_json (rq);
+  struct spare h;
+  size_t slot;
+  int r;
+
+  if (rq->body_fd < 0 && p->n_spares > 0)
+    {
+      /* started ahead, with a body pipe, waiting for a request */
+      h = p->spares[--p->n_spares];
+      if (rq->out_fd < 0)
+        {
+          sys_close (h.body_rd);
+          h.body_rd = -1;
+        }
+    }
+  else if ((r = spawn (p, rq->out_fd >= 0, rq->body_fd, &h, err)) < 0)
+    return r;
   /* a helper that died before reading gives EPIPE: its exit status tells the story */
-  (void)write_all (in[1], text, strlen (text));
-  sys_close (in[1]);
+  (void)write_all (h.in_wr, text, strlen (text));
+  sys_close (h.in_wr);
   for (slot = 0; slot < p->n && p->reqs[slot].used; slot++)
     ;
   if (slot == p->n)
@@ -164,13 +213,31 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
     }
   p->reqs[slot] = (struct proc_req){
     .used = true,
-    .pid = pid,
-    .res_fd = out[0],
-    .body_rd = body[0],
+    .pid = h.pid,
+    .res_fd = h.res_rd,
+    .body_rd = h.body_rd,
     .out_fd = rq->out_fd,
     .hash = rq->hash,
     .tee_fd = rq->out_fd >= 0 ? rq->tee_fd : -1,
   };
+  /* A helper's start (exec, 34 shared libraries, libcurl's and OpenSSL's set-up) costs tens
+   * of ms under load: while the first request (a manifest) runs, the helpers for the blobs
+   * that usually follow start too.  Only a head start: one that cannot be started is not an
+   * error, and those never used are killed by reg_proc_free. */
+  if (!p->spared)
+    {
+      p->spared = true;
+      while (p->n_spares < SPARES)
+        {
+          struct focker_err *e2 = NULL;
+          if (spawn (p, true, -1, &p->spares[p->n_spares], &e2) < 0)
+            {
+              focker_err_free (e2);
+              break;
+            }
+          p->n_spares++;
+        }
+    }
   return (int)slot;
 }
 
@@ -426,6 +493,8 @@ reg_proc_free (struct reg_transport *t)
   if (p == NULL)
     return;
   proc_cancel (t);
+  while (p->n_spares > 0)
+    spare_kill (&p->spares[--p->n_spares]);
   free (p->reqs);
   free (p->helper);
   free (p);

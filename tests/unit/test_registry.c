@@ -1399,6 +1399,45 @@ blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
   WORLD_END (k, f, s);
 }
 
+/* The helpers for the blobs start while the manifest request runs (their start is most of
+ * a small request's time); those never used are killed and reaped with the transport. */
+static void
+helpers_start_ahead_and_unused_ones_are_reaped (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  size_t start = fake_journal_len (k), ahead = 0;
+  pid_t self = fake_current_pid (k);
+
+  publish_image (f, "latest", "app", "amd64", NULL);
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", fake_fetch, f);
+  o.t = reg_proc_new ("/focker-fetch");
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  reg_proc_free (o.t);
+  /* helpers cloned before the first one (the manifest's) was reaped */
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->pid == self && c->id == SYS_ID_waitid)
+        break;
+      ahead += c->pid == self && c->id == SYS_ID_clone && c->result > 0;
+    }
+  assert_int_equal (ahead, 1 + 3);
+  /* the image is there: one request, and the helpers started for blobs go unused */
+  o.t = reg_proc_new ("/focker-fetch");
+  free (TAKE_PTR (name));
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  assert_int_equal (children_left (k, true), 3);
+  reg_proc_free (o.t);
+  fake_settle (k);
+  assert_int_equal (children_left (k, true), 0);
+  assert_int_equal (fake_open_fds (k, self), 5); /* + the store's two */
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
 static int
 pull_helper_run (struct fx_fault *fault, void *ctx)
 {
@@ -1472,6 +1511,7 @@ main (void)
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
     cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
     cmocka_unit_test (blobs_are_made_durable_after_the_transfers_and_before_the_name),
+    cmocka_unit_test (helpers_start_ahead_and_unused_ones_are_reaped),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
