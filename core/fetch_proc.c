@@ -32,8 +32,21 @@ struct proc_req
   int werr;            /* writing the body to out_fd failed: the errno */
   struct digest *hash; /* the request's: fed what is written to out_fd */
   uint64_t hashed;
+  int tee_fd;      /* the request's tee_fd, -1 once dropped */
+  char *pend;      /* body bytes written to out_fd that tee_fd has not taken yet */
+  size_t pend_len; /* while > 0, no more of the body is read */
+  uint64_t teed;
   char *buf;
   size_t len;
+};
+
+/* Helpers started ahead of a request (see proc_start). */
+#define SPARES 3
+
+struct spare
+{
+  pid_t pid;
+  int in_wr, res_rd, body_rd; /* its stdin, stdout and body pipe (-1: none) */
 };
 
 struct proc_transport
@@ -42,6 +55,9 @@ struct proc_transport
   char *helper;
   struct proc_req *reqs;
   size_t n;
+  struct spare spares[SPARES];
+  size_t n_spares;
+  bool spared; /* the spares were started (once per transport) */
 };
 
 struct child_args
@@ -108,19 +124,18 @@ request_json (const struct reg_request *rq)
   return text;
 }
 
+/* Start a helper: *h gets its pid and our ends of its stdin, stdout and (with `body`) body
+ * pipe; `body_fd` (or -1) becomes its fd 4. */
 static int
-proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker_err **err)
+spawn (struct proc_transport *p, bool body, int body_fd, struct spare *h, struct focker_err **err)
 {
-  struct proc_transport *p = (struct proc_transport *)t;
-  _cleanup_free_ char *text = request_json (rq);
-  int in[2], out[2], body[2] = { -1, -1 }, r;
-  size_t slot;
+  int in[2], out[2], bp[2] = { -1, -1 }, r;
 
   r = sys_pipe2 (in, O_CLOEXEC);
   if (r < 0)
     return focker_fail (err, r, "%s: pipe", p->helper);
   r = sys_pipe2 (out, O_CLOEXEC);
-  if (r >= 0 && rq->out_fd >= 0 && (r = sys_pipe2 (body, O_CLOEXEC)) < 0)
+  if (r >= 0 && body && (r = sys_pipe2 (bp, O_CLOEXEC)) < 0)
     {
       sys_close (out[0]);
       sys_close (out[1]);
@@ -133,24 +148,62 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
     }
   /* the body comes through a pipe focker copies and hashes: the helper never holds the
    * download's fd */
-  struct child_args c = { .helper = p->helper, .fds = { in[0], out[1], 2, body[1], rq->body_fd } };
+  struct child_args c = { .helper = p->helper, .fds = { in[0], out[1], 2, bp[1], body_fd } };
   struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = child_main, .arg = &c };
   pid_t pid = sys_clone (&ca);
   sys_close (in[0]);
   sys_close (out[1]);
-  if (body[1] >= 0)
-    sys_close (body[1]);
+  if (bp[1] >= 0)
+    sys_close (bp[1]);
   if (pid < 0)
     {
       sys_close (in[1]);
       sys_close (out[0]);
-      if (body[0] >= 0)
-        sys_close (body[0]);
+      if (bp[0] >= 0)
+        sys_close (bp[0]);
       return focker_fail (err, pid, "%s: start", p->helper);
     }
+  *h = (struct spare){ .pid = pid, .in_wr = in[1], .res_rd = out[0], .body_rd = bp[0] };
+  return 0;
+}
+
+static void
+spare_kill (struct spare *h)
+{
+  siginfo_t info;
+
+  sys_kill (h->pid, SIGKILL);
+  sys_close (h->in_wr);
+  sys_close (h->res_rd);
+  if (h->body_rd >= 0)
+    sys_close (h->body_rd);
+  sys_waitid (P_PID, (id_t)h->pid, &info, WEXITED);
+}
+
+static int
+proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker_err **err)
+{
+  struct proc_transport *p = (struct proc_transport *)t;
+  _cleanup_free_ char *text = request_json (rq);
+  struct spare h;
+  size_t slot;
+  int r;
+
+  if (rq->body_fd < 0 && p->n_spares > 0)
+    {
+      /* started ahead, with a body pipe, waiting for a request */
+      h = p->spares[--p->n_spares];
+      if (rq->out_fd < 0)
+        {
+          sys_close (h.body_rd);
+          h.body_rd = -1;
+        }
+    }
+  else if ((r = spawn (p, rq->out_fd >= 0, rq->body_fd, &h, err)) < 0)
+    return r;
   /* a helper that died before reading gives EPIPE: its exit status tells the story */
-  (void)write_all (in[1], text, strlen (text));
-  sys_close (in[1]);
+  (void)write_all (h.in_wr, text, strlen (text));
+  sys_close (h.in_wr);
   for (slot = 0; slot < p->n && p->reqs[slot].used; slot++)
     ;
   if (slot == p->n)
@@ -160,12 +213,31 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
     }
   p->reqs[slot] = (struct proc_req){
     .used = true,
-    .pid = pid,
-    .res_fd = out[0],
-    .body_rd = body[0],
+    .pid = h.pid,
+    .res_fd = h.res_rd,
+    .body_rd = h.body_rd,
     .out_fd = rq->out_fd,
     .hash = rq->hash,
+    .tee_fd = rq->out_fd >= 0 ? rq->tee_fd : -1,
   };
+  /* A helper's start (exec, 34 shared libraries, libcurl's and OpenSSL's set-up) costs tens
+   * of ms under load: while the first request (a manifest) runs, the helpers for the blobs
+   * that usually follow start too.  Only a head start: one that cannot be started is not an
+   * error, and those never used are killed by reg_proc_free. */
+  if (!p->spared)
+    {
+      p->spared = true;
+      while (p->n_spares < SPARES)
+        {
+          struct focker_err *e2 = NULL;
+          if (spawn (p, true, -1, &p->spares[p->n_spares], &e2) < 0)
+            {
+              focker_err_free (e2);
+              break;
+            }
+          p->n_spares++;
+        }
+    }
   return (int)slot;
 }
 
@@ -186,6 +258,7 @@ parse_result (struct proc_transport *p, struct proc_req *q, struct reg_response 
     return focker_fail (err, -EPROTO, "%s: no result", p->helper);
   resp->status = (int)json_integer_value (json_object_get (j, "status"));
   resp->hashed = q->hashed;
+  resp->teed = q->teed;
   json_array_foreach (json_object_get (j, "headers"), i, h)
   {
     const char *name = json_string_value (json_array_get (h, 0));
@@ -236,6 +309,7 @@ finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct
   else
     r = parse_result (p, q, resp, err);
   free (q->buf);
+  free (q->pend);
   *q = (struct proc_req){ 0 };
   return r < 0 ? r : (int)slot;
 }
@@ -249,13 +323,47 @@ now_ms (void)
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
-/* Read what fd `which` of request q has: the result into q->buf, the body on to out_fd.  At
- * its end the fd is closed and set to -1. */
+/* Give tee_fd what it takes of buf (q->pend itself, or bytes just read); the rest waits in
+ * q->pend.  A tee_fd that fails is dropped: its reader is gone or broken, and the transfer
+ * does not depend on it. */
+static void
+tee_bytes (struct proc_req *q, const char *buf, size_t len)
+{
+  ssize_t n = sys_write (q->tee_fd, buf, len);
+
+  if (n == -EAGAIN || n == -EINTR)
+    n = 0;
+  if (n < 0)
+    {
+      q->tee_fd = -1;
+      q->pend_len = 0;
+      return;
+    }
+  q->teed += (uint64_t)n;
+  if (buf == q->pend)
+    memmove (q->pend, q->pend + n, len - (size_t)n);
+  else if ((size_t)n < len)
+    {
+      q->pend = xrealloc (q->pend, len - (size_t)n);
+      memcpy (q->pend, buf + n, len - (size_t)n);
+    }
+  q->pend_len = len - (size_t)n;
+}
+
+/* Read what fd `which` of request q has: the result into q->buf, the body on to out_fd (and
+ * tee_fd).  At its end the fd is closed and set to -1.  For tee_fd: write what waits. */
 static int
 pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_err **err)
 {
   char buf[65536];
-  ssize_t got = sys_read (*which, buf, sizeof buf);
+  ssize_t got;
+
+  if (which == &q->tee_fd)
+    {
+      tee_bytes (q, q->pend, q->pend_len);
+      return 0;
+    }
+  got = sys_read (*which, buf, sizeof buf);
 
   if (got == -EINTR || got == -EAGAIN)
     return 0;
@@ -273,10 +381,13 @@ pump (struct proc_transport *p, struct proc_req *q, int *which, struct focker_er
           digest_update (q->hash, buf, (size_t)got);
           q->hashed += (uint64_t)got;
         }
+      if (r == 0 && q->tee_fd >= 0)
+        tee_bytes (q, buf, (size_t)got);
       if (r < 0)
         {
           /* the helper sees EPIPE and ends; finish() reports this */
           q->werr = r;
+          q->pend_len = 0;
           sys_close (q->body_rd);
           q->body_rd = -1;
         }
@@ -295,9 +406,9 @@ proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
            struct focker_err **err)
 {
   struct proc_transport *p = (struct proc_transport *)t;
-  _cleanup_free_ struct pollfd *fds = xcalloc (2 * p->n + 1, sizeof *fds);
-  _cleanup_free_ int **which = xcalloc (2 * p->n + 1, sizeof *which);
-  _cleanup_free_ size_t *slots = xcalloc (2 * p->n + 1, sizeof *slots);
+  _cleanup_free_ struct pollfd *fds = xcalloc (3 * p->n + 1, sizeof *fds);
+  _cleanup_free_ int **which = xcalloc (3 * p->n + 1, sizeof *which);
+  _cleanup_free_ size_t *slots = xcalloc (3 * p->n + 1, sizeof *slots);
   long deadline = timeout_ms >= 0 ? now_ms () + timeout_ms : -1;
   int r;
 
@@ -309,13 +420,17 @@ proc_wait (struct reg_transport *t, int timeout_ms, struct reg_response *resp,
           struct proc_req *q = &p->reqs[i];
           if (!q->used)
             continue;
-          if (q->res_fd < 0 && q->body_rd < 0)
+          if (q->res_fd < 0 && q->body_rd < 0 && q->pend_len == 0)
             return finish (p, i, resp, err);
-          for (int *f = &q->res_fd; f; f = f == &q->res_fd ? &q->body_rd : NULL)
-            if (*f >= 0)
+          /* while the tee has bytes to take, the body waits: it is read no faster than the
+           * tee drains, and nothing is buffered beyond one read */
+          int *f3[3] = { &q->res_fd, q->pend_len ? &q->tee_fd : &q->body_rd, NULL };
+          for (int **f = f3; *f; f++)
+            if (**f >= 0)
               {
-                fds[n] = (struct pollfd){ .fd = *f, .events = POLLIN };
-                which[n] = f;
+                fds[n]
+                    = (struct pollfd){ .fd = **f, .events = *f == &q->tee_fd ? POLLOUT : POLLIN };
+                which[n] = *f;
                 slots[n++] = i;
               }
         }
@@ -353,6 +468,7 @@ proc_cancel (struct reg_transport *t)
           sys_close (p->reqs[i].body_rd);
         sys_waitid (P_PID, (id_t)p->reqs[i].pid, &info, WEXITED);
         free (p->reqs[i].buf);
+        free (p->reqs[i].pend);
         p->reqs[i] = (struct proc_req){ 0 };
       }
 }
@@ -377,6 +493,8 @@ reg_proc_free (struct reg_transport *t)
   if (p == NULL)
     return;
   proc_cancel (t);
+  while (p->n_spares > 0)
+    spare_kill (&p->spares[--p->n_spares]);
   free (p->reqs);
   free (p->helper);
   free (p);

@@ -13,6 +13,7 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/image.h"
+#include "core/layer_stream.h"
 #include "core/registry.h"
 #include "core/registry_internal.h"
 #include "core/strv.h"
@@ -194,6 +195,7 @@ authenticate (struct session *x, const char *header, struct focker_err **err)
                             .headers = headers,
                             .body_fd = -1,
                             .out_fd = -1,
+                            .tee_fd = -1,
                             .tls_verify = x->o->tls_verify };
   r = transfer (x, &rq, &resp, err);
   free (headers[0]);
@@ -282,6 +284,7 @@ session_request (struct session *x, const char *method, const char *path, const 
                                 .body_fd = body_fd,
                                 .body_size = body_size,
                                 .out_fd = -1,
+                                .tee_fd = -1,
                                 .tls_verify = x->o->tls_verify };
       memset (resp, 0, sizeof *resp);
       r = transfer (x, &rq, resp, err);
@@ -403,6 +406,33 @@ resolve_manifest (struct session *x, char **body, size_t *len, char digest[DIGES
   return r;
 }
 
+/* The layers of `img`, each named: from its unpacker when one ran (and was fed the whole
+ * verified blob), else unpacked from the blob. */
+static int
+pull_layers (struct store *s, struct image *img, struct pull_stream *streams, size_t n,
+             struct focker_err **err)
+{
+  int r = 0;
+
+  for (size_t i = 0; r == 0 && i < img->n_layers; i++)
+    {
+      char diff[DIGEST_LEN + 1];
+      r = 0;
+      for (size_t j = 0; j < n; j++)
+        if (streams[j].ls && strcmp (streams[j].blob, img->layers[i]) == 0)
+          {
+            r = layer_stream_end (TAKE_PTR (streams[j].ls), streams[j].whole, img->layers[i],
+                                  img->diff_ids[i], diff, err);
+            sys_close (streams[j].lockfd);
+            streams[j].lockfd = -1;
+          }
+      if (r == 0)
+        r = store_layer_ensure (s, img->layers[i], img->diff_ids[i], diff, err);
+      r = r < 0 ? r : 0;
+    }
+  return r;
+}
+
 int
 registry_pull (struct store *s, const char *ref, const struct reg_opts *o, char **name,
                char id[DIGEST_LEN + 1], struct focker_err **err)
@@ -411,8 +441,9 @@ registry_pull (struct store *s, const char *ref, const struct reg_opts *o, char 
   _cleanup_free_ char *body = NULL;
   _cleanup_json_ json_t *man = NULL;
   struct image *img = NULL;
+  struct pull_stream *streams = NULL;
   char digest[DIGEST_LEN + 1], got[DIGEST_LEN + 1];
-  size_t len = 0;
+  size_t len = 0, n_streams = 0;
   int r;
 
   if (session_init (&x, ref, o, "pull", err) < 0)
@@ -422,17 +453,21 @@ registry_pull (struct store *s, const char *ref, const struct reg_opts *o, char 
   if (r == 0)
     {
       man = json_loadb (body, len, 0, NULL);
-      r = pull_blobs (&x, man, err);
+      r = pull_blobs (&x, man, &streams, &n_streams, err);
     }
   if (r == 0)
     r = store_blob_put (s, body, len, digest, got, err);
   if (r == 0)
     r = store_image_from_manifest (&img, s, digest, err);
-  for (size_t i = 0; r == 0 && i < img->n_layers; i++)
+  if (r == 0)
+    r = pull_layers (s, img, streams, n_streams, err);
+  for (size_t i = 0; i < n_streams; i++)
     {
-      char diff[DIGEST_LEN + 1];
-      r = store_layer_ensure (s, img->layers[i], img->diff_ids[i], diff, err);
+      layer_stream_abort (streams[i].ls); /* a failure, or a blob no layer names */
+      if (streams[i].lockfd >= 0)
+        sys_close (streams[i].lockfd);
     }
+  free (streams);
   if (r == 0)
     {
       *name = reg_ref_store_name (&x.ref);

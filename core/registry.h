@@ -91,6 +91,10 @@ struct reg_request
                           error: the caller starts over) */
   uint64_t range_from; /* > 0: ask for bytes range_from- */
   struct digest *hash; /* with out_fd: the body bytes written there are also fed to it */
+  int tee_fd;          /* -1, or (with out_fd) a pipe, O_NONBLOCK, that gets every body byte
+                          written to out_fd too, in order; the body is read no faster than
+                          it drains.  A tee_fd that fails (EPIPE: its reader is gone) is
+                          dropped and the transfer goes on without it */
   bool tls_verify;
 };
 
@@ -102,6 +106,7 @@ struct reg_response
   size_t body_len;
   char *error;     /* the transfer failed (no answer, or the body was cut off) */
   uint64_t hashed; /* how many body bytes were fed to the request's hash */
+  uint64_t teed;   /* how many went to its tee_fd */
 };
 
 void reg_response_free (struct reg_response *r);

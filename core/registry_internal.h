@@ -43,7 +43,21 @@ int session_request (struct session *x, const char *method, const char *path, co
 int session_fail_status (struct session *x, const struct reg_response *r, struct focker_err **err,
                          const char *what);
 
-/* Fetch the config and layer blobs of `manifest` (a json_t *) that the store lacks. */
-int pull_blobs (struct session *x, void *manifest, struct focker_err **err);
+/* A layer unpacked while its blob downloaded (core/layer_stream.h). */
+struct pull_stream
+{
+  char blob[DIGEST_LEN + 1];
+  struct layer_stream *ls;
+  bool whole; /* the unpacker was fed exactly the verified blob */
+  int lockfd; /* the blob's locks/pull-<hex>, held until the layer is named: a pull of the
+                 same image beside this one waits for it there and then finds the layer,
+                 rather than unpack it from the blob a second time */
+};
+
+/* Fetch the config and layer blobs of `manifest` (a json_t *) that the store lacks, and name
+ * them (each made durable first).  Layers fetched are unpacked as they download: *streams
+ * (malloc'd, *n_streams of them) to finish with layer_stream_end or layer_stream_abort. */
+int pull_blobs (struct session *x, void *manifest, struct pull_stream **streams, size_t *n_streams,
+                struct focker_err **err);
 
 #endif

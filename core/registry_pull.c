@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include "core/cleanup.h"
 #include "core/fsutil.h"
+#include "core/layer_stream.h"
 #include "core/registry_internal.h"
 
 #define MAX_ATTEMPTS 5
@@ -34,11 +35,39 @@ struct job
   struct digest *d; /* the temporary's content so far, hashed as it was written */
   uint64_t hashed;  /* bytes fed to d (== the file's size when nothing was missed) */
   char *tmp;        /* blobs/.tmp-pull-<hex> once opened */
+  bool verified;    /* downloaded and checked: w holds it, unnamed, until the batch commit */
+  struct blob_writer w;
+  bool layer;              /* a layer blob (not the config): unpacked as it downloads */
+  bool whole;              /* verified, and fed whole to the unpacker */
+  struct layer_stream *ls; /* its unpacker, fed through `feed` */
+  int feed;                /* -1 once the blob is complete (or the stream dropped) */
+  uint64_t teed;           /* bytes fed to it: the whole blob, or the stream is useless */
 };
+
+/* Stop feeding the unpacker (it sees the end of the blob). */
+static void
+job_feed_end (struct job *j)
+{
+  if (j->feed >= 0)
+    sys_close (j->feed);
+  j->feed = -1;
+}
+
+/* The unpacker cannot get the blob whole (a download started over, or it stopped reading):
+ * stop it now; the layer is unpacked from the blob after the download. */
+static void
+job_stream_drop (struct job *j)
+{
+  job_feed_end (j);
+  layer_stream_abort (TAKE_PTR (j->ls));
+}
 
 static void
 job_release (struct session *x, struct job *j, bool remove)
 {
+  if (j->verified)
+    blob_abort (&j->w);
+  j->verified = false;
   if (j->fd >= 0)
     sys_close (j->fd);
   if (remove && j->tmp)
@@ -73,31 +102,56 @@ file_size (int fd, uint64_t *size)
   return r;
 }
 
-/* Verify the complete download and give it its name. */
+/* Verify the complete download; it is named in commit_verified, after every download. */
 static int
-job_commit (struct session *x, struct job *j, struct focker_err **err)
+job_verify (struct session *x, struct job *j, struct focker_err **err)
 {
-  struct blob_writer w;
   char got[DIGEST_LEN + 1];
   int r;
 
   sys_close (j->fd);
   j->fd = -1;
+  job_feed_end (j);
   /* hashed as it came: no second read, unless some bytes were not (a failed write) */
   if (j->d && j->hashed == j->size)
-    r = blob_adopt_hashed (&w, x->s, j->tmp, TAKE_PTR (j->d), j->size, err);
+    r = blob_adopt_hashed (&j->w, x->s, j->tmp, TAKE_PTR (j->d), j->size, err);
   else
-    r = blob_adopt (&w, x->s, j->tmp, err);
+    r = blob_adopt (&j->w, x->s, j->tmp, err);
   if (r < 0)
     return r;
-  free (TAKE_PTR (j->tmp)); /* the writer owns the file now: commit renames or removes it */
-  r = blob_commit (&w, j->digest, got, err);
+  free (TAKE_PTR (j->tmp)); /* the writer owns the file now: commit renames or abort removes it */
+  r = blob_check (&j->w, j->digest, got, err);
   if (r < 0)
     return r;
+  j->verified = true;
   j->state = JOB_DONE;
-  job_release (x, j, false);
   progress (x, j, REG_PROGRESS_DONE, j->size);
   return 0;
+}
+
+/* Make the verified downloads durable and name them: one fsync each, in a row after every
+ * transfer has ended (an fsync in the copy loop held up the other transfers), then the
+ * renames.  Their writeback began when each was verified.  Each blob's lock is held until
+ * its name exists, so nobody else writes its temporary meanwhile (a streamed layer's until
+ * the layer is named too: see pull_stream).  After a failure the blobs verified so far are
+ * still named, as `load` keeps what it verified. */
+static int
+commit_verified (struct session *x, struct job *jobs, size_t n, int r, struct focker_err **err)
+{
+  for (size_t i = 0; i < n; i++)
+    if (jobs[i].verified)
+      {
+        struct focker_err *e2 = NULL;
+        char got[DIGEST_LEN + 1];
+        int c;
+
+        jobs[i].verified = false; /* blob_commit releases the writer, whatever happens */
+        c = blob_commit (&jobs[i].w, jobs[i].digest, got, r < 0 ? &e2 : err);
+        focker_err_free (e2);
+        if (r == 0 && c < 0)
+          r = c;
+      }
+  return r;
 }
 
 /* Open the job's temporary: a new one, or what a killed pull left, to resume. */
@@ -177,9 +231,17 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
   if (r <= 0)
     return r;
   if (have == j->size)
-    return job_commit (x, j, err);
+    return job_verify (x, j, err);
   if (j->attempts == 0)
     progress (x, j, REG_PROGRESS_START, have);
+  if (j->layer && j->attempts == 0 && have == 0 && j->ls == NULL)
+    {
+      r = layer_stream_begin (&j->ls, x->s, &j->feed, err);
+      if (r < 0)
+        return r;
+    }
+  if (j->ls && j->teed != have)
+    job_stream_drop (j); /* a resumed download the unpacker did not see all of */
   url = xasprintf ("%s/v2/%s/blobs/%s", x->base, x->ref.repo, j->digest);
   session_headers (x, url, headers, 2, NULL);
   struct reg_request rq = { .method = "GET",
@@ -189,6 +251,7 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
                             .out_fd = j->fd,
                             .range_from = have,
                             .hash = j->d,
+                            .tee_fd = j->feed,
                             .tls_verify = x->o->tls_verify };
   j->handle = x->o->t->start (x->o->t, &rq, err);
   if (j->handle < 0)
@@ -208,6 +271,7 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
 
   j->state = JOB_PENDING;
   j->hashed += resp->hashed;
+  j->teed += resp->teed;
   if (resp->status == 401)
     {
       if (x->challenge == NULL)
@@ -227,6 +291,7 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
       j->fd = -1;
       digest_free (TAKE_PTR (j->d));
       j->hashed = 0;
+      job_stream_drop (j);
       if (r < 0)
         return focker_fail (err, r, "remove %s/%s", x->s->root, j->tmp);
     }
@@ -243,7 +308,7 @@ job_end (struct session *x, struct job *j, struct reg_response *resp, struct foc
                             "gives",
                             x->ref.registry, j->digest, (unsigned long long)j->size);
       if (have == j->size)
-        return job_commit (x, j, err);
+        return job_verify (x, j, err);
     }
   if (j->attempts >= MAX_ATTEMPTS)
     return focker_fail (err, -EIO, "%s: blob %s: cut off at %llu of %llu bytes, %d times: %s",
@@ -322,7 +387,8 @@ run_jobs (struct session *x, struct job *jobs, size_t n, struct focker_err **err
 }
 
 static int
-add_job (struct job **jobs, size_t *n, json_t *desc, const char *what, struct focker_err **err)
+add_job (struct job **jobs, size_t *n, json_t *desc, const char *what, bool layer,
+         struct focker_err **err)
 {
   const char *d = json_string_value (json_object_get (desc, "digest"));
   json_t *size = json_object_get (desc, "size");
@@ -337,19 +403,23 @@ add_job (struct job **jobs, size_t *n, json_t *desc, const char *what, struct fo
   memset (j, 0, sizeof *j);
   memcpy (j->digest, d, DIGEST_LEN + 1);
   j->size = (uint64_t)json_integer_value (size);
-  j->fd = j->lockfd = j->handle = -1;
+  j->fd = j->lockfd = j->handle = j->w.fd = j->feed = -1;
+  j->layer = layer;
   return 0;
 }
 
 int
-pull_blobs (struct session *x, void *manifest, struct focker_err **err)
+pull_blobs (struct session *x, void *manifest, struct pull_stream **streams, size_t *n_streams,
+            struct focker_err **err)
 {
   json_t *man = manifest, *layers = json_object_get (man, "layers"), *l;
   struct job *jobs = NULL;
   size_t n = 0, i;
   int r;
 
-  r = add_job (&jobs, &n, json_object_get (man, "config"), "config", err);
+  *streams = NULL;
+  *n_streams = 0;
+  r = add_job (&jobs, &n, json_object_get (man, "config"), "config", false, err);
   if (r == 0 && !json_is_array (layers))
     r = focker_fail (err, -EINVAL, "manifest: no layers");
   json_array_foreach (layers, i, l)
@@ -358,15 +428,31 @@ pull_blobs (struct session *x, void *manifest, struct focker_err **err)
       {
         char what[32];
         snprintf (what, sizeof what, "layers[%zu]", i);
-        r = add_job (&jobs, &n, l, what, err);
+        r = add_job (&jobs, &n, l, what, true, err);
       }
   }
   if (r == 0)
     r = run_jobs (x, jobs, n, err);
   if (r < 0)
     x->o->t->cancel (x->o->t);
+  /* the unpackers go on while the blobs are made durable */
   for (i = 0; i < n; i++)
-    job_release (x, &jobs[i], true);
+    jobs[i].whole = jobs[i].verified && jobs[i].teed == jobs[i].size;
+  r = commit_verified (x, jobs, n, r, err);
+  for (i = 0; i < n; i++)
+    {
+      if (jobs[i].ls && r == 0)
+        {
+          *streams = xrealloc (*streams, (*n_streams + 1) * sizeof **streams);
+          struct pull_stream *ps = &(*streams)[(*n_streams)++];
+          memcpy (ps->blob, jobs[i].digest, DIGEST_LEN + 1);
+          ps->ls = TAKE_PTR (jobs[i].ls);
+          ps->whole = jobs[i].whole;
+          ps->lockfd = TAKE_FD (jobs[i].lockfd);
+        }
+      job_stream_drop (&jobs[i]);
+      job_release (x, &jobs[i], true);
+    }
   free (jobs);
   return r;
 }

@@ -167,6 +167,37 @@ blob_abort (struct blob_writer *w)
   w->fd = -1;
 }
 
+/* The digest, final, against `expect`; on a mismatch the writer is released. */
+static int
+blob_verify (struct blob_writer *w, const char *expect, struct focker_err **err)
+{
+  int r;
+
+  digest_final (w->d, w->got);
+  if (expect && strcmp (expect, w->got) != 0)
+    {
+      r = focker_fail (err, -EINVAL, "blob %s: its content has digest %s", expect, w->got);
+      blob_abort (w);
+      return r;
+    }
+  w->checked = true;
+  return 0;
+}
+
+int
+blob_check (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
+            struct focker_err **err)
+{
+  int r = blob_verify (w, expect, err);
+
+  if (r < 0)
+    return r;
+  /* only a head start for the fsync in blob_commit, which reports any write error */
+  (void)sys_sync_file_range (w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  memcpy (out, w->got, DIGEST_LEN + 1);
+  return 0;
+}
+
 int
 blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
              struct focker_err **err)
@@ -175,7 +206,8 @@ blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1]
   _cleanup_free_ char *final = NULL;
   int r;
 
-  digest_final (w->d, got);
+  if (!w->checked && (r = blob_verify (w, expect, err)) < 0)
+    return r;
   r = sys_fsync (w->fd);
   if (r == 0)
     r = sys_close (TAKE_FD (w->fd));
@@ -185,12 +217,7 @@ blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1]
       blob_abort (w);
       return r;
     }
-  if (expect && strcmp (expect, got) != 0)
-    {
-      r = focker_fail (err, -EINVAL, "blob %s: its content has digest %s", expect, got);
-      blob_abort (w);
-      return r;
-    }
+  memcpy (got, w->got, sizeof got);
   final = blob_path (got);
   r = sys_renameat (w->s->fd, w->tmp, w->s->fd, final);
   if (r < 0)
@@ -411,6 +438,33 @@ layers_topdir_hint (struct store *s)
     (void)sys_fs_setflags (fd, flags | FS_TOPDIR_FL);
 }
 
+int
+store_layer_tmp (struct store *s, char **tmp, struct focker_err **err)
+{
+  _cleanup_free_ char *name = tmp_name ("layers/");
+  int dfd, r;
+
+  layers_topdir_hint (s);
+  r = sys_mkdirat (s->fd, name, 0700);
+  if (r < 0)
+    return focker_fail (err, r, "mkdir %s/%s", s->root, name);
+  dfd = sys_openat (s->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (dfd < 0)
+    r = focker_fail (err, dfd, "open %s/%s", s->root, name);
+  /* a layer without a "./" entry gets the usual root directory mode */
+  else if ((r = sys_fchmod (dfd, 0755)) < 0)
+    r = focker_fail (err, r, "chmod %s/%s", s->root, name);
+  if (r < 0)
+    {
+      if (dfd >= 0)
+        sys_close (dfd);
+      rm_rf_at (s->fd, name);
+      return r;
+    }
+  *tmp = TAKE_PTR (name);
+  return dfd;
+}
+
 static int
 layer_unpack_tmp (struct store *s, const char *blob, char **tmp, char diff[DIGEST_LEN + 1],
                   struct focker_err **err)
@@ -418,18 +472,9 @@ layer_unpack_tmp (struct store *s, const char *blob, char **tmp, char diff[DIGES
   _cleanup_close_ int dfd = -1, bfd = -1;
   int r;
 
-  layers_topdir_hint (s);
-  *tmp = tmp_name ("layers/");
-  r = sys_mkdirat (s->fd, *tmp, 0700);
-  if (r < 0)
-    return focker_fail (err, r, "mkdir %s/%s", s->root, *tmp);
-  dfd = sys_openat (s->fd, *tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  dfd = store_layer_tmp (s, tmp, err);
   if (dfd < 0)
-    return focker_fail (err, dfd, "open %s/%s", s->root, *tmp);
-  /* a layer without a "./" entry gets the usual root directory mode */
-  r = sys_fchmod (dfd, 0755);
-  if (r < 0)
-    return focker_fail (err, r, "chmod %s/%s", s->root, *tmp);
+    return dfd;
   bfd = store_blob_open (s, blob, err);
   if (bfd < 0)
     return bfd;
@@ -437,6 +482,50 @@ layer_unpack_tmp (struct store *s, const char *blob, char **tmp, char diff[DIGES
   if (r < 0)
     return focker_err_prefix (err, "layer %s", blob);
   return 0;
+}
+
+/* Rename layers/<tmp> (content diff-id `got`) to its name, under the layer's lock (held by
+ * the caller); when the name exists already (the same content unpacked meanwhile), drop it. */
+static int
+layer_rename (struct store *s, const char *tmp, const char *got, struct focker_err **err)
+{
+  _cleanup_free_ char *final = xasprintf ("layers/sha256/%s", DIGEST_HEX (got));
+  int r;
+
+  if (exists_at (s->fd, final))
+    return rm_rf_at (s->fd, tmp), 0;
+  r = sys_renameat (s->fd, tmp, s->fd, final);
+  if (r < 0)
+    return focker_fail (err, r, "rename %s/%s to %s", s->root, tmp, final);
+  return 0;
+}
+
+static int
+layer_check_diff (const char *what, const char *got, const char *expect_diff,
+                  struct focker_err **err)
+{
+  if (expect_diff && strcmp (got, expect_diff) != 0)
+    return focker_fail (err, -EINVAL, "layer %s: uncompressed content has digest %s, not %s", what,
+                        got, expect_diff);
+  return 0;
+}
+
+int
+store_layer_name (struct store *s, const char *tmp, const char *got, const char *expect_diff,
+                  const char *what, struct focker_err **err)
+{
+  _cleanup_free_ char *lockname = xasprintf ("layer-%s", DIGEST_HEX (got));
+  _cleanup_close_ int lockfd = -1;
+  int r = layer_check_diff (what, got, expect_diff, err);
+
+  if (r == 0)
+    {
+      lockfd = store_lock (s, lockname, LOCK_EX, err);
+      r = lockfd < 0 ? lockfd : layer_rename (s, tmp, got, err);
+    }
+  if (r < 0)
+    rm_rf_at (s->fd, tmp);
+  return r;
 }
 
 int
@@ -466,24 +555,11 @@ store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
         }
     }
   r = layer_unpack_tmp (s, blob, &tmp, got, err);
-  if (r == 0 && expect_diff && strcmp (got, expect_diff) != 0)
-    r = focker_fail (err, -EINVAL, "layer %s: uncompressed content has digest %s, not %s", blob,
-                     got, expect_diff);
-  if (r == 0 && lockfd < 0)
-    {
-      lockname = xasprintf ("layer-%s", DIGEST_HEX (got));
-      lockfd = store_lock (s, lockname, LOCK_EX, err);
-      r = lockfd < 0 ? lockfd : 0;
-    }
+  if (r == 0 && lockfd >= 0)
+    r = layer_check_diff (blob, got, expect_diff, err);
   if (r == 0)
-    {
-      free (final);
-      final = xasprintf ("layers/sha256/%s", DIGEST_HEX (got));
-      if (exists_at (s->fd, final))
-        rm_rf_at (s->fd, tmp); /* the same content was unpacked meanwhile */
-      else if ((r = sys_renameat (s->fd, tmp, s->fd, final)) < 0)
-        r = focker_fail (err, r, "rename %s/%s to %s", s->root, tmp, final);
-    }
+    r = lockfd >= 0 ? layer_rename (s, tmp, got, err)
+                    : store_layer_name (s, tmp, got, NULL, blob, err);
   if (r < 0)
     {
       if (tmp)

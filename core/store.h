@@ -62,12 +62,20 @@ struct blob_writer
   char *tmp; /* name under blobs/ */
   struct digest *d;
   uint64_t size;
+  bool checked; /* blob_check passed: got is final */
+  char got[DIGEST_LEN + 1];
 };
 
 int blob_begin (struct blob_writer *w, struct store *s, struct focker_err **err);
 int blob_write (struct blob_writer *w, const void *buf, size_t len, struct focker_err **err);
-/* Finish: fsync, check the digest against `expect` (NULL: any), rename into place.  *out
- * gets the digest.  The writer is released whatever the result. */
+/* Check the content: its digest against `expect` (NULL: any); *out gets the digest.  The
+ * data is then handed to writeback (sync_file_range, not waited for), so that a later
+ * blob_commit's fsync mostly finds it written.  On failure the writer is released and its
+ * temporary removed; on success it stays open, unnamed, until blob_commit or blob_abort. */
+int blob_check (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
+                struct focker_err **err);
+/* Finish: check (unless blob_check did), fsync, rename into place.  *out gets the digest.
+ * The writer is released whatever the result. */
 int blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
                  struct focker_err **err);
 void blob_abort (struct blob_writer *w);
@@ -101,6 +109,14 @@ int store_blob_read (char **out, size_t *len, struct store *s, const char *diges
  * and a blob whose content has another diff-id is refused.  *diff_id gets the diff-id. */
 int store_layer_ensure (struct store *s, const char *blob, const char *expect_diff,
                         char diff_id[DIGEST_LEN + 1], struct focker_err **err);
+/* A new empty directory layers/.tmp-* (mode 0755) to unpack a layer into: its fd, and its
+ * name under the store in *tmp (malloc'd).  gc removes one a killed command left. */
+int store_layer_tmp (struct store *s, char **tmp, struct focker_err **err);
+/* Name the layer unpacked into layers/<tmp> (`got`: its diff-id): layers/sha256/<got>,
+ * under the layer's lock.  With `expect_diff`, `got` must be it (-EINVAL naming `what`, a
+ * blob).  If the layer exists already, tmp is dropped; on failure it is removed. */
+int store_layer_name (struct store *s, const char *tmp, const char *got, const char *expect_diff,
+                      const char *what, struct focker_err **err);
 /* "<root>/layers/sha256/<hex>" (malloc'd). */
 char *store_layer_path (struct store *s, const char *diff_id);
 

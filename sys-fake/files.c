@@ -623,6 +623,23 @@ fake_do_fsync (int fd)
   return f->kind == FF_VNODE ? 0 : -EINVAL;
 }
 
+/* Writeback is not modelled: only the fd is checked, as the kernel does (ESPIPE for a pipe,
+ * EINVAL for unknown flags). */
+int
+fake_do_sync_file_range (int fd, off_t offset, off_t nbytes, unsigned flags)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_file *f = fake_fd_get (fake_self (k), fd);
+
+  if (f == NULL || (f->flags & O_PATH))
+    return -EBADF;
+  if (offset < 0 || nbytes < 0
+      || (flags
+          & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)))
+    return -EINVAL;
+  return f->kind == FF_VNODE ? 0 : -ESPIPE;
+}
+
 /* ---- flock ---- */
 
 struct fake_lock_want

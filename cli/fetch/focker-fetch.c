@@ -271,6 +271,13 @@ main (int argc, char **argv)
       fprintf (stderr, "focker-fetch: a helper of focker, not meant to be run by hand\n");
       return 2;
     }
+  /* libcurl (and the TLS library under it) is set up before the request is read: focker
+   * starts helpers ahead of their requests, so this runs while they wait */
+  if (curl_global_init (CURL_GLOBAL_DEFAULT) != 0 || (x.c = curl_easy_init ()) == NULL)
+    {
+      fprintf (stderr, "focker-fetch: cannot initialize libcurl\n");
+      return 2;
+    }
   text = read_request (&len);
   req = text ? json_loadb (text, len, 0, NULL) : NULL;
   free (text);
@@ -278,11 +285,6 @@ main (int argc, char **argv)
       || !json_is_string (json_object_get (req, "url")))
     {
       fprintf (stderr, "focker-fetch: bad request\n");
-      return 2;
-    }
-  if (curl_global_init (CURL_GLOBAL_DEFAULT) != 0 || (x.c = curl_easy_init ()) == NULL)
-    {
-      fprintf (stderr, "focker-fetch: cannot initialize libcurl\n");
       return 2;
     }
   x.headers = json_array ();

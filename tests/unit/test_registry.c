@@ -177,10 +177,16 @@ serve_blob (struct fake_reg *f, const struct reg_request *rq, struct item *it,
       free (r->error);
       r->error = xstrdup ("cannot write the response body");
     }
-  else if (rq->hash)
+  else
     {
-      digest_update (rq->hash, data + from, end - from);
-      r->hashed = end - from;
+      if (rq->hash)
+        {
+          digest_update (rq->hash, data + from, end - from);
+          r->hashed = end - from;
+        }
+      /* as the helper transport does: the tee gets what the file got, or is dropped */
+      if (rq->tee_fd >= 0 && write_all (rq->tee_fd, data + from, end - from) == 0)
+        r->teed = end - from;
     }
 }
 
@@ -386,7 +392,9 @@ publish_image (struct fake_reg *f, const char *tag, const char *marker, const ch
       struct tarb *t = tarb_new (TARB_NONE);
       char path[64];
       size_t len;
-      snprintf (path, sizeof path, "%s-%d", marker, i);
+      /* marker "evil": layer 1 tries to write outside itself */
+      snprintf (path, sizeof path, "%s%s-%d", i == 1 && strcmp (marker, "evil") == 0 ? "../" : "",
+                marker, i);
       tarb_file (t, path, "content of a layer, padded a little to be worth a range", 0644);
       const char *buf = tarb_end (t, &len);
       digest_buffer (buf, len, d.layers[i]);
@@ -695,6 +703,56 @@ credentials_come_from_an_auth_file (void **state)
 
 /* ---- pulls ---- */
 
+/* Does the journal from `from` on show pid `pid` calling execve (a helper, not an unpacker)? */
+static bool
+execs_after (struct fake_kernel *k, pid_t pid, size_t from)
+{
+  for (size_t i = from; i < fake_journal_len (k); i++)
+    if (fake_journal_at (k, i)->pid == pid && fake_journal_at (k, i)->id == SYS_ID_execve)
+      return true;
+  return false;
+}
+
+/* Processes left besides pid 1 and the test's: unpackers (and with `helpers`, focker-fetch
+ * processes too) not reaped. */
+static int
+children_left (struct fake_kernel *k, bool helpers)
+{
+  int n = 0;
+
+  for (pid_t p = 2; p < 8192; p++)
+    n += p != fake_current_pid (k) && fake_proc (k, p) != NULL
+         && (helpers || !execs_after (k, p, 0));
+  return n;
+}
+
+/* Journal entries from `from` on of `id` whose arguments hold `needle`. */
+static size_t
+calls_with (struct fake_kernel *k, size_t from, enum sys_id id, const char *needle)
+{
+  size_t n = 0;
+
+  for (size_t i = from; i < fake_journal_len (k); i++)
+    n += fake_journal_at (k, i)->id == id && strstr (fake_journal_at (k, i)->args, needle);
+  return n;
+}
+
+/* How many layer blobs of `d` were opened from the store (an unpack from the blob, not from
+ * the download) since journal entry `from`. */
+static size_t
+layer_blob_reads (struct fake_kernel *k, size_t from, const struct img_digests *d)
+{
+  size_t n = 0;
+
+  for (int i = 0; i < 3; i++)
+    {
+      char path[100];
+      snprintf (path, sizeof path, "blobs/sha256/%s", DIGEST_HEX (d->layers[i]));
+      n += calls_with (k, from, SYS_ID_openat, path);
+    }
+  return n;
+}
+
 static void
 pull_fetches_every_layer_in_parallel_and_unpacks_them (void **state)
 {
@@ -930,6 +988,122 @@ a_blob_with_the_wrong_content_is_refused_and_nothing_is_left (void **state)
   WORLD_END (k, f, s);
 }
 
+/* A cut-off transfer resumed still feeds the same unpacker; a partial download a killed
+ * pull left, started over by a registry that ignores ranges, is unpacked from its blob. */
+static void
+layers_resumed_or_started_over (void)
+{
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL, *tmp = NULL;
+  struct img_digests d;
+  size_t start;
+
+  for (int started_over = 0; started_over <= 1; started_over++)
+    {
+      WORLD (k, f, s, o);
+      publish_image (f, "latest", "app", "amd64", &d);
+      if (started_over)
+        {
+          tmp = xasprintf (STORE "/blobs/.tmp-pull-%s", DIGEST_HEX (d.layers[2]));
+          put_bytes (tmp, reg_get (f, d.layers[2])->data, 1000);
+          f->no_ranges = true;
+        }
+      else
+        {
+          o.parallel = 1;
+          f->cut = d.layers[1];
+          f->cut_at = 700;
+          f->cuts = 2;
+        }
+      start = fake_journal_len (k);
+      free (TAKE_PTR (name));
+      FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+      assert_int_equal (f->blob_gets, started_over ? 5 : 6);
+      assert_int_equal (layer_blob_reads (k, start, &d), started_over ? 1 : 0);
+      layer_has (k, s, d.layers[1], "app-1");
+      layer_has (k, s, d.layers[2], "app-2");
+      assert_int_equal (children_left (k, true), 0);
+      fx_store_check (STORE);
+      WORLD_END (k, f, s);
+    }
+}
+
+/* Each layer is unpacked by a child process fed the download as it is written, named only
+ * after its blob is verified and durable and before index.json names the image; the blob is
+ * never read back.  A transfer cut off and resumed still feeds the same unpacker; a
+ * download started over (or one a killed pull left) is unpacked from the blob instead. */
+static void
+layers_are_unpacked_as_their_blobs_download (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  struct img_digests d;
+  size_t start = fake_journal_len (k);
+  long last_blob = -1, first_layer = -1, index = -1;
+
+  publish_image (f, "latest", "app", "amd64", &d);
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  for (int i = 0; i < 3; i++)
+    {
+      char file[16];
+      snprintf (file, sizeof file, "app-%d", i);
+      layer_has (k, s, d.layers[i], file);
+    }
+  assert_int_equal (layer_blob_reads (k, start, &d), 0);
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->id != SYS_ID_renameat)
+        continue;
+      if (strstr (c->args, "blobs/sha256/"))
+        last_blob = (long)i;
+      else if (strstr (c->args, "layers/sha256/") && first_layer < 0)
+        first_layer = (long)i;
+      else if (strstr (c->args, "index.json"))
+        index = (long)i;
+    }
+  assert_true (last_blob >= 0 && first_layer > last_blob && index > first_layer);
+  /* the files were made by other processes than the pull's: one per layer */
+  size_t made = 0;
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if ((c->id == SYS_ID_openat || c->id == SYS_ID_openat2) && strstr (c->args, "app-"))
+        {
+          assert_int_not_equal (c->pid, fake_current_pid (k));
+          made++;
+        }
+    }
+  assert_int_equal (made, 3);
+  assert_int_equal (children_left (k, true), 0);
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+
+  layers_resumed_or_started_over ();
+}
+
+/* A layer that would write outside itself: the pull fails naming the entry, and neither the
+ * unpacker's tree nor any process is left. */
+static void
+a_hostile_layer_fails_the_pull_and_leaves_nothing (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  struct image *img = NULL;
+
+  publish_image (f, "latest", "evil", "amd64", NULL);
+  assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EINVAL);
+  assert_non_null (strstr (err->msg, "../evil-1"));
+  focker_err_free (TAKE_PTR (err));
+  assert_true (store_image_get (&img, s, "reg.test/lib/app", &err) < 0);
+  assert_int_equal (children_left (k, true), 0);
+  assert_false (fake_exists (k, "/var/lib/evil-1"));
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
 static int
 pull_run (struct fx_fault *fault, void *ctx)
 {
@@ -946,6 +1120,13 @@ pull_run (struct fx_fault *fault, void *ctx)
   fx_fault_disarm (fault);
   store_close (s);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  /* persistent faults may fail the reaping itself (a zombie): single ones may not */
+  if (!fault->persist && children_left (k, true) != 0)
+    {
+      fx_dump_journal (k, 40);
+      fail_msg ("n %ld persist %d: %d children left", fault->n, fault->persist,
+                children_left (k, true));
+    }
   s = fx_store_open (STORE, false);
   if (r < 0)
     {
@@ -1064,6 +1245,7 @@ fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void 
     .body_fd = json_is_true (json_object_get (req, "body_fd")) ? 4 : -1,
     .body_size = (uint64_t)json_integer_value (json_object_get (req, "body_size")),
     .out_fd = json_is_true (json_object_get (req, "out_fd")) ? 3 : -1,
+    .tee_fd = -1, /* focker tees, never the helper */
     .range_from = (uint64_t)json_integer_value (json_object_get (req, "range_from")),
   };
   if (rq.out_fd >= 0)
@@ -1154,6 +1336,108 @@ the_helper_process_transport_pulls_as_nobody (void **state)
   WORLD_END (k, f, s);
 }
 
+/* The blob fsyncs wait until every transfer has ended (one in the copy loop held the other
+ * transfers up), every blob is renamed after its fsync, and index.json names the image last. */
+static void
+blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  pid_t self = fake_current_pid (k), running[16];
+  size_t n_running = 0, fsyncs = 0, renames = 0, start = fake_journal_len (k);
+  long last_fsync = -1, first_rename = -1, index_rename = -1;
+
+  publish_image (f, "latest", "app", "amd64", NULL);
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", fake_fetch, f);
+  o.t = reg_proc_new ("/focker-fetch");
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  reg_proc_free (o.t);
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->pid != self)
+        continue;
+      if (c->id == SYS_ID_clone && c->result > 0 && execs_after (k, (pid_t)c->result, i))
+        {
+          assert_true (n_running < 16);
+          running[n_running++] = (pid_t)c->result;
+        }
+      else if (c->id == SYS_ID_waitid)
+        for (size_t j = 0; j < n_running; j++)
+          {
+            char pid[24]; /* waitid's id, unsigned: in hex */
+            snprintf (pid, sizeof pid, " %#lx ", (unsigned long)running[j]);
+            if (strstr (c->args, pid))
+              running[j] = running[--n_running];
+          }
+      else if (c->id == SYS_ID_fsync)
+        {
+          if (n_running > 0)
+            {
+              fx_dump_journal (k, fake_journal_len (k) - i + 5);
+              fail_msg ("fsync [%zu] while %zu transfers run", i, n_running);
+            }
+          fsyncs++;
+          last_fsync = (long)i;
+        }
+      else if (c->id == SYS_ID_renameat && strstr (c->args, "blobs/sha256/"))
+        {
+          renames++;
+          if (first_rename < 0)
+            first_rename = (long)i;
+        }
+      else if (c->id == SYS_ID_renameat && strstr (c->args, "index.json"))
+        index_rename = (long)i;
+    }
+  assert_int_equal (renames, 5); /* config, three layers, the manifest */
+  assert_true (fsyncs >= 6);     /* and index.json */
+  assert_true (index_rename > first_rename && index_rename > last_fsync - 2);
+  assert_true (fx_count_calls (k, SYS_ID_sync_file_range) >= 4);
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
+/* The helpers for the blobs start while the manifest request runs (their start is most of
+ * a small request's time); those never used are killed and reaped with the transport. */
+static void
+helpers_start_ahead_and_unused_ones_are_reaped (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  size_t start = fake_journal_len (k), ahead = 0;
+  pid_t self = fake_current_pid (k);
+
+  publish_image (f, "latest", "app", "amd64", NULL);
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", fake_fetch, f);
+  o.t = reg_proc_new ("/focker-fetch");
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  reg_proc_free (o.t);
+  /* helpers cloned before the first one (the manifest's) was reaped */
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->pid == self && c->id == SYS_ID_waitid)
+        break;
+      ahead += c->pid == self && c->id == SYS_ID_clone && c->result > 0;
+    }
+  assert_int_equal (ahead, 1 + 3);
+  /* the image is there: one request, and the helpers started for blobs go unused */
+  o.t = reg_proc_new ("/focker-fetch");
+  free (TAKE_PTR (name));
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  assert_int_equal (children_left (k, true), 3);
+  reg_proc_free (o.t);
+  fake_settle (k);
+  assert_int_equal (children_left (k, true), 0);
+  assert_int_equal (fake_open_fds (k, self), 5); /* + the store's two */
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
 static int
 pull_helper_run (struct fx_fault *fault, void *ctx)
 {
@@ -1174,6 +1458,12 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
   reg_proc_free (o.t);
   fake_settle (k);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
+  /* unpackers only: a helper whose waitid failed stays a zombie until focker exits */
+  if (children_left (k, false) != 0)
+    {
+      fx_dump_journal (k, 60);
+      fail_msg ("n %ld: %d unpackers left", fault->n, children_left (k, false));
+    }
   if (r < 0)
     {
       assert_int_equal (err->code, r);
@@ -1215,9 +1505,13 @@ main (void)
     cmocka_unit_test (a_transfer_cut_off_is_resumed_with_a_range),
     cmocka_unit_test (a_download_a_killed_pull_left_is_resumed),
     cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
+    cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
+    cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
     cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
+    cmocka_unit_test (blobs_are_made_durable_after_the_transfers_and_before_the_name),
+    cmocka_unit_test (helpers_start_ahead_and_unused_ones_are_reaped),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
