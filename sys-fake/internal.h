@@ -61,6 +61,7 @@ enum fake_synth
   FS_PTMX,         /* /dev/ptmx when the VFS has none */
   FS_PROC_MISC,    /* /proc/acpi, /proc/scsi ...: empty dirs, there to be masked */
   FS_PROC_ATTRDIR, /* /proc/<pid>/attr (sarg 0) and attr/apparmor (sarg 1): LSM attributes */
+  FS_PROC_ROOTLNK, /* /proc/<pid>/root: magic link to the process's root directory */
 };
 
 struct fake_cghier; /* a cgroup hierarchy (cgroup.c) */

@@ -355,6 +355,23 @@ test_run_exec_user_names_resolve_in_the_container() {
   ur_nothing_left
 }
 
+# exec -u reads the container's /etc/passwd as the container sees it: a volume bound over it
+# exists only in the container's mount namespace, not under the state's rootfs path.
+test_run_exec_user_sees_a_volume_over_etc_passwd() {
+  ur_init || return 1
+  local dir="$E2E_TMP/pwvol" out
+  mkdir -p "$dir"
+  printf 'root:x:0:0::/root:/bin/sh\nfkvol:x:4711:4712::/:/bin/sh\n' >"$dir/passwd"
+  printf 'root:x:0:\nfkvol:x:4712:\nfkvolg:x:4713:fkvol\n' >"$dir/group"
+  fr run -d --name pwvol -v "$dir/passwd:/etc/passwd:ro" -v "$dir/group:/etc/group:ro" \
+    focker/busybox sleep 100 >/dev/null || return 1
+  out=$(fr exec -u fkvol pwvol sh -c 'echo $(id -u) $(id -g) $(id -G)') || return 1
+  assert_eq "$out" "4711 4712 4712 4713" "exec -u of a user only the volume lists" || return 1
+  fr rm -f pwvol >/dev/null || return 1
+  rm -rf "$dir"
+  ur_nothing_left
+}
+
 test_run_signals_reach_the_container_and_tty_output_is_logged() {
   ur_init || return 1
   local pid rc id out
