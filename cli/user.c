@@ -450,27 +450,6 @@ resolve_or_fail (const char *cmd, const char *ref, char id[CTR_ID_LEN + 1])
 
 /* ---- status ---- */
 
-/* Is the process there and not a zombie (a killed monitor nobody reaped yet is dead)? */
-static bool
-pid_alive (long pid)
-{
-  char path[64], buf[512], *p;
-  FILE *f;
-  size_t n;
-
-  if (pid <= 0)
-    return false;
-  snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-  f = fopen (path, "re");
-  if (f == NULL)
-    return false;
-  n = fread (buf, 1, sizeof buf - 1, f);
-  fclose (f);
-  buf[n] = '\0';
-  p = strrchr (buf, ')');
-  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
 static bool
 runtime_running (const char *id)
 {
@@ -500,8 +479,7 @@ view_of (struct store *s, const char *id, struct ctr_view *v, json_t **state_out
       focker_err_free (err);
       st = json_object ();
     }
-  ctr_view_from (v, st, pid_alive ((long)json_integer_value (json_object_get (st, "MonitorPid"))),
-                 runtime_running (id));
+  ctr_view_from (v, st, ctr_monitor_alive (st), runtime_running (id));
   if (state_out)
     *state_out = st;
   else

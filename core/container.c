@@ -1178,7 +1178,10 @@ signal_all (const struct container_state *st, int sig)
           return r < 0 ? r : 0;
         }
     }
-  if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0
+  /* the init may have died since it was signalled: the link read is its own only if the
+   * pid still has its start time afterwards (else it could be the namespace of whatever
+   * took the pid, another container's) */
+  if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0 || !state_init_alive (st)
       || container_read_ns_link (0, "pid", self, sizeof self) < 0 || strcmp (ns, self) == 0)
     return 0;
   proc = sys_openat (AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);

@@ -582,6 +582,32 @@ ctr_read_state (void **out, struct store *s, const char *id, struct focker_err *
   return read_json (out, s, id, "state.json", true, err);
 }
 
+bool
+ctr_monitor_alive (void *state)
+{
+  json_int_t pid = json_integer_value (json_object_get (state, "MonitorPid"));
+  json_t *want = json_object_get (state, "MonitorStartTime");
+  unsigned long long start = 0;
+  char c = 0;
+
+  if (pid <= 0 || pid > INT32_MAX || sys_proc_starttime ((pid_t)pid, &start, &c) < 0)
+    return false;
+  if (c == 'Z' || c == 'X' || c == 'x') /* a killed monitor nobody reaped yet is dead */
+    return false;
+  return !json_is_integer (want) || (unsigned long long)json_integer_value (want) == start;
+}
+
+void *
+ctr_monitor_fields (pid_t pid)
+{
+  unsigned long long start = 0;
+  json_t *o = json_pack ("{s:I}", "MonitorPid", (json_int_t)pid);
+
+  if (sys_proc_starttime (pid, &start, NULL) == 0)
+    json_object_set_new (o, "MonitorStartTime", json_integer ((json_int_t)start));
+  return o;
+}
+
 int
 ctr_update_state (struct store *s, const char *id, void *fields, struct focker_err **err)
 {

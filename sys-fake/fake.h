@@ -199,6 +199,10 @@ char *fake_net_dump (struct fake_kernel *k, unsigned long ns);
  * reparented, zombie until waited for, auto-reaped when its parent is pid 1). */
 pid_t fake_spawn (struct fake_kernel *k);
 void fake_exit (struct fake_kernel *k, pid_t pid, int status);
+/* Pid reuse: a new top-level process (child of pid 1, initial namespaces, no fds) takes the
+ * pid of a process that is gone (reaped), with a later start time.  Returns pid, or -EBUSY
+ * while a process (a zombie too) still holds it. */
+pid_t fake_pid_recycle (struct fake_kernel *k, pid_t pid);
 struct fake_proc *fake_proc (struct fake_kernel *k, pid_t pid); /* NULL if none or reaped */
 pid_t fake_current_pid (struct fake_kernel *k);
 size_t fake_open_fds (struct fake_kernel *k, pid_t pid);

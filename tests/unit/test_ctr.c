@@ -895,6 +895,38 @@ status_texts_are_dockers (void **state)
   }
 }
 
+/* The monitor named by a record is believed only while that very process lives: after it
+ * died and another process took its pid (a later start time), ps must not say "Up" (nor
+ * wait wait forever).  A record of an older focker (no MonitorStartTime) believes the pid. */
+static void
+monitor_with_a_recycled_pid_is_dead (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  pid_t mon = fake_spawn (k), me = fake_spawn (k);
+  json_t *st = ctr_monitor_fields (mon), *old;
+  struct ctr_view v;
+
+  (void)state;
+  json_object_set_new (st, "Status", json_string ("running"));
+  old = json_pack ("{s:s,s:I}", "Status", "running", "MonitorPid", (json_int_t)mon);
+  assert_true (json_is_integer (json_object_get (st, "MonitorStartTime")));
+  assert_true (ctr_monitor_alive (st));
+  assert_true (ctr_monitor_alive (old));
+  fake_exit (k, mon, 0); /* a child of pid 1: reaped at once */
+  assert_false (ctr_monitor_alive (st));
+  assert_false (ctr_monitor_alive (old));
+  assert_int_equal (fake_pid_recycle (k, mon), mon);
+  assert_false (ctr_monitor_alive (st));
+  ctr_view_from (&v, st, ctr_monitor_alive (st), false);
+  assert_int_equal (v.status, CTR_EXITED);
+  assert_int_equal (v.exit_code, -1);
+  assert_true (ctr_monitor_alive (old)); /* the pid alone cannot tell */
+  json_decref (st);
+  json_decref (old);
+  (void)me;
+  fake_kernel_free (k);
+}
+
 static void
 log_lines_round_trip (void **state)
 {
@@ -975,6 +1007,7 @@ main (void)
     cmocka_unit_test (bridge_start_after_reboot_attaches_again),
     cmocka_unit_test (bridge_restore_survives_every_fault),
     cmocka_unit_test (status_texts_are_dockers),
+    cmocka_unit_test (monitor_with_a_recycled_pid_is_dead),
     cmocka_unit_test (log_lines_round_trip),
     cmocka_unit_test (state_updates_merge),
   };
