@@ -386,8 +386,12 @@ cmd_user_run (int argc, char **argv, bool start)
       cli_fail (err);
       return 125;
     }
+  /* docker's warning, after the record exists: a warning before a later error would make
+   * the error two lines */
   if (a.o.publish && strcmp (a.o.network, "host") == 0)
     cli_log ("warning", "published ports are discarded when using host network mode");
+  else if (a.o.publish && strcmp (a.o.network, "none") == 0)
+    cli_log ("warning", "published ports (-p) are discarded with --network none");
   if (!start)
     {
       printf ("%s\n", a.id);

@@ -160,7 +160,7 @@ port_map (const struct ctr_opts *o)
 static json_t *
 network_settings (const struct ctr_opts *o, const struct ctr_net_plan *net)
 {
-  /* only the bridge publishes: host discards -p (docker's warning), so ps shows no ports */
+  /* only the bridge publishes: host and none discard -p (with a warning), so ps shows none */
   bool bridge = strcmp (o->network, "bridge") == 0;
   return json_pack ("{s:s,s:s,s:i,s:s,s:o}", "IPAddress", net->ip, "Gateway", net->gateway,
                     "IPPrefixLen", net->prefix, "SandboxKey", net->netns_path ?: "", "Ports",

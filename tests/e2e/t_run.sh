@@ -139,7 +139,6 @@ test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
 --cap-add CAP_FLY focker/busybox true
 --security-opt apparmor=x focker/busybox true
 --network overlay focker/busybox true
--p 8080:80 focker/busybox true
 --network host -p 80 focker/busybox true
 --network bridge -p 80 focker/busybox true
 --network bridge -p 8080:80/sctp focker/busybox true
@@ -254,6 +253,14 @@ test_run_flags_are_applied_in_the_container() {
   assert_eq "$out" "$(hostname)" || return 1
   assert_eq "$(cat "$E2E_TMP/err")" \
     "focker: warning: published ports are discarded when using host network mode" || return 1
+  # so with --network none (fr's default here): one warning line, and the container runs
+  out=$(fr run --rm -p 8080:80 focker/busybox echo ran 2>"$E2E_TMP/err") || {
+    cat "$E2E_TMP/err"
+    return 1
+  }
+  assert_eq "$out" ran || return 1
+  assert_eq "$(cat "$E2E_TMP/err")" \
+    "focker: warning: published ports (-p) are discarded with --network none" || return 1
   out=$(fr run --rm --cap-add SYS_ADMIN focker/busybox grep CapBnd /proc/self/status) || return 1
   assert_contains "$out" "00000000a82425fb" || return 1
   ur_nothing_left

@@ -621,8 +621,8 @@ bad_publish_is_refused_before_any_change (void **state)
   {
     const char *network, *publish, *want;
   } cases[] = {
-    { "none", "8080:80", "-p 8080:80: published ports need --network bridge, not none" },
-    { "host", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" }, /* checked, then dropped */
+    { "none", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" }, /* checked, then dropped */
+    { "host", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" },
     { "bridge", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" },
     { "bridge", "8080:80/sctp", "protocol \"sctp\" is not tcp or udp" },
     { "bridge", "8080:70000", "port \"70000\" is not 1 to 65535" },
@@ -649,32 +649,41 @@ bad_publish_is_refused_before_any_change (void **state)
   fake_kernel_free (k);
 }
 
-/* -p with --network host: docker discards the ports (with a warning, the CLI's) and runs; the
- * host's network is left exactly as it was, no lease, no rule, no Ports in the record. */
+/* -p with --network host or none: docker discards the ports (with a warning, the CLI's) and
+ * runs; the host's network is left exactly as it was, no lease, no rule, no Ports in the
+ * record, and HostConfig keeps what was asked (as docker's inspect shows it). */
 static void
-host_network_discards_published_ports (void **state)
+host_and_none_networks_discard_published_ports (void **state)
 {
-  _cleanup_free_ char *baseline = NULL, *rec = NULL, *dump = NULL;
-  _cleanup_err_ struct focker_err *err = NULL;
-  struct store *s = NULL;
-  struct fake_kernel *k = bridge_kernel (&s, &baseline);
-  struct ctr_opts o = bridge_opts (ID1, publish_8080);
+  static const char *const modes[] = { "host", "none" };
 
   (void)state;
-  o.network = "host";
-  create_or_fail (s, &o);
-  dump = host_net (k);
-  assert_string_equal (dump, baseline);
-  assert_int_equal (n_leases (), 0);
-  rec = fx_read (STORE "/containers/" ID1 "/container.json");
-  json_t *j = json_loads (rec, 0, NULL);
-  assert_int_equal (
-      json_object_size (json_object_get (json_object_get (j, "NetworkSettings"), "Ports")), 0);
-  json_decref (j);
-  assert_int_equal (ctr_remove (s, RT, ID1, true, &err), 0);
-  assert_bridge_clean (k, baseline);
-  store_close (s);
-  fake_kernel_free (k);
+  for (size_t m = 0; m < 2; m++)
+    {
+      _cleanup_free_ char *baseline = NULL, *rec = NULL, *dump = NULL;
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct store *s = NULL;
+      struct fake_kernel *k = bridge_kernel (&s, &baseline);
+      struct ctr_opts o = bridge_opts (ID1, publish_8080);
+
+      o.network = modes[m];
+      create_or_fail (s, &o);
+      dump = host_net (k);
+      assert_string_equal (dump, baseline);
+      assert_int_equal (n_leases (), 0);
+      rec = fx_read (STORE "/containers/" ID1 "/container.json");
+      json_t *j = json_loads (rec, 0, NULL);
+      assert_int_equal (
+          json_object_size (json_object_get (json_object_get (j, "NetworkSettings"), "Ports")), 0);
+      assert_true (
+          json_object_size (json_object_get (json_object_get (j, "HostConfig"), "PortBindings"))
+          > 0);
+      json_decref (j);
+      assert_int_equal (ctr_remove (s, RT, ID1, true, &err), 0);
+      assert_bridge_clean (k, baseline);
+      store_close (s);
+      fake_kernel_free (k);
+    }
 }
 
 /* What a reboot does to id: its namespace, veth and files go, leases.json stays. */
@@ -1002,7 +1011,7 @@ main (void)
     cmocka_unit_test (create_and_rm_survive_every_fault),
     cmocka_unit_test (bridge_create_attaches_and_rm_detaches),
     cmocka_unit_test (bad_publish_is_refused_before_any_change),
-    cmocka_unit_test (host_network_discards_published_ports),
+    cmocka_unit_test (host_and_none_networks_discard_published_ports),
     cmocka_unit_test (bridge_create_and_rm_survive_every_fault),
     cmocka_unit_test (bridge_start_after_reboot_attaches_again),
     cmocka_unit_test (bridge_restore_survives_every_fault),
