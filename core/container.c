@@ -769,7 +769,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
 
   cr->spec = o->spec; /* ours to free from here */
   if (!container_id_valid (o->id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", o->id);
+    return container_id_fail (o->id, err);
   if (o->bundle[0] != '/')
     return focker_fail (err, -EINVAL, "bundle %s: must be an absolute path", o->bundle);
   if (cr->spec == NULL)
@@ -958,7 +958,7 @@ static int
 open_container (struct state_ref *ref, const char *root, const char *id, struct focker_err **err)
 {
   if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+    return container_id_fail (id, err);
   ref->rootfd = state_root_open (root, false, err);
   if (ref->rootfd == -ENOENT)
     {

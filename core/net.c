@@ -307,7 +307,7 @@ static int
 validate (const struct net_attach_req *req, struct focker_err **err)
 {
   if (!container_id_valid (req->id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", req->id);
+    return container_id_fail (req->id, err);
   if (req->network && strcmp (req->network, NET_DEFAULT_NAME) != 0)
     return focker_fail (err, -EINVAL, "network \"%s\": only \"%s\" exists", req->network,
                         NET_DEFAULT_NAME);
@@ -439,7 +439,7 @@ net_detach (const struct net_paths *paths, const char *id, struct focker_err **e
   int r;
 
   if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+    return container_id_fail (id, err);
   if ((r = ipam_open (&ipam, paths->storage_root, NULL, err)) < 0)
     return r;
   r = detach_locked (ipam, paths, id, err);

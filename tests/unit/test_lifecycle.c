@@ -326,6 +326,21 @@ bad_input_leaves_nothing (void **state)
   assert_non_null (strstr (err->msg, "invalid container id"));
   focker_err_free (err);
   err = NULL;
+  /* dot names are the root's own (.network/ of the user face's networks, temporaries) */
+  fake_mkdir_p (w->k, ROOT "/.network", 0700);
+  for (int i = 0; i < 2; i++)
+    {
+      o.id = i ? ".network" : ".c1";
+      assert_int_equal (container_create (&o, NULL, &err), -EINVAL);
+      assert_non_null (strstr (err->msg, "an id may not begin with \".\""));
+      focker_err_free (err);
+      err = NULL;
+      assert_int_equal (container_delete (ROOT, o.id, true, &err), -EINVAL);
+      focker_err_free (err);
+      err = NULL;
+    }
+  assert_false (fake_exists (w->k, ROOT "/.c1"));
+  assert_true (fake_exists (w->k, ROOT "/.network"));
   assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", "{\"ociVersion\":", 0644), 0);
   assert_true (container_create (&opts, NULL, &err) < 0);
   assert_non_null (strstr (err->msg, "config.json"));
