@@ -698,7 +698,7 @@ none_network (json_t *host)
 }
 
 int
-cmd_user_start (const char *id, bool attach)
+cmd_user_start (const char *id, bool attach, bool stdin_too)
 {
   struct store *s = NULL;
   struct focker_err *err = NULL;
@@ -738,8 +738,10 @@ cmd_user_start (const char *id, bool attach)
     struct monitor_opts m
         = { .id = id,
             .detach = !attach,
-            /* -d -i: its stdin held open again (see monitor.c) */
-            .interactive = !attach && json_is_true (json_object_get (conf, "OpenStdin")),
+            /* created with -i: detached, its stdin held open again (see monitor.c); with
+             * start -ai (-i), ours passed on as run -i does; start -a alone gives none */
+            .interactive
+            = json_is_true (json_object_get (conf, "OpenStdin")) && (!attach || stdin_too),
             .tty = json_is_true (json_object_get (conf, "Tty")),
             .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
             .loopback_up = !g.rootless && none_network (host) };

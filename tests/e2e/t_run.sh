@@ -120,6 +120,27 @@ test_run_detached_interactive_keeps_stdin_open() {
   ur_nothing_left
 }
 
+# start -ai (and start -i) pass our stdin to a container created with -i, as docker's do;
+# start -a alone gives it none, and neither does -ai for a container created without -i.
+test_run_start_attach_interactive_passes_stdin() {
+  ur_init || return 1
+  local out
+  fr create -i --name sai focker/busybox sh -c 'read x; echo "got:$x"' >/dev/null || return 1
+  out=$(echo hello | fr start -ai sai) || return 1
+  assert_eq "$out" "got:hello" "start -ai" || return 1
+  out=$(echo again | fr start --attach --interactive sai) || return 1
+  assert_eq "$out" "got:again" "start --attach --interactive" || return 1
+  out=$(echo more | fr start -i sai) || return 1
+  assert_eq "$out" "got:more" "start -i" || return 1
+  out=$(echo nothing | fr start -a sai) || return 1
+  assert_eq "$out" "got:" "start -a without -i" || return 1
+  fr create --name snoi focker/busybox sh -c 'read x; echo "got:$x"' >/dev/null || return 1
+  out=$(echo hello | fr start -ai snoi) || return 1
+  assert_eq "$out" "got:" "start -ai of a container created without -i" || return 1
+  fr rm sai snoi >/dev/null || return 1
+  ur_nothing_left
+}
+
 test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
   ur_init || return 1
   fr run -d --name taken focker/busybox sleep 60 >/dev/null || return 1
