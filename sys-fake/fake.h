@@ -269,10 +269,16 @@ const struct fake_call *fake_journal_at (struct fake_kernel *k, size_t i);
 long fake_journal_find (struct fake_kernel *k, enum sys_id id, size_t from); /* index or -1 */
 
 /* Faults, SQLite test_vfs style: counting only calls whose bit is in `mask` (0: every call
- * except getpid, clock_gettime, kernel_version, proc_starttime), the nth fails with -error
+ * except getpid, getppid, clock_gettime, kernel_version, proc_starttime), the nth fails with -error
  * (either sign accepted) and no side effect (close still releases the fd); with `persist`
  * every later counted call fails too.  n <= 0 disarms. */
 void fake_fail_nth (struct fake_kernel *k, long n, bool persist, int error, sys_mask_t mask);
 long fake_faults_hit (struct fake_kernel *k);
+
+/* Run fn(k, arg) once, just before the nth call of `id` from now (by any process; in that
+ * process's context, before the call does anything): a test's way to make something happen
+ * at an exact point, such as a parent dying before its child's next call.  n <= 0 disarms. */
+void fake_on_call (struct fake_kernel *k, enum sys_id id, long n,
+                   void (*fn) (struct fake_kernel *k, void *arg), void *arg);
 
 #endif

@@ -376,6 +376,10 @@ struct fake_kernel
   bool fault_persist;
   sys_mask_t fault_mask;
   long faults_hit;
+  enum sys_id hook_id; /* fake_on_call */
+  long hook_countdown; /* > 0 armed */
+  void (*hook_fn) (struct fake_kernel *k, void *arg);
+  void *hook_arg;
   struct fake_sched *sched;
   uint64_t now_ns;
   struct fake_buf console;

@@ -465,6 +465,19 @@ fake_do_getpid (void)
   return fake_self (fake_current_kernel)->ns_pid;
 }
 
+/* The parent's pid in the caller's pid namespace; 0 when the parent is outside it (as for
+ * the init of a new pid namespace, whose parent is in the one above). */
+pid_t
+fake_do_getppid (void)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *self = fake_self (k), *parent = fake_proc_any (k, self->ppid);
+
+  if (parent == NULL || parent->ns[FAKE_NS_PID] != self->ns[FAKE_NS_PID])
+    return 0;
+  return parent->ns_pid;
+}
+
 int
 fake_do_proc_starttime (pid_t pid, unsigned long long *starttime, char *state)
 {
