@@ -113,7 +113,9 @@ void cli_delete_quiet (const char *id);
 
 int cmd_user_run (int argc, char **argv, bool start);
 int cmd_user_ps (int argc, char **argv);
-int cmd_user_start (const char *id, bool attach);
+/* start: `attach` runs the monitor in the foreground (-a, -i); `stdin` (-i) passes our stdin
+ * on to a container created with -i, as docker's start -ai does. */
+int cmd_user_start (const char *id, bool attach, bool stdin_too);
 int cmd_user_kill (const char *id, int sig);
 int cmd_user_inspect (const char *id);
 int cmd_stop (int argc, char **argv);

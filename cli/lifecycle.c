@@ -336,25 +336,41 @@ no_opts (int c, void *ctx)
 static const struct option help_only[]
     = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 
-static int kill_opt (int c, void *ctx);
+struct start_args
+{
+  bool attach, interactive;
+};
+
+static int
+start_opt (int c, void *ctx)
+{
+  struct start_args *a = ctx;
+  if (c == 'a')
+    a->attach = true;
+  else if (c == 'i')
+    a->interactive = true;
+  return no_opts (c, NULL);
+}
 
 int
 cmd_start (int argc, char **argv)
 {
   static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
+                                        { "interactive", no_argument, NULL, 'i' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct focker_err *err = NULL;
   char id[CTR_ID_LEN + 1];
-  bool attach = false;
+  struct start_args a = { false, false };
 
-  if (parse_simple (argc, argv, opts, "ah", kill_opt, &attach, 1, 1))
+  if (parse_simple (argc, argv, opts, "aih", start_opt, &a, 1, 1))
     return 1;
   /* a user container starts through its monitor; anything else is the OCI start */
   if (cli_user_resolve (argv[optind], id))
-    return cmd_user_start (id, attach);
-  if (attach)
-    return cli_usage_error ("start", "-a: %s is not a user container", argv[optind]);
+    return cmd_user_start (id, a.attach || a.interactive, a.interactive);
+  if (a.attach || a.interactive)
+    return cli_usage_error ("start", "-%c: %s is not a user container", a.attach ? 'a' : 'i',
+                            argv[optind]);
   return container_start (g.root, argv[optind], &err) < 0 ? cli_fail (err) : 0;
 }
 
@@ -379,7 +395,7 @@ cmd_state (int argc, char **argv)
 
 struct kill_args
 {
-  bool all; /* first: start's -a shares this parser */
+  bool all;
   const char *signal;
 };
 

@@ -116,7 +116,7 @@ cli_usage_error (const char *cmd, const char *fmt, ...)
 
 static const struct cli_command commands[] = {
   { "create", cmd_create, "create a container: IMAGE [CMD...] (user), --bundle B ID (OCI)" },
-  { "start", cmd_start, "start a container: NAME (user, [-a]), ID (OCI)" },
+  { "start", cmd_start, "start a container: NAME (user, [-a] [-i]), ID (OCI)" },
   { "run", cmd_run, "run a container: IMAGE [CMD...] (user), --bundle B ID (OCI)" },
   { "stop", cmd_stop, "stop user containers: [-t SECONDS] NAME..." },
   { "rm", cmd_rm, "remove user containers: [-f] NAME..." },

@@ -233,9 +233,14 @@ record_running (const char *id, pid_t pid)
 {
   _cleanup_free_ char *now = state_now_rfc3339 ();
 
-  record (id, json_pack ("{s:s,s:I,s:I,s:s,s:s,s:n}", "Status", "running", "Pid", (json_int_t)pid,
-                         "MonitorPid", (json_int_t)getpid (), "StartedAt", now, "FinishedAt", "",
-                         "ExitCode"));
+  json_t *fields = json_pack ("{s:s,s:I,s:s,s:s,s:n}", "Status", "running", "Pid", (json_int_t)pid,
+                              "StartedAt", now, "FinishedAt", "", "ExitCode");
+  json_t *self = ctr_monitor_fields (getpid ());
+
+  /* with its start time, so that a process that later takes this pid is not believed */
+  json_object_update (fields, self);
+  json_decref (self);
+  record (id, fields);
 }
 
 /* The console socket for -t: a listener in a private directory; the pty master arrives on it

@@ -386,8 +386,12 @@ cmd_user_run (int argc, char **argv, bool start)
       cli_fail (err);
       return 125;
     }
+  /* docker's warning, after the record exists: a warning before a later error would make
+   * the error two lines */
   if (a.o.publish && strcmp (a.o.network, "host") == 0)
     cli_log ("warning", "published ports are discarded when using host network mode");
+  else if (a.o.publish && strcmp (a.o.network, "none") == 0)
+    cli_log ("warning", "published ports (-p) are discarded with --network none");
   if (!start)
     {
       printf ("%s\n", a.id);
@@ -450,27 +454,6 @@ resolve_or_fail (const char *cmd, const char *ref, char id[CTR_ID_LEN + 1])
 
 /* ---- status ---- */
 
-/* Is the process there and not a zombie (a killed monitor nobody reaped yet is dead)? */
-static bool
-pid_alive (long pid)
-{
-  char path[64], buf[512], *p;
-  FILE *f;
-  size_t n;
-
-  if (pid <= 0)
-    return false;
-  snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-  f = fopen (path, "re");
-  if (f == NULL)
-    return false;
-  n = fread (buf, 1, sizeof buf - 1, f);
-  fclose (f);
-  buf[n] = '\0';
-  p = strrchr (buf, ')');
-  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-}
-
 static bool
 runtime_running (const char *id)
 {
@@ -500,8 +483,7 @@ view_of (struct store *s, const char *id, struct ctr_view *v, json_t **state_out
       focker_err_free (err);
       st = json_object ();
     }
-  ctr_view_from (v, st, pid_alive ((long)json_integer_value (json_object_get (st, "MonitorPid"))),
-                 runtime_running (id));
+  ctr_view_from (v, st, ctr_monitor_alive (st), runtime_running (id));
   if (state_out)
     *state_out = st;
   else
@@ -716,7 +698,7 @@ none_network (json_t *host)
 }
 
 int
-cmd_user_start (const char *id, bool attach)
+cmd_user_start (const char *id, bool attach, bool stdin_too)
 {
   struct store *s = NULL;
   struct focker_err *err = NULL;
@@ -756,8 +738,10 @@ cmd_user_start (const char *id, bool attach)
     struct monitor_opts m
         = { .id = id,
             .detach = !attach,
-            /* -d -i: its stdin held open again (see monitor.c) */
-            .interactive = !attach && json_is_true (json_object_get (conf, "OpenStdin")),
+            /* created with -i: detached, its stdin held open again (see monitor.c); with
+             * start -ai (-i), ours passed on as run -i does; start -a alone gives none */
+            .interactive
+            = json_is_true (json_object_get (conf, "OpenStdin")) && (!attach || stdin_too),
             .tty = json_is_true (json_object_get (conf, "Tty")),
             .auto_remove = json_is_true (json_object_get (host, "AutoRemove")),
             .loopback_up = !g.rootless && none_network (host) };

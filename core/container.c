@@ -769,7 +769,7 @@ create_prepare (struct create_run *cr, const struct create_opts *o, struct undo 
 
   cr->spec = o->spec; /* ours to free from here */
   if (!container_id_valid (o->id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", o->id);
+    return container_id_fail (o->id, err);
   if (o->bundle[0] != '/')
     return focker_fail (err, -EINVAL, "bundle %s: must be an absolute path", o->bundle);
   if (cr->spec == NULL)
@@ -958,7 +958,7 @@ static int
 open_container (struct state_ref *ref, const char *root, const char *id, struct focker_err **err)
 {
   if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+    return container_id_fail (id, err);
   ref->rootfd = state_root_open (root, false, err);
   if (ref->rootfd == -ENOENT)
     {
@@ -1178,7 +1178,10 @@ signal_all (const struct container_state *st, int sig)
           return r < 0 ? r : 0;
         }
     }
-  if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0
+  /* the init may have died since it was signalled: the link read is its own only if the
+   * pid still has its start time afterwards (else it could be the namespace of whatever
+   * took the pid, another container's) */
+  if (container_read_ns_link (st->pid, "pid", ns, sizeof ns) < 0 || !state_init_alive (st)
       || container_read_ns_link (0, "pid", self, sizeof self) < 0 || strcmp (ns, self) == 0)
     return 0;
   proc = sys_openat (AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);

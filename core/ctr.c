@@ -160,7 +160,7 @@ port_map (const struct ctr_opts *o)
 static json_t *
 network_settings (const struct ctr_opts *o, const struct ctr_net_plan *net)
 {
-  /* only the bridge publishes: host discards -p (docker's warning), so ps shows no ports */
+  /* only the bridge publishes: host and none discard -p (with a warning), so ps shows none */
   bool bridge = strcmp (o->network, "bridge") == 0;
   return json_pack ("{s:s,s:s,s:i,s:s,s:o}", "IPAddress", net->ip, "Gateway", net->gateway,
                     "IPPrefixLen", net->prefix, "SandboxKey", net->netns_path ?: "", "Ports",
@@ -580,6 +580,32 @@ int
 ctr_read_state (void **out, struct store *s, const char *id, struct focker_err **err)
 {
   return read_json (out, s, id, "state.json", true, err);
+}
+
+bool
+ctr_monitor_alive (void *state)
+{
+  json_int_t pid = json_integer_value (json_object_get (state, "MonitorPid"));
+  json_t *want = json_object_get (state, "MonitorStartTime");
+  unsigned long long start = 0;
+  char c = 0;
+
+  if (pid <= 0 || pid > INT32_MAX || sys_proc_starttime ((pid_t)pid, &start, &c) < 0)
+    return false;
+  if (c == 'Z' || c == 'X' || c == 'x') /* a killed monitor nobody reaped yet is dead */
+    return false;
+  return !json_is_integer (want) || (unsigned long long)json_integer_value (want) == start;
+}
+
+void *
+ctr_monitor_fields (pid_t pid)
+{
+  unsigned long long start = 0;
+  json_t *o = json_pack ("{s:I}", "MonitorPid", (json_int_t)pid);
+
+  if (sys_proc_starttime (pid, &start, NULL) == 0)
+    json_object_set_new (o, "MonitorStartTime", json_integer ((json_int_t)start));
+  return o;
 }
 
 int

@@ -8,7 +8,9 @@
  *                                                    Name, Created, Config, HostConfig ...)
  *   <storage-root>/containers/<id>/state.json       the monitor's record: Status, Pid,
  *                                                    ExitCode, StartedAt, FinishedAt,
- *                                                    MonitorPid (written atomically)
+ *                                                    MonitorPid, MonitorStartTime (its
+ *                                                    /proc/PID/stat start time; written
+ *                                                    atomically)
  *   <storage-root>/containers/<id>/bundle/          the OCI bundle (overlay rootfs, config.json)
  *   <storage-root>/containers/<id>/log.json         json-lines: {"log","stream","time"}
  *   <storage-root>/containers/<id>/{hosts,resolv.conf,hostname}   bound into the container
@@ -22,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "core/err.h"
 #include "core/store.h"
 
@@ -118,6 +121,15 @@ struct ctr_view
   int64_t started, finished; /* unix seconds, 0 when never */
   long pid;
 };
+
+/* Is the monitor state.json names (MonitorPid) still that process: there, not a zombie,
+ * and with the start time it recorded (MonitorStartTime), so a process that took a dead
+ * monitor's pid is not believed.  A record of an older focker has no start time: the pid
+ * alone is believed then. */
+bool ctr_monitor_alive (void *state);
+/* The fields a monitor records about itself, `pid` (MonitorPid, MonitorStartTime): a json_t
+ * object for ctr_update_state. */
+void *ctr_monitor_fields (pid_t pid);
 
 /* The status of a record: state.json, checked against the monitor and runtime liveness
  * (monitor_alive: is its monitor process still there; runtime_running: does the runtime

@@ -31,10 +31,7 @@ ctr_net_check (const struct ctr_opts *o, struct focker_err **err)
       int r = net_publish_parse (&p, o->publish[i], err);
       if (r < 0)
         return focker_err_prefix (err, "-p");
-      /* host: parsed, then discarded (docker warns and runs; the CLI warns) */
-      if (strcmp (mode, "none") == 0)
-        return focker_fail (err, -EINVAL, "-p %s: published ports need --network bridge, not %s",
-                            o->publish[i], mode);
+      /* host and none: parsed, then discarded (docker runs; the CLI warns) */
     }
   if (bridge && o->run_root == NULL)
     return focker_fail (err, -EINVAL,

@@ -494,19 +494,28 @@ exec_run_release (struct exec_run *x)
   x->state_json = NULL;
 }
 
-/* docker's -u: the ids come from the container's own /etc/passwd and /etc/group, read
- * through its root as the host sees it (the state's rootfs), never the host's files. */
+/* docker's -u: the ids come from the container's own /etc/passwd and /etc/group, read as the
+ * container sees them: through its init's root, /proc/PID/root, which is the root of the
+ * init's mount namespace (a volume bound over /etc/passwd is there, and nowhere in the
+ * state's rootfs path), never the host's files.  The files are then opened below that root
+ * with RESOLVE_IN_ROOT (user_resolve), so no symlink in the container leads out of it.  The
+ * init's start time is compared after the open: the root was its own, not that of a
+ * process that took its pid. */
 static int
 exec_resolve_user (struct spec_process *p, const char *spec, const struct container_state *st,
                    struct focker_err **err)
 {
   _cleanup_close_ int rootfd = -1;
   struct user_ids ids;
+  char path[64];
   int r;
 
-  rootfd = sys_openat (AT_FDCWD, st->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-  if (rootfd < 0)
-    return focker_fail (err, rootfd, "open the container's root %s", st->rootfs);
+  snprintf (path, sizeof path, "/proc/%d/root", (int)st->pid);
+  rootfd = sys_openat (AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (rootfd < 0 && rootfd != -ENOENT && rootfd != -ESRCH)
+    return focker_fail (err, rootfd, "open the container's root %s", path);
+  if (rootfd < 0 || !state_init_alive (st))
+    return focker_fail (err, -ESRCH, "container %s is not running: its init exited", st->id);
   r = user_resolve (&ids, spec, rootfd, err);
   if (r < 0)
     return r;

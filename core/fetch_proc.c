@@ -63,7 +63,8 @@ struct proc_transport
 struct child_args
 {
   const char *helper;
-  int fds[5]; /* what becomes fd 0..4 in the child, -1 for none */
+  int fds[5];   /* what becomes fd 0..4 in the child, -1 for none */
+  pid_t parent; /* focker, as getppid() names it while it lives */
 };
 
 static int
@@ -92,9 +93,13 @@ child_main (void *arg)
           || sys_setresuid (NOBODY, NOBODY, NOBODY) < 0))
     return 126;
   /* after the uid change, which clears it: a killed focker takes its transfers with it, so
-   * nothing writes into a partial download the next pull resumes */
+   * nothing writes into a partial download the next pull resumes.  A focker that died
+   * before this point sent no signal and never will: the child was reparented, so getppid()
+   * no longer names it, and the helper goes too. */
   if (sys_prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0
       || sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return 126;
+  if (sys_getppid () != c->parent)
     return 126;
   sys_signal_default (SIGPIPE);
   sys_execve (c->helper, argv, environ);
@@ -148,7 +153,9 @@ spawn (struct proc_transport *p, bool body, int body_fd, struct spare *h, struct
     }
   /* the body comes through a pipe focker copies and hashes: the helper never holds the
    * download's fd */
-  struct child_args c = { .helper = p->helper, .fds = { in[0], out[1], 2, bp[1], body_fd } };
+  struct child_args c = { .helper = p->helper,
+                          .fds = { in[0], out[1], 2, bp[1], body_fd },
+                          .parent = sys_getpid () };
   struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = child_main, .arg = &c };
   pid_t pid = sys_clone (&ca);
   sys_close (in[0]);

@@ -1,7 +1,7 @@
 /* ipam.c: the lease file and the address allocator (see ipam.h).
  *
  * leases.json: {"subnet":"172.17.0.0/16","gateway":"172.17.0.1","leases":[{"id":ID,
- * "ip":"172.17.0.2","hostname":H,"pid":N,"complete":true,"publish":[{"hostIp":"0.0.0.0",
+ * "ip":"172.17.0.2","hostname":H,"pid":N,"pidStart":T,"complete":true,"publish":[{"hostIp":"0.0.0.0",
  * "hostPort":8080,"containerPort":80,"proto":"tcp"}]}]}.  A file that does not parse is an
  * error naming it, never silently replaced: it holds the only record of what to undo. */
 #include <errno.h>
@@ -140,6 +140,7 @@ parse_leases (struct ipam *ipam, const char *text, size_t len)
     l->id = xstrdup (id);
     l->hostname = xstrdup (host ? host : id);
     l->pid = (pid_t)json_integer_value (json_object_get (e, "pid"));
+    l->pid_start = (unsigned long long)json_integer_value (json_object_get (e, "pidStart"));
     l->complete = json_is_true (json_object_get (e, "complete"));
     if (parse_publish (l, json_object_get (e, "publish")) < 0)
       goto out;
@@ -319,8 +320,12 @@ lease_json (const struct ipam_lease *l)
         pub, json_pack ("{s:s,s:i,s:i,s:s}", "hostIp", ipv4_str (b, l->publish[i].host_ip),
                         "hostPort", (int)l->publish[i].host_port, "containerPort",
                         (int)l->publish[i].ctr_port, "proto", proto_name (l->publish[i].proto)));
-  return json_pack ("{s:s,s:s,s:s,s:i,s:b,s:o}", "id", l->id, "ip", ipv4_str (b, l->ip), "hostname",
-                    l->hostname, "pid", (int)l->pid, "complete", l->complete, "publish", pub);
+  json_t *o
+      = json_pack ("{s:s,s:s,s:s,s:i,s:b,s:o}", "id", l->id, "ip", ipv4_str (b, l->ip), "hostname",
+                   l->hostname, "pid", (int)l->pid, "complete", l->complete, "publish", pub);
+  if (l->pid_start)
+    json_object_set_new (o, "pidStart", json_integer ((json_int_t)l->pid_start));
+  return o;
 }
 
 int

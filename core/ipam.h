@@ -30,8 +30,10 @@ struct ipam_lease
   char *id;
   uint32_t ip;
   char *hostname;
-  pid_t pid;     /* the focker that made it, while !complete */
-  bool complete; /* attach finished: the rest of the network state exists */
+  pid_t pid;                    /* the focker that made it, while !complete */
+  unsigned long long pid_start; /* that focker's start time (/proc/PID/stat), against pid
+                                 * reuse; 0 in a lease file of an older focker */
+  bool complete;                /* attach finished: the rest of the network state exists */
   struct net_publish *publish;
   size_t n_publish;
 };

@@ -307,7 +307,7 @@ static int
 validate (const struct net_attach_req *req, struct focker_err **err)
 {
   if (!container_id_valid (req->id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", req->id);
+    return container_id_fail (req->id, err);
   if (req->network && strcmp (req->network, NET_DEFAULT_NAME) != 0)
     return focker_fail (err, -EINVAL, "network \"%s\": only \"%s\" exists", req->network,
                         NET_DEFAULT_NAME);
@@ -331,6 +331,8 @@ attach_steps (struct net_attach_result *res, struct undo *undo, struct ipam *ipa
                              .pid = sys_getpid (),
                              .publish = (struct net_publish *)req->publish,
                              .n_publish = req->n_publish };
+  /* with its start time: prune must not take a process that reused the pid for this one */
+  (void)sys_proc_starttime (want.pid, &want.pid_start, NULL);
   _cleanup_close_ int host = -1, nsfd = -1;
   _cleanup_free_ char *nsdir = xasprintf ("%s/.network/netns", paths->run_root);
   uint32_t ip;
@@ -382,6 +384,7 @@ attach_steps (struct net_attach_result *res, struct undo *undo, struct ipam *ipa
     return focker_fail (err, r, "apply the nf_tables rules of table ip %s", NET_TABLE);
   ipam_find (ipam, req->id)->complete = true;
   ipam_find (ipam, req->id)->pid = 0;
+  ipam_find (ipam, req->id)->pid_start = 0;
   return ipam_commit (ipam, err);
 }
 
@@ -439,7 +442,7 @@ net_detach (const struct net_paths *paths, const char *id, struct focker_err **e
   int r;
 
   if (!container_id_valid (id))
-    return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
+    return container_id_fail (id, err);
   if ((r = ipam_open (&ipam, paths->storage_root, NULL, err)) < 0)
     return r;
   r = detach_locked (ipam, paths, id, err);
@@ -449,11 +452,31 @@ net_detach (const struct net_paths *paths, const char *id, struct focker_err **e
   return r < 0 ? focker_err_prefix (err, "detach %s", id) : 0;
 }
 
+/* Is the focker that made an incomplete lease gone: exited (a zombie too), or its pid taken
+ * by another process (a different start time; a lease of an older focker has none, and its
+ * pid alone is believed)?  Only an answer of "no such process" counts, never a failed read. */
+static bool
+attacher_gone (const struct ipam_lease *l)
+{
+  unsigned long long start = 0;
+  char state = 0;
+  int r;
+
+  if (l->pid <= 0)
+    return true;
+  r = sys_proc_starttime (l->pid, &start, &state);
+  if (r == -ESRCH)
+    return true;
+  if (r < 0)
+    return false;
+  return state == 'Z' || state == 'X' || state == 'x' || (l->pid_start && start != l->pid_start);
+}
+
 static bool
 lease_stale (const struct net_paths *paths, const struct ipam_lease *l)
 {
   if (!l->complete)
-    return l->pid <= 0 || sys_kill (l->pid, 0) == -ESRCH;
+    return attacher_gone (l);
   /* only a netns file known to be gone makes a complete lease stale, never a failed stat */
   _cleanup_free_ char *ns = netns_path (paths, l->id);
   struct stat st;

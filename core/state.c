@@ -15,13 +15,25 @@ container_id_valid (const char *id)
 {
   size_t n = strlen (id);
 
-  if (n == 0 || n > STATE_ID_MAX || strcmp (id, ".") == 0 || strcmp (id, "..") == 0)
+  /* a leading '.' is the root's own: .network/, .<id>=state.json.tmp (and list skips it) */
+  if (n == 0 || n > STATE_ID_MAX || id[0] == '.')
     return false;
   for (const char *p = id; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
           || *p == '_' || *p == '.' || *p == '+' || *p == '-'))
       return false;
   return true;
+}
+
+int
+container_id_fail (const char *id, struct focker_err **err)
+{
+  if (id[0] == '.' && strcmp (id, ".") != 0 && strcmp (id, "..") != 0)
+    return focker_fail (err, -EINVAL,
+                        "invalid container id \"%s\": an id may not begin with \".\" (the "
+                        "runtime root keeps its own files under such names)",
+                        id);
+  return focker_fail (err, -EINVAL, "invalid container id \"%s\"", id);
 }
 
 int

@@ -61,8 +61,12 @@ struct state_ref
 };
 #define STATE_REF_NONE ((struct state_ref){ .rootfd = -1, .lockfd = -1 })
 
-/* Is `id` a valid container id (1-STATE_ID_MAX chars of [A-Za-z0-9_.+-], not "." or "..")? */
+/* Is `id` a valid container id (1-STATE_ID_MAX chars of [A-Za-z0-9_.+-], not beginning with
+ * '.': those names are the root's own, .network/ and temporaries)? */
 bool container_id_valid (const char *id);
+/* Fail with the reason `id` is not valid: "invalid container id \"ID\"" (and why, for a
+ * leading '.'); returns -EINVAL. */
+int container_id_fail (const char *id, struct focker_err **err);
 
 /* The name of the container's file `what` (STATE_JSON ...) in the root: "<id>=<what>". */
 char *state_name (const char *id, const char *what);

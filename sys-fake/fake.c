@@ -316,7 +316,7 @@ fake_fmt_arg (struct fake_fmt *f, int pass, char kind, uintptr_t v)
 /* ---- faults ---- */
 
 #define FAKE_UNCOUNTED                                                                             \
-  (SYS_MASK (getpid) | SYS_MASK (clock_gettime) | SYS_MASK (kernel_version)                        \
+  (SYS_MASK (getpid) | SYS_MASK (getppid) | SYS_MASK (clock_gettime) | SYS_MASK (kernel_version)   \
    | SYS_MASK (proc_starttime))
 
 void
@@ -349,6 +349,24 @@ fake_fault_fire (struct fake_kernel *k, enum sys_id id)
   return true;
 }
 
+void
+fake_on_call (struct fake_kernel *k, enum sys_id id, long n,
+              void (*fn) (struct fake_kernel *k, void *arg), void *arg)
+{
+  k->hook_id = id;
+  k->hook_countdown = n > 0 ? n : 0;
+  k->hook_fn = fn;
+  k->hook_arg = arg;
+}
+
+static void
+fake_hook_fire (struct fake_kernel *k, enum sys_id id)
+{
+  if (k->hook_countdown <= 0 || id != k->hook_id || --k->hook_countdown > 0)
+    return;
+  k->hook_fn (k, k->hook_arg);
+}
+
 /* ---- the table ---- */
 
 static void
@@ -377,6 +395,7 @@ fake_trace_call (const struct fake_call *c)
         FAKE_FMT_ARGS cargs                                                                        \
       }                                                                                            \
     memcpy (k->calls[slot].args, fmt_.s, sizeof fmt_.s);                                           \
+    fake_hook_fire (k, SYS_ID_##name);                                                             \
     inj = fake_fault_fire (k, SYS_ID_##name);                                                      \
     if (fake_self (k) == NULL)                                                                     \
       r = -ESRCH;                                                                                  \

@@ -199,6 +199,10 @@ char *fake_net_dump (struct fake_kernel *k, unsigned long ns);
  * reparented, zombie until waited for, auto-reaped when its parent is pid 1). */
 pid_t fake_spawn (struct fake_kernel *k);
 void fake_exit (struct fake_kernel *k, pid_t pid, int status);
+/* Pid reuse: a new top-level process (child of pid 1, initial namespaces, no fds) takes the
+ * pid of a process that is gone (reaped), with a later start time.  Returns pid, or -EBUSY
+ * while a process (a zombie too) still holds it. */
+pid_t fake_pid_recycle (struct fake_kernel *k, pid_t pid);
 struct fake_proc *fake_proc (struct fake_kernel *k, pid_t pid); /* NULL if none or reaped */
 pid_t fake_current_pid (struct fake_kernel *k);
 size_t fake_open_fds (struct fake_kernel *k, pid_t pid);
@@ -265,10 +269,16 @@ const struct fake_call *fake_journal_at (struct fake_kernel *k, size_t i);
 long fake_journal_find (struct fake_kernel *k, enum sys_id id, size_t from); /* index or -1 */
 
 /* Faults, SQLite test_vfs style: counting only calls whose bit is in `mask` (0: every call
- * except getpid, clock_gettime, kernel_version, proc_starttime), the nth fails with -error
+ * except getpid, getppid, clock_gettime, kernel_version, proc_starttime), the nth fails with -error
  * (either sign accepted) and no side effect (close still releases the fd); with `persist`
  * every later counted call fails too.  n <= 0 disarms. */
 void fake_fail_nth (struct fake_kernel *k, long n, bool persist, int error, sys_mask_t mask);
 long fake_faults_hit (struct fake_kernel *k);
+
+/* Run fn(k, arg) once, just before the nth call of `id` from now (by any process; in that
+ * process's context, before the call does anything): a test's way to make something happen
+ * at an exact point, such as a parent dying before its child's next call.  n <= 0 disarms. */
+void fake_on_call (struct fake_kernel *k, enum sys_id id, long n,
+                   void (*fn) (struct fake_kernel *k, void *arg), void *arg);
 
 #endif

@@ -61,6 +61,7 @@ enum fake_synth
   FS_PTMX,         /* /dev/ptmx when the VFS has none */
   FS_PROC_MISC,    /* /proc/acpi, /proc/scsi ...: empty dirs, there to be masked */
   FS_PROC_ATTRDIR, /* /proc/<pid>/attr (sarg 0) and attr/apparmor (sarg 1): LSM attributes */
+  FS_PROC_ROOTLNK, /* /proc/<pid>/root: magic link to the process's root directory */
 };
 
 struct fake_cghier; /* a cgroup hierarchy (cgroup.c) */
@@ -376,6 +377,10 @@ struct fake_kernel
   bool fault_persist;
   sys_mask_t fault_mask;
   long faults_hit;
+  enum sys_id hook_id; /* fake_on_call */
+  long hook_countdown; /* > 0 armed */
+  void (*hook_fn) (struct fake_kernel *k, void *arg);
+  void *hook_arg;
   struct fake_sched *sched;
   uint64_t now_ns;
   struct fake_buf console;

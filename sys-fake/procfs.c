@@ -4,10 +4,10 @@
  * under the caller's root (or of "proc" itself when that directory is missing) yields
  * synthetic nodes for self, thread-self, <pid> and sys; "ptmx" in "dev" under the root
  * yields a pty multiplexer when the VFS has none.  Modelled: /proc/<pid>/fd/N and
- * /proc/<pid>/ns/<type> magic links, uid_map, gid_map, setgroups (user namespace maps,
- * writable once), oom_score_adj, cgroup, and /proc/sys/... (values recorded per kernel, or
- * per network namespace for net/...).  Synthetic inodes are never linked into a directory;
- * they live until the kernel is freed like every inode. */
+ * /proc/<pid>/ns/<type> and /proc/<pid>/root magic links, uid_map, gid_map, setgroups (user
+ * namespace maps, writable once), oom_score_adj, cgroup, and /proc/sys/... (values recorded per
+ * kernel, or per network namespace for net/...).  Synthetic inodes are never linked into a
+ * directory; they live until the kernel is freed like every inode. */
 #include "sys-fake/internal.h"
 #include <dirent.h>
 
@@ -89,6 +89,8 @@ fake_proc_pid_child (struct fake_kernel *k, struct fake_inode *dir, const char *
         return fake_synth_new (k, dir, FS_PROC_NSDIR, S_IFDIR | 0511, dir->spid, 0, name);
       if (strcmp (name, "attr") == 0)
         return fake_synth_new (k, dir, FS_PROC_ATTRDIR, S_IFDIR | 0555, dir->spid, 0, name);
+      if (strcmp (name, "root") == 0)
+        return fake_synth_new (k, dir, FS_PROC_ROOTLNK, S_IFLNK | 0777, dir->spid, 0, name);
       for (size_t i = 0; i < sizeof fake_proc_files / sizeof *fake_proc_files; i++)
         if (strcmp (name, fake_proc_files[i]) == 0)
           return fake_synth_new (k, dir, FS_PROC_FILE, S_IFREG | 0644, dir->spid, 0, name);
@@ -160,7 +162,8 @@ fake_procfs_lookup (struct fake_kernel *k, struct fake_proc *p, struct fake_inod
 bool
 fake_procfs_is_magic (struct fake_inode *ino)
 {
-  return ino && (ino->synth == FS_PROC_FD || ino->synth == FS_PROC_NS);
+  return ino
+         && (ino->synth == FS_PROC_FD || ino->synth == FS_PROC_NS || ino->synth == FS_PROC_ROOTLNK);
 }
 
 static struct fake_ns *
@@ -185,6 +188,13 @@ fake_procfs_follow (struct fake_kernel *k, struct fake_inode *link, struct fake_
   if (link->synth == FS_PROC_NS)
     {
       *ns = fake_link_ns (t, link->sarg);
+      return 0;
+    }
+  if (link->synth == FS_PROC_ROOTLNK)
+    {
+      if (t->zombie) /* a zombie has no fs struct: Linux says ENOENT */
+        return -ENOENT;
+      *to = t->root;
       return 0;
     }
   f = fake_fd_get (t, link->sarg);
@@ -243,6 +253,11 @@ fake_procfs_readlink (struct fake_kernel *k, struct fake_inode *link, char **out
     {
       struct fake_ns *ns = fake_link_ns (t, link->sarg);
       *out = fake_xasprintf ("%s:[%lu]", fake_ns_names[ns->type], ns->id);
+      return 0;
+    }
+  if (link->synth == FS_PROC_ROOTLNK)
+    {
+      *out = fake_inode_path (t->root);
       return 0;
     }
   f = fake_fd_get (t, link->sarg);
@@ -473,6 +488,7 @@ fake_procfs_entries (struct fake_kernel *k, struct fake_inode *dir, char ***name
     {
       fake_entry_add (names, types, &n, fake_xstrdup ("fd"), DT_DIR);
       fake_entry_add (names, types, &n, fake_xstrdup ("ns"), DT_DIR);
+      fake_entry_add (names, types, &n, fake_xstrdup ("root"), DT_LNK);
       for (size_t i = 0; i < sizeof fake_proc_files / sizeof *fake_proc_files; i++)
         fake_entry_add (names, types, &n, fake_xstrdup (fake_proc_files[i]), DT_REG);
     }

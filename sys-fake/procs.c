@@ -1,8 +1,8 @@
 /* procs.c: processes, their lifecycle, namespaces, signals and waiting.
  *
- * Pids are global and never reused; getpid() reports the pid in the caller's own pid
- * namespace (1 for the first process of a new one); other calls take and return global
- * pids, except between processes of the same non-initial pid namespace.  A process is
+ * Pids are global and never reused (unless a test asks: fake_pid_recycle); getpid() reports the pid
+ * in the caller's own pid namespace (1 for the first process of a new one); other calls take and
+ * return global pids, except between processes of the same non-initial pid namespace.  A process is
  * alive, then a zombie until its parent waits (auto-reaped when the parent is pid 1, the
  * fake init, or gone), then reaped: hidden from every lookup but kept in memory.
  * Signals: every delivery is recorded; SIGKILL always terminates (a process still running
@@ -184,6 +184,20 @@ fake_spawn (struct fake_kernel *k)
   fake_fd_install (k, p, fake_file_ref (console), false, 0);
   fake_sched_set_main_proc (k, p);
   return p->pid;
+}
+
+pid_t
+fake_pid_recycle (struct fake_kernel *k, pid_t pid)
+{
+  struct fake_proc *p;
+
+  if (fake_proc_any (k, pid))
+    return -EBUSY;
+  p = fake_proc_new (k, NULL);
+  k->next_pid--;
+  p->pid = p->pgid = p->ns_pid = pid;
+  p->ppid = 1;
+  return pid;
 }
 
 void
@@ -449,6 +463,19 @@ pid_t
 fake_do_getpid (void)
 {
   return fake_self (fake_current_kernel)->ns_pid;
+}
+
+/* The parent's pid in the caller's pid namespace; 0 when the parent is outside it (as for
+ * the init of a new pid namespace, whose parent is in the one above). */
+pid_t
+fake_do_getppid (void)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_proc *self = fake_self (k), *parent = fake_proc_any (k, self->ppid);
+
+  if (parent == NULL || parent->ns[FAKE_NS_PID] != self->ns[FAKE_NS_PID])
+    return 0;
+  return parent->ns_pid;
 }
 
 int

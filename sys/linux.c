@@ -496,6 +496,12 @@ l_getpid (void)
   return getpid ();
 }
 
+static pid_t
+l_getppid (void)
+{
+  return getppid ();
+}
+
 /* Fields 3 (state) and 22 (starttime) of /proc/PID/stat; the command name may hold spaces
  * and parentheses, so parsing starts after the last ')'. */
 static int

@@ -170,6 +170,7 @@ struct sys_clone_args
   X (int, pidfd_open, (pid_t pid, unsigned flags), (pid, flags))                                   \
   X (int, pidfd_send_signal, (int pidfd, int sig, unsigned flags), (pidfd, sig, flags))            \
   X (pid_t, getpid, (void), ())                                                                    \
+  X (pid_t, getppid, (void), ())                                                                   \
   X (int, proc_starttime, (pid_t pid, unsigned long long *starttime, char *state),                 \
      (pid, starttime, state))                                                                      \
   X (int, sethostname, (const char *name, size_t len), (name, len))                                \

@@ -87,6 +87,8 @@ invalid container id "../bad-c1"|create --bundle B ../bad-c1
 invalid container id "bad/c1"|create --bundle B bad/c1
 invalid container id ".."|create --bundle B ..
 invalid container id "."|state .
+an id may not begin with "."|create --bundle B .bad-c1
+an id may not begin with "."|delete --force .network
 invalid container id "/bad-c1"|delete --force /bad-c1
 invalid container id "bad-c1/.."|kill bad-c1/.. KILL
 container nope does not exist|start nope

@@ -120,6 +120,27 @@ test_run_detached_interactive_keeps_stdin_open() {
   ur_nothing_left
 }
 
+# start -ai (and start -i) pass our stdin to a container created with -i, as docker's do;
+# start -a alone gives it none, and neither does -ai for a container created without -i.
+test_run_start_attach_interactive_passes_stdin() {
+  ur_init || return 1
+  local out
+  fr create -i --name sai focker/busybox sh -c 'read x; echo "got:$x"' >/dev/null || return 1
+  out=$(echo hello | fr start -ai sai) || return 1
+  assert_eq "$out" "got:hello" "start -ai" || return 1
+  out=$(echo again | fr start --attach --interactive sai) || return 1
+  assert_eq "$out" "got:again" "start --attach --interactive" || return 1
+  out=$(echo more | fr start -i sai) || return 1
+  assert_eq "$out" "got:more" "start -i" || return 1
+  out=$(echo nothing | fr start -a sai) || return 1
+  assert_eq "$out" "got:" "start -a without -i" || return 1
+  fr create --name snoi focker/busybox sh -c 'read x; echo "got:$x"' >/dev/null || return 1
+  out=$(echo hello | fr start -ai snoi) || return 1
+  assert_eq "$out" "got:" "start -ai of a container created without -i" || return 1
+  fr rm sai snoi >/dev/null || return 1
+  ur_nothing_left
+}
+
 test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
   ur_init || return 1
   fr run -d --name taken focker/busybox sleep 60 >/dev/null || return 1
@@ -139,7 +160,6 @@ test_run_bad_input_fails_with_one_line_and_leaves_nothing() {
 --cap-add CAP_FLY focker/busybox true
 --security-opt apparmor=x focker/busybox true
 --network overlay focker/busybox true
--p 8080:80 focker/busybox true
 --network host -p 80 focker/busybox true
 --network bridge -p 80 focker/busybox true
 --network bridge -p 8080:80/sctp focker/busybox true
@@ -254,6 +274,14 @@ test_run_flags_are_applied_in_the_container() {
   assert_eq "$out" "$(hostname)" || return 1
   assert_eq "$(cat "$E2E_TMP/err")" \
     "focker: warning: published ports are discarded when using host network mode" || return 1
+  # so with --network none (fr's default here): one warning line, and the container runs
+  out=$(fr run --rm -p 8080:80 focker/busybox echo ran 2>"$E2E_TMP/err") || {
+    cat "$E2E_TMP/err"
+    return 1
+  }
+  assert_eq "$out" ran || return 1
+  assert_eq "$(cat "$E2E_TMP/err")" \
+    "focker: warning: published ports (-p) are discarded with --network none" || return 1
   out=$(fr run --rm --cap-add SYS_ADMIN focker/busybox grep CapBnd /proc/self/status) || return 1
   assert_contains "$out" "00000000a82425fb" || return 1
   ur_nothing_left
@@ -352,6 +380,23 @@ test_run_exec_user_names_resolve_in_the_container() {
   out=$(fr run --rm -u nobody focker/busybox sh -c 'echo $(id -u) $(id -g)') || return 1
   assert_eq "$out" "65534 65534" "run -u NAME" || return 1
   fr rm -f users >/dev/null || return 1
+  ur_nothing_left
+}
+
+# exec -u reads the container's /etc/passwd as the container sees it: a volume bound over it
+# exists only in the container's mount namespace, not under the state's rootfs path.
+test_run_exec_user_sees_a_volume_over_etc_passwd() {
+  ur_init || return 1
+  local dir="$E2E_TMP/pwvol" out
+  mkdir -p "$dir"
+  printf 'root:x:0:0::/root:/bin/sh\nfkvol:x:4711:4712::/:/bin/sh\n' >"$dir/passwd"
+  printf 'root:x:0:\nfkvol:x:4712:\nfkvolg:x:4713:fkvol\n' >"$dir/group"
+  fr run -d --name pwvol -v "$dir/passwd:/etc/passwd:ro" -v "$dir/group:/etc/group:ro" \
+    focker/busybox sleep 100 >/dev/null || return 1
+  out=$(fr exec -u fkvol pwvol sh -c 'echo $(id -u) $(id -g) $(id -G)') || return 1
+  assert_eq "$out" "4711 4712 4712 4713" "exec -u of a user only the volume lists" || return 1
+  fr rm -f pwvol >/dev/null || return 1
+  rm -rf "$dir"
   ur_nothing_left
 }
 

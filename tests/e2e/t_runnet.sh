@@ -223,3 +223,32 @@ rn_crash() {
 test_runnet_crash_at_every_call_of_run_then_rm_force_leaves_nothing() {
   rn_sandbox rn_crash
 }
+
+# A host whose forward chain drops by default (here a table of its own in the sandbox, as
+# iptables-nft's FORWARD policy DROP makes one): published ports still answer on the host
+# itself (locally generated, never forwarded), not from another host, until the rules the
+# README gives are in the table that drops.  An accept in focker's own table would not do:
+# nf_tables ends only that chain on an accept, and the other table's drop still applies.
+rn_forward_drop() {
+  local out
+  nft -f - <<'NFT'
+table ip hostfw {
+  chain forward { type filter hook forward priority 0; policy drop; }
+}
+NFT
+  rn_web one 8080 >/dev/null
+  assert_eq "$(wget_host http://127.0.0.1:8080/)" "hello from one"
+  out=$(nsenter -t "$OTHER" -n python3 -c "import urllib.request as u; u.urlopen('http://10.99.0.1:8080/', timeout=1)" 2>&1) &&
+    { echo "    reached through a forward policy of drop"; return 1; }
+  assert_contains "$out" "timed out"
+  nft add rule ip hostfw forward iifname focker0 accept
+  nft add rule ip hostfw forward oifname focker0 accept
+  assert_eq "$(wget_other http://10.99.0.1:8080/)" "hello from one"
+  nft delete table ip hostfw
+  rn rm -f one >/dev/null
+  rn_nothing_left
+}
+
+test_runnet_forward_drop_policy_needs_the_readme_accept_rules() {
+  rn_sandbox rn_forward_drop
+}

@@ -621,8 +621,8 @@ bad_publish_is_refused_before_any_change (void **state)
   {
     const char *network, *publish, *want;
   } cases[] = {
-    { "none", "8080:80", "-p 8080:80: published ports need --network bridge, not none" },
-    { "host", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" }, /* checked, then dropped */
+    { "none", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" }, /* checked, then dropped */
+    { "host", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" },
     { "bridge", "80", "-p: publish 80: not [IP:]HOST:CTR[/tcp|udp]" },
     { "bridge", "8080:80/sctp", "protocol \"sctp\" is not tcp or udp" },
     { "bridge", "8080:70000", "port \"70000\" is not 1 to 65535" },
@@ -649,32 +649,41 @@ bad_publish_is_refused_before_any_change (void **state)
   fake_kernel_free (k);
 }
 
-/* -p with --network host: docker discards the ports (with a warning, the CLI's) and runs; the
- * host's network is left exactly as it was, no lease, no rule, no Ports in the record. */
+/* -p with --network host or none: docker discards the ports (with a warning, the CLI's) and
+ * runs; the host's network is left exactly as it was, no lease, no rule, no Ports in the
+ * record, and HostConfig keeps what was asked (as docker's inspect shows it). */
 static void
-host_network_discards_published_ports (void **state)
+host_and_none_networks_discard_published_ports (void **state)
 {
-  _cleanup_free_ char *baseline = NULL, *rec = NULL, *dump = NULL;
-  _cleanup_err_ struct focker_err *err = NULL;
-  struct store *s = NULL;
-  struct fake_kernel *k = bridge_kernel (&s, &baseline);
-  struct ctr_opts o = bridge_opts (ID1, publish_8080);
+  static const char *const modes[] = { "host", "none" };
 
   (void)state;
-  o.network = "host";
-  create_or_fail (s, &o);
-  dump = host_net (k);
-  assert_string_equal (dump, baseline);
-  assert_int_equal (n_leases (), 0);
-  rec = fx_read (STORE "/containers/" ID1 "/container.json");
-  json_t *j = json_loads (rec, 0, NULL);
-  assert_int_equal (
-      json_object_size (json_object_get (json_object_get (j, "NetworkSettings"), "Ports")), 0);
-  json_decref (j);
-  assert_int_equal (ctr_remove (s, RT, ID1, true, &err), 0);
-  assert_bridge_clean (k, baseline);
-  store_close (s);
-  fake_kernel_free (k);
+  for (size_t m = 0; m < 2; m++)
+    {
+      _cleanup_free_ char *baseline = NULL, *rec = NULL, *dump = NULL;
+      _cleanup_err_ struct focker_err *err = NULL;
+      struct store *s = NULL;
+      struct fake_kernel *k = bridge_kernel (&s, &baseline);
+      struct ctr_opts o = bridge_opts (ID1, publish_8080);
+
+      o.network = modes[m];
+      create_or_fail (s, &o);
+      dump = host_net (k);
+      assert_string_equal (dump, baseline);
+      assert_int_equal (n_leases (), 0);
+      rec = fx_read (STORE "/containers/" ID1 "/container.json");
+      json_t *j = json_loads (rec, 0, NULL);
+      assert_int_equal (
+          json_object_size (json_object_get (json_object_get (j, "NetworkSettings"), "Ports")), 0);
+      assert_true (
+          json_object_size (json_object_get (json_object_get (j, "HostConfig"), "PortBindings"))
+          > 0);
+      json_decref (j);
+      assert_int_equal (ctr_remove (s, RT, ID1, true, &err), 0);
+      assert_bridge_clean (k, baseline);
+      store_close (s);
+      fake_kernel_free (k);
+    }
 }
 
 /* What a reboot does to id: its namespace, veth and files go, leases.json stays. */
@@ -895,6 +904,38 @@ status_texts_are_dockers (void **state)
   }
 }
 
+/* The monitor named by a record is believed only while that very process lives: after it
+ * died and another process took its pid (a later start time), ps must not say "Up" (nor
+ * wait wait forever).  A record of an older focker (no MonitorStartTime) believes the pid. */
+static void
+monitor_with_a_recycled_pid_is_dead (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  pid_t mon = fake_spawn (k), me = fake_spawn (k);
+  json_t *st = ctr_monitor_fields (mon), *old;
+  struct ctr_view v;
+
+  (void)state;
+  json_object_set_new (st, "Status", json_string ("running"));
+  old = json_pack ("{s:s,s:I}", "Status", "running", "MonitorPid", (json_int_t)mon);
+  assert_true (json_is_integer (json_object_get (st, "MonitorStartTime")));
+  assert_true (ctr_monitor_alive (st));
+  assert_true (ctr_monitor_alive (old));
+  fake_exit (k, mon, 0); /* a child of pid 1: reaped at once */
+  assert_false (ctr_monitor_alive (st));
+  assert_false (ctr_monitor_alive (old));
+  assert_int_equal (fake_pid_recycle (k, mon), mon);
+  assert_false (ctr_monitor_alive (st));
+  ctr_view_from (&v, st, ctr_monitor_alive (st), false);
+  assert_int_equal (v.status, CTR_EXITED);
+  assert_int_equal (v.exit_code, -1);
+  assert_true (ctr_monitor_alive (old)); /* the pid alone cannot tell */
+  json_decref (st);
+  json_decref (old);
+  (void)me;
+  fake_kernel_free (k);
+}
+
 static void
 log_lines_round_trip (void **state)
 {
@@ -970,11 +1011,12 @@ main (void)
     cmocka_unit_test (create_and_rm_survive_every_fault),
     cmocka_unit_test (bridge_create_attaches_and_rm_detaches),
     cmocka_unit_test (bad_publish_is_refused_before_any_change),
-    cmocka_unit_test (host_network_discards_published_ports),
+    cmocka_unit_test (host_and_none_networks_discard_published_ports),
     cmocka_unit_test (bridge_create_and_rm_survive_every_fault),
     cmocka_unit_test (bridge_start_after_reboot_attaches_again),
     cmocka_unit_test (bridge_restore_survives_every_fault),
     cmocka_unit_test (status_texts_are_dockers),
+    cmocka_unit_test (monitor_with_a_recycled_pid_is_dead),
     cmocka_unit_test (log_lines_round_trip),
     cmocka_unit_test (state_updates_merge),
   };

@@ -319,6 +319,37 @@ user_spec_resolves_in_the_container (void **state)
   world_free (w);
 }
 
+/* The files are the container's as its init sees them (/proc/PID/root), not whatever the
+ * state's rootfs path holds: on Linux a volume bound over /etc/passwd exists only in the
+ * container's mount namespace.  Here the recorded rootfs is pointed at a tree without
+ * "app", which exec must not read. */
+static void
+user_spec_reads_the_init_root_not_the_state_path (void **state)
+{
+  struct fx_world *w = world_new (NULL, "", "", "");
+  struct exec_opts o = detached ();
+  char *json = fake_read_file (w->k, ROOT "/c1=state.json"), *at;
+  char *moved;
+  struct fake_proc *p;
+
+  (void)state;
+  assert_non_null (json);
+  at = strstr (json, "\"" BUNDLE "/rootfs\"");
+  assert_non_null (at);
+  *at = '\0';
+  moved = xasprintf ("%s\"/elsewhere\"%s", json, at + strlen ("\"" BUNDLE "/rootfs\""));
+  assert_int_equal (fake_write_file (w->k, ROOT "/c1=state.json", moved, 0600), 0);
+  assert_int_equal (
+      fake_write_file (w->k, "/elsewhere/etc/passwd", "root:x:0:0::/:/bin/sh\n", 0644), 0);
+  o.user_spec = "app";
+  p = fake_proc (w->k, exec_ok (w, &o));
+  assert_int_equal (p->uid, 1000);
+  assert_int_equal (p->gid, 1001);
+  free (moved);
+  free (json);
+  world_free (w);
+}
+
 static void
 process_file_replaces_the_container_process (void **state)
 {
@@ -672,6 +703,7 @@ main (void)
     cmocka_unit_test (exec_gets_the_container_confinement_seccomp_last),
     cmocka_unit_test (flags_override_the_container_process),
     cmocka_unit_test (user_spec_resolves_in_the_container),
+    cmocka_unit_test (user_spec_reads_the_init_root_not_the_state_path),
     cmocka_unit_test (process_file_replaces_the_container_process),
     cmocka_unit_test (pid_file_names_the_process),
     cmocka_unit_test (terminal_master_goes_to_the_console_socket),

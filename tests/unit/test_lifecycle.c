@@ -269,6 +269,51 @@ kill_signals_the_init (void **state)
   focker_err_free (err);
 }
 
+/* The init exits unwaited and another process takes its pid (with a later start time, as
+ * on Linux): the container reads as stopped, and neither kill (of the init, or --all) nor
+ * delete --force signals the stranger; with pidfds (6.18) and without them (5.0: kill(2)
+ * after the start-time check). */
+static void
+recycled_init_pid_is_never_signalled (void **state)
+{
+  (void)state;
+  for (int old_kernel = 0; old_kernel <= 1; old_kernel++)
+    {
+      struct fake_personality p
+          = { .major = old_kernel ? 5 : 6, .minor = old_kernel ? 0 : 18, .cgroup = FAKE_CGROUP_V2 };
+      struct fx_world *w = world_new (&p, "", "");
+      pid_t pid = create_ok (w);
+      struct container_state *st = NULL;
+      enum container_status status;
+      struct focker_err *err = NULL;
+      struct fake_proc *stranger;
+
+      fx_next_command (w);
+      assert_ok (container_start (ROOT, "c1", &err), err);
+      fx_next_command (w); /* nobody waits: the init is pid 1's, reaped when it exits */
+      fake_exit (w->k, pid, 0);
+      assert_null (fake_proc (w->k, pid));
+      assert_int_equal (fake_pid_recycle (w->k, pid), pid);
+      stranger = fake_proc (w->k, pid);
+      assert_non_null (stranger);
+      assert_ok (container_state (&st, &status, ROOT, "c1", &err), err);
+      assert_int_equal (status, STATUS_STOPPED);
+      state_free (st);
+      assert_int_equal (container_kill (ROOT, "c1", SIGTERM, false, &err), -ESRCH);
+      assert_string_equal (err->msg, "container c1 is not running");
+      focker_err_free (err);
+      err = NULL;
+      assert_int_equal (container_kill (ROOT, "c1", SIGKILL, true, &err), -ESRCH);
+      focker_err_free (err);
+      err = NULL;
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (stranger->alive);
+      assert_int_equal (stranger->n_signals, 0);
+      assert_true (fx_nothing_left (w, "c1"));
+      world_free (w);
+    }
+}
+
 static void
 bad_input_leaves_nothing (void **state)
 {
@@ -281,6 +326,21 @@ bad_input_leaves_nothing (void **state)
   assert_non_null (strstr (err->msg, "invalid container id"));
   focker_err_free (err);
   err = NULL;
+  /* dot names are the root's own (.network/ of the user face's networks, temporaries) */
+  fake_mkdir_p (w->k, ROOT "/.network", 0700);
+  for (int i = 0; i < 2; i++)
+    {
+      o.id = i ? ".network" : ".c1";
+      assert_int_equal (container_create (&o, NULL, &err), -EINVAL);
+      assert_non_null (strstr (err->msg, "an id may not begin with \".\""));
+      focker_err_free (err);
+      err = NULL;
+      assert_int_equal (container_delete (ROOT, o.id, true, &err), -EINVAL);
+      focker_err_free (err);
+      err = NULL;
+    }
+  assert_false (fake_exists (w->k, ROOT "/.c1"));
+  assert_true (fake_exists (w->k, ROOT "/.network"));
   assert_int_equal (fake_write_file (w->k, BUNDLE "/config.json", "{\"ociVersion\":", 0644), 0);
   assert_true (container_create (&opts, NULL, &err) < 0);
   assert_non_null (strstr (err->msg, "config.json"));
@@ -531,6 +591,7 @@ main (void)
     cmocka_unit_test_setup_teardown (delete_refuses_live_container_without_force, setup, teardown),
     cmocka_unit_test_setup_teardown (delete_force_on_missing_id_succeeds, setup, teardown),
     cmocka_unit_test_setup_teardown (kill_signals_the_init, setup, teardown),
+    cmocka_unit_test (recycled_init_pid_is_never_signalled),
     cmocka_unit_test_setup_teardown (bad_input_leaves_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown (missing_executable_fails_create_and_leaves_nothing, setup,
                                      teardown),

@@ -634,6 +634,54 @@ prune_cleans_after_an_attach_that_died_at_every_call (void **state)
   fx_fault_loop (FX_FAULT_PERSIST, died_attach_run, NULL);
 }
 
+static bool
+has_lease (const char *id)
+{
+  struct ipam *ipam = open_ipam (NULL);
+  bool r = ipam_find (ipam, id) != NULL;
+  ipam_close (ipam);
+  return r;
+}
+
+/* An incomplete lease belongs to the focker attaching it while that process lives: prune
+ * leaves it alone, and takes it once another process has that pid (a later start time).
+ * A lease file of an older focker (no pidStart) can only believe the pid. */
+static void
+prune_takes_an_incomplete_lease_whose_pid_was_reused (void **state)
+{
+  struct fake_kernel *k = net_kernel ();
+  pid_t me = fake_current_pid (k), attacher = fake_spawn (k);
+  unsigned long long start = 0;
+  size_t removed = 0;
+  struct focker_err *err = NULL;
+
+  (void)state;
+  assert_int_equal (fake_set_current (k, me), 0);
+  assert_int_equal (sys_proc_starttime (attacher, &start, NULL), 0);
+  for (int old_file = 0; old_file <= 1; old_file++)
+    {
+      _cleanup_free_ char *pid_start
+          = old_file ? xstrdup ("") : xasprintf (",\"pidStart\":%llu", start);
+      _cleanup_free_ char *text
+          = xasprintf ("{\"subnet\":\"172.17.0.0/16\",\"gateway\":\"172.17.0.1\","
+                       "\"leases\":[{\"id\":\"c1\",\"ip\":\"172.17.0.2\",\"hostname\":\"c1\","
+                       "\"pid\":%d%s,\"complete\":false,\"publish\":[]}]}",
+                       (int)attacher, pid_start);
+      assert_int_equal (fake_write_file (k, STORE "/net/leases.json", text, 0600), 0);
+      assert_int_equal (net_prune (&paths, &removed, &err), 0);
+      assert_true (has_lease ("c1")); /* its attacher lives */
+      if (old_file == 0)
+        {
+          fake_exit (k, attacher, 0);
+          assert_int_equal (fake_pid_recycle (k, attacher), attacher);
+        }
+      assert_int_equal (net_prune (&paths, &removed, &err), 0);
+      /* the stranger with that pid: the lease is stale, unless the file cannot tell */
+      assert_int_equal (has_lease ("c1"), old_file == 1);
+    }
+  fake_kernel_free (k);
+}
+
 /* Bad input is refused before any change: no lease file, no link, no namespace. */
 static void
 attach_refuses_bad_input_before_any_change (void **state)
@@ -812,6 +860,7 @@ main (void)
     cmocka_unit_test (detach_survives_every_fault),
     cmocka_unit_test (detach_without_nf_tables_still_removes_the_container_state),
     cmocka_unit_test (prune_cleans_after_an_attach_that_died_at_every_call),
+    cmocka_unit_test (prune_takes_an_incomplete_lease_whose_pid_was_reused),
     cmocka_unit_test (loopback_up_in_a_process_namespace_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1439,6 +1439,48 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
 }
 
 static int
+records_it_ran (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  *(bool *)arg = true;
+  return 0;
+}
+
+static void
+focker_dies (struct fake_kernel *k, void *arg)
+{
+  fake_exit (k, *(pid_t *)arg, 0);
+}
+
+/* focker dies between the helper's clone and its PR_SET_PDEATHSIG (here: just before the
+ * child's setresuid): no parent-death signal will ever come, so the helper must see that it
+ * was reparented and exit instead of running an orphaned transfer. */
+static void
+the_helper_exits_when_focker_died_before_its_death_signal (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  pid_t focker = fake_current_pid (k);
+  bool ran = false;
+
+  (void)state;
+  publish_image (f, "latest", "app", "amd64", NULL);
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", records_it_ran, &ran);
+  o.t = reg_proc_new ("/focker-fetch");
+  fake_on_call (k, SYS_ID_setresuid, 1, focker_dies, &focker);
+  assert_true (pull (s, "reg.test/lib/app", &o, &name, &err) < 0);
+  reg_proc_free (o.t);
+  assert_null (fake_proc (k, focker));
+  assert_false (ran);
+  {
+    struct fx_world w = { .k = k, .cli = focker };
+    assert_int_equal (fx_live_processes (&w), 0); /* the helper is gone too */
+  }
+  WORLD_END (k, f, s);
+}
+
+static int
 pull_helper_run (struct fx_fault *fault, void *ctx)
 {
   WORLD (k, f, s, o);
@@ -1512,6 +1554,7 @@ main (void)
     cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
     cmocka_unit_test (blobs_are_made_durable_after_the_transfers_and_before_the_name),
     cmocka_unit_test (helpers_start_ahead_and_unused_ones_are_reaped),
+    cmocka_unit_test (the_helper_exits_when_focker_died_before_its_death_signal),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
