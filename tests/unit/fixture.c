@@ -102,8 +102,8 @@ bool
 fx_no_cgroup_left (void)
 {
   static const char *const hiers[]
-      = { "",         "unified/", "cpu/",   "cpuacct/", "cpuset/", "memory/",
-          "devices/", "freezer/", "blkio/", "pids/",    "systemd/" };
+      = { "",         "unified/", "cpu/",   "cpuacct/", "cpuset/",  "memory/",
+          "devices/", "freezer/", "blkio/", "pids/",    "systemd/", "hugetlb/" };
   char path[256];
 
   for (size_t i = 0; i < sizeof hiers / sizeof *hiers; i++)

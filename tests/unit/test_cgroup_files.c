@@ -17,6 +17,10 @@
 #define MEM1 "/sys/fs/cgroup/memory/focker-c1/"
 #define CPU1 "/sys/fs/cgroup/cpu/focker-c1/"
 #define BLK1 "/sys/fs/cgroup/blkio/focker-c1/"
+#define HUGE1 "/sys/fs/cgroup/hugetlb/focker-c1/"
+#define HUGEPAGES                                                                                  \
+  "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304},"                                  \
+  "{\"pageSize\":\"1GB\",\"limit\":2147483648}]"
 
 static const char *const config_fmt
     = "{\"ociVersion\":\"1.0.2\","
@@ -39,6 +43,7 @@ struct resources_case
   const char *resources; /* the members of linux.resources */
   const char *error;     /* a substring of the one-line error, or NULL: create succeeds */
   struct file_want want[5];
+  bool v1_hugetlb; /* the host binds hugetlb to a v1 hierarchy (fake_personality) */
 };
 
 static const struct resources_case cases[] = {
@@ -162,6 +167,19 @@ static const struct resources_case cases[] = {
     { { "/sys/fs/cgroup/pids/focker-c1/pids.max", "7" } } },
   { FAKE_CGROUP_V1, "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}]",
     "hugepageLimits: this host has no hugetlb controller" },
+  /* a v1 hugetlb hierarchy: <size>.limit_in_bytes, in bytes; on a hybrid host too (v1 first) */
+  { FAKE_CGROUP_V1,
+    HUGEPAGES,
+    NULL,
+    { { HUGE1 "hugetlb.2MB.limit_in_bytes", "4194304" },
+      { HUGE1 "hugetlb.1GB.limit_in_bytes", "2147483648" } },
+    true },
+  { FAKE_CGROUP_HYBRID,
+    HUGEPAGES,
+    NULL,
+    { { HUGE1 "hugetlb.2MB.limit_in_bytes", "4194304" },
+      { HUGE1 "hugetlb.1GB.limit_in_bytes", "2147483648" } },
+    true },
   { FAKE_CGROUP_V1, "\"unified\":{\"memory.high\":\"1000\"}",
     "unified: this host has no cgroup v2 hierarchy" },
   { FAKE_CGROUP_V1, "\"network\":{\"classID\":1048577}",
@@ -169,9 +187,9 @@ static const struct resources_case cases[] = {
 };
 
 static void
-world_init (struct fx_world *w, enum fake_cgroup_mode mode, const char *resources)
+world_init (struct fx_world *w, enum fake_cgroup_mode mode, bool v1_hugetlb, const char *resources)
 {
-  struct fake_personality p = { .major = 6, .minor = 18, .cgroup = mode };
+  struct fake_personality p = { .major = 6, .minor = 18, .cgroup = mode, .v1_hugetlb = v1_hugetlb };
   char config[4096];
 
   snprintf (config, sizeof config, config_fmt, resources);
@@ -189,7 +207,7 @@ each_field_lands_in_its_file (void **state)
       struct fx_world w;
       int r;
 
-      world_init (&w, c->mode, c->resources);
+      world_init (&w, c->mode, c->v1_hugetlb, c->resources);
       r = container_create (&opts, NULL, &err);
       if (c->error)
         {
@@ -257,7 +275,10 @@ static const struct
 {
   enum fake_cgroup_mode mode;
   const char *resources;
-} every_run[] = { { FAKE_CGROUP_V1, every_v1 }, { FAKE_CGROUP_V2, every_v2 } };
+  bool v1_hugetlb;
+} every_run[] = { { FAKE_CGROUP_V1, every_v1, false },
+                  { FAKE_CGROUP_V2, every_v2, false },
+                  { FAKE_CGROUP_V1, HUGEPAGES, true } };
 
 static int
 failed_write_run (struct fx_fault *f, void *ctx)
@@ -266,7 +287,7 @@ failed_write_run (struct fx_fault *f, void *ctx)
   struct fx_world w;
   int r;
 
-  world_init (&w, every_run[i].mode, every_run[i].resources);
+  world_init (&w, every_run[i].mode, every_run[i].v1_hugetlb, every_run[i].resources);
   r = fx_create_fault_run (f, &w, &opts);
   fx_world_fini (&w);
   return r;
@@ -276,7 +297,7 @@ static void
 every_failed_write_leaves_nothing (void **state)
 {
   (void)state;
-  for (size_t i = 0; i < 2; i++)
+  for (size_t i = 0; i < sizeof every_run / sizeof *every_run; i++)
     fx_fault_loop_calls (FX_FAULT_ONCE, EINVAL, SYS_MASK (write), failed_write_run, &i);
 }
 
