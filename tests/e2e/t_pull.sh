@@ -83,6 +83,19 @@ wait_http() {
   return 1
 }
 
+# run_pulled IMAGE ID SCRIPT: IMAGE bundled in $PD/b, `sh -c SCRIPT` run there as container
+# ID, the bundle removed (also when the run fails); prints the container's output.
+run_pulled() {
+  local out rc=0
+  fkp bundle "$1" "$PD/b" >/dev/null || return 1
+  RUN_SCRIPT=$3 edit_config "$PD/b" \
+    "c['process']['args'] = ['sh', '-c', __import__('os').environ['RUN_SCRIPT']]"
+  out=$(fkp run --bundle "$PD/b" "$2") || rc=1
+  fkp unbundle "$PD/b" || rc=1
+  printf '%s\n' "$out"
+  return $rc
+}
+
 # nothing_pulled: no temporary and no blob in the store.
 nothing_pulled() {
   local left
@@ -100,10 +113,7 @@ test_pull_push_round_trip_then_run() {
   fkp rmi focker/busybox >/dev/null && fkp gc >/dev/null || return 1
   out=$(fkp pull "$REG/focker/busybox:1" 2>"$PD/err") || { cat "$PD/err"; return 1; }
   assert_contains "$(cat "$PD/err")" "pulled $REG/focker/busybox:1" || return 1
-  fkp bundle "$REG/focker/busybox:1" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'echo hello from a pulled image']"
-  out=$(fkp run --bundle "$PD/b" pulled1) || return 1
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$REG/focker/busybox:1" pulled1 'echo hello from a pulled image') || return 1
   assert_eq "$out" "hello from a pulled image" || return 1
   # again: every blob is there, nothing fetched
   out=$(fkp pull "$REG/focker/busybox:1" 2>&1 >/dev/null) || return 1
@@ -196,10 +206,7 @@ assert names.count(sys.argv[2]) == 1, names' "$STORE/index.json" "$ref" || retur
   out=$(fkp gc) || return 1
   assert_contains "$out" "removed 0 blobs, 0 layers" || return 1
   assert_eq "$(store_snapshot | grep -v '^locks/pull-')" "$(grep -v '^locks/pull-' "$PD/before-gc")" "(gc changed the store)" || return 1
-  fkp bundle "$ref" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'cat /etc/one']"
-  out=$(fkp run --bundle "$PD/b" pullfour1) || { fkp unbundle "$PD/b"; return 1; }
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$ref" pullfour1 'cat /etc/one') || return 1
   assert_eq "$out" "one" || return 1
 }
 
@@ -386,11 +393,8 @@ test_pull_and_push_interoperate_with_skopeo() {
   skopeo --insecure-policy copy -q --dest-tls-verify=false "oci-archive:$PD/small.oci.tar" \
     "docker://$REG/sk/small:1" || return 1
   fkp pull -q "$REG/sk/small:1" >/dev/null || return 1
-  fkp bundle "$REG/sk/small:1" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'echo skopeo']"
   local out
-  out=$(fkp run --bundle "$PD/b" sk1) || return 1
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$REG/sk/small:1" sk1 'echo skopeo') || return 1
   assert_eq "$out" "skopeo" || return 1
   # focker pushes, skopeo reads it back whole
   fkp push -q small "$REG/fk/small:2" >/dev/null || return 1
@@ -426,11 +430,8 @@ test_pull_from_a_local_tls_registry() {
   nothing_pulled || return 1
   assert_eq "$(fkp images -q)" "" "(images after the refused pull)" || return 1
   fkp pull -q --tls-verify=false "$REG/tls/small:1" >/dev/null || return 1
-  fkp bundle "$REG/tls/small:1" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'echo over tls']"
   local out
-  out=$(fkp run --bundle "$PD/b" tls1) || { fkp unbundle "$PD/b"; return 1; }
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$REG/tls/small:1" tls1 'echo over tls') || return 1
   assert_eq "$out" "over tls" || return 1
 }
 
@@ -586,10 +587,7 @@ test_crash_at_every_call_of_pull_leaves_the_prior_or_the_pulled_store() {
   pull_crash_sweep "$PULL_CRASH_CALLS" 1 || return 1
   pull_crash_sweep "" "${PULL_CRASH_STEP:-40}" || return 1
   fkp pull -q "$PREF" >/dev/null || return 1
-  fkp bundle "$PREF" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'cat /etc/one /etc/d/two']"
   local out
-  out=$(fkp run --bundle "$PD/b" pullcrash1) || { fkp unbundle "$PD/b"; return 1; }
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$PREF" pullcrash1 'cat /etc/one /etc/d/two') || return 1
   assert_eq "$(echo $out)" "one two" || return 1
 }
