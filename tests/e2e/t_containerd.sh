@@ -167,6 +167,10 @@ ctd_left() {
   [ -n "$(find /sys/fs/cgroup -maxdepth 2 -name "$CTD_NS" 2>/dev/null)" ] && left="$left cgroups"
   [ -n "$(ctr_ task ls -q 2>/dev/null)" ] && left="$left tasks"
   [ -n "$(ctr_ container ls -q 2>/dev/null)" ] && left="$left containers"
+  for _ in $(seq 20); do # a shim exits just after the delete it answered
+    [ -z "$(ctd_shims)" ] && break
+    sleep 0.1
+  done
   [ -n "$(ctd_shims)" ] && left="$left shims"
   [ -n "$(ls -A "$CTD_DIR/fifo" 2>/dev/null)" ] && left="$left fifos"
   [ -z "$left" ] || echo "    containerd left:$left"
