@@ -101,8 +101,9 @@ int fx_create_fault_run (struct fx_fault *f, struct fx_world *w, const struct cr
  * sequence in the failure message. */
 void fx_delete_clean (struct fx_fault *f, struct fx_world *w, const char *id, const char *what);
 
-/* The same for `delete --force` of id (under FX_ROOT), created by the caller: run as the
- * next command with the fault armed; one that failed must succeed when repeated. */
+/* fx_create_fault_run's counterpart for `delete --force` of id (under FX_ROOT), created by
+ * the caller: run as the next command with the fault armed; one that failed must succeed
+ * when repeated (fx_delete_clean). */
 int fx_delete_fault_run (struct fx_fault *f, struct fx_world *w, const char *id);
 
 /* Fails the test with err's message and the end of k's journal (k may be NULL) when `call`
