@@ -30,6 +30,7 @@ struct fake_cghier
 static const char fake_v2_controllers[] = "cpuset cpu io memory hugetlb pids rdma misc";
 /* hybrid: a controller bound to a v1 hierarchy is not available in cgroup2 */
 static const char fake_hybrid_v2_controllers[] = "hugetlb rdma misc";
+static const char fake_hybrid_v1_hugetlb_v2_controllers[] = "rdma misc";
 
 struct fake_cgfile
 {
@@ -119,6 +120,10 @@ static const struct fake_cgfile fake_v1_files[] = {
   { "blkio", "blkio.throttle.write_iops_device", "" },
   { "pids", "pids.max", "max\n" },
   { "pids", "pids.current", "0\n" },
+  { "hugetlb", "hugetlb.2MB.limit_in_bytes", FAKE_V1_UNLIMITED },
+  { "hugetlb", "hugetlb.1GB.limit_in_bytes", FAKE_V1_UNLIMITED },
+  { "hugetlb", "hugetlb.2MB.usage_in_bytes", "0\n" },
+  { "hugetlb", "hugetlb.1GB.usage_in_bytes", "0\n" },
 };
 
 static const char *const fake_v1_hiers[]
@@ -224,6 +229,20 @@ fake_cg_is_root (const struct fake_inode *ino)
   return ino->cgh && ino->cgh->root == ino;
 }
 
+/* A v1 hierarchy of controller `c` at /sys/fs/cgroup/<c>, mounted. */
+static void
+fake_cg_v1_hier_add (struct fake_kernel *k, const char *c)
+{
+  char *path = fake_xasprintf ("/sys/fs/cgroup/%s", c);
+  bool systemd = strcmp (c, "systemd") == 0;
+  unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME;
+
+  fake_cg_hier_new (k, path, false, systemd ? "name=systemd" : c);
+  fake_mount_add (k, k->init_ns[FAKE_NS_MNT], "cgroup", path, "cgroup", fl,
+                  systemd ? "xattr,name=systemd" : c);
+  free (path);
+}
+
 void
 fake_cgroup_seed (struct fake_kernel *k)
 {
@@ -241,15 +260,9 @@ fake_cgroup_seed (struct fake_kernel *k)
   fake_mount_add (k, mnt, "tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   "mode=755");
   for (size_t i = 0; i < sizeof fake_v1_hiers / sizeof *fake_v1_hiers; i++)
-    {
-      const char *c = fake_v1_hiers[i];
-      char *path = fake_xasprintf ("/sys/fs/cgroup/%s", c);
-      bool systemd = strcmp (c, "systemd") == 0;
-
-      fake_cg_hier_new (k, path, false, systemd ? "name=systemd" : c);
-      fake_mount_add (k, mnt, "cgroup", path, "cgroup", fl, systemd ? "xattr,name=systemd" : c);
-      free (path);
-    }
+    fake_cg_v1_hier_add (k, fake_v1_hiers[i]);
+  if (k->pers.v1_hugetlb)
+    fake_cg_v1_hier_add (k, "hugetlb");
   if (k->pers.cgroup == FAKE_CGROUP_HYBRID)
     {
       fake_cg_hier_new (k, "/sys/fs/cgroup/unified", true, "");
@@ -359,8 +372,12 @@ fake_cg_available (struct fake_inode *dir)
   if (dir == dir->cgh->root && !dir->cgh->v2)
     return dir->cgh->name;
   if (dir == dir->cgh->root)
-    return fake_current_kernel->pers.cgroup == FAKE_CGROUP_HYBRID ? fake_hybrid_v2_controllers
-                                                                  : fake_v2_controllers;
+    {
+      const struct fake_personality *p = &fake_current_kernel->pers;
+      if (p->cgroup != FAKE_CGROUP_HYBRID)
+        return fake_v2_controllers;
+      return p->v1_hugetlb ? fake_hybrid_v1_hugetlb_v2_controllers : fake_hybrid_v2_controllers;
+    }
   return dir->parent && dir->parent->cg_subtree ? dir->parent->cg_subtree : "";
 }
 

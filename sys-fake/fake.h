@@ -42,6 +42,7 @@ struct fake_personality
   int major, minor;
   enum fake_cgroup_mode cgroup;
   bool root_is_ramfs; /* the root mount is the initial rootfs: pivot_root fails EINVAL */
+  bool v1_hugetlb;    /* v1 and hybrid: hugetlb is a v1 hierarchy (not in cgroup2) */
 };
 
 enum fake_ns_type

@@ -9,13 +9,12 @@
 bad_expect() {
   local expect=$1 rc lines
   shift
-  local before_root before_mounts before_cgroups cgpat
+  local before_root before_mounts before_cgroups
   before_root=$(ls -A "$ROOT" 2>/dev/null)
   before_mounts=$(host_mounts)
   # this run's cgroups (a live container of the calling test has its own: compared, not
   # required to be none)
-  cgpat="$(root_parent)-*"
-  before_cgroups=$(find /sys/fs/cgroup -name "$cgpat" 2>/dev/null | sort)
+  before_cgroups=$(run_cgroups)
   "$FOCKER" --root "$ROOT" "$@" >"$E2E_TMP/bad-out" 2>"$E2E_TMP/bad-err" </dev/null
   rc=$?
   local what="focker $(echo "$*" | cut -c1-120)"
@@ -63,7 +62,7 @@ bad_expect() {
     echo "    $what: left a process: $(for p in $procs; do tr '\0' ' ' <"$p"; echo; done 2>/dev/null)"
     return 1
   fi
-  if [ "$(find /sys/fs/cgroup -name "$cgpat" 2>/dev/null | sort)" != "$before_cgroups" ]; then
+  if [ "$(run_cgroups)" != "$before_cgroups" ]; then
     echo "    $what: left a cgroup"
     return 1
   fi

@@ -1,17 +1,25 @@
 # t_containerd.sh: containerd 1.6 (Debian's) with its runc v2 shim driving focker through
 # `ctr run --runc-binary`: the path Kubernetes takes through a RuntimeClass.  Each test
 # starts its own containerd (root, state and sockets under $E2E_TMP/ctd, stopped by pid);
-# focker's state for the shim goes under $E2E_TMP too (--runc-root).  The image is a
-# busybox-static rootfs made into an OCI archive here and imported with `ctr image import`.
-# Sourced by run.sh.  Host-only in vm/ (it tests the client protocol, not the kernel).
+# focker's state for the shim goes under $E2E_TMP too (--runc-root), and so do ctr's IO
+# fifos (--fifo-dir).  The containerd namespace is this run's own (focker-e2e-<suffix of
+# $E2E_TMP>): the cgroups the shim asks for are /<namespace>/<id>, so another run of this
+# suite on the machine (same container ids) has other cgroups, and the checks look only at
+# this run's.  The image is a busybox-static rootfs made into an OCI archive here and
+# imported with `ctr image import` once per run (containerd's root, with its namespace,
+# content and snapshots, goes with $E2E_TMP).  ctd_stop runs on every test's exit, failed
+# or not.  Sourced by run.sh.  Host-only in vm/ (it tests the client protocol, not the
+# kernel).
 # shellcheck shell=bash
 
 CTD_DIR=${E2E_TMP:-/tmp}/ctd
 CTD_IMAGE=localhost/focker-e2e-busybox:latest
-CTD_NS=focker-e2e
+CTD_NS=$(printf %s "${E2E_TMP##*.}" | tr -cd 'A-Za-z0-9')
+CTD_NS=focker-e2e-${CTD_NS:-$$}
 
 ctr_() { ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" "$@"; }
-ctr_run() { ctr_ run --runc-binary "$FOCKER" --runc-root "$CTD_DIR/runc" "$@"; }
+ctr_run() { ctr_ run --fifo-dir "$CTD_DIR/fifo" --runc-binary "$FOCKER" --runc-root "$CTD_DIR/runc" "$@"; }
+ctr_exec() { ctr_ task exec --fifo-dir "$CTD_DIR/fifo" "$@"; }
 
 # ctd_archive OUT: an OCI image archive (one layer: busybox and its applet links).
 ctd_archive() {
@@ -58,7 +66,7 @@ ctd_start() {
   command -v containerd >/dev/null && command -v ctr >/dev/null ||
     { timeout 300 apt-get install -y -qq containerd >/dev/null 2>&1 && command -v ctr >/dev/null; } ||
     skip "containerd is not installed and apt-get install containerd failed"
-  mkdir -p "$CTD_DIR/root" "$CTD_DIR/s" "$CTD_DIR/runc"
+  mkdir -p "$CTD_DIR/root" "$CTD_DIR/s" "$CTD_DIR/runc" "$CTD_DIR/fifo"
   rm -rf "$CTD_DIR/state"
   cat >"$CTD_DIR/config.toml" <<EOF
 version = 2
@@ -87,31 +95,84 @@ EOF
     { echo "    ctr image import failed"; return 1; }
 }
 
-# ctd_stop: every task and container of our namespace gone, containerd stopped by pid.
+# ctd_shims: the pids of the shims (and ctr clients) of this run's containerd: those whose
+# command line names its socket (the pattern is not the path itself, so that grep does not
+# find its own command line).
+ctd_shims() {
+  grep -laE -- "${CTD_DIR//./[.]}/s/ctd[.]sock" /proc/[0-9]*/cmdline 2>/dev/null |
+    sed -n 's|^/proc/\([0-9]*\)/cmdline$|\1|p'
+}
+
+# ctd_sockets PID...: the unix sockets those processes listen on under /run/containerd (a
+# shim's ttrpc socket, which it removes itself only when it exits cleanly).
+ctd_sockets() {
+  local pid inodes=""
+  for pid in "$@"; do
+    inodes="$inodes $(ls -l "/proc/$pid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')"
+  done
+  awk -v want="$inodes" 'BEGIN { n = split(want, a, " "); for (i = 1; i <= n; i++) w[a[i]] = 1 }
+    $7 in w && $8 ~ /^\/run\/containerd\// { print $8 }' /proc/net/unix
+}
+
+# ctd_stop: everything a containerd test made is gone, whatever state the test left it in:
+# tasks and containers (with their snapshots) of our namespace, shims still running (killed
+# by pid, their sockets removed), focker's containers for the shim (delete --force: their
+# processes and cgroups), containerd itself (by pid), mounts under $CTD_DIR, cgroups of our
+# namespace, the runtime state and fifos.  What stays until the run ends is the root (the
+# imported image, in $E2E_TMP).
 ctd_stop() {
-  local c
-  for c in $(ctr_ task ls -q 2>/dev/null); do
-    ctr_ task kill -s KILL "$c" >/dev/null 2>&1
-    ctr_ task delete -f "$c" >/dev/null 2>&1
+  local c pids socks id pid
+  if [ -f "$CTD_DIR/pid" ] && kill -0 "$(cat "$CTD_DIR/pid")" 2>/dev/null; then
+    for c in $(ctr_ task ls -q 2>/dev/null); do
+      ctr_ task kill -s KILL "$c" >/dev/null 2>&1
+      ctr_ task delete -f "$c" >/dev/null 2>&1
+    done
+    for c in $(ctr_ container ls -q 2>/dev/null); do ctr_ container rm "$c" >/dev/null 2>&1; done
+  fi
+  pids=$(ctd_shims)
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    socks=$(ctd_sockets $pids)
+    for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
+    for pid in $pids; do
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
+    # shellcheck disable=SC2086
+    [ -z "$socks" ] || rm -f $socks
+  fi
+  for id in $(ls -A "$CTD_DIR/runc/$CTD_NS" 2>/dev/null); do
+    case $id in *=*) continue ;; esac
+    "$FOCKER" --root "$CTD_DIR/runc/$CTD_NS" delete --force "$id" >/dev/null 2>&1
   done
-  for c in $(ctr_ container ls -q 2>/dev/null); do ctr_ container rm "$c" >/dev/null 2>&1; done
-  [ -f "$CTD_DIR/pid" ] && kill "$(cat "$CTD_DIR/pid")" 2>/dev/null
-  for _ in $(seq 50); do
-    [ -f "$CTD_DIR/pid" ] && kill -0 "$(cat "$CTD_DIR/pid")" 2>/dev/null || break
-    sleep 0.1
-  done
-  rm -f "$CTD_DIR/pid"
+  if [ -f "$CTD_DIR/pid" ]; then
+    pid=$(cat "$CTD_DIR/pid")
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+    rm -f "$CTD_DIR/pid"
+  fi
   # the shims' mounts of the container rootfs, if a task was left half-deleted
   grep -o " $CTD_DIR/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  # cgroups of our namespace (/<namespace>/<id> in each hierarchy), deepest first
+  find /sys/fs/cgroup -maxdepth 4 -depth -type d \( -path "*/$CTD_NS" -o -path "*/$CTD_NS/*" \) \
+    -exec rmdir {} + 2>/dev/null
+  rm -rf "$CTD_DIR/state" "$CTD_DIR/fifo" "$CTD_DIR/runc"
   return 0
 }
 
-# ctd_left: focker state, cgroups or tasks of our namespace left.
+# ctd_left: focker state, cgroups, tasks, shims or fifos of our namespace left.
 ctd_left() {
   local left=""
   [ -n "$(ls -A "$CTD_DIR/runc/$CTD_NS" 2>/dev/null)" ] && left="$left focker-state"
   [ -n "$(find /sys/fs/cgroup -maxdepth 2 -name "$CTD_NS" 2>/dev/null)" ] && left="$left cgroups"
   [ -n "$(ctr_ task ls -q 2>/dev/null)" ] && left="$left tasks"
+  [ -n "$(ctr_ container ls -q 2>/dev/null)" ] && left="$left containers"
+  for _ in $(seq 20); do # a shim exits just after the delete it answered
+    [ -z "$(ctd_shims)" ] && break
+    sleep 0.1
+  done
+  [ -n "$(ctd_shims)" ] && left="$left shims"
+  [ -n "$(ls -A "$CTD_DIR/fifo" 2>/dev/null)" ] && left="$left fifos"
   [ -z "$left" ] || echo "    containerd left:$left"
   [ -z "$left" ]
 }
@@ -159,14 +220,14 @@ test_containerd_task_exec() {
   ctd_start || return 1
   local out rc
   ctr_run -d "$CTD_IMAGE" ct-e1 sleep 1000 >/dev/null 2>&1 || { echo "    run -d failed"; return 1; }
-  out=$(ctr_ task exec --exec-id e1 ct-e1 sh -c 'echo in-the-container; cat /proc/1/cmdline | tr "\0" " "' 2>&1) ||
+  out=$(ctr_exec --exec-id e1 ct-e1 sh -c 'echo in-the-container; cat /proc/1/cmdline | tr "\0" " "' 2>&1) ||
     { echo "    task exec: $out"; return 1; }
   assert_eq "$out" "in-the-container
 sleep 1000 " || return 1
-  ctr_ task exec --exec-id e2 ct-e1 sh -c 'exit 9' >/dev/null 2>&1
+  ctr_exec --exec-id e2 ct-e1 sh -c 'exit 9' >/dev/null 2>&1
   rc=$?
   assert_eq "$rc" 9 "exit status of task exec" || return 1
-  out=$(on_pty 24 80 "" ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" task exec -t --exec-id e3 ct-e1 tty)
+  out=$(on_pty 24 80 "" ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" task exec --fifo-dir "$CTD_DIR/fifo" -t --exec-id e3 ct-e1 tty)
   assert_contains "$out" /dev/pts/ || return 1
   ctr_ task kill -s KILL ct-e1 && ctr_ task delete ct-e1 >/dev/null 2>&1
   for _ in $(seq 50); do ctr_ task ls -q | grep -qx ct-e1 || break; ctr_ task delete ct-e1 >/dev/null 2>&1; sleep 0.1; done
@@ -178,7 +239,7 @@ test_containerd_tty_limits_privileged_net_host() {
   trap ctd_stop EXIT
   ctd_start || return 1
   local out cg
-  out=$(on_pty 24 80 "" ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" run -t --rm --runc-binary "$FOCKER" \
+  out=$(on_pty 24 80 "" ctr -a "$CTD_DIR/s/ctd.sock" -n "$CTD_NS" run -t --rm --fifo-dir "$CTD_DIR/fifo" --runc-binary "$FOCKER" \
     --runc-root "$CTD_DIR/runc" "$CTD_IMAGE" ct-t1 tty)
   assert_contains "$out" /dev/pts/ || return 1
   # the limits land in the container's cgroup (containerd: /<namespace>/<id>)

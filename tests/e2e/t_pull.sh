@@ -3,8 +3,9 @@
 # by pid at the end (EXIT trap, also on failure).  Push the default image and pull it back
 # and run it, pull by digest, an index with two platforms (written with curl), a missing
 # image, a pull killed half way then resumed (through a throttling proxy that logs the Range
-# asked for), htpasswd Basic auth (--creds and an auth file), and images moved by skopeo
-# both ways; and, host-only (issue 9), four pulls of one image at once and a pull killed
+# asked for), htpasswd Basic auth (--creds and an auth file), images moved by skopeo both
+# ways, and a registry that speaks only TLS (self-signed, its key under $PD/tls, removed on
+# exit); and, host-only (issue 9), four pulls of one image at once and a pull killed
 # after each of its calls that change the store.  Skipped (with the reason) where docker-registry is missing or does not answer.
 
 pull_init() {
@@ -30,6 +31,7 @@ pull_cleanup() {
   [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
   [ -n "${TOKEN_PID:-}" ] && kill "$TOKEN_PID" 2>/dev/null && wait "$TOKEN_PID" 2>/dev/null
   REG_PID="" PROXY_PID="" TOKEN_PID=""
+  [ -z "${PD:-}" ] || rm -rf "$PD/tls"
   for m in $(awk -v p="${PD:-/nonexistent}" 'index($2, p) == 1 {print $2}' /proc/self/mounts | sort -r); do
     umount -l "$m" 2>/dev/null || true
   done
@@ -42,8 +44,10 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# reg_start [htpasswd FILE | token REALM CERT]: a registry on 127.0.0.1:$PORT; REG is its host:port.
+# reg_start [htpasswd FILE | token REALM CERT | tls CERT KEY]: a registry on 127.0.0.1:$PORT
+# (speaking only TLS with `tls`); REG is its host:port.
 reg_start() {
+  local scheme=http
   PORT=$(free_port)
   REG="127.0.0.1:$PORT"
   mkdir -p "$PD/reg"
@@ -51,7 +55,12 @@ reg_start() {
     echo "version: 0.1"
     echo "log: {level: error, accesslog: {disabled: true}}"
     echo "storage: {filesystem: {rootdirectory: $PD/reg/data}, delete: {enabled: true}}"
-    echo "http: {addr: \"$REG\"}"
+    if [ "${1:-}" = tls ]; then
+      scheme=https
+      echo "http: {addr: \"$REG\", tls: {certificate: $2, key: $3}}"
+    else
+      echo "http: {addr: \"$REG\"}"
+    fi
     if [ "${1:-}" = htpasswd ]; then
       echo "auth: {htpasswd: {realm: focker-test, path: $2}}"
     elif [ "${1:-}" = token ]; then
@@ -60,18 +69,31 @@ reg_start() {
   } >"$PD/reg/config.yml"
   docker-registry serve "$PD/reg/config.yml" >"$PD/reg/log" 2>&1 &
   REG_PID=$!
-  wait_http "http://$REG/v2/" "$REG_PID" ||
+  wait_http "$scheme://$REG/v2/" "$REG_PID" ||
     skip "docker-registry does not answer on $REG: $(tail -1 "$PD/reg/log")"
 }
 
-# wait_http URL PID: up to 5 s for URL to answer, while PID lives.
+# wait_http URL PID: up to 5 s for URL to answer (any certificate), while PID lives.
 wait_http() {
   for _ in $(seq 50); do
-    curl -s -o /dev/null "$1" && return 0
+    curl -sk -o /dev/null "$1" && return 0
     kill -0 "$2" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
+}
+
+# run_pulled IMAGE ID SCRIPT: IMAGE bundled in $PD/b, `sh -c SCRIPT` run there as container
+# ID, the bundle removed (also when the run fails); prints the container's output.
+run_pulled() {
+  local out rc=0
+  fkp bundle "$1" "$PD/b" >/dev/null || return 1
+  RUN_SCRIPT=$3 edit_config "$PD/b" \
+    "c['process']['args'] = ['sh', '-c', __import__('os').environ['RUN_SCRIPT']]"
+  out=$(fkp run --bundle "$PD/b" "$2") || rc=1
+  fkp unbundle "$PD/b" || rc=1
+  printf '%s\n' "$out"
+  return $rc
 }
 
 # nothing_pulled: no temporary and no blob in the store.
@@ -91,10 +113,7 @@ test_pull_push_round_trip_then_run() {
   fkp rmi focker/busybox >/dev/null && fkp gc >/dev/null || return 1
   out=$(fkp pull "$REG/focker/busybox:1" 2>"$PD/err") || { cat "$PD/err"; return 1; }
   assert_contains "$(cat "$PD/err")" "pulled $REG/focker/busybox:1" || return 1
-  fkp bundle "$REG/focker/busybox:1" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'echo hello from a pulled image']"
-  out=$(fkp run --bundle "$PD/b" pulled1) || return 1
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$REG/focker/busybox:1" pulled1 'echo hello from a pulled image') || return 1
   assert_eq "$out" "hello from a pulled image" || return 1
   # again: every blob is there, nothing fetched
   out=$(fkp pull "$REG/focker/busybox:1" 2>&1 >/dev/null) || return 1
@@ -187,10 +206,7 @@ assert names.count(sys.argv[2]) == 1, names' "$STORE/index.json" "$ref" || retur
   out=$(fkp gc) || return 1
   assert_contains "$out" "removed 0 blobs, 0 layers" || return 1
   assert_eq "$(store_snapshot | grep -v '^locks/pull-')" "$(grep -v '^locks/pull-' "$PD/before-gc")" "(gc changed the store)" || return 1
-  fkp bundle "$ref" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'cat /etc/one']"
-  out=$(fkp run --bundle "$PD/b" pullfour1) || { fkp unbundle "$PD/b"; return 1; }
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$ref" pullfour1 'cat /etc/one') || return 1
   assert_eq "$out" "one" || return 1
 }
 
@@ -377,17 +393,46 @@ test_pull_and_push_interoperate_with_skopeo() {
   skopeo --insecure-policy copy -q --dest-tls-verify=false "oci-archive:$PD/small.oci.tar" \
     "docker://$REG/sk/small:1" || return 1
   fkp pull -q "$REG/sk/small:1" >/dev/null || return 1
-  fkp bundle "$REG/sk/small:1" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'echo skopeo']"
   local out
-  out=$(fkp run --bundle "$PD/b" sk1) || return 1
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$REG/sk/small:1" sk1 'echo skopeo') || return 1
   assert_eq "$out" "skopeo" || return 1
   # focker pushes, skopeo reads it back whole
   fkp push -q small "$REG/fk/small:2" >/dev/null || return 1
   skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$REG/fk/small:2" \
     "oci:$PD/back:small" || return 1
   [ -s "$PD/back/index.json" ] || return 1
+}
+
+# A local registry that speaks only TLS, with a self-signed certificate for 127.0.0.1 (made
+# here; curl checks that it verifies against itself): focker asks it over plain HTTP, gets
+# the 400 a TLS server answers, and goes on over https.  Without --tls-verify=false the
+# certificate is refused: one line naming the registry, nothing stored.  focker has no way
+# to trust a CA of one's own (no certs.d, no --cert-dir), so the pull that succeeds is the
+# one with --tls-verify=false; skopeo pushes with the certificate trusted (--dest-cert-dir).
+test_pull_from_a_local_tls_registry() {
+  pull_init
+  command -v openssl >/dev/null || skip "openssl is not installed"
+  command -v skopeo >/dev/null || skip "skopeo is not installed"
+  mkdir -p "$PD/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -keyout "$PD/tls/key.pem" -out "$PD/tls/ca.crt" -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 || skip "openssl cannot make a certificate"
+  reg_start tls "$PD/tls/ca.crt" "$PD/tls/key.pem"
+  curl -sf --cacert "$PD/tls/ca.crt" -o /dev/null "https://$REG/v2/" ||
+    { echo "    the registry's certificate does not verify against itself"; return 1; }
+  busybox_layer_tar "$PD/small.tar"
+  fkp import "$PD/small.tar" small >/dev/null && fkp save small -o "$PD/small.oci.tar" || return 1
+  fkp rmi small >/dev/null && fkp gc >/dev/null || return 1
+  skopeo --insecure-policy copy -q --dest-cert-dir "$PD/tls" "oci-archive:$PD/small.oci.tar" \
+    "docker://$REG/tls/small:1" || return 1
+  bad_expect "$REG" --storage-root "$STORE" pull "$REG/tls/small:1" || return 1
+  assert_contains "$(cat "$E2E_TMP/bad-err")" certificate || return 1
+  nothing_pulled || return 1
+  assert_eq "$(fkp images -q)" "" "(images after the refused pull)" || return 1
+  fkp pull -q --tls-verify=false "$REG/tls/small:1" >/dev/null || return 1
+  local out
+  out=$(run_pulled "$REG/tls/small:1" tls1 'echo over tls') || return 1
+  assert_eq "$out" "over tls" || return 1
 }
 
 # Bad command lines: one line each, nothing fetched or written (no registry needed: each is
@@ -542,10 +587,7 @@ test_crash_at_every_call_of_pull_leaves_the_prior_or_the_pulled_store() {
   pull_crash_sweep "$PULL_CRASH_CALLS" 1 || return 1
   pull_crash_sweep "" "${PULL_CRASH_STEP:-40}" || return 1
   fkp pull -q "$PREF" >/dev/null || return 1
-  fkp bundle "$PREF" "$PD/b" >/dev/null || return 1
-  edit_config "$PD/b" "c['process']['args'] = ['sh', '-c', 'cat /etc/one /etc/d/two']"
   local out
-  out=$(fkp run --bundle "$PD/b" pullcrash1) || { fkp unbundle "$PD/b"; return 1; }
-  fkp unbundle "$PD/b" || return 1
+  out=$(run_pulled "$PREF" pullcrash1 'cat /etc/one /etc/d/two') || return 1
   assert_eq "$(echo $out)" "one two" || return 1
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include "core/cleanup.h"
+#include "core/container.h"
 #include "core/digest.h"
 #include "core/fsutil.h"
 #include "core/store.h"
@@ -101,8 +102,8 @@ bool
 fx_no_cgroup_left (void)
 {
   static const char *const hiers[]
-      = { "",         "unified/", "cpu/",   "cpuacct/", "cpuset/", "memory/",
-          "devices/", "freezer/", "blkio/", "pids/",    "systemd/" };
+      = { "",         "unified/", "cpu/",   "cpuacct/", "cpuset/",  "memory/",
+          "devices/", "freezer/", "blkio/", "pids/",    "systemd/", "hugetlb/" };
   char path[256];
 
   for (size_t i = 0; i < sizeof hiers / sizeof *hiers; i++)
@@ -233,7 +234,7 @@ fx_fault_arm (struct fx_fault *f, struct fake_kernel *k)
 {
   f->k = k;
   f->armed = true;
-  fake_fail_nth (k, f->n, f->persist, EIO, 0);
+  fake_fail_nth (k, f->n, f->persist, f->error, f->mask);
 }
 
 void
@@ -245,20 +246,126 @@ fx_fault_disarm (struct fx_fault *f)
   f->armed = false;
 }
 
+void
+fx_fault_err (struct fx_fault *f, int r, struct focker_err **err)
+{
+  if (r >= 0 && *err)
+    fail_msg ("fault at call %ld (persist %d): success with an error set: %s", f->n, f->persist,
+              (*err)->msg);
+  if (r >= 0)
+    return;
+  if (*err == NULL)
+    fail_msg ("fault at call %ld (persist %d): %d without an error message", f->n, f->persist, r);
+  if ((*err)->code != r)
+    fail_msg ("fault at call %ld (persist %d): returned %d, the error says %d (%s)", f->n,
+              f->persist, r, (*err)->code, (*err)->msg);
+  if (strchr ((*err)->msg, '\n'))
+    fail_msg ("fault at call %ld (persist %d): an error of two lines: %s", f->n, f->persist,
+              (*err)->msg);
+  focker_err_free (*err);
+  *err = NULL;
+}
+
+/* Nothing of `id` left, and the current command holds only its stdio. */
+static void
+fx_assert_clean (struct fx_fault *f, struct fx_world *w, const char *id, const char *what)
+{
+  const char *left = NULL;
+
+  if (fake_open_fds (w->k, w->cli) != 3)
+    left = "an fd";
+  else if (fx_live_processes (w) != 0)
+    left = "a process";
+  else if (!fx_nothing_left (w, id))
+    left = "state or a cgroup";
+  if (left == NULL)
+    return;
+  fx_dump_journal (w->k, 30);
+  fail_msg ("fault at call %ld (persist %d): %s left %s", f->n, f->persist, what, left);
+}
+
+void
+fx_delete_clean (struct fx_fault *f, struct fx_world *w, const char *id, const char *what)
+{
+  struct focker_err *err = NULL;
+
+  fx_next_command (w);
+  FX_CHECK (w->k, container_delete (FX_ROOT, id, true, &err), err);
+  fx_assert_clean (f, w, id, what);
+}
+
+int
+fx_create_fault_run (struct fx_fault *f, struct fx_world *w, const struct create_opts *o)
+{
+  struct focker_err *err = NULL;
+  char path[256];
+  pid_t pid = 0;
+  int r;
+
+  assert_string_equal (o->root, FX_ROOT);
+  fx_fault_arm (f, w->k);
+  r = container_create (o, &pid, &err);
+  fx_fault_disarm (f);
+  fx_fault_err (f, r, &err);
+  if (fake_open_fds (w->k, w->cli) != 3)
+    fail_msg ("fault at call %ld (persist %d): create left an fd", f->n, f->persist);
+  snprintf (path, sizeof path, "%s/%s=state.json", o->root, o->id);
+  if (r >= 0
+      && (!fake_proc (w->k, pid) || !fake_proc (w->k, pid)->alive || !fake_exists (w->k, path)))
+    {
+      fx_dump_journal (w->k, 30);
+      fail_msg ("fault at call %ld was ignored but the container is not created", f->n);
+    }
+  if (r >= 0 || f->persist)
+    fx_delete_clean (f, w, o->id, "create, then delete --force,");
+  else
+    fx_assert_clean (f, w, o->id, "a failed create");
+  return r;
+}
+
+int
+fx_delete_fault_run (struct fx_fault *f, struct fx_world *w, const char *id)
+{
+  struct focker_err *err = NULL;
+  int r;
+
+  fx_next_command (w);
+  fx_fault_arm (f, w->k);
+  r = container_delete (FX_ROOT, id, true, &err);
+  fx_fault_disarm (f);
+  fx_fault_err (f, r, &err);
+  if (fake_open_fds (w->k, w->cli) != 3)
+    fail_msg ("fault at call %ld (persist %d): delete left an fd", f->n, f->persist);
+  if (r < 0)
+    fx_delete_clean (f, w, id, "a failed delete, then delete --force,");
+  else
+    fx_assert_clean (f, w, id, "delete");
+  return r;
+}
+
 long
 fx_fault_loop (enum fx_fault_mode mode, int (*body) (struct fx_fault *f, void *ctx), void *ctx)
+{
+  return fx_fault_loop_calls (mode, EIO, 0, body, ctx);
+}
+
+long
+fx_fault_loop_calls (enum fx_fault_mode mode, int error, sys_mask_t mask,
+                     int (*body) (struct fx_fault *f, void *ctx), void *ctx)
 {
   long runs = 0;
 
   for (int persist = mode == FX_FAULT_PERSIST; persist <= (mode != FX_FAULT_ONCE); persist++)
     for (long n = 1;; n++)
       {
-        struct fx_fault f = { .n = n, .persist = persist };
+        struct fx_fault f = { .n = n, .persist = persist, .error = error, .mask = mask };
         int r = body (&f, ctx);
 
         runs++;
         if (f.armed || f.k == NULL)
           fail_msg ("fault loop: run %ld did not arm and disarm its fault", n);
+        if (!f.hit && n == 1)
+          fail_msg ("fault loop: the first run reached no fault: it tests nothing");
         if (!f.hit)
           {
             if (r != 0)

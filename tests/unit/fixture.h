@@ -54,10 +54,12 @@ void fx_store_check (const char *root);
 
 /* The fault loop (SQLite's driver): `body` runs once for each n = 1, 2, ... with the nth
  * counted call of its operation failing with EIO, once (persist false) and then from the nth
- * call on (persist true), until a run does not reach its fault; that run must succeed.
+ * call on (persist true), until a run does not reach its fault; that run must succeed (and
+ * must not be the first: an operation making no counted call tests nothing).
  * The body builds its world, arms the fault (fx_fault_arm) just before the operation,
  * disarms it (fx_fault_disarm) just after, checks that nothing is left, and frees the world;
- * it returns the operation's result. */
+ * it returns the operation's result.  fx_fault_loop_calls injects another errno, or counts
+ * (and fails) only the calls in `mask` (SYS_MASK (write) | ...; 0: every call). */
 enum fx_fault_mode
 {
   FX_FAULT_ONCE_THEN_PERSIST,
@@ -68,6 +70,8 @@ struct fx_fault
 {
   long n;
   bool persist;
+  int error;       /* the failing calls return -error */
+  sys_mask_t mask; /* the calls counted; 0: all */
   bool armed, hit;
   struct fake_kernel *k;
 };
@@ -77,6 +81,30 @@ void fx_fault_disarm (struct fx_fault *f);
 /* Returns the number of runs. */
 long fx_fault_loop (enum fx_fault_mode mode, int (*body) (struct fx_fault *f, void *ctx),
                     void *ctx);
+long fx_fault_loop_calls (enum fx_fault_mode mode, int error, sys_mask_t mask,
+                          int (*body) (struct fx_fault *f, void *ctx), void *ctx);
+/* The error contract of one run: r < 0 comes with *err set, its code r and a message of one
+ * line (then freed and reset to NULL), r >= 0 with no error. */
+void fx_fault_err (struct fx_fault *f, int r, struct focker_err **err);
+
+struct create_opts;
+/* One run of a fault loop over `create` (o->root must be FX_ROOT): the create with the fault
+ * armed and the error contract (fx_fault_err); a create the fault missed made a waiting init
+ * and its state.json.  That container, and whatever a persistent fault kept create from
+ * undoing, is then removed by `delete --force` as the next command, which must succeed.
+ * Either way nothing of o->id may be left (state, cgroup, process) and neither command may
+ * keep an fd beyond its stdio.  Returns the create's result. */
+int fx_create_fault_run (struct fx_fault *f, struct fx_world *w, const struct create_opts *o);
+
+/* The next command deletes id (under FX_ROOT) with --force, which must succeed; then nothing
+ * of id may be left (state, cgroup, process) nor an fd of that command's.  `what` names the
+ * sequence in the failure message. */
+void fx_delete_clean (struct fx_fault *f, struct fx_world *w, const char *id, const char *what);
+
+/* fx_create_fault_run's counterpart for `delete --force` of id (under FX_ROOT), created by
+ * the caller: run as the next command with the fault armed; one that failed must succeed
+ * when repeated (fx_delete_clean). */
+int fx_delete_fault_run (struct fx_fault *f, struct fx_world *w, const char *id);
 
 /* Fails the test with err's message and the end of k's journal (k may be NULL) when `call`
  * returns < 0.  A macro, so the call runs before `err` is read (function arguments have no

@@ -398,6 +398,19 @@ conversions_match_runc (void **state)
   assert_int_equal (cgroup_blkio_to_io_weight (1000), 10000);
 }
 
+/* One create with a fault on the layout *ctx (fx_create_fault_run), and no device program
+ * left either. */
+static int
+create_fault_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world *w = world_new (*(const enum fake_cgroup_mode *)ctx, NULL, resources);
+  int r = fx_create_fault_run (f, w, &opts);
+
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+  return r;
+}
+
 /* Every single fault in create, on each layout: no cgroup directory is left on failure. */
 static void
 create_faults_leave_no_cgroup (void **state)
@@ -406,98 +419,36 @@ create_faults_leave_no_cgroup (void **state)
       = { FAKE_CGROUP_V2, FAKE_CGROUP_V1, FAKE_CGROUP_HYBRID };
   (void)state;
   for (size_t m = 0; m < 3; m++)
-    for (long n = 1;; n++)
-      {
-        struct fx_world *w = world_new (modes[m], NULL, resources);
-        struct focker_err *err = NULL;
-        long hits;
-        int r;
-
-        fake_fail_nth (w->k, n, false, EIO, 0);
-        r = container_create (&opts, NULL, &err);
-        hits = fake_faults_hit (w->k);
-        fake_fail_nth (w->k, 0, false, 0, 0);
-        if (r < 0)
-          {
-            assert_int_equal (err->code, r);
-            if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1") || fake_bpf_live (w->k))
-              fail_msg ("layout %zu, fault at call %ld left a cgroup, state or program (%s)", m, n,
-                        err->msg);
-            focker_err_free (err);
-          }
-        else
-          {
-            fx_next_command (w);
-            assert_ok (container_delete (ROOT, "c1", true, &err), err);
-            assert_true (no_cgroup_left (w));
-          }
-        world_free (w);
-        if (hits == 0)
-          break;
-      }
+    fx_fault_loop (FX_FAULT_ONCE, create_fault_run, (void *)&modes[m]);
 }
 
 /* Persistent faults: create cannot clean up, `delete --force` must (from the intent file). */
 static void
 persistent_create_faults_are_cleaned_by_delete_force (void **state)
 {
+  static const enum fake_cgroup_mode hybrid = FAKE_CGROUP_HYBRID;
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
-      struct focker_err *err = NULL;
-      long hits;
-      int r;
+  fx_fault_loop (FX_FAULT_PERSIST, create_fault_run, (void *)&hybrid);
+}
 
-      fake_fail_nth (w->k, n, true, EIO, 0);
-      r = container_create (&opts, NULL, &err);
-      hits = fake_faults_hit (w->k);
-      fake_fail_nth (w->k, 0, false, 0, 0);
-      if (r < 0)
-        focker_err_free (err);
-      err = NULL;
-      fx_next_command (w);
-      assert_ok (container_delete (ROOT, "c1", true, &err), err);
-      if (!no_cgroup_left (w))
-        fail_msg ("persistent fault from call %ld: delete --force left a cgroup", n);
-      world_free (w);
-      if (hits == 0)
-        break;
-    }
+static int
+delete_fault_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+  int r;
+
+  (void)ctx;
+  create_ok (w);
+  r = fx_delete_fault_run (f, w, "c1");
+  world_free (w);
+  return r;
 }
 
 static void
 delete_faults_leave_no_cgroup (void **state)
 {
   (void)state;
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
-        struct focker_err *err = NULL;
-        long hits;
-        int r;
-
-        create_ok (w);
-        fx_next_command (w);
-        fake_fail_nth (w->k, n, persist, EIO, 0);
-        r = container_delete (ROOT, "c1", true, &err);
-        hits = fake_faults_hit (w->k);
-        fake_fail_nth (w->k, 0, false, 0, 0);
-        if (r < 0)
-          {
-            assert_int_equal (err->code, r);
-            focker_err_free (err);
-            err = NULL;
-            fx_next_command (w);
-            assert_ok (container_delete (ROOT, "c1", true, &err), err);
-          }
-        if (!no_cgroup_left (w) || fake_exists (w->k, ROOT "/c1"))
-          fail_msg ("fault at call %ld (persist %d): delete left a cgroup or state", n, persist);
-        world_free (w);
-        if (hits == 0)
-          break;
-      }
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, delete_fault_run, NULL);
 }
 
 /* linux.devices: a node the config creates, allowed in the cgroup as runc does */
@@ -611,113 +562,103 @@ v2_device_program_allows_the_listed_devices_only (void **state)
 }
 
 /* update with device rules replaces the program: one attached after, never none between. */
-static void
-v2_update_replaces_the_device_program (void **state)
+static int
+v2_update_fault_run (struct fx_fault *f, void *ctx)
 {
   const char *cg = "/sys/fs/cgroup/focker-c1";
   static const char upd[]
       = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":0,\"access\":\"r\"}]}";
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
+  struct focker_err *err = NULL;
+  int r;
 
-  (void)state;
-  for (long n = 1;; n++)
+  (void)ctx;
+  create_ok (w);
+  fx_next_command (w);
+  fx_fault_arm (f, w->k);
+  r = container_update (ROOT, "c1", upd, strlen (upd), "test", &err);
+  fx_fault_disarm (f);
+  fx_fault_err (f, r, &err);
+  /* the container is never without a filter */
+  assert_true (fake_cgroup_bpf_count (w->k, cg) >= 1);
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  if (r == 0)
     {
-      struct fx_world *w = world_new (FAKE_CGROUP_V2, fuse_node, resources);
-      struct focker_err *err = NULL;
-      long hits;
-      int r;
-
-      create_ok (w);
-      fx_next_command (w);
-      fake_fail_nth (w->k, n, false, EIO, 0);
-      r = container_update (ROOT, "c1", upd, strlen (upd), "test", &err);
-      hits = fake_faults_hit (w->k);
-      fake_fail_nth (w->k, 0, false, 0, 0);
-      /* the container is never without a filter */
-      assert_true (fake_cgroup_bpf_count (w->k, cg) >= 1);
-      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
-      if (r == 0)
-        {
-          assert_int_equal (fake_cgroup_bpf_count (w->k, cg), 1);
-          assert_int_equal (fake_bpf_live (w->k), 1);
-          assert_device (w, cg, 'b', 8, 0, "r", 1);
-          assert_device (w, cg, 'b', 8, 0, "w", 0);
-          assert_device (w, cg, 'c', 1, 3, "rw", 1);
-          /* the config's linux.devices nodes stay allowed */
-          assert_device (w, cg, 'c', 10, 229, "rw", 1);
-        }
-      else
-        {
-          assert_int_equal (err->code, r);
-          focker_err_free (err);
-          err = NULL;
-          assert_device (w, cg, 'b', 8, 0, "w", 0);
-        }
-      fx_next_command (w);
-      assert_ok (container_delete (ROOT, "c1", true, &err), err);
-      assert_true (no_cgroup_left (w));
-      assert_int_equal (fake_bpf_live (w->k), 0);
-      world_free (w);
-      if (hits == 0)
-        break;
+      assert_int_equal (fake_cgroup_bpf_count (w->k, cg), 1);
+      assert_int_equal (fake_bpf_live (w->k), 1);
+      assert_device (w, cg, 'b', 8, 0, "r", 1);
+      assert_device (w, cg, 'b', 8, 0, "w", 0);
+      assert_device (w, cg, 'c', 1, 3, "rw", 1);
+      /* the config's linux.devices nodes stay allowed */
+      assert_device (w, cg, 'c', 10, 229, "rw", 1);
     }
+  else
+    assert_device (w, cg, 'b', 8, 0, "w", 0);
+  fx_delete_clean (f, w, "c1", "update, then delete");
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+  return r;
+}
+
+static void
+v2_update_replaces_the_device_program (void **state)
+{
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE, v2_update_fault_run, NULL);
 }
 
 /* cgroup v1 update with device rules: only what differs is written, allows first, so a device
  * the container keeps (null) is allowed after every single write, faults or not; the
  * resulting whitelist is what the new rules say. */
-static void
-v1_update_changes_only_what_differs (void **state)
+static int
+v1_update_fault_run (struct fx_fault *f, void *ctx)
 {
   const char *cg = "/sys/fs/cgroup/devices/focker-c1";
   static const char add[]
       = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":0,\"access\":\"r\"}]}";
   static const char swap[]
       = "{\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":1,\"access\":\"r\"}]}";
+  struct fx_world *w = world_new (FAKE_CGROUP_V1, fuse_node, resources);
+  struct focker_err *err = NULL;
+  int r;
 
-  (void)state;
-  for (long n = 1;; n++)
+  (void)ctx;
+  create_ok (w);
+  assert_device (w, cg, 'c', 1, 3, "rwm", 1);
+  assert_device (w, cg, 'b', 8, 0, "r", 0);
+  fx_next_command (w);
+  fake_cgroup_devices_watch (w->k, cg, 'c', 1, 3, "rwm");
+  fx_fault_arm (f, w->k);
+  r = container_update (ROOT, "c1", add, strlen (add), "test", &err);
+  fx_fault_disarm (f);
+  fx_fault_err (f, r, &err);
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  if (r == 0)
     {
-      struct fx_world *w = world_new (FAKE_CGROUP_V1, fuse_node, resources);
-      struct focker_err *err = NULL;
-      long hits;
-      int r;
-
-      create_ok (w);
-      assert_device (w, cg, 'c', 1, 3, "rwm", 1);
+      assert_device (w, cg, 'b', 8, 0, "r", 1);
+      assert_device (w, cg, 'b', 8, 0, "w", 0);
+      assert_device (w, cg, 'c', 10, 229, "rw", 1);
+      /* only added: nothing written to devices.deny since create's "a" */
+      assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
+      fx_next_command (w);
+      assert_ok (container_update (ROOT, "c1", swap, strlen (swap), "test", &err), err);
       assert_device (w, cg, 'b', 8, 0, "r", 0);
-      fx_next_command (w);
-      fake_cgroup_devices_watch (w->k, cg, 'c', 1, 3, "rwm");
-      fake_fail_nth (w->k, n, false, EIO, 0);
-      r = container_update (ROOT, "c1", add, strlen (add), "test", &err);
-      hits = fake_faults_hit (w->k);
-      fake_fail_nth (w->k, 0, false, 0, 0);
-      if (r < 0)
-        {
-          focker_err_free (err);
-          err = NULL;
-        }
-      else
-        {
-          assert_device (w, cg, 'b', 8, 0, "r", 1);
-          assert_device (w, cg, 'b', 8, 0, "w", 0);
-          assert_device (w, cg, 'c', 10, 229, "rw", 1);
-          /* only added: nothing written to devices.deny since create's "a" */
-          assert_file ("/sys/fs/cgroup/devices/focker-c1/devices.deny", "a");
-          fx_next_command (w);
-          assert_ok (container_update (ROOT, "c1", swap, strlen (swap), "test", &err), err);
-          assert_device (w, cg, 'b', 8, 0, "r", 0);
-          assert_device (w, cg, 'b', 8, 1, "r", 1);
-          assert_device (w, cg, 'c', 10, 229, "rw", 1);
-        }
-      if (fake_cgroup_devices_watch_lost (w->k) != 0)
-        fail_msg ("fault at call %ld: /dev/null was refused during update", n);
-      fx_next_command (w);
-      assert_ok (container_delete (ROOT, "c1", true, &err), err);
-      assert_true (no_cgroup_left (w));
-      world_free (w);
-      if (hits == 0)
-        break;
+      assert_device (w, cg, 'b', 8, 1, "r", 1);
+      assert_device (w, cg, 'c', 10, 229, "rw", 1);
     }
+  if (fake_cgroup_devices_watch_lost (w->k) != 0)
+    fail_msg ("fault at call %ld: /dev/null was refused during update", f->n);
+  fx_delete_clean (f, w, "c1", "update, then delete");
+  assert_int_equal (fake_bpf_live (w->k), 0);
+  world_free (w);
+  return r;
+}
+
+static void
+v1_update_changes_only_what_differs (void **state)
+{
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE, v1_update_fault_run, NULL);
 }
 
 /* v1 and hybrid hosts: the same rules go to the devices cgroup, linux.devices last; no
@@ -871,39 +812,34 @@ events_report_stats_and_oom_until_the_container_stops (void **state)
 }
 
 /* events --stats under every fault: an error names itself, or a line comes out; no fd left. */
+static int
+events_stats_fault_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
+  struct events_seen e = { .k = w->k };
+  struct focker_err *err = NULL;
+  int r;
+
+  (void)ctx;
+  create_ok (w);
+  fx_next_command (w);
+  fx_fault_arm (f, w->k);
+  r = container_events (ROOT, "c1", true, 1000, collect, &e, &err);
+  fx_fault_disarm (f);
+  fx_fault_err (f, r, &err);
+  assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+  assert_int_equal (e.n, r < 0 ? 0 : 1);
+  for (size_t j = 0; j < e.n; j++)
+    free (e.lines[j]);
+  world_free (w);
+  return r;
+}
+
 static void
 events_stats_survive_every_fault (void **state)
 {
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct fx_world *w = world_new (FAKE_CGROUP_V2, NULL, resources);
-      struct events_seen e = { .k = w->k };
-      struct focker_err *err = NULL;
-      long hits;
-      int r;
-
-      create_ok (w);
-      fx_next_command (w);
-      fake_fail_nth (w->k, n, false, EIO, 0);
-      r = container_events (ROOT, "c1", true, 1000, collect, &e, &err);
-      hits = fake_faults_hit (w->k);
-      fake_fail_nth (w->k, 0, false, 0, 0);
-      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
-      if (r < 0)
-        {
-          assert_int_equal (err->code, r);
-          assert_int_equal (e.n, 0);
-          focker_err_free (err);
-        }
-      else
-        assert_int_equal (e.n, 1);
-      for (size_t j = 0; j < e.n; j++)
-        free (e.lines[j]);
-      world_free (w);
-      if (hits == 0)
-        break;
-    }
+  fx_fault_loop (FX_FAULT_ONCE, events_stats_fault_run, NULL);
 }
 
 /* rdma: rdma.max on v2 (and on a v1 rdma hierarchy); a host without the controller says

@@ -638,58 +638,49 @@ bad_flags_fail_before_any_process (void **state)
 
 /* Fail each call once, then from that call on: a failed exec leaves the init alone and
  * nothing else (no process, no fd, no pid file); one the fault missed ran the process. */
+static int
+exec_fault_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world *w = world_new (NULL, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
+  struct exec_opts o = detached ();
+  struct focker_err *err = NULL;
+  int status = 0, r;
+  pid_t pid = 0;
+
+  (void)ctx;
+  o.pid_file = "/run/e.pid";
+  o.user_spec = "app";
+  fx_fault_arm (f, w->k);
+  r = container_exec (&o, NULL, &pid, &status, &err);
+  fx_fault_disarm (f);
+  fake_settle (w->k);
+  if (fake_open_fds (w->k, w->cli) != 3)
+    fail_msg ("fault at call %ld (persist %d): %zu fds left", f->n, f->persist,
+              fake_open_fds (w->k, w->cli));
+  /* with every call failing from the Nth on, even the kill of a process that already
+   * exec'd fails: only the report and the fds are promised then */
+  if (r < 0 && !f->persist && (fx_live_processes (w) != 1 || fake_exists (w->k, "/run/e.pid")))
+    {
+      fx_dump_journal (w->k, 30);
+      fail_msg ("fault at call %ld (persist %d) left %s (error: %s)", f->n, f->persist,
+                fx_live_processes (w) != 1 ? "a process" : "the pid file", err->msg);
+    }
+  fx_fault_err (f, r, &err);
+  assert_true (fake_proc (w->k, w->init)->alive);
+  if (r == 0)
+    {
+      assert_true (fake_proc (w->k, pid)->execed);
+      assert_true (fake_exists (w->k, "/run/e.pid"));
+    }
+  world_free (w);
+  return r;
+}
+
 static void
 exec_survives_every_fault (void **state)
 {
   (void)state;
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fx_world *w = world_new (NULL, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
-        struct exec_opts o = detached ();
-        struct focker_err *err = NULL;
-        int status = 0, r;
-        pid_t pid = 0;
-        long hits;
-
-        o.pid_file = "/run/e.pid";
-        o.user_spec = "app";
-        fake_fail_nth (w->k, n, persist, EIO, 0);
-        r = container_exec (&o, NULL, &pid, &status, &err);
-        hits = fake_faults_hit (w->k);
-        fake_fail_nth (w->k, 0, false, 0, 0);
-        fake_settle (w->k);
-        if (fake_open_fds (w->k, w->cli) != 3)
-          fail_msg ("fault at call %ld (persist %d): %zu fds left", n, persist,
-                    fake_open_fds (w->k, w->cli));
-        if (r < 0)
-          {
-            assert_non_null (err);
-            assert_int_equal (err->code, r);
-            /* with every call failing from the Nth on, even the kill of a process that
-             * already exec'd fails: only the report and the fds are promised then */
-            if (!persist && (fx_live_processes (w) != 1 || fake_exists (w->k, "/run/e.pid")))
-              {
-                fx_dump_journal (w->k, 30);
-                fail_msg ("fault at call %ld (persist %d) left %s (error: %s)", n, persist,
-                          fx_live_processes (w) != 1 ? "a process" : "the pid file", err->msg);
-              }
-            assert_true (fake_proc (w->k, w->init)->alive);
-            focker_err_free (err);
-          }
-        else
-          {
-            assert_null (err);
-            assert_true (fake_proc (w->k, pid)->execed);
-            assert_true (fake_exists (w->k, "/run/e.pid"));
-          }
-        world_free (w);
-        if (hits == 0)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, exec_fault_run, NULL);
 }
 
 int

@@ -221,44 +221,30 @@ missing_hook_and_failing_poststop (void **state)
 }
 
 /* Every call of a create with hooks fails in turn: nothing left, whatever failed. */
+static int
+create_with_hooks_run (struct fx_fault *f, void *ctx)
+{
+  struct hook_log log = { 0 };
+  struct fx_world w;
+  int r;
+
+  (void)ctx;
+  /* clang-format off */
+  world_init (&w,
+              "\"prestart\":[" HOOK ("prestart") "],"
+              "\"createContainer\":[" HOOK ("createContainer") "]",
+              &log);
+  /* clang-format on */
+  r = fx_create_fault_run (f, &w, &opts);
+  fx_world_fini (&w);
+  return r;
+}
+
 static void
 create_with_hooks_fault_loop (void **state)
 {
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct hook_log log = { 0 };
-      struct focker_err *err = NULL;
-      struct fx_world w;
-      long hits;
-      int r;
-
-      /* clang-format off */
-      world_init (&w,
-                  "\"prestart\":[" HOOK ("prestart") "],"
-                  "\"createContainer\":[" HOOK ("createContainer") "]",
-                  &log);
-      /* clang-format on */
-      fake_fail_nth (w.k, n, false, EIO, 0);
-      r = container_create (&opts, NULL, &err);
-      hits = fake_faults_hit (w.k);
-      fake_fail_nth (w.k, 0, false, 0, 0);
-      if (r < 0)
-        {
-          focker_err_free (err);
-          err = NULL;
-        }
-      else
-        {
-          fx_next_command (&w);
-          FX_OK (&w, container_delete (FX_ROOT, "c1", true, &err), err);
-        }
-      if (!fx_nothing_left (&w, "c1"))
-        fail_msg ("call %ld failed: something was left", n);
-      fx_world_fini (&w);
-      if (hits == 0)
-        break;
-    }
+  fx_fault_loop (FX_FAULT_ONCE, create_with_hooks_run, NULL);
 }
 
 int

@@ -365,49 +365,28 @@ missing_executable_fails_create_and_leaves_nothing (void **state)
   assert_int_equal (fx_live_processes (w), 0);
 }
 
-/* SQLite-style: fail call 1, 2, 3 ... once.  Every failure must leave nothing (no state dir,
- * no process, no fd); a run the fault did not break must have created the container. */
+/* One create with a fault (fx_create_fault_run): no fd, state, cgroup or process left after
+ * a failure, or after `delete --force` of what it made. */
+static int
+create_fault_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world *w = world_new (NULL, "", "");
+  int r;
+
+  (void)ctx;
+  r = fx_create_fault_run (f, w, &opts);
+  world_free (w);
+  return r;
+}
+
+/* SQLite-style: fail call 1, 2, 3 ... once.  Every failure must leave nothing (no state,
+ * no cgroup, no process, no fd); a run the fault did not break must have created the
+ * container. */
 static void
 create_survives_every_single_fault (void **state)
 {
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct fx_world *w = world_new (NULL, "", "");
-      struct focker_err *err = NULL;
-      pid_t pid = 0;
-      int r;
-
-      fake_fail_nth (w->k, n, false, EIO, 0);
-      r = container_create (&opts, &pid, &err);
-      fake_fail_nth (w->k, 0, false, 0, 0);
-      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
-      if (r < 0)
-        {
-          assert_non_null (err);
-          assert_int_equal (err->code, r);
-          if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
-            fail_msg ("fault at call %ld left %s (error: %s)", n,
-                      fx_live_processes (w) ? "a process" : "the state dir", err->msg);
-          focker_err_free (err);
-        }
-      else
-        {
-          assert_null (err);
-          if (!fake_proc (w->k, pid)->alive || !fake_exists (w->k, ROOT "/c1=state.json"))
-            {
-              fx_dump_journal (w->k, 30);
-              fail_msg ("fault at call %ld was ignored but the container is not created", n);
-            }
-        }
-      if (fake_faults_hit (w->k) == 0)
-        {
-          assert_int_equal (r, 0);
-          world_free (w);
-          break;
-        }
-      world_free (w);
-    }
+  fx_fault_loop (FX_FAULT_ONCE, create_fault_run, NULL);
 }
 
 /* With every call failing from the Nth on, create cannot even clean up after itself; the
@@ -417,73 +396,28 @@ static void
 create_persistent_fault_is_cleaned_by_delete_force (void **state)
 {
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct fx_world *w = world_new (NULL, "", "");
-      struct focker_err *err = NULL;
-      int r;
+  fx_fault_loop (FX_FAULT_PERSIST, create_fault_run, NULL);
+}
 
-      fake_fail_nth (w->k, n, true, EIO, 0);
-      r = container_create (&opts, NULL, &err);
-      fake_fail_nth (w->k, 0, false, 0, 0);
-      if (r < 0)
-        {
-          assert_non_null (err);
-          assert_int_equal (err->code, r);
-          focker_err_free (err);
-          err = NULL;
-        }
-      fx_next_command (w);
-      assert_ok (container_delete (ROOT, "c1", true, &err), err);
-      if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
-        fail_msg ("persistent fault from call %ld: delete --force left %s", n,
-                  fx_live_processes (w) ? "a process" : "the state dir");
-      if (fake_faults_hit (w->k) == 0)
-        {
-          world_free (w);
-          break;
-        }
-      world_free (w);
-    }
+/* A failed delete leaves no fd and can be repeated; after it nothing is left. */
+static int
+delete_fault_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world *w = world_new (NULL, "", "");
+  int r;
+
+  (void)ctx;
+  create_ok (w);
+  r = fx_delete_fault_run (f, w, "c1");
+  world_free (w);
+  return r;
 }
 
 static void
 delete_survives_every_fault (void **state)
 {
   (void)state;
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fx_world *w = world_new (NULL, "", "");
-        struct focker_err *err = NULL;
-        long hits;
-        int r;
-
-        create_ok (w);
-        fx_next_command (w);
-        fake_fail_nth (w->k, n, persist, EIO, 0);
-        r = container_delete (ROOT, "c1", true, &err);
-        hits = fake_faults_hit (w->k);
-        fake_fail_nth (w->k, 0, false, 0, 0);
-        assert_int_equal (fake_open_fds (w->k, w->cli), 3);
-        if (r < 0)
-          {
-            assert_int_equal (err->code, r);
-            focker_err_free (err);
-            err = NULL;
-            /* a failed delete can be repeated */
-            fx_next_command (w);
-            assert_ok (container_delete (ROOT, "c1", true, &err), err);
-          }
-        if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
-          fx_dump_journal (w->k, 40);
-        if (fake_exists (w->k, ROOT "/c1") || fx_live_processes (w) != 0)
-          fail_msg ("fault at call %ld (persist %d): delete left %s", n, persist,
-                    fx_live_processes (w) ? "a process" : "the state dir");
-        world_free (w);
-        if (hits == 0)
-          break;
-      }
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, delete_fault_run, NULL);
 }
 
 static void

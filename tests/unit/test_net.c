@@ -797,46 +797,40 @@ a_new_subnet_readdresses_the_bridge (void **state)
 /* --network none: the monitor raises lo in the namespace the runtime made, through
  * /proc/PID/ns/net of the container's init, by netlink from a socket made in that namespace:
  * the container's lo comes up, the host's stays as it was; every fault leaves no fd. */
+static int
+loopback_up_run (struct fx_fault *f, void *ctx)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  _cleanup_err_ struct focker_err *err = NULL;
+  pid_t init = fake_current_pid (k), cli;
+  char path[64];
+  int r;
+
+  (void)ctx;
+  assert_int_equal (sys_unshare (CLONE_NEWNET), 0);
+  cli = fake_spawn (k);
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int)init);
+  fx_fault_arm (f, k);
+  r = net_loopback_up (path, &err);
+  fx_fault_disarm (f);
+  _cleanup_free_ char *inside = fake_net_dump (k, fake_ns_id (k, init, FAKE_NS_NET));
+  _cleanup_free_ char *host = fake_net_dump (k, fake_ns_id (k, cli, FAKE_NS_NET));
+  assert_int_equal (fake_open_fds (k, cli), 3);
+  assert_null (strstr (host, "link lo loopback up"));
+  if (r < 0)
+    assert_non_null (strstr (err->msg, path));
+  else
+    assert_non_null (strstr (inside, "link lo loopback up"));
+  fx_fault_err (f, r, &err);
+  fake_kernel_free (k);
+  return r;
+}
+
 static void
 loopback_up_in_a_process_namespace_survives_every_fault (void **state)
 {
   (void)state;
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fake_kernel *k = fake_kernel_new (NULL);
-        _cleanup_err_ struct focker_err *err = NULL;
-        pid_t init = fake_current_pid (k), cli;
-        char path[64];
-        long hits;
-        int r;
-
-        assert_int_equal (sys_unshare (CLONE_NEWNET), 0);
-        cli = fake_spawn (k);
-        snprintf (path, sizeof path, "/proc/%d/ns/net", (int)init);
-        fake_fail_nth (k, n, persist, EIO, 0);
-        r = net_loopback_up (path, &err);
-        hits = fake_faults_hit (k);
-        fake_fail_nth (k, 0, false, 0, 0);
-        _cleanup_free_ char *inside = fake_net_dump (k, fake_ns_id (k, init, FAKE_NS_NET));
-        _cleanup_free_ char *host = fake_net_dump (k, fake_ns_id (k, cli, FAKE_NS_NET));
-        assert_int_equal (fake_open_fds (k, cli), 3);
-        assert_null (strstr (host, "link lo loopback up"));
-        if (r < 0)
-          {
-            assert_non_null (err);
-            assert_int_equal (err->code, r);
-            assert_non_null (strstr (err->msg, path));
-          }
-        else
-          assert_non_null (strstr (inside, "link lo loopback up"));
-        fake_kernel_free (k);
-        if (hits == 0)
-          {
-            assert_int_equal (r, 0);
-            break;
-          }
-      }
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, loopback_up_run, NULL);
 }
 
 int

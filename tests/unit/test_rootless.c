@@ -336,41 +336,26 @@ an_unprivileged_owner_may_map_only_its_own_ids (void **state)
   fx_world_fini (&w);
 }
 
+/* A rootless create with each call failing once: nothing left (no cgroup either: none is
+ * made without delegation), or the container made. */
+static int
+rootless_create_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world w;
+  int r;
+
+  (void)ctx;
+  world (&w, "", OWN_MAPS);
+  r = fx_create_fault_run (f, &w, &opts);
+  fx_world_fini (&w);
+  return r;
+}
+
 static void
 rootless_create_survives_every_single_fault (void **state)
 {
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct fx_world w;
-      struct focker_err *err = NULL;
-      pid_t pid = 0;
-      int r;
-
-      world (&w, "", OWN_MAPS);
-      fake_fail_nth (w.k, n, false, EIO, 0);
-      r = container_create (&opts, &pid, &err);
-      fake_fail_nth (w.k, 0, false, 0, 0);
-      assert_int_equal (fake_open_fds (w.k, w.cli), 3);
-      assert_true (fx_no_cgroup_left ());
-      if (r < 0)
-        {
-          assert_non_null (err);
-          assert_int_equal (err->code, r);
-          if (!fx_nothing_left (&w, "c1"))
-            fail_msg ("fault at call %ld left the state dir (error: %s)", n, err->msg);
-          focker_err_free (err);
-        }
-      else if (!fake_proc (w.k, pid)->alive || !fake_exists (w.k, FX_ROOT "/c1=state.json"))
-        fail_msg ("fault at call %ld was ignored but the container is not created", n);
-      if (fake_faults_hit (w.k) == 0)
-        {
-          assert_int_equal (r, 0);
-          fx_world_fini (&w);
-          break;
-        }
-      fx_world_fini (&w);
-    }
+  fx_fault_loop (FX_FAULT_ONCE, rootless_create_run, NULL);
 }
 
 /* list's OWNER is who owns the state (runc's), not root: the rootless caller's name from the

@@ -169,38 +169,27 @@ a_namespace_path_that_cannot_be_opened_is_named (void **state)
 }
 
 /* Every call of a create joining namespaces fails in turn: nothing is left. */
+static int
+create_joining_namespaces_run (struct fx_fault *f, void *ctx)
+{
+  struct fx_world w;
+  int r;
+
+  (void)ctx;
+  world_init (&w, ",{\"type\":\"network\",\"path\":\"/run/netns/n1\"},"
+                  "{\"type\":\"pid\",\"path\":\"/run/ns/pid\"}");
+  fake_ns_file (w.k, "/run/netns/n1", FAKE_NS_NET);
+  fake_ns_file (w.k, "/run/ns/pid", FAKE_NS_PID);
+  r = fx_create_fault_run (f, &w, &opts);
+  fx_world_fini (&w);
+  return r;
+}
+
 static void
 create_joining_namespaces_fault_loop (void **state)
 {
   (void)state;
-  for (long n = 1;; n++)
-    {
-      struct focker_err *err = NULL;
-      struct fx_world w;
-      long hits;
-      int r;
-
-      world_init (&w, ",{\"type\":\"network\",\"path\":\"/run/netns/n1\"},"
-                      "{\"type\":\"pid\",\"path\":\"/run/ns/pid\"}");
-      fake_ns_file (w.k, "/run/netns/n1", FAKE_NS_NET);
-      fake_ns_file (w.k, "/run/ns/pid", FAKE_NS_PID);
-      fake_fail_nth (w.k, n, false, EIO, 0);
-      r = container_create (&opts, NULL, &err);
-      hits = fake_faults_hit (w.k);
-      fake_fail_nth (w.k, 0, false, 0, 0);
-      focker_err_free (err);
-      err = NULL;
-      if (r >= 0)
-        {
-          fx_next_command (&w);
-          FX_OK (&w, container_delete (FX_ROOT, "c1", true, &err), err);
-        }
-      if (!fx_nothing_left (&w, "c1"))
-        fail_msg ("call %ld failed: something was left", n);
-      fx_world_fini (&w);
-      if (hits == 0)
-        break;
-    }
+  fx_fault_loop (FX_FAULT_ONCE, create_joining_namespaces_run, NULL);
 }
 
 int

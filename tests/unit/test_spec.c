@@ -5,6 +5,7 @@
  * test_spec_linux.c. */
 #include "tests/unit/spec_test.h"
 #include "sys-fake/fake.h"
+#include "tests/unit/fixture.h"
 
 static const char *const config_fixtures[] = {
   "containerd-privileged.json", "containerd-resources.json",
@@ -613,6 +614,43 @@ spec_load_reads_through_the_seam (void **state)
 }
 
 /* A document larger than the first read buffer, read with every possible fault. */
+static int
+spec_load_run (struct fx_fault *f, void *ctx)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct spec *s = NULL;
+  size_t fds;
+  int dirfd, r;
+
+  assert_int_equal (fake_mkdir_p (k, "/bundle", 0755), 0);
+  assert_int_equal (fake_write_file (k, "/bundle/config.json", ctx, 0644), 0);
+  fds = fake_open_fds (k, fake_current_pid (k));
+  dirfd = open_bundle ();
+  fx_fault_arm (f, k);
+  r = spec_load (&s, dirfd, "config.json", &err);
+  fx_fault_disarm (f);
+  sys_close (dirfd);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
+  if (f->hit)
+    {
+      assert_int_equal (r, -EIO);
+      assert_null (s);
+    }
+  else
+    {
+      assert_int_equal (r, 0);
+      assert_int_equal (strlen (json_string_value (
+                            json_object_get (json_object_get (s->json, "annotations"), "big"))),
+                        99999);
+      spec_free (s);
+      assert_true (f->n > 4); /* one openat, several reads: every one was failed once */
+    }
+  fx_fault_err (f, r, &err);
+  fake_kernel_free (k);
+  return r;
+}
+
 static void
 spec_load_survives_every_fault (void **state)
 {
@@ -626,42 +664,8 @@ spec_load_survives_every_fault (void **state)
   text = json_dumps (j, 0);
   json_decref (j);
   free (big);
-
-  for (int persist = 0; persist <= 1; persist++)
-    for (long n = 1;; n++)
-      {
-        struct fake_kernel *k = fake_kernel_new (NULL);
-        _cleanup_err_ struct focker_err *err = NULL;
-        struct spec *s = NULL;
-        size_t fds;
-        int dirfd, r;
-
-        assert_int_equal (fake_mkdir_p (k, "/bundle", 0755), 0);
-        assert_int_equal (fake_write_file (k, "/bundle/config.json", text, 0644), 0);
-        fds = fake_open_fds (k, fake_current_pid (k));
-        dirfd = open_bundle ();
-        fake_fail_nth (k, n, persist, -EIO, SYS_MASK (openat) | SYS_MASK (read));
-        r = spec_load (&s, dirfd, "config.json", &err);
-        fake_fail_nth (k, 0, false, 0, 0);
-        sys_close (dirfd);
-
-        assert_int_equal (fake_open_fds (k, fake_current_pid (k)), fds);
-        if (fake_faults_hit (k) == 0)
-          {
-            assert_int_equal (r, 0);
-            assert_int_equal (strlen (json_string_value (json_object_get (
-                                  json_object_get (s->json, "annotations"), "big"))),
-                              99999);
-            spec_free (s);
-            fake_kernel_free (k);
-            assert_true (n > 4); /* one openat, several reads: every one was failed once */
-            break;
-          }
-        assert_int_equal (r, -EIO);
-        assert_null (s);
-        assert_int_equal (err->code, -EIO);
-        fake_kernel_free (k);
-      }
+  fx_fault_loop_calls (FX_FAULT_ONCE_THEN_PERSIST, EIO, SYS_MASK (openat) | SYS_MASK (read),
+                       spec_load_run, text);
   sys = &sys_linux;
   free (text);
 }
