@@ -354,7 +354,8 @@ struct create_run
   int rootfd, lockfd;
   int pid_join_fd, pid_restore_fd;
   pid_t pid;
-  struct cgroup *cg; /* NULL on a host without cgroups */
+  struct cgroup *cg;           /* NULL on a host without cgroups */
+  struct cgroup_host *cg_host; /* as found by create_cgroup; the init uses it too */
   bool cloned_into_cgroup;
 };
 
@@ -385,6 +386,9 @@ create_run_release (struct create_run *cr)
   free (cr->rootfs);
   cgroup_free (cr->cg);
   cr->cg = NULL;
+  cgroup_host_free (cr->cg_host);
+  cr->cg_host = NULL;
+  cr->init.cgroup_host = NULL;
 }
 
 /* Open every fd the init needs, above the preserved range. */
@@ -485,16 +489,19 @@ static int
 create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *undo,
                struct focker_err **err)
 {
-  _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
+  struct cgroup_host *host;
   const struct spec_linux *l = &cr->spec->linux_;
   _cleanup_free_ char *deflt = NULL;
   bool in_userns
       = cr->init.new_user || (cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER);
   int r;
 
-  r = cgroup_host_detect (&host, err);
+  r = cgroup_host_detect (&cr->cg_host, err);
   if (r < 0)
     return r;
+  /* the init's cgroup mounts need the same layout: it runs on a copy of this memory */
+  host = cr->cg_host;
+  cr->init.cgroup_host = host;
   if (host->layout == CGROUP_LAYOUT_NONE)
     return o->systemd_cgroup ? cgroup_plan (&cr->cg, host, NULL, o->id, true, err) : 0;
   /* One level below the root of each hierarchy, as runc and crun place theirs: a shared

@@ -307,7 +307,7 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
    * before createContainer hooks (their processes inherit our cgroups), else once the root
    * is ready. */
   bool mounts_gated = c->new_cgroup || c->new_user;
-  r = rootfs_setup (s, c->bundle, c->rootfs,
+  r = rootfs_setup (s, c->bundle, c->rootfs, c->cgroup_host,
                     mounts_gated ? &(struct rootfs_cgroup_gate){ cgroup_gate, c } : NULL, err);
   if (r < 0)
     return r;

@@ -296,7 +296,8 @@ labelled_data (const char *type, const char *data, const char *label)
 
 static int
 mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const char *label,
-           const char *cgroup_self, bool cgroup_host_view, struct focker_err **err)
+           const char *cgroup_self, bool cgroup_host_view, const struct cgroup_host *host,
+           struct focker_err **err)
 {
   _cleanup_free_ char *source = NULL, *target = NULL, *data = NULL;
   _cleanup_close_ int fd = -1;
@@ -345,7 +346,7 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const cha
       if (type == NULL)
         return focker_fail (err, -EINVAL, "mount %s: no type given", m->destination);
       if (strcmp (type, "cgroup") == 0)
-        return rootfs_mount_cgroup (rootfd, target, m, cgroup_self, cgroup_host_view, err);
+        return rootfs_mount_cgroup (rootfd, target, m, cgroup_self, cgroup_host_view, host, err);
       data = labelled_data (type, m->data, label);
       r = sys_mount (source, target, type, flags & ~(MS_REC | MS_BIND), data);
       if (r == -EPERM && strcmp (type, "sysfs") == 0)
@@ -401,10 +402,12 @@ cgroup_reopen (void *ctx, char **target)
  * new mount is rooted at the container's own cgroup. */
 int
 rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                     const char *cgroup_self, bool host_view, struct focker_err **err)
+                     const char *cgroup_self, bool host_view, const struct cgroup_host *host,
+                     struct focker_err **err)
 {
   struct cgroup_reopen c = { .rootfd = rootfd, .dest = m->destination, .fd = -1 };
-  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, cgroup_self, host_view, err);
+  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, cgroup_self, host_view, host,
+                                  err);
 
   if (c.fd >= 0)
     sys_close (c.fd);
@@ -550,7 +553,8 @@ is_cgroup_mount (const struct spec_mount *m)
 
 int
 rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
-              const struct rootfs_cgroup_gate *gate, struct focker_err **err)
+              const struct cgroup_host *host, const struct rootfs_cgroup_gate *gate,
+              struct focker_err **err)
 {
   unsigned long prop = s->has_linux && s->linux_.rootfs_propagation_flags
                            ? s->linux_.rootfs_propagation_flags
@@ -596,7 +600,7 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
         }
       if (i == s->n_mounts)
         break;
-      r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, host_view, err);
+      r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, host_view, host, err);
       if (r < 0)
         return r;
     }
