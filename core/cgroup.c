@@ -466,11 +466,23 @@ leaf_busy (const struct cgroup *cg, const char *path)
   return false;
 }
 
+static bool
+planned_to_create (const struct cgroup *cg, const char *path)
+{
+  for (size_t i = 0; i < cg->n_created; i++)
+    if (strcmp (cg->created[i], path) == 0)
+      return true;
+  return false;
+}
+
 int
 cgroup_create (const struct cgroup *cg, struct undo *undo, struct focker_err **err)
 {
+  /* A leaf that existed when planned is checked before anything is made; one the plan found
+   * missing (the usual case: one open of cgroup.procs fewer per hierarchy) only if its mkdir
+   * finds it made since. */
   for (size_t i = 0; i < cg->n; i++)
-    if (leaf_busy (cg, cg->dirs[i].path))
+    if (!planned_to_create (cg, cg->dirs[i].path) && leaf_busy (cg, cg->dirs[i].path))
       return focker_fail (err, -EBUSY, "cgroup: %s already holds processes", cg->dirs[i].path);
   for (size_t i = 0; i < cg->n_created; i++)
     {
