@@ -299,15 +299,41 @@ state_to_json (const struct container_state *st, enum container_status status, b
   return text;
 }
 
+static bool
+leap_year (long y)
+{
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+char *
+state_rfc3339 (time_t sec, long nsec)
+{
+  static const int month_days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  long days = (long)(sec / 86400), rem = (long)(sec % 86400), year = 1970;
+  int month = 0;
+
+  /* By hand, not gmtime_r and strftime: glibc loads the time zone (/etc/localtime, five
+   * calls) the first time either runs, in the middle of create. */
+  if (rem < 0)
+    {
+      rem += 86400;
+      days--;
+    }
+  while (days < 0)
+    days += leap_year (--year) ? 366 : 365;
+  while (days >= (leap_year (year) ? 366 : 365))
+    days -= leap_year (year++) ? 366 : 365;
+  while (days >= month_days[month] + (month == 1 && leap_year (year)))
+    days -= month_days[month] + (month == 1 && leap_year (year)), month++;
+  return xasprintf ("%04ld-%02d-%02ldT%02ld:%02ld:%02ld.%09ldZ", year, month + 1, days + 1,
+                    rem / 3600, rem / 60 % 60, rem % 60, nsec);
+}
+
 char *
 state_now_rfc3339 (void)
 {
   struct timespec ts = { 0 };
-  struct tm tm;
-  char buf[64];
 
   sys_clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
+  return state_rfc3339 (ts.tv_sec, ts.tv_nsec);
 }

@@ -107,6 +107,10 @@ char *state_to_json (const struct container_state *st, enum container_status sta
 /* Now, as RFC 3339 with nanoseconds, through sys_clock_gettime. */
 char *state_now_rfc3339 (void);
 
+/* `sec` seconds and `nsec` nanoseconds after the epoch, in UTC, as RFC 3339 with nanoseconds
+ * ("2026-11-29T16:12:04.000000001Z"). */
+char *state_rfc3339 (time_t sec, long nsec);
+
 static inline void
 cleanup_statep (struct container_state **s)
 {
