@@ -726,8 +726,12 @@ killed_by_signal (pid_t pid)
   return false;
 }
 
+/* Write the state and release the init.  With `out` (`run`), the init is told to go on to
+ * exec (SYNC_DETACH_START) and, on success, *out is the state as written and *started says
+ * whether the init took that word (it may have been killed before). */
 static int
-create_record (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+create_record (struct create_run *cr, const struct create_opts *o, struct container_state **out,
+               bool *started, struct focker_err **err)
 {
   _cleanup_state_ struct container_state *st = new_state (o, cr->spec, cr->rootfs, cr->pid);
   _cleanup_free_ char *json = NULL;
@@ -749,19 +753,23 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
         return r;
     }
   json = state_to_json (st, STATUS_CREATED, false);
-  r = sync_send (cr->init.to_init[1], SYNC_DETACH, 0, json);
+  r = sync_send (cr->init.to_init[1], SYNC_DETACH, out ? SYNC_DETACH_START : 0, json);
   if (r < 0 && !killed_by_signal (cr->pid))
     return focker_fail (err, r, "container %s: release init", o->id);
   if (r >= 0)
     r = sync_expect (cr->init.from_init[0], SYNC_DETACHED, &m, err);
+  if (r >= 0 && started)
+    *started = true;
   /* From here the container exists: a `kill` (which takes no lock) may end its init before
    * it acknowledges.  That is a container that stopped, not a failed create. */
   if (r < 0 && killed_by_signal (cr->pid))
     {
       if (err)
         focker_err_free (TAKE_PTR (*err));
-      return 0;
+      r = 0;
     }
+  if (r >= 0 && out)
+    *out = TAKE_PTR (st);
   return r;
 }
 
@@ -861,9 +869,40 @@ rootless_check (const struct create_run *cr, struct focker_err **err)
   return 0;
 }
 
+static int start_locked (int rootfd, struct container_state *st, struct focker_err **err);
+static void start_poststart (struct container_state *st);
+
+/* `run`'s start: the init, told SYNC_DETACH_START, execs without waiting on exec.sock and
+ * reports through its pipe as it would through `start`'s connection: EOF once exec'd (the
+ * pipe is close-on-exec), else why not.  Then, as `start`: exec.sock goes, poststart runs. */
 static int
-create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **err)
+start_detached (struct create_run *cr, struct container_state *st, struct focker_err **err)
 {
+  _cleanup_free_ char *sock = state_name (st->id, STATE_EXEC_SOCK);
+  struct sync_msg m;
+  int r = sync_recv (cr->init.from_init[0], &m);
+
+  sys_unlinkat (cr->rootfd, sock, 0);
+  if (r >= 0 && m.type == SYNC_ERROR)
+    return focker_fail (err, -ENOEXEC, "container %s: %s", st->id, m.payload);
+  if (r >= 0)
+    return focker_fail (err, -EPROTO, "container %s: init: unexpected message %d", st->id, m.type);
+  if (r != -EPIPE)
+    return focker_fail (err, r, "container %s: read from init", st->id);
+  st->started = true;
+  start_poststart (st);
+  return 0;
+}
+
+/* Create; with `start`, start too while the lock is still held and the state still in
+ * memory (`run`: no second open, lock and parse of state.json).  *created says whether the
+ * container exists: a failed start leaves it created, a failed create leaves nothing. */
+static int
+create_internal (const struct create_opts *o, pid_t *pid, bool start, bool *created,
+                 struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = NULL;
+  bool told_start = false;
   struct create_run cr = { .init = { .to_init = { -1, -1 },
                                      .from_init = { -1, -1 },
                                      .exec_listen = -1,
@@ -901,7 +940,7 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
         r = create_handshake (&cr, o, cr.cg && !early, err);
     }
   if (r >= 0)
-    r = create_record (&cr, o, err);
+    r = create_record (&cr, o, start ? &st : NULL, &told_start, err);
   if (r < 0)
     {
       /* close our ends first so an init blocked on a pipe sees EOF, then undo */
@@ -915,15 +954,20 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
     }
   undo_drop (&undo);
   *pid = cr.pid;
+  *created = true;
+  /* an init killed before it took the word to start: start_locked says how it stands */
+  if (start)
+    r = told_start ? start_detached (&cr, st, err) : start_locked (cr.rootfd, st, err);
   create_run_release (&cr);
-  return 0;
+  return r;
 }
 
 int
 container_create (const struct create_opts *o, pid_t *pid, struct focker_err **err)
 {
   pid_t p = 0;
-  int r = create_internal (o, &p, err);
+  bool created = false;
+  int r = create_internal (o, &p, false, &created, err);
   if (r < 0)
     return focker_err_prefix (err, "create %s", o->id);
   if (pid)
@@ -1088,7 +1132,6 @@ static int
 start_locked (int rootfd, struct container_state *st, struct focker_err **err)
 {
   enum container_status status = state_status (st);
-  struct spec *s;
   int r;
 
   if (status != STATUS_CREATED)
@@ -1100,7 +1143,15 @@ start_locked (int rootfd, struct container_state *st, struct focker_err **err)
   /* recorded by the handshake's unlink of exec.sock (see state_read), not by writing the
    * state again */
   st->started = true;
-  s = state_spec_for_hooks (st, "poststart");
+  start_poststart (st);
+  return 0;
+}
+
+static void
+start_poststart (struct container_state *st)
+{
+  struct spec *s = state_spec_for_hooks (st, "poststart");
+
   if (s)
     {
       _cleanup_free_ char *json = state_to_json (st, STATUS_RUNNING, false);
@@ -1113,7 +1164,6 @@ start_locked (int rootfd, struct container_state *st, struct focker_err **err)
         }
       spec_free (s);
     }
-  return 0;
 }
 
 int
@@ -1449,12 +1499,12 @@ container_run (const struct create_opts *o, bool detach, pending_signal_fn pendi
                int *exit_status, struct focker_err **err)
 {
   pid_t pid = 0;
+  bool created = false;
   int r;
 
-  r = container_create (o, &pid, err);
-  if (r < 0)
-    return r;
-  r = container_start (o->root, o->id, err);
+  r = create_internal (o, &pid, true, &created, err);
+  if (r < 0 && !created)
+    return focker_err_prefix (err, "create %s", o->id);
   if (r < 0)
     {
       container_delete (o->root, o->id, true, NULL);
