@@ -361,9 +361,14 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const cha
         }
       if (r < 0)
         return focker_fail (err, r, "mount %s: mount %s type %s", m->destination, source, type);
-      r = reopen_target (rootfd, m->destination, &fd, &target, err);
-      if (r < 0)
-        return r;
+      /* the fd still names the directory under the new mount: only a propagation change
+       * needs the mount itself (one openat2 fewer for each of the usual /proc, /dev ...) */
+      if (m->propagation)
+        {
+          r = reopen_target (rootfd, m->destination, &fd, &target, err);
+          if (r < 0)
+            return r;
+        }
     }
   if (m->propagation)
     {
