@@ -155,7 +155,19 @@ state_to_object (const struct container_state *st)
 }
 
 int
-state_write (int rootfd, const struct container_state *st, struct focker_err **err)
+state_write_prepare (int rootfd, const char *id, struct focker_err **err)
+{
+  _cleanup_free_ char *name = state_name (id, STATE_JSON);
+  int fd = write_file_atomic_open (rootfd, name, 0600, err);
+
+  if (fd < 0 && err)
+    focker_err_prefix (err, "container %s", id);
+  return fd;
+}
+
+int
+state_write_prepared (int rootfd, int tmpfd, const struct container_state *st,
+                      struct focker_err **err)
 {
   json_t *o = state_to_object (st);
   _cleanup_free_ char *text = json_dumps (o, JSON_COMPACT);
@@ -164,12 +176,23 @@ state_write (int rootfd, const struct container_state *st, struct focker_err **e
 
   json_decref (o);
   if (text == NULL)
-    return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
+    {
+      sys_close (tmpfd);
+      return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
+    }
   /* /run is a tmpfs: rename gives atomicity, and nothing in it survives a reboot anyway */
-  r = write_file_atomic_at (rootfd, name, text, strlen (text), 0600, false, err);
+  r = write_file_atomic_fd (rootfd, name, tmpfd, text, strlen (text), false, err);
   if (r < 0)
     return focker_err_prefix (err, "container %s", st->id);
   return 0;
+}
+
+int
+state_write (int rootfd, const struct container_state *st, struct focker_err **err)
+{
+  int fd = state_write_prepare (rootfd, st->id, err);
+
+  return fd < 0 ? fd : state_write_prepared (rootfd, fd, st, err);
 }
 
 static char *

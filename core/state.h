@@ -90,6 +90,12 @@ int state_check_linked (int rootfd, int lockfd, const char *id, struct focker_er
 int state_remove (int rootfd, const char *id);
 
 int state_write (int rootfd, const struct container_state *st, struct focker_err **err);
+
+/* state_write in two steps: the temporary file made ahead (an fd, or a negative errno), then
+ * written and renamed into place (state_write_prepared takes the fd). */
+int state_write_prepare (int rootfd, const char *id, struct focker_err **err);
+int state_write_prepared (int rootfd, int tmpfd, const struct container_state *st,
+                          struct focker_err **err);
 int state_read (struct container_state **out, int rootfd, const char *id, struct focker_err **err);
 void state_free (struct container_state *st);
 
