@@ -466,11 +466,23 @@ leaf_busy (const struct cgroup *cg, const char *path)
   return false;
 }
 
+static bool
+planned_to_create (const struct cgroup *cg, const char *path)
+{
+  for (size_t i = 0; i < cg->n_created; i++)
+    if (strcmp (cg->created[i], path) == 0)
+      return true;
+  return false;
+}
+
 int
 cgroup_create (const struct cgroup *cg, struct undo *undo, struct focker_err **err)
 {
+  /* A leaf that existed when planned is checked before anything is made; one the plan found
+   * missing (the usual case: one open of cgroup.procs fewer per hierarchy) only if its mkdir
+   * finds it made since. */
   for (size_t i = 0; i < cg->n; i++)
-    if (leaf_busy (cg, cg->dirs[i].path))
+    if (!planned_to_create (cg, cg->dirs[i].path) && leaf_busy (cg, cg->dirs[i].path))
       return focker_fail (err, -EBUSY, "cgroup: %s already holds processes", cg->dirs[i].path);
   for (size_t i = 0; i < cg->n_created; i++)
     {
@@ -902,17 +914,21 @@ mount_host_bind (const struct cgroup_hier *h, const char *at, unsigned long fl)
 int
 cgroup_mount_container (const char *target, unsigned long flags,
                         int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
-                        bool host_view, struct focker_err **err)
+                        bool host_view, const struct cgroup_host *host, struct focker_err **err)
 {
   int initial_ns = -1;
-  _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
+  _cleanup_cgroup_host_ struct cgroup_host *found = NULL;
   _cleanup_free_ char *top = NULL;
   unsigned long fl = (flags & ~(MS_REC | MS_BIND)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
   int r;
 
-  r = cgroup_host_detect (&host, err);
-  if (r < 0)
-    return r;
+  if (host == NULL)
+    {
+      r = cgroup_host_detect (&found, err);
+      if (r < 0)
+        return r;
+      host = found;
+    }
   if (host->layout == CGROUP_LAYOUT_V2)
     {
       /* in the container's cgroup namespace the new cgroup2 mount shows only its subtree */

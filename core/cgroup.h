@@ -140,10 +140,13 @@ int cgroup_destroy (const struct cgroup *cg, struct focker_err **err);
  * `host_view` (the container shares the runtime's cgroup and user namespaces, and the
  * runtime is in the initial cgroup namespace), a hierarchy the runtime has mounted at its
  * root is bound from that mount: the same view as a new mount, without the kernel's
- * cgroup_mutex, which a cgroup move holds through its RCU grace period. */
+ * cgroup_mutex, which a cgroup move holds through its RCU grace period.  `host` is the
+ * layout as the runtime found it before the clone (the init's mount namespace is a copy of
+ * the runtime's, so it holds there too), or NULL to find it here. */
 int cgroup_mount_container (const char *target, unsigned long flags,
                             int (*reopen) (void *ctx, char **target), void *ctx, const char *self,
-                            bool host_view, struct focker_err **err);
+                            bool host_view, const struct cgroup_host *host,
+                            struct focker_err **err);
 
 /* State: to and from the JSON object kept in state.json ("cgroup"). */
 void *cgroup_to_json (const struct cgroup *cg);

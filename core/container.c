@@ -352,9 +352,11 @@ struct create_run
   struct spec *spec;
   char *rootfs;
   int rootfd, lockfd;
+  int state_tmpfd; /* state.json's temporary, made while the init works, or -1 */
   int pid_join_fd, pid_restore_fd;
   pid_t pid;
-  struct cgroup *cg; /* NULL on a host without cgroups */
+  struct cgroup *cg;           /* NULL on a host without cgroups */
+  struct cgroup_host *cg_host; /* as found by create_cgroup; the init uses it too */
   bool cloned_into_cgroup;
 };
 
@@ -369,6 +371,7 @@ create_run_release (struct create_run *cr)
                  &cr->init.console_fd,
                  &cr->rootfd,
                  &cr->lockfd,
+                 &cr->state_tmpfd,
                  &cr->pid_join_fd,
                  &cr->pid_restore_fd };
   for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
@@ -385,6 +388,9 @@ create_run_release (struct create_run *cr)
   free (cr->rootfs);
   cgroup_free (cr->cg);
   cr->cg = NULL;
+  cgroup_host_free (cr->cg_host);
+  cr->cg_host = NULL;
+  cr->init.cgroup_host = NULL;
 }
 
 /* Open every fd the init needs, above the preserved range. */
@@ -485,16 +491,19 @@ static int
 create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *undo,
                struct focker_err **err)
 {
-  _cleanup_cgroup_host_ struct cgroup_host *host = NULL;
+  struct cgroup_host *host;
   const struct spec_linux *l = &cr->spec->linux_;
   _cleanup_free_ char *deflt = NULL;
   bool in_userns
       = cr->init.new_user || (cr->init.n_join && cr->init.join_types[0] == CLONE_NEWUSER);
   int r;
 
-  r = cgroup_host_detect (&host, err);
+  r = cgroup_host_detect (&cr->cg_host, err);
   if (r < 0)
     return r;
+  /* the init's cgroup mounts need the same layout: it runs on a copy of this memory */
+  host = cr->cg_host;
+  cr->init.cgroup_host = host;
   if (host->layout == CGROUP_LAYOUT_NONE)
     return o->systemd_cgroup ? cgroup_plan (&cr->cg, host, NULL, o->id, true, err) : 0;
   /* One level below the root of each hierarchy, as runc and crun place theirs: a shared
@@ -698,6 +707,10 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
       if (r < 0)
         return r;
     }
+  /* While the init mounts: the inode of state.json's temporary, which costs the filesystem
+   * more than the write that follows (ext4 here: 0.1-2 ms).  Best effort: without it,
+   * create_record makes it itself (and an undo removes it like the rest of the state). */
+  cr->state_tmpfd = state_write_prepare (cr->rootfd, o->id, NULL);
   return sync_expect (cr->init.from_init[0], SYNC_CREATED, &m, err);
 }
 
@@ -719,8 +732,12 @@ killed_by_signal (pid_t pid)
   return false;
 }
 
+/* Write the state and release the init.  With `out` (`run`), the init is told to go on to
+ * exec (SYNC_DETACH_START) and, on success, *out is the state as written and *started says
+ * whether the init took that word (it may have been killed before). */
 static int
-create_record (struct create_run *cr, const struct create_opts *o, struct focker_err **err)
+create_record (struct create_run *cr, const struct create_opts *o, struct container_state **out,
+               bool *started, struct focker_err **err)
 {
   _cleanup_state_ struct container_state *st = new_state (o, cr->spec, cr->rootfs, cr->pid);
   _cleanup_free_ char *json = NULL;
@@ -732,7 +749,8 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
   r = sys_proc_starttime (cr->pid, &st->starttime, NULL);
   if (r < 0)
     return focker_fail (err, r, "container %s: read start time of init %d", o->id, (int)cr->pid);
-  r = state_write (cr->rootfd, st, err);
+  r = cr->state_tmpfd >= 0 ? state_write_prepared (cr->rootfd, TAKE_FD (cr->state_tmpfd), st, err)
+                           : state_write (cr->rootfd, st, err);
   if (r < 0)
     return r;
   if (o->pid_file)
@@ -742,19 +760,23 @@ create_record (struct create_run *cr, const struct create_opts *o, struct focker
         return r;
     }
   json = state_to_json (st, STATUS_CREATED, false);
-  r = sync_send (cr->init.to_init[1], SYNC_DETACH, 0, json);
+  r = sync_send (cr->init.to_init[1], SYNC_DETACH, out ? SYNC_DETACH_START : 0, json);
   if (r < 0 && !killed_by_signal (cr->pid))
     return focker_fail (err, r, "container %s: release init", o->id);
   if (r >= 0)
     r = sync_expect (cr->init.from_init[0], SYNC_DETACHED, &m, err);
+  if (r >= 0 && started)
+    *started = true;
   /* From here the container exists: a `kill` (which takes no lock) may end its init before
    * it acknowledges.  That is a container that stopped, not a failed create. */
   if (r < 0 && killed_by_signal (cr->pid))
     {
       if (err)
         focker_err_free (TAKE_PTR (*err));
-      return 0;
+      r = 0;
     }
+  if (r >= 0 && out)
+    *out = TAKE_PTR (st);
   return r;
 }
 
@@ -854,9 +876,40 @@ rootless_check (const struct create_run *cr, struct focker_err **err)
   return 0;
 }
 
+static int start_locked (int rootfd, struct container_state *st, struct focker_err **err);
+static void start_poststart (struct container_state *st);
+
+/* `run`'s start: the init, told SYNC_DETACH_START, execs without waiting on exec.sock and
+ * reports through its pipe as it would through `start`'s connection: EOF once exec'd (the
+ * pipe is close-on-exec), else why not.  Then, as `start`: exec.sock goes, poststart runs. */
 static int
-create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **err)
+start_detached (struct create_run *cr, struct container_state *st, struct focker_err **err)
 {
+  _cleanup_free_ char *sock = state_name (st->id, STATE_EXEC_SOCK);
+  struct sync_msg m;
+  int r = sync_recv (cr->init.from_init[0], &m);
+
+  sys_unlinkat (cr->rootfd, sock, 0);
+  if (r >= 0 && m.type == SYNC_ERROR)
+    return focker_fail (err, -ENOEXEC, "container %s: %s", st->id, m.payload);
+  if (r >= 0)
+    return focker_fail (err, -EPROTO, "container %s: init: unexpected message %d", st->id, m.type);
+  if (r != -EPIPE)
+    return focker_fail (err, r, "container %s: read from init", st->id);
+  st->started = true;
+  start_poststart (st);
+  return 0;
+}
+
+/* Create; with `start`, start too while the lock is still held and the state still in
+ * memory (`run`: no second open, lock and parse of state.json).  *created says whether the
+ * container exists: a failed start leaves it created, a failed create leaves nothing. */
+static int
+create_internal (const struct create_opts *o, pid_t *pid, bool start, bool *created,
+                 struct focker_err **err)
+{
+  _cleanup_state_ struct container_state *st = NULL;
+  bool told_start = false;
   struct create_run cr = { .init = { .to_init = { -1, -1 },
                                      .from_init = { -1, -1 },
                                      .exec_listen = -1,
@@ -864,6 +917,7 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
                                      .state_lockfd = -1 },
                            .rootfd = -1,
                            .lockfd = -1,
+                           .state_tmpfd = -1,
                            .pid_join_fd = -1,
                            .pid_restore_fd = -1 };
   struct undo undo = { 0 };
@@ -894,7 +948,7 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
         r = create_handshake (&cr, o, cr.cg && !early, err);
     }
   if (r >= 0)
-    r = create_record (&cr, o, err);
+    r = create_record (&cr, o, start ? &st : NULL, &told_start, err);
   if (r < 0)
     {
       /* close our ends first so an init blocked on a pipe sees EOF, then undo */
@@ -908,15 +962,20 @@ create_internal (const struct create_opts *o, pid_t *pid, struct focker_err **er
     }
   undo_drop (&undo);
   *pid = cr.pid;
+  *created = true;
+  /* an init killed before it took the word to start: start_locked says how it stands */
+  if (start)
+    r = told_start ? start_detached (&cr, st, err) : start_locked (cr.rootfd, st, err);
   create_run_release (&cr);
-  return 0;
+  return r;
 }
 
 int
 container_create (const struct create_opts *o, pid_t *pid, struct focker_err **err)
 {
   pid_t p = 0;
-  int r = create_internal (o, &p, err);
+  bool created = false;
+  int r = create_internal (o, &p, false, &created, err);
   if (r < 0)
     return focker_err_prefix (err, "create %s", o->id);
   if (pid)
@@ -1081,7 +1140,6 @@ static int
 start_locked (int rootfd, struct container_state *st, struct focker_err **err)
 {
   enum container_status status = state_status (st);
-  struct spec *s;
   int r;
 
   if (status != STATUS_CREATED)
@@ -1093,7 +1151,15 @@ start_locked (int rootfd, struct container_state *st, struct focker_err **err)
   /* recorded by the handshake's unlink of exec.sock (see state_read), not by writing the
    * state again */
   st->started = true;
-  s = state_spec_for_hooks (st, "poststart");
+  start_poststart (st);
+  return 0;
+}
+
+static void
+start_poststart (struct container_state *st)
+{
+  struct spec *s = state_spec_for_hooks (st, "poststart");
+
   if (s)
     {
       _cleanup_free_ char *json = state_to_json (st, STATUS_RUNNING, false);
@@ -1106,7 +1172,6 @@ start_locked (int rootfd, struct container_state *st, struct focker_err **err)
         }
       spec_free (s);
     }
-  return 0;
 }
 
 int
@@ -1445,12 +1510,12 @@ container_run (const struct create_opts *o, bool detach, pending_signal_fn pendi
                int *exit_status, struct focker_err **err)
 {
   pid_t pid = 0;
+  bool created = false;
   int r;
 
-  r = container_create (o, &pid, err);
-  if (r < 0)
-    return r;
-  r = container_start (o->root, o->id, err);
+  r = create_internal (o, &pid, true, &created, err);
+  if (r < 0 && !created)
+    return focker_err_prefix (err, "create %s", o->id);
   if (r < 0)
     {
       container_delete (o->root, o->id, true, NULL);

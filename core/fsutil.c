@@ -78,21 +78,34 @@ read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
   return 0;
 }
 
-int
-write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                      bool durable, struct focker_err **err)
+static char *
+atomic_tmp_name (const char *name)
 {
   const char *slash = strrchr (name, '/');
   /* the temporary file must sit next to the target: rename is atomic only within a dir */
-  _cleanup_free_ char *tmp = slash
-                                 ? xasprintf ("%.*s/.%s.tmp", (int)(slash - name), name, slash + 1)
-                                 : xasprintf (".%s.tmp", name);
-  _cleanup_close_ int fd = -1;
-  int r;
+  return slash ? xasprintf ("%.*s/.%s.tmp", (int)(slash - name), name, slash + 1)
+               : xasprintf (".%s.tmp", name);
+}
 
-  fd = sys_openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+int
+write_file_atomic_open (int dirfd, const char *name, mode_t mode, struct focker_err **err)
+{
+  _cleanup_free_ char *tmp = atomic_tmp_name (name);
+  int fd = sys_openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+
   if (fd < 0)
     return focker_fail (err, fd, "create %s", tmp);
+  return fd;
+}
+
+int
+write_file_atomic_fd (int dirfd, const char *name, int tmpfd, const void *data, size_t len,
+                      bool durable, struct focker_err **err)
+{
+  _cleanup_free_ char *tmp = atomic_tmp_name (name);
+  _cleanup_close_ int fd = tmpfd;
+  int r;
+
   r = write_all (fd, data, len);
   if (r == 0 && durable)
     r = sys_fsync (fd);
@@ -108,6 +121,17 @@ write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len,
       return focker_fail (err, r, "write %s", name);
     }
   return 0;
+}
+
+int
+write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                      bool durable, struct focker_err **err)
+{
+  int fd = write_file_atomic_open (dirfd, name, mode, err);
+
+  if (fd < 0)
+    return fd;
+  return write_file_atomic_fd (dirfd, name, fd, data, len, durable, err);
 }
 
 int

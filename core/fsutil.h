@@ -27,6 +27,14 @@ ssize_t read_all (int fd, void *buf, size_t len);
 int write_file_atomic_at (int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                           bool durable, struct focker_err **err);
 
+/* The same in two steps, so that the temporary file can be made ahead of time, off a
+ * critical path: write_file_atomic_open creates (truncates) dirfd/.name.tmp and returns its
+ * fd or a negative errno; write_file_atomic_fd takes that fd (closes it in every case),
+ * writes, and renames as write_file_atomic_at does, unlinking the temporary on failure. */
+int write_file_atomic_open (int dirfd, const char *name, mode_t mode, struct focker_err **err);
+int write_file_atomic_fd (int dirfd, const char *name, int fd, const void *data, size_t len,
+                          bool durable, struct focker_err **err);
+
 /* mkdir -p relative to dirfd; existing directories are fine. */
 int mkdir_p_at (int dirfd, const char *path, mode_t mode, struct focker_err **err);
 

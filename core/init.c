@@ -307,7 +307,7 @@ init_prepare (struct init_ctx *c, char **exe, struct focker_err **err)
    * before createContainer hooks (their processes inherit our cgroups), else once the root
    * is ready. */
   bool mounts_gated = c->new_cgroup || c->new_user;
-  r = rootfs_setup (s, c->bundle, c->rootfs,
+  r = rootfs_setup (s, c->bundle, c->rootfs, c->cgroup_host,
                     mounts_gated ? &(struct rootfs_cgroup_gate){ cgroup_gate, c } : NULL, err);
   if (r < 0)
     return r;
@@ -502,6 +502,15 @@ init_main (void *arg)
   /* the parent waits for this: exiting before the signal is cleared would kill us */
   sync_send (c->from_init[1], SYNC_DETACHED, 0, NULL);
   sys_close (c->to_init[0]);
+  if (go.code == SYNC_DETACH_START)
+    {
+      /* `run` starts us itself, holding the lock `start` would take: its pipe is the
+       * connection (close-on-exec too), and no round trip through exec.sock is needed */
+      sys_close (c->exec_listen);
+      r = init_exec (process, hooks, c->confine, exe, go.payload, &err);
+      sync_send (c->from_init[1], SYNC_ERROR, err->code, err->msg);
+      goto out;
+    }
   sys_close (c->from_init[1]);
 
   conn = wait_for_start (c->exec_listen);

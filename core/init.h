@@ -3,6 +3,7 @@
 #define FOCKER_INIT_H
 
 #include <stdbool.h>
+#include "core/cgroup.h"
 #include "core/spec.h"
 
 #define INIT_MAX_JOIN 8
@@ -32,6 +33,7 @@ struct init_ctx
   int join_fds[INIT_MAX_JOIN]; /* namespaces to join, user first */
   int join_types[INIT_MAX_JOIN];
   int n_join;
+  const struct cgroup_host *cgroup_host; /* the runtime's, found before the clone, or NULL */
 };
 
 /* The container init, run in the clone child; returns the exit status on failure (after

@@ -296,7 +296,8 @@ labelled_data (const char *type, const char *data, const char *label)
 
 static int
 mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const char *label,
-           const char *cgroup_self, bool cgroup_host_view, struct focker_err **err)
+           const char *cgroup_self, bool cgroup_host_view, const struct cgroup_host *host,
+           struct focker_err **err)
 {
   _cleanup_free_ char *source = NULL, *target = NULL, *data = NULL;
   _cleanup_close_ int fd = -1;
@@ -345,7 +346,7 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const cha
       if (type == NULL)
         return focker_fail (err, -EINVAL, "mount %s: no type given", m->destination);
       if (strcmp (type, "cgroup") == 0)
-        return rootfs_mount_cgroup (rootfd, target, m, cgroup_self, cgroup_host_view, err);
+        return rootfs_mount_cgroup (rootfd, target, m, cgroup_self, cgroup_host_view, host, err);
       data = labelled_data (type, m->data, label);
       r = sys_mount (source, target, type, flags & ~(MS_REC | MS_BIND), data);
       if (r == -EPERM && strcmp (type, "sysfs") == 0)
@@ -360,9 +361,14 @@ mount_one (const struct spec_mount *m, const char *bundle, int rootfd, const cha
         }
       if (r < 0)
         return focker_fail (err, r, "mount %s: mount %s type %s", m->destination, source, type);
-      r = reopen_target (rootfd, m->destination, &fd, &target, err);
-      if (r < 0)
-        return r;
+      /* the fd still names the directory under the new mount: only a propagation change
+       * needs the mount itself (one openat2 fewer for each of the usual /proc, /dev ...) */
+      if (m->propagation)
+        {
+          r = reopen_target (rootfd, m->destination, &fd, &target, err);
+          if (r < 0)
+            return r;
+        }
     }
   if (m->propagation)
     {
@@ -401,10 +407,12 @@ cgroup_reopen (void *ctx, char **target)
  * new mount is rooted at the container's own cgroup. */
 int
 rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                     const char *cgroup_self, bool host_view, struct focker_err **err)
+                     const char *cgroup_self, bool host_view, const struct cgroup_host *host,
+                     struct focker_err **err)
 {
   struct cgroup_reopen c = { .rootfd = rootfd, .dest = m->destination, .fd = -1 };
-  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, cgroup_self, host_view, err);
+  int r = cgroup_mount_container (target, m->flags, cgroup_reopen, &c, cgroup_self, host_view, host,
+                                  err);
 
   if (c.fd >= 0)
     sys_close (c.fd);
@@ -424,11 +432,26 @@ static const struct default_device default_devices[] = {
   { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
-/* Create a device node in the rootfs; where mknod is not allowed (a user namespace), bind
- * the host's node instead. */
+/* rootfs_ensure_in_root under the caller's umask `mask` (create_devices clears it for the
+ * nodes only), or -1: the umask as it is. */
 static int
-make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned minor, mode_t mode,
-             uid_t uid, gid_t gid, struct focker_err **err)
+ensure_in_root_masked (int rootfd, const char *path, bool as_file, int mask,
+                       struct focker_err **err)
+{
+  int cleared = mask >= 0 ? sys_umask ((mode_t)mask) : -1;
+  int fd = rootfs_ensure_in_root (rootfd, path, as_file, err);
+
+  if (cleared >= 0)
+    sys_umask ((mode_t)cleared);
+  return fd;
+}
+
+/* Create a device node in the rootfs; where mknod is not allowed (a user namespace), bind
+ * the host's node instead.  Its directory is made under the umask `mask` (see
+ * ensure_in_root_masked); a node of /dev is made through `devfd`. */
+static int
+make_device (int rootfd, int devfd, int mask, const char *path, mode_t type, unsigned major,
+             unsigned minor, mode_t mode, uid_t uid, gid_t gid, struct focker_err **err)
 {
   _cleanup_free_ char *clean = clean_in_root (path);
   _cleanup_free_ char *dir = NULL;
@@ -438,22 +461,24 @@ make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned
   int r;
 
   dir = slash ? xstrndup (clean, (size_t)(slash - clean)) : xstrdup (".");
-  dirfd = rootfs_ensure_in_root (rootfd, dir, false, err);
-  if (dirfd < 0)
-    return focker_err_prefix (err, "device %s", path);
-  r = sys_unlinkat (dirfd, base, 0);
-  (void)r;
-  {
-    /* the node gets exactly the config's mode: focker's own umask (022 from a shell) would
-     * make /dev/null 0644, unwritable for a non-root container user (runc clears it too) */
-    int old = sys_umask (0);
-    r = sys_mknodat (dirfd, base, type | (mode & 07777), makedev (major, minor));
-    if (old >= 0)
-      sys_umask ((mode_t)old);
-  }
+  if (devfd < 0 || strcmp (dir, "dev") != 0)
+    {
+      dirfd = ensure_in_root_masked (rootfd, dir, false, mask, err);
+      if (dirfd < 0)
+        return focker_err_prefix (err, "device %s", path);
+    }
+  /* the umask is 0 here (create_devices): the node gets exactly the config's mode */
+  r = sys_mknodat (dirfd >= 0 ? dirfd : devfd, base, type | (mode & 07777), makedev (major, minor));
+  if (r == -EEXIST)
+    {
+      /* whatever the image has there is replaced */
+      sys_unlinkat (dirfd >= 0 ? dirfd : devfd, base, 0);
+      r = sys_mknodat (dirfd >= 0 ? dirfd : devfd, base, type | (mode & 07777),
+                       makedev (major, minor));
+    }
   if (r == 0)
     {
-      r = sys_fchownat (dirfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
+      r = sys_fchownat (dirfd >= 0 ? dirfd : devfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
       if (r < 0)
         return focker_fail (err, r, "device %s: chown", path);
       return 0;
@@ -463,7 +488,7 @@ make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned
   {
     _cleanup_close_ int fd = -1;
     _cleanup_free_ char *target = NULL;
-    fd = rootfs_ensure_in_root (rootfd, path, true, err);
+    fd = ensure_in_root_masked (rootfd, path, true, mask, err);
     if (fd < 0)
       return focker_err_prefix (err, "device %s", path);
     target = fd_path (fd);
@@ -471,6 +496,33 @@ make_device (int rootfd, const char *path, mode_t type, unsigned major, unsigned
     if (r < 0)
       return focker_fail (err, r, "device %s: bind from host", path);
   }
+  return 0;
+}
+
+/* The nodes, with the umask cleared (create_devices); `mask` is the caller's, for what
+ * else is made on the way. */
+static int
+make_devices (const struct spec *s, int rootfd, int devfd, int mask, struct focker_err **err)
+{
+  int r;
+  for (size_t i = 0; i < sizeof default_devices / sizeof *default_devices; i++)
+    {
+      _cleanup_free_ char *path = xasprintf ("/dev/%s", default_devices[i].name);
+      r = make_device (rootfd, devfd, mask, path, S_IFCHR, default_devices[i].major,
+                       default_devices[i].minor, 0666, 0, 0, err);
+      if (r < 0)
+        return r;
+    }
+  for (size_t i = 0; s->has_linux && i < s->linux_.n_devices; i++)
+    {
+      const struct spec_device *d = &s->linux_.devices[i];
+      mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+      r = make_device (rootfd, devfd, mask, d->path, type, (unsigned)d->major, (unsigned)d->minor,
+                       d->has_file_mode ? d->file_mode : 0666, d->has_uid ? d->uid : 0,
+                       d->has_gid ? d->gid : 0, err);
+      if (r < 0)
+        return r;
+    }
   return 0;
 }
 
@@ -482,27 +534,21 @@ create_devices (const struct spec *s, int rootfd, struct focker_err **err)
     { "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
     { "/proc/kcore", "dev/core" },
   };
-  _cleanup_close_ int devfd = -1;
-  int r;
+  _cleanup_close_ int devfd = -1, nodes = -1;
+  int r, old;
 
-  for (size_t i = 0; i < sizeof default_devices / sizeof *default_devices; i++)
-    {
-      _cleanup_free_ char *path = xasprintf ("/dev/%s", default_devices[i].name);
-      r = make_device (rootfd, path, S_IFCHR, default_devices[i].major, default_devices[i].minor,
-                       0666, 0, 0, err);
-      if (r < 0)
-        return r;
-    }
-  for (size_t i = 0; s->has_linux && i < s->linux_.n_devices; i++)
-    {
-      const struct spec_device *d = &s->linux_.devices[i];
-      mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
-      r = make_device (rootfd, d->path, type, (unsigned)d->major, (unsigned)d->minor,
-                       d->has_file_mode ? d->file_mode : 0666, d->has_uid ? d->uid : 0,
-                       d->has_gid ? d->gid : 0, err);
-      if (r < 0)
-        return r;
-    }
+  /* every node of /dev/NAME is made through this one fd of the rootfs's /dev */
+  nodes = rootfs_ensure_in_root (rootfd, "dev", false, err);
+  if (nodes < 0)
+    return focker_err_prefix (err, "device /dev");
+  /* the nodes get exactly the config's mode: focker's own umask (022 from a shell) would
+   * make /dev/null 0644, unwritable for a non-root container user (runc clears it too) */
+  old = sys_umask (0);
+  r = make_devices (s, rootfd, nodes, old, err);
+  if (old >= 0)
+    sys_umask ((mode_t)old);
+  if (r < 0)
+    return r;
   devfd = rootfs_open_in_root (rootfd, "dev", O_PATH | O_DIRECTORY);
   if (devfd < 0)
     return focker_fail (err, devfd, "open /dev in rootfs");
@@ -550,7 +596,8 @@ is_cgroup_mount (const struct spec_mount *m)
 
 int
 rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
-              const struct rootfs_cgroup_gate *gate, struct focker_err **err)
+              const struct cgroup_host *host, const struct rootfs_cgroup_gate *gate,
+              struct focker_err **err)
 {
   unsigned long prop = s->has_linux && s->linux_.rootfs_propagation_flags
                            ? s->linux_.rootfs_propagation_flags
@@ -596,7 +643,7 @@ rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
         }
       if (i == s->n_mounts)
         break;
-      r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, host_view, err);
+      r = mount_one (&s->mounts[i], bundle, rootfd, label, cgroup_self, host_view, host, err);
       if (r < 0)
         return r;
     }

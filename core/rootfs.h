@@ -4,6 +4,7 @@
 #define FOCKER_ROOTFS_H
 
 #include <stdbool.h>
+#include "core/cgroup.h"
 #include "core/err.h"
 #include "core/spec.h"
 
@@ -27,9 +28,12 @@ struct rootfs_cgroup_gate
   void *ctx;
 };
 
-/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices. */
+/* Before pivot_root: propagation, the rootfs bind, every spec mount, default devices.
+ * `host`: the cgroup layout the runtime found before the clone, or NULL (found when a cgroup
+ * mount needs it). */
 int rootfs_setup (const struct spec *s, const char *bundle, const char *rootfs,
-                  const struct rootfs_cgroup_gate *gate, struct focker_err **err);
+                  const struct cgroup_host *host, const struct rootfs_cgroup_gate *gate,
+                  struct focker_err **err);
 
 /* pivot_root into rootfs and detach the old root (MS_MOVE + chroot when / is a ramfs). */
 int rootfs_pivot (const char *rootfs, struct focker_err **err);
@@ -43,6 +47,7 @@ int rootfs_finish (const struct spec *s, struct focker_err **err);
 /* `host_view`: the container shares the runtime's cgroup and user namespaces (see
  * cgroup_mount_container). */
 int rootfs_mount_cgroup (int rootfd, const char *target, const struct spec_mount *m,
-                         const char *cgroup_self, bool host_view, struct focker_err **err);
+                         const char *cgroup_self, bool host_view, const struct cgroup_host *host,
+                         struct focker_err **err);
 
 #endif

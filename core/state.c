@@ -167,7 +167,19 @@ state_to_object (const struct container_state *st)
 }
 
 int
-state_write (int rootfd, const struct container_state *st, struct focker_err **err)
+state_write_prepare (int rootfd, const char *id, struct focker_err **err)
+{
+  _cleanup_free_ char *name = state_name (id, STATE_JSON);
+  int fd = write_file_atomic_open (rootfd, name, 0600, err);
+
+  if (fd < 0 && err)
+    focker_err_prefix (err, "container %s", id);
+  return fd;
+}
+
+int
+state_write_prepared (int rootfd, int tmpfd, const struct container_state *st,
+                      struct focker_err **err)
 {
   json_t *o = state_to_object (st);
   _cleanup_free_ char *text = json_dumps (o, JSON_COMPACT);
@@ -176,12 +188,23 @@ state_write (int rootfd, const struct container_state *st, struct focker_err **e
 
   json_decref (o);
   if (text == NULL)
-    return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
+    {
+      sys_close (tmpfd);
+      return focker_fail (err, -ENOMEM, "container %s: encode state", st->id);
+    }
   /* /run is a tmpfs: rename gives atomicity, and nothing in it survives a reboot anyway */
-  r = write_file_atomic_at (rootfd, name, text, strlen (text), 0600, false, err);
+  r = write_file_atomic_fd (rootfd, name, tmpfd, text, strlen (text), false, err);
   if (r < 0)
     return focker_err_prefix (err, "container %s", st->id);
   return 0;
+}
+
+int
+state_write (int rootfd, const struct container_state *st, struct focker_err **err)
+{
+  int fd = state_write_prepare (rootfd, st->id, err);
+
+  return fd < 0 ? fd : state_write_prepared (rootfd, fd, st, err);
 }
 
 static char *
@@ -311,15 +334,41 @@ state_to_json (const struct container_state *st, enum container_status status, b
   return text;
 }
 
+static bool
+leap_year (long y)
+{
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+char *
+state_rfc3339 (time_t sec, long nsec)
+{
+  static const int month_days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  long days = (long)(sec / 86400), rem = (long)(sec % 86400), year = 1970;
+  int month = 0;
+
+  /* By hand, not gmtime_r and strftime: glibc loads the time zone (/etc/localtime, five
+   * calls) the first time either runs, in the middle of create. */
+  if (rem < 0)
+    {
+      rem += 86400;
+      days--;
+    }
+  while (days < 0)
+    days += leap_year (--year) ? 366 : 365;
+  while (days >= (leap_year (year) ? 366 : 365))
+    days -= leap_year (year++) ? 366 : 365;
+  while (days >= month_days[month] + (month == 1 && leap_year (year)))
+    days -= month_days[month] + (month == 1 && leap_year (year)), month++;
+  return xasprintf ("%04ld-%02d-%02ldT%02ld:%02ld:%02ld.%09ldZ", year, month + 1, days + 1,
+                    rem / 3600, rem / 60 % 60, rem % 60, nsec);
+}
+
 char *
 state_now_rfc3339 (void)
 {
   struct timespec ts = { 0 };
-  struct tm tm;
-  char buf[64];
 
   sys_clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
+  return state_rfc3339 (ts.tv_sec, ts.tv_nsec);
 }

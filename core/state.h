@@ -94,6 +94,12 @@ int state_check_linked (int rootfd, int lockfd, const char *id, struct focker_er
 int state_remove (int rootfd, const char *id);
 
 int state_write (int rootfd, const struct container_state *st, struct focker_err **err);
+
+/* state_write in two steps: the temporary file made ahead (an fd, or a negative errno), then
+ * written and renamed into place (state_write_prepared takes the fd). */
+int state_write_prepare (int rootfd, const char *id, struct focker_err **err);
+int state_write_prepared (int rootfd, int tmpfd, const struct container_state *st,
+                          struct focker_err **err);
 int state_read (struct container_state **out, int rootfd, const char *id, struct focker_err **err);
 void state_free (struct container_state *st);
 
@@ -110,6 +116,10 @@ char *state_to_json (const struct container_state *st, enum container_status sta
 
 /* Now, as RFC 3339 with nanoseconds, through sys_clock_gettime. */
 char *state_now_rfc3339 (void);
+
+/* `sec` seconds and `nsec` nanoseconds after the epoch, in UTC, as RFC 3339 with nanoseconds
+ * ("2026-11-29T16:12:04.000000001Z"). */
+char *state_rfc3339 (time_t sec, long nsec);
 
 static inline void
 cleanup_statep (struct container_state **s)

@@ -15,10 +15,14 @@ enum sync_type
   SYNC_GO,            /* parent -> init: runtime hooks ran; payload = state JSON */
   SYNC_PLACED,        /* parent -> init: the init is in every cgroup of the container */
   SYNC_CREATED,       /* init -> parent: ready, waiting for start */
-  SYNC_DETACH,        /* parent -> init: state recorded, you are on your own */
+  SYNC_DETACH,        /* parent -> init: state recorded, you are on your own; with code
+                       * SYNC_DETACH_START (`run`), go on to exec as if `start` had come,
+                       * reporting to the parent instead: EOF when exec'd, else SYNC_ERROR */
   SYNC_DETACHED,      /* init -> parent: parent-death signal cleared, the parent may exit */
   SYNC_ERROR,         /* init -> parent: payload = message, code = errno */
 };
+
+#define SYNC_DETACH_START 1
 
 #define SYNC_PAYLOAD_MAX 3800
 

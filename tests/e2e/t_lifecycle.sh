@@ -10,6 +10,20 @@ test_run_prints_output_and_exit_status() {
   assert_eq "$out" "hello" && assert_eq "$rc" 3
 }
 
+# Device nodes get the config's mode whatever the caller's umask (0666 by default), a
+# config device replaces a default node at its path, and a directory made on the way for one
+# gets the caller's umask.
+test_device_nodes_ignore_the_umask_and_replace_defaults() {
+  make_bundle "$E2E_TMP/b" '["sh","-c","stat -c %a:%F /dev/null /dev/zero /dev/sub/fuse; stat -c %a /dev/sub"]'
+  edit_config "$E2E_TMP/b" "c['linux'].setdefault('devices', []).extend([{'path': '/dev/sub/fuse', 'type': 'c', 'major': 10, 'minor': 229, 'fileMode': 432}, {'path': '/dev/null', 'type': 'c', 'major': 1, 'minor': 3, 'fileMode': 384}])"
+  local out
+  out=$(umask 027 && fk run --bundle "$E2E_TMP/b" c1) || return 1
+  assert_eq "$out" "600:character special file
+666:character special file
+660:character special file
+750"
+}
+
 test_run_reports_death_by_signal_as_128_plus_n() {
   make_bundle "$E2E_TMP/b" '["sleep","100"]'
   fk run --bundle "$E2E_TMP/b" c1 &

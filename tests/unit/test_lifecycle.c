@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <time.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include "core/container.h"
+#include "core/state.h"
 #include "sys-fake/fake.h"
 #include "tests/unit/fixture.h"
 
@@ -512,6 +514,29 @@ preserve_fds_reach_the_container (void **state)
   assert_int_equal (fake_open_fds (w->k, pid), 4);
 }
 
+/* state.json's "created" is formatted by hand (no time zone load): it must agree with libc's
+ * UTC for epoch, leap days, century years and times before 1970. */
+static void
+created_time_is_utc_rfc3339 (void **state)
+{
+  static const time_t at[] = { 0,          -1,         59,         86399,     86400,
+                               68169600,   951782400,  951868799,  951868800, 4107542399,
+                               4107542400, 1796037124, 1709164800, -86400,    -2208988800 };
+  (void)state;
+  for (size_t i = 0; i < sizeof at / sizeof *at; i++)
+    for (time_t t = at[i] - 1; t <= at[i] + 1; t++)
+      {
+        struct tm tm;
+        char want[80], day[64];
+        char *got = state_rfc3339 (t, 7);
+        assert_non_null (gmtime_r (&t, &tm));
+        strftime (day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf (want, sizeof want, "%s.000000007Z", day);
+        assert_string_equal (got, want);
+        free (got);
+      }
+}
+
 int
 main (void)
 {
@@ -537,6 +562,7 @@ main (void)
     cmocka_unit_test (pivot_falls_back_to_move_and_chroot_on_ramfs),
     cmocka_unit_test (mount_destination_symlink_stays_inside_rootfs),
     cmocka_unit_test (user_namespace_maps_are_written_before_the_init_goes_on),
+    cmocka_unit_test (created_time_is_utc_rfc3339),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
