@@ -16,10 +16,11 @@ print((v1 or v2)[0])
 PY
 }
 
-# Nothing of this run left in any hierarchy (other runs may share the machine).
+# Nothing of this run left in any hierarchy (other runs may share the machine): run_cgroups
+# looks at the top of each hierarchy, where focker's default cgroups are, for this root's.
 assert_no_cgroup_left() {
   local left
-  left=$(find /sys/fs/cgroup -name "$(root_parent)*" 2>/dev/null)
+  left=$(run_cgroups)
   assert_eq "$left" "" "cgroups left"
 }
 

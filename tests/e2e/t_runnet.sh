@@ -198,7 +198,7 @@ $ip"
   rm -rf "$E2E_TMP"/p*.id "$E2E_TMP"/r*.out "$E2E_TMP/ips"
   rn_nothing_left
   assert_eq "$(ls -A "$ROOT" | grep -vx .network)" "" "runtime state left"
-  assert_eq "$(find /sys/fs/cgroup -name "$(root_parent)-*" 2>/dev/null)" "" "cgroups left"
+  assert_eq "$(run_cgroups)" "" "cgroups left"
 }
 
 test_runnet_concurrent_fifty_run_rm_beside_twenty_run_d_distinct_addresses_nothing_leaked() {
