@@ -71,7 +71,7 @@ test_rootless_spec_run_prints_and_exits_with_its_status() {
   # the default root is $XDG_RUNTIME_DIR/focker, and nothing is left in it
   [ -d "$E2E_TMP/xdg/focker" ] || { echo "    no $E2E_TMP/xdg/focker"; return 1; }
   rl_nothing_left $RL_UID || return 1
-  assert_eq "$(find /sys/fs/cgroup -name "$(root_parent "$E2E_TMP/xdg/focker")-rl1" 2>/dev/null)" "" "cgroups left"
+  assert_eq "$(run_cgroups "$E2E_TMP/xdg/focker")" "" "cgroups left"
 }
 
 test_rootless_lifecycle_without_a_cgroup() {
