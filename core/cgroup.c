@@ -1,6 +1,7 @@
 /* cgroup.c: the cgroup manager (see cgroup.h): host detection, placement, directories,
  * process listing, freezing, removal, the container's /sys/fs/cgroup, and the state record.
  * The per-controller writes are in cgroup_v1.c and cgroup_v2.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,20 +172,27 @@ cgroup_host_detect (struct cgroup_host **out, struct focker_err **err)
           off += d->d_reclen;
           if (d->d_name[0] == '.')
             continue;
-          /* cpu -> cpu,cpuacct style links name the same hierarchy twice */
-          if (sys_fstatat (dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
+          /* cpu -> cpu,cpuacct style links name the same hierarchy twice; the entry's type
+           * says so without a stat where the filesystem fills it in (tmpfs does) */
+          if (d->d_type == DT_UNKNOWN
+              && (sys_fstatat (dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+                  || !S_ISDIR (st.st_mode)))
+            continue;
+          if (d->d_type != DT_UNKNOWN && d->d_type != DT_DIR)
             continue;
           mount = path_join (CGROUP_ROOT, d->d_name);
-          if (cg_exists (mount, "cgroup.controllers"))
-            {
-              host_add (h, mount, "", true);
-              v2 = true;
-            }
-          else if (cg_exists (mount, "tasks"))
+          /* `tasks` first: a hybrid host has many v1 hierarchies and one v2, and no
+           * hierarchy has both files (cgroup2 has no `tasks`, v1 no cgroup.controllers) */
+          if (cg_exists (mount, "tasks"))
             {
               ctls = v1_ctls_of (d->d_name);
               host_add (h, mount, ctls, false);
               v1 = true;
+            }
+          else if (cg_exists (mount, "cgroup.controllers"))
+            {
+              host_add (h, mount, "", true);
+              v2 = true;
             }
         }
     }

@@ -901,13 +901,15 @@ start_detached (struct create_run *cr, struct container_state *st, struct focker
   return 0;
 }
 
-/* Create; with `start`, start too while the lock is still held and the state still in
- * memory (`run`: no second open, lock and parse of state.json).  *created says whether the
- * container exists: a failed start leaves it created, a failed create leaves nothing. */
+/* Create; with `started`, start too while the lock is still held and the state still in
+ * memory (`run`: no second open, lock and parse of state.json), and on success give that
+ * state to *started for `run`'s delete.  *created says whether the container exists: a
+ * failed start leaves it created, a failed create leaves nothing. */
 static int
-create_internal (const struct create_opts *o, pid_t *pid, bool start, bool *created,
-                 struct focker_err **err)
+create_internal (const struct create_opts *o, pid_t *pid, struct container_state **started,
+                 bool *created, struct focker_err **err)
 {
+  bool start = started != NULL;
   _cleanup_state_ struct container_state *st = NULL;
   bool told_start = false;
   struct create_run cr = { .init = { .to_init = { -1, -1 },
@@ -967,6 +969,8 @@ create_internal (const struct create_opts *o, pid_t *pid, bool start, bool *crea
   if (start)
     r = told_start ? start_detached (&cr, st, err) : start_locked (cr.rootfd, st, err);
   create_run_release (&cr);
+  if (r >= 0 && started)
+    *started = TAKE_PTR (st);
   return r;
 }
 
@@ -975,7 +979,7 @@ container_create (const struct create_opts *o, pid_t *pid, struct focker_err **e
 {
   pid_t p = 0;
   bool created = false;
-  int r = create_internal (o, &p, false, &created, err);
+  int r = create_internal (o, &p, NULL, &created, err);
   if (r < 0)
     return focker_err_prefix (err, "create %s", o->id);
   if (pid)
@@ -1505,15 +1509,34 @@ container_wait_pid (pid_t pid, pending_signal_fn pending, int *exit_status, stru
   return 0;
 }
 
+/* `run`'s delete --force: `st` is the state run wrote, so only the lock is taken (a
+ * container deleted meanwhile is gone, as for `delete --force`). */
+static int
+delete_run (const char *root, struct container_state *st, struct focker_err **err)
+{
+  _cleanup_state_ref_ struct state_ref ref = STATE_REF_NONE;
+  int r = open_container_locked (&ref, root, st->id, err);
+
+  if (r == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return 0;
+    }
+  if (r < 0)
+    return r;
+  return delete_locked (ref.rootfd, st, true, err);
+}
+
 int
 container_run (const struct create_opts *o, bool detach, pending_signal_fn pending,
                int *exit_status, struct focker_err **err)
 {
+  _cleanup_state_ struct container_state *st = NULL;
   pid_t pid = 0;
   bool created = false;
   int r;
 
-  r = create_internal (o, &pid, true, &created, err);
+  r = create_internal (o, &pid, &st, &created, err);
   if (r < 0 && !created)
     return focker_err_prefix (err, "create %s", o->id);
   if (r < 0)
@@ -1527,5 +1550,5 @@ container_run (const struct create_opts *o, bool detach, pending_signal_fn pendi
   r = container_wait_pid (pid, pending, exit_status, err);
   if (r < 0)
     return r;
-  return container_delete (o->root, o->id, true, err);
+  return delete_run (o->root, st, err);
 }
