@@ -1083,6 +1083,133 @@ layers_are_unpacked_as_their_blobs_download (void **state)
   layers_resumed_or_started_over ();
 }
 
+/* Two images sharing two layers, listed the other way round: "one" [a, b], "two" [b, a]. */
+static void
+publish_crossed (struct fake_reg *f, char shared[2][DIGEST_LEN + 1])
+{
+  json_int_t len[2];
+
+  for (int i = 0; i < 2; i++)
+    {
+      struct tarb *t = tarb_new (TARB_NONE);
+      char path[16];
+      size_t n;
+      snprintf (path, sizeof path, "shared-%d", i);
+      tarb_file (t, path, "a layer two images share", 0644);
+      const char *buf = tarb_end (t, &n);
+      digest_buffer (buf, n, shared[i]);
+      reg_put (f, shared[i], NULL, buf, n);
+      len[i] = (json_int_t)n;
+      tarb_free (t);
+    }
+  for (int img = 0; img < 2; img++)
+    {
+      const char *tag = img ? "two" : "one";
+      json_t *diffs = json_array (), *layers = json_array ();
+      char cfgd[DIGEST_LEN + 1], *text, *key;
+      for (int j = 0; j < 2; j++)
+        {
+          int i = img ? 1 - j : j;
+          json_array_append_new (diffs, json_string (shared[i]));
+          json_array_append_new (layers, json_pack ("{s:s, s:s, s:I}", "mediaType", MT_LAYER,
+                                                    "digest", shared[i], "size", len[i]));
+        }
+      json_t *cfg = json_pack ("{s:s, s:s, s:{s:[s]}, s:{s:s, s:o}}", "architecture", "amd64", "os",
+                               "linux", "config", "Cmd", tag, "rootfs", "type", "layers",
+                               "diff_ids", diffs);
+      text = json_dumps (cfg, JSON_COMPACT);
+      digest_buffer (text, strlen (text), cfgd);
+      reg_put (f, cfgd, NULL, text, strlen (text));
+      json_t *man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2,
+                               "mediaType", MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest",
+                               cfgd, "size", (json_int_t)strlen (text), "layers", layers);
+      free (text);
+      text = json_dumps (man, JSON_COMPACT);
+      key = xasprintf ("manifest:%s", tag);
+      reg_put (f, key, MT_MANIFEST, text, strlen (text));
+      free (key);
+      free (text);
+      json_decref (cfg);
+      json_decref (man);
+    }
+}
+
+struct second_pull
+{
+  struct store *s;
+  struct reg_opts o;
+  pid_t pid;
+};
+
+static int
+pull_two (void *arg)
+{
+  struct second_pull *p = arg;
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  int r;
+
+  /* another focker process: it shares only the store's descriptors with the first pull (a
+   * copy of one holding a pull lock would hold that lock) */
+  for (int fd = 3; fd < 64; fd++)
+    if (fd != p->s->fd && fd != p->s->lockfd)
+      (void)sys_close (fd);
+  r = pull (p->s, "reg.test/lib/app:two", &p->o, &name, &err);
+
+  if (r < 0)
+    fprintf (stderr, "second pull: %s\n", err->msg);
+  return r < 0 ? 1 : 0;
+}
+
+static void
+start_pull_two (struct fake_kernel *k, void *arg)
+{
+  struct second_pull *p = arg;
+  struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = pull_two, .arg = p };
+
+  p->pid = sys_clone (&ca);
+}
+
+/* Two pulls of images sharing two blobs in opposite orders, the second started while the first
+ * holds some of its locks and is about to take another (its third flock: in manifest order it
+ * would hold the config's and a's and wait on b, which the second would hold, waiting on a):
+ * both finish, and each layer is unpacked once. */
+static void
+pulls_sharing_blobs_in_opposite_orders_both_finish (void **state)
+{
+  WORLD (k, f, s, o);
+  struct fake_reg *f2 = fake_reg_new (); /* the second pull's own transport */
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  char shared[2][DIGEST_LEN + 1], again[2][DIGEST_LEN + 1];
+  struct second_pull p = { .s = s, .o = opts (f2), .pid = -1 };
+  siginfo_t info = { 0 };
+  size_t start = fake_journal_len (k), made = 0;
+
+  publish_crossed (f, shared);
+  publish_crossed (f2, again);
+  fake_on_call (k, SYS_ID_flock, 3, start_pull_two, &p);
+  FX_CHECK (k, pull (s, "reg.test/lib/app:one", &o, &name, &err), err);
+  assert_true (p.pid > 0);
+  assert_int_equal (sys_waitid (P_PID, (id_t)p.pid, &info, WEXITED), 0);
+  assert_int_equal (info.si_code, CLD_EXITED);
+  assert_int_equal (info.si_status, 0);
+  layer_has (k, s, shared[0], "shared-0");
+  layer_has (k, s, shared[1], "shared-1");
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if ((c->id == SYS_ID_openat || c->id == SYS_ID_openat2) && strstr (c->args, "shared-")
+          && c->result >= 0)
+        made++;
+    }
+  assert_int_equal (made, 2);
+  assert_int_equal (children_left (k, true), 0);
+  fx_store_check (STORE);
+  fake_reg_free (f2);
+  WORLD_END (k, f, s);
+}
+
 /* A layer that would write outside itself: the pull fails naming the entry, and neither the
  * unpacker's tree nor any process is left. */
 static void
@@ -1548,6 +1675,7 @@ main (void)
     cmocka_unit_test (a_download_a_killed_pull_left_is_resumed),
     cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
+    cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
     cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
