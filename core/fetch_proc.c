@@ -120,6 +120,8 @@ request_json (const struct reg_request *rq)
   json_object_set_new (j, "headers", h);
   if (rq->body)
     json_object_set_new (j, "body", json_string (rq->body));
+  if (rq->ca_pem)
+    json_object_set_new (j, "ca_pem", json_string (rq->ca_pem));
   if (rq->body_fd >= 0)
     json_object_set_new (j, "body_size", json_integer ((json_int_t)rq->body_size));
   text = json_dumps (j, JSON_COMPACT);

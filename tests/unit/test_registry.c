@@ -77,6 +77,8 @@ struct fake_reg
   int next_h;
   size_t blob_gets, token_gets, uploads;
   uint64_t last_range;
+  size_t ca_asks; /* requests that carried CAs: each ca_pem equal to ca_expect */
+  const char *ca_expect;
 };
 
 static struct fake_reg *the_reg;
@@ -295,6 +297,12 @@ fake_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   assert_true (f->nq < 8);
   memset (d, 0, sizeof *d);
   d->h = f->next_h++;
+  if (rq->ca_pem)
+    {
+      assert_non_null (f->ca_expect);
+      assert_string_equal (rq->ca_pem, f->ca_expect);
+      f->ca_asks++;
+    }
   if (f->local && strstr (rq->url, "://localhost:5000/") != NULL)
     {
       const char *path = strstr (rq->url, "://localhost:5000/") + strlen ("://localhost:5000");
@@ -1210,6 +1218,33 @@ pulls_sharing_blobs_in_opposite_orders_both_finish (void **state)
   WORLD_END (k, f, s);
 }
 
+/* The registry's CAs: the *.crt of its certs.d directory (or of cert_dir), in name order, go
+ * with every request to it; other files there are not CAs. */
+static void
+a_registrys_cert_dir_is_its_ca (void **state)
+{
+  for (int own = 0; own <= 1; own++)
+    {
+      WORLD (k, f, s, o);
+      _cleanup_err_ struct focker_err *err = NULL;
+      _cleanup_free_ char *name = NULL;
+      const char *dir = own ? "/home/me/certs" : REG_CERTS_D "/reg.test";
+      _cleanup_free_ char *b = xasprintf ("%s/b.crt", dir), *a = xasprintf ("%s/a.crt", dir),
+                          *key = xasprintf ("%s/client.key", dir);
+
+      assert_int_equal (fake_write_file (k, b, "CERT B", 0644), 0);
+      assert_int_equal (fake_write_file (k, a, "CERT A", 0644), 0);
+      assert_int_equal (fake_write_file (k, key, "KEY", 0600), 0);
+      if (own)
+        o.cert_dir = dir;
+      f->ca_expect = "CERT A\nCERT B\n";
+      publish_image (f, "latest", "app", "amd64", NULL);
+      FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+      assert_true (f->ca_asks >= 5); /* the manifest, the config and the three layers */
+      WORLD_END (k, f, s);
+    }
+}
+
 /* A layer that would write outside itself: the pull fails naming the entry, and neither the
  * unpacker's tree nor any process is left. */
 static void
@@ -1676,6 +1711,7 @@ main (void)
     cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
     cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
+    cmocka_unit_test (a_registrys_cert_dir_is_its_ca),
     cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
