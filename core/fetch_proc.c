@@ -231,9 +231,10 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   };
   /* A helper's start (exec, 34 shared libraries, libcurl's and OpenSSL's set-up) costs tens
    * of ms under load: while the first request (a manifest) runs, the helpers for the blobs
-   * that usually follow start too.  Only a head start: one that cannot be started is not an
-   * error, and those never used are killed by reg_proc_free. */
-  if (!p->spared)
+   * that usually follow start too (unless the request says none follow: a pull of a digest
+   * the store has; the first request that expects more starts them).  Only a head start: one that
+   * cannot be started is not an error, and those never used are killed by reg_proc_free. */
+  if (!p->spared && rq->spares)
     {
       p->spared = true;
       while (p->n_spares < SPARES)

@@ -264,7 +264,8 @@ authenticate (struct session *x, const char *header, struct focker_err **err)
                             .out_fd = -1,
                             .tee_fd = -1,
                             .tls_verify = x->o->tls_verify,
-                            .ca_pem = session_ca (x, url) };
+                            .ca_pem = session_ca (x, url),
+                            .spares = !x->no_spares };
   r = transfer (x, &rq, &resp, err);
   free (headers[0]);
   if (r < 0)
@@ -354,7 +355,8 @@ session_request (struct session *x, const char *method, const char *path, const 
                                 .out_fd = -1,
                                 .tee_fd = -1,
                                 .tls_verify = x->o->tls_verify,
-                                .ca_pem = session_ca (x, url) };
+                                .ca_pem = session_ca (x, url),
+                                .spares = !x->no_spares };
       memset (resp, 0, sizeof *resp);
       r = transfer (x, &rq, resp, err);
       if (r < 0)
@@ -518,6 +520,8 @@ registry_pull (struct store *s, const char *ref, const struct reg_opts *o, char 
   if (session_init (&x, ref, o, "pull", err) < 0)
     return -EINVAL;
   x.s = s;
+  /* a digest already in the store: its blobs are most likely here too */
+  x.no_spares = x.ref.digest && store_blob_exists (s, x.ref.digest);
   r = resolve_manifest (&x, &body, &len, digest, err);
   if (r == 0)
     {

@@ -97,6 +97,7 @@ struct reg_request
                           dropped and the transfer goes on without it */
   bool tls_verify;
   const char *ca_pem; /* NULL, or PEM certificates trusted instead of the system's CAs */
+  bool spares;        /* a hint: more requests usually follow (helpers may start ahead) */
 };
 
 struct reg_response

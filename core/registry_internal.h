@@ -22,6 +22,7 @@ struct session
   char *challenge; /* a 401's challenge seen while fetches run, answered when they end */
   char *pick;      /* the manifest chosen from an index */
   char *ca_pem;    /* the registry's CA certificates (its cert dir's *.crt), or NULL */
+  bool no_spares;  /* no blob transfers are expected: start no helpers ahead */
 };
 
 int session_init (struct session *x, const char *ref, const struct reg_opts *o, const char *actions,

@@ -1571,8 +1571,9 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
   _cleanup_free_ char *name = NULL;
   size_t start = fake_journal_len (k), ahead = 0;
   pid_t self = fake_current_pid (k);
+  struct img_digests d;
 
-  publish_image (f, "latest", "app", "amd64", NULL);
+  publish_image (f, "latest", "app", "amd64", &d);
   assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
   fake_program (k, "/focker-fetch", fake_fetch, f);
   o.t = reg_proc_new ("/focker-fetch");
@@ -1596,6 +1597,15 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
   fake_settle (k);
   assert_int_equal (children_left (k, true), 0);
   assert_int_equal (fake_open_fds (k, self), 5); /* + the store's two */
+  /* by a digest the store has: no helper but the manifest's */
+  _cleanup_free_ char *by_digest = xasprintf ("reg.test/lib/app@%s", d.manifest);
+  o.t = reg_proc_new ("/focker-fetch");
+  free (TAKE_PTR (name));
+  start = fake_journal_len (k);
+  FX_CHECK (k, pull (s, by_digest, &o, &name, &err), err);
+  assert_int_equal (children_left (k, true), 0);
+  assert_int_equal (calls_with (k, start, SYS_ID_execve, "focker-fetch"), 1);
+  reg_proc_free (o.t);
   fx_store_check (STORE);
   WORLD_END (k, f, s);
 }
