@@ -146,11 +146,11 @@ static const struct cli_command commands[] = {
     true },
   { "pull", cmd_pull,
     "fetch an image from a registry: pull [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] "
-    "[--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST]",
+    "[--cert-dir DIR] [--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST]",
     true },
   { "push", cmd_push,
-    "send an image to a registry: push [--creds USER:PASS] [--tls-verify=false] IMAGE "
-    "REGISTRY/NAME[:TAG]",
+    "send an image to a registry: push [--creds USER:PASS] [--cert-dir DIR] "
+    "[--tls-verify=false] IMAGE REGISTRY/NAME[:TAG]",
     true },
   { "images", cmd_images, "list images [--format table|json] [-q]", true },
   { "inspect", cmd_inspect, "print a user container's record, or an image's manifest and config",

@@ -14,7 +14,7 @@
 
 struct reg_cli
 {
-  const char *platform, *creds, *authfile;
+  const char *platform, *creds, *authfile, *cert_dir;
   bool tls_verify, quiet;
 };
 
@@ -23,7 +23,8 @@ enum
   OPT_PLATFORM = 256,
   OPT_CREDS,
   OPT_TLS_VERIFY,
-  OPT_AUTHFILE
+  OPT_AUTHFILE,
+  OPT_CERT_DIR
 };
 
 static const struct option reg_opts_long[] = {
@@ -31,6 +32,7 @@ static const struct option reg_opts_long[] = {
   { "creds", required_argument, NULL, OPT_CREDS },
   { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
   { "authfile", required_argument, NULL, OPT_AUTHFILE },
+  { "cert-dir", required_argument, NULL, OPT_CERT_DIR },
   { "quiet", no_argument, NULL, 'q' },
   { NULL, 0, NULL, 0 },
 };
@@ -56,6 +58,9 @@ parse_reg (int argc, char **argv, const char *cmd, struct reg_cli *o, int nargs)
       case OPT_AUTHFILE:
         o->authfile = optarg;
         break;
+      case OPT_CERT_DIR:
+        o->cert_dir = optarg;
+        break;
       case OPT_TLS_VERIFY:
         if (optarg == NULL || strcmp (optarg, "true") == 0)
           o->tls_verify = true;
@@ -76,9 +81,9 @@ parse_reg (int argc, char **argv, const char *cmd, struct reg_cli *o, int nargs)
     return cli_usage_error (cmd, "usage: focker %s",
                             nargs == 1 ? "pull [--platform OS/ARCH[/VARIANT]] "
                                          "[--creds USER:PASS] "
-                                         "[--tls-verify=false] REF"
+                                         "[--cert-dir DIR] [--tls-verify=false] REF"
                                        : "push [--creds USER:PASS] "
-                                         "[--tls-verify=false] IMAGE REF");
+                                         "[--cert-dir DIR] [--tls-verify=false] IMAGE REF");
   return 0;
 }
 
@@ -229,6 +234,7 @@ setup (struct reg_cli *c, const char *ref, struct reg_opts *o, struct progress *
   o->pass = *pass;
   o->platform = c->platform;
   o->tls_verify = c->tls_verify;
+  o->cert_dir = c->cert_dir;
   p->tty = isatty (2);
   p->verb = verb;
   if (!c->quiet)

@@ -120,6 +120,8 @@ request_json (const struct reg_request *rq)
   json_object_set_new (j, "headers", h);
   if (rq->body)
     json_object_set_new (j, "body", json_string (rq->body));
+  if (rq->ca_pem)
+    json_object_set_new (j, "ca_pem", json_string (rq->ca_pem));
   if (rq->body_fd >= 0)
     json_object_set_new (j, "body_size", json_integer ((json_int_t)rq->body_size));
   text = json_dumps (j, JSON_COMPACT);
@@ -229,9 +231,10 @@ proc_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   };
   /* A helper's start (exec, 34 shared libraries, libcurl's and OpenSSL's set-up) costs tens
    * of ms under load: while the first request (a manifest) runs, the helpers for the blobs
-   * that usually follow start too.  Only a head start: one that cannot be started is not an
-   * error, and those never used are killed by reg_proc_free. */
-  if (!p->spared)
+   * that usually follow start too (unless the request says none follow: a pull of a digest
+   * the store has; the first request that expects more starts them).  Only a head start: one that
+   * cannot be started is not an error, and those never used are killed by reg_proc_free. */
+  if (!p->spared && rq->spares)
     {
       p->spared = true;
       while (p->n_spares < SPARES)

@@ -31,6 +31,62 @@ session_free (struct session *x)
   free (x->auth);
   free (x->challenge);
   free (x->pick);
+  free (x->ca_pem);
+}
+
+static int
+name_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.crt files of the registry's cert dir, in name order, one PEM text.  A missing or
+ * unreadable dir (or file) adds nothing: TLS then fails naming --cert-dir. */
+static char *
+load_cas (const char *dir)
+{
+  _cleanup_strv_ char **names = NULL;
+  struct focker_err *e = NULL;
+  char *pem = NULL;
+  size_t len = 0;
+
+  if (list_dir_at (&names, AT_FDCWD, dir, &e) < 0)
+    {
+      focker_err_free (e);
+      return NULL;
+    }
+  qsort (names, strv_length (names), sizeof *names, name_cmp);
+  for (char **n = names; *n; n++)
+    {
+      size_t l = strlen (*n), got = 0;
+      _cleanup_free_ char *path = NULL, *text = NULL;
+      if (l <= 4 || strcmp (*n + l - 4, ".crt") != 0)
+        continue;
+      path = path_join (dir, *n);
+      if (read_file_at (&text, &got, AT_FDCWD, path, 1 << 20, &e) < 0)
+        {
+          focker_err_free (TAKE_PTR (e));
+          continue;
+        }
+      pem = xrealloc (pem, len + got + 2);
+      memcpy (pem + len, text, got);
+      len += got;
+      pem[len++] = '\n';
+      pem[len] = '\0';
+    }
+  return pem;
+}
+
+const char *
+session_ca (struct session *x, const char *url)
+{
+  const char *p = strstr (url, "://");
+  size_t n = strlen (x->ref.host);
+
+  if (x->ca_pem == NULL || p == NULL || strncmp (p + 3, x->ref.host, n) != 0
+      || (p[3 + n] != '/' && p[3 + n] != '\0'))
+    return NULL;
+  return x->ca_pem;
 }
 
 int
@@ -49,6 +105,12 @@ session_init (struct session *x, const char *ref, const struct reg_opts *o, cons
    * --tls-verify=false. */
   x->http_ok = !o->tls_verify || reg_host_is_local (x->ref.host);
   x->base = xasprintf ("%s://%s", reg_host_is_local (x->ref.host) ? "http" : "https", x->ref.host);
+  if (o->tls_verify)
+    {
+      _cleanup_free_ char *dir
+          = o->cert_dir ? xstrdup (o->cert_dir) : xasprintf (REG_CERTS_D "/%s", x->ref.host);
+      x->ca_pem = load_cas (dir);
+    }
   return 0;
 }
 
@@ -109,6 +171,11 @@ int
 session_fail_status (struct session *x, const struct reg_response *r, struct focker_err **err,
                      const char *what)
 {
+  if (r->status == 0 && r->error && strstr (r->error, "certificate"))
+    return focker_fail (err, -EIO,
+                        "%s: %s: %s (trust its CA with --cert-dir DIR or %s/%s/*.crt, or skip "
+                        "the check with --tls-verify=false)",
+                        x->ref.registry, what, r->error, REG_CERTS_D, x->ref.host);
   if (r->status == 0)
     return focker_fail (err, -EIO, "%s: %s: %s", x->ref.registry, what,
                         r->error ? r->error : "no answer");
@@ -196,7 +263,9 @@ authenticate (struct session *x, const char *header, struct focker_err **err)
                             .body_fd = -1,
                             .out_fd = -1,
                             .tee_fd = -1,
-                            .tls_verify = x->o->tls_verify };
+                            .tls_verify = x->o->tls_verify,
+                            .ca_pem = session_ca (x, url),
+                            .spares = !x->no_spares };
   r = transfer (x, &rq, &resp, err);
   free (headers[0]);
   if (r < 0)
@@ -285,7 +354,9 @@ session_request (struct session *x, const char *method, const char *path, const 
                                 .body_size = body_size,
                                 .out_fd = -1,
                                 .tee_fd = -1,
-                                .tls_verify = x->o->tls_verify };
+                                .tls_verify = x->o->tls_verify,
+                                .ca_pem = session_ca (x, url),
+                                .spares = !x->no_spares };
       memset (resp, 0, sizeof *resp);
       r = transfer (x, &rq, resp, err);
       if (r < 0)
@@ -449,6 +520,8 @@ registry_pull (struct store *s, const char *ref, const struct reg_opts *o, char 
   if (session_init (&x, ref, o, "pull", err) < 0)
     return -EINVAL;
   x.s = s;
+  /* a digest already in the store: its blobs are most likely here too */
+  x.no_spares = x.ref.digest && store_blob_exists (s, x.ref.digest);
   r = resolve_manifest (&x, &body, &len, digest, err);
   if (r == 0)
     {

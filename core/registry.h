@@ -96,6 +96,8 @@ struct reg_request
                           it drains.  A tee_fd that fails (EPIPE: its reader is gone) is
                           dropped and the transfer goes on without it */
   bool tls_verify;
+  const char *ca_pem; /* NULL, or PEM certificates trusted instead of the system's CAs */
+  bool spares;        /* a hint: more requests usually follow (helpers may start ahead) */
 };
 
 struct reg_response
@@ -149,12 +151,17 @@ struct reg_progress
   } what;
 };
 
+/* Where a registry's CA certificates are looked for without --cert-dir, as podman and skopeo
+ * look: the .crt files of REG_CERTS_D/HOST[:PORT]. */
+#define REG_CERTS_D "/etc/containers/certs.d"
+
 struct reg_opts
 {
   struct reg_transport *t;
   const char *user, *pass; /* credentials, or NULL */
   const char *platform;    /* pull: "OS/ARCH[/VARIANT]" or NULL for this host */
   bool tls_verify;         /* false: no certificate checks, plain HTTP allowed */
+  const char *cert_dir;    /* its *.crt are the registry's CAs; NULL: REG_CERTS_D/HOST[:PORT] */
   unsigned parallel;       /* blobs fetched at once (0: 3) */
   int progress_ms;         /* how often `progress` gets byte counts (0: 200) */
   void (*progress) (void *arg, const struct reg_progress *p);

@@ -1,6 +1,7 @@
 /* registry_pull.c: fetching blobs, several at once (see registry.h).
  *
- * Each blob is a job: lock locks/pull-<hex>, skip it if the store has it, open (or reopen,
+ * Each blob is a job: its lock locks/pull-<hex> is taken before any transfer, every job's in
+ * digest order (see lock_jobs); skip it if the store has it, open (or reopen,
  * to resume) blobs/.tmp-pull-<hex>, GET it from the size already there (HTTP Range), and
  * when the file holds as many bytes as the descriptor says, hand it to the store's verifying
  * writer (sha256 checked, then renamed to its digest).  A transfer cut off is resumed from
@@ -160,13 +161,6 @@ job_open (struct session *x, struct job *j, uint64_t *have, struct focker_err **
 {
   int r;
 
-  if (j->lockfd < 0)
-    {
-      _cleanup_free_ char *lock = xasprintf ("pull-%s", DIGEST_HEX (j->digest));
-      j->lockfd = store_lock (x->s, lock, LOCK_EX, err);
-      if (j->lockfd < 0)
-        return j->lockfd;
-    }
   if (store_blob_exists (x->s, j->digest))
     {
       job_release (x, j, false);
@@ -252,7 +246,9 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
                             .range_from = have,
                             .hash = j->d,
                             .tee_fd = j->feed,
-                            .tls_verify = x->o->tls_verify };
+                            .tls_verify = x->o->tls_verify,
+                            .ca_pem = session_ca (x, url),
+                            .spares = true };
   j->handle = x->o->t->start (x->o->t, &rq, err);
   if (j->handle < 0)
     return j->handle;
@@ -408,6 +404,35 @@ add_job (struct job **jobs, size_t *n, json_t *desc, const char *what, bool laye
   return 0;
 }
 
+static int
+job_cmp (const void *a, const void *b)
+{
+  return strcmp ((*(struct job *const *)a)->digest, (*(struct job *const *)b)->digest);
+}
+
+/* Lock every blob's pull-<hex>, in one global order (by digest), before any transfer.  A
+ * pull keeps its locks until its blobs (and streamed layers) are named, so one that waited
+ * for a lock while holding another in its manifest's order could wait forever on a pull of
+ * an image listing the same two blobs the other way round.  In digest order the holder of
+ * the lowest contended lock never waits on a pull that waits on it. */
+static int
+lock_jobs (struct session *x, struct job *jobs, size_t n, struct focker_err **err)
+{
+  _cleanup_free_ struct job **order = xmalloc ((n ? n : 1) * sizeof *order);
+
+  for (size_t i = 0; i < n; i++)
+    order[i] = &jobs[i];
+  qsort (order, n, sizeof *order, job_cmp);
+  for (size_t i = 0; i < n; i++)
+    {
+      _cleanup_free_ char *lock = xasprintf ("pull-%s", DIGEST_HEX (order[i]->digest));
+      order[i]->lockfd = store_lock (x->s, lock, LOCK_EX, err);
+      if (order[i]->lockfd < 0)
+        return order[i]->lockfd;
+    }
+  return 0;
+}
+
 int
 pull_blobs (struct session *x, void *manifest, struct pull_stream **streams, size_t *n_streams,
             struct focker_err **err)
@@ -431,6 +456,8 @@ pull_blobs (struct session *x, void *manifest, struct pull_stream **streams, siz
         r = add_job (&jobs, &n, l, what, true, err);
       }
   }
+  if (r == 0)
+    r = lock_jobs (x, jobs, n, err);
   if (r == 0)
     r = run_jobs (x, jobs, n, err);
   if (r < 0)

@@ -10,7 +10,8 @@
  *         "body_size" bytes), "out_fd": bool (a 200/206 body is written to fd 3, a pipe;
  *         otherwise it follows the result line on stdout), "range_from": N (asks for bytes
  *         N-: a server answering 200 instead of 206 gets nothing written and the error "the
- *         server ignored the range"), "tls_verify": bool, "ca_file": path}
+ *         server ignored the range"), "tls_verify": bool, "ca_file": path,
+ *         "ca_pem": PEM text of the CAs to trust (instead of the system's)}
  *   fd 1  the result: one JSON line {"status": N, "headers": [[name, value], ...] (the
  *         final response's, after redirects), "error": "..." (the transfer failed: no
  *         answer, or a body cut off)}, then the body when it did not go to fd 3 (at most
@@ -189,6 +190,7 @@ setup (struct xfer *x, json_t *req, struct curl_slist **hdrs)
   const char *method = json_string_value (json_object_get (req, "method"));
   const char *url = json_string_value (json_object_get (req, "url"));
   const char *ca = json_string_value (json_object_get (req, "ca_file"));
+  const char *pem = json_string_value (json_object_get (req, "ca_pem"));
   json_int_t from = json_integer_value (json_object_get (req, "range_from"));
   json_t *h;
   size_t i;
@@ -215,6 +217,12 @@ setup (struct xfer *x, json_t *req, struct curl_slist **hdrs)
     }
   if (ca)
     curl_easy_setopt (x->c, CURLOPT_CAINFO, ca);
+  if (pem)
+    {
+      /* the registry's CAs, read by focker (this helper may not be able to read them) */
+      struct curl_blob b = { .data = (void *)pem, .len = strlen (pem), .flags = CURL_BLOB_COPY };
+      curl_easy_setopt (x->c, CURLOPT_CAINFO_BLOB, &b);
+    }
   json_array_foreach (json_object_get (req, "headers"), i, h) *hdrs
       = curl_slist_append (*hdrs, json_string_value (h));
   if (from > 0)

@@ -406,9 +406,10 @@ test_pull_and_push_interoperate_with_skopeo() {
 # A local registry that speaks only TLS, with a self-signed certificate for 127.0.0.1 (made
 # here; curl checks that it verifies against itself): focker asks it over plain HTTP, gets
 # the 400 a TLS server answers, and goes on over https.  Without --tls-verify=false the
-# certificate is refused: one line naming the registry, nothing stored.  focker has no way
-# to trust a CA of one's own (no certs.d, no --cert-dir), so the pull that succeeds is the
-# one with --tls-verify=false; skopeo pushes with the certificate trusted (--dest-cert-dir).
+# certificate is refused: one line naming the registry and both ways out (--cert-dir,
+# --tls-verify=false), nothing stored.  With --cert-dir holding the certificate the pull
+# verifies TLS and succeeds; so does one with --tls-verify=false.  skopeo pushes with the
+# certificate trusted (--dest-cert-dir).
 test_pull_from_a_local_tls_registry() {
   pull_init
   command -v openssl >/dev/null || skip "openssl is not installed"
@@ -427,12 +428,17 @@ test_pull_from_a_local_tls_registry() {
     "docker://$REG/tls/small:1" || return 1
   bad_expect "$REG" --storage-root "$STORE" pull "$REG/tls/small:1" || return 1
   assert_contains "$(cat "$E2E_TMP/bad-err")" certificate || return 1
+  assert_contains "$(cat "$E2E_TMP/bad-err")" "--cert-dir DIR" || return 1
+  assert_contains "$(cat "$E2E_TMP/bad-err")" "--tls-verify=false" || return 1
   nothing_pulled || return 1
   assert_eq "$(fkp images -q)" "" "(images after the refused pull)" || return 1
-  fkp pull -q --tls-verify=false "$REG/tls/small:1" >/dev/null || return 1
+  fkp pull -q --cert-dir "$PD/tls" "$REG/tls/small:1" >/dev/null || return 1
   local out
   out=$(run_pulled "$REG/tls/small:1" tls1 'echo over tls') || return 1
   assert_eq "$out" "over tls" || return 1
+  fkp rmi "$REG/tls/small:1" >/dev/null && fkp gc >/dev/null || return 1
+  nothing_pulled || return 1
+  fkp pull -q --tls-verify=false "$REG/tls/small:1" >/dev/null || return 1
 }
 
 # Bad command lines: one line each, nothing fetched or written (no registry needed: each is

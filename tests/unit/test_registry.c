@@ -77,6 +77,8 @@ struct fake_reg
   int next_h;
   size_t blob_gets, token_gets, uploads;
   uint64_t last_range;
+  size_t ca_asks; /* requests that carried CAs: each ca_pem equal to ca_expect */
+  const char *ca_expect;
 };
 
 static struct fake_reg *the_reg;
@@ -295,6 +297,12 @@ fake_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   assert_true (f->nq < 8);
   memset (d, 0, sizeof *d);
   d->h = f->next_h++;
+  if (rq->ca_pem)
+    {
+      assert_non_null (f->ca_expect);
+      assert_string_equal (rq->ca_pem, f->ca_expect);
+      f->ca_asks++;
+    }
   if (f->local && strstr (rq->url, "://localhost:5000/") != NULL)
     {
       const char *path = strstr (rq->url, "://localhost:5000/") + strlen ("://localhost:5000");
@@ -1083,6 +1091,160 @@ layers_are_unpacked_as_their_blobs_download (void **state)
   layers_resumed_or_started_over ();
 }
 
+/* Two images sharing two layers, listed the other way round: "one" [a, b], "two" [b, a]. */
+static void
+publish_crossed (struct fake_reg *f, char shared[2][DIGEST_LEN + 1])
+{
+  json_int_t len[2];
+
+  for (int i = 0; i < 2; i++)
+    {
+      struct tarb *t = tarb_new (TARB_NONE);
+      char path[16];
+      size_t n;
+      snprintf (path, sizeof path, "shared-%d", i);
+      tarb_file (t, path, "a layer two images share", 0644);
+      const char *buf = tarb_end (t, &n);
+      digest_buffer (buf, n, shared[i]);
+      reg_put (f, shared[i], NULL, buf, n);
+      len[i] = (json_int_t)n;
+      tarb_free (t);
+    }
+  for (int img = 0; img < 2; img++)
+    {
+      const char *tag = img ? "two" : "one";
+      json_t *diffs = json_array (), *layers = json_array ();
+      char cfgd[DIGEST_LEN + 1], *text, *key;
+      for (int j = 0; j < 2; j++)
+        {
+          int i = img ? 1 - j : j;
+          json_array_append_new (diffs, json_string (shared[i]));
+          json_array_append_new (layers, json_pack ("{s:s, s:s, s:I}", "mediaType", MT_LAYER,
+                                                    "digest", shared[i], "size", len[i]));
+        }
+      json_t *cfg = json_pack ("{s:s, s:s, s:{s:[s]}, s:{s:s, s:o}}", "architecture", "amd64", "os",
+                               "linux", "config", "Cmd", tag, "rootfs", "type", "layers",
+                               "diff_ids", diffs);
+      text = json_dumps (cfg, JSON_COMPACT);
+      digest_buffer (text, strlen (text), cfgd);
+      reg_put (f, cfgd, NULL, text, strlen (text));
+      json_t *man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2,
+                               "mediaType", MT_MANIFEST, "config", "mediaType", MT_CONFIG, "digest",
+                               cfgd, "size", (json_int_t)strlen (text), "layers", layers);
+      free (text);
+      text = json_dumps (man, JSON_COMPACT);
+      key = xasprintf ("manifest:%s", tag);
+      reg_put (f, key, MT_MANIFEST, text, strlen (text));
+      free (key);
+      free (text);
+      json_decref (cfg);
+      json_decref (man);
+    }
+}
+
+struct second_pull
+{
+  struct store *s;
+  struct reg_opts o;
+  pid_t pid;
+};
+
+static int
+pull_two (void *arg)
+{
+  struct second_pull *p = arg;
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  int r;
+
+  /* another focker process: it shares only the store's descriptors with the first pull (a
+   * copy of one holding a pull lock would hold that lock) */
+  for (int fd = 3; fd < 64; fd++)
+    if (fd != p->s->fd && fd != p->s->lockfd)
+      (void)sys_close (fd);
+  r = pull (p->s, "reg.test/lib/app:two", &p->o, &name, &err);
+
+  if (r < 0)
+    fprintf (stderr, "second pull: %s\n", err->msg);
+  return r < 0 ? 1 : 0;
+}
+
+static void
+start_pull_two (struct fake_kernel *k, void *arg)
+{
+  struct second_pull *p = arg;
+  struct sys_clone_args ca = { .exit_signal = SIGCHLD, .fn = pull_two, .arg = p };
+
+  p->pid = sys_clone (&ca);
+}
+
+/* Two pulls of images sharing two blobs in opposite orders, the second started while the first
+ * holds some of its locks and is about to take another (its third flock: in manifest order it
+ * would hold the config's and a's and wait on b, which the second would hold, waiting on a):
+ * both finish, and each layer is unpacked once. */
+static void
+pulls_sharing_blobs_in_opposite_orders_both_finish (void **state)
+{
+  WORLD (k, f, s, o);
+  struct fake_reg *f2 = fake_reg_new (); /* the second pull's own transport */
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  char shared[2][DIGEST_LEN + 1], again[2][DIGEST_LEN + 1];
+  struct second_pull p = { .s = s, .o = opts (f2), .pid = -1 };
+  siginfo_t info = { 0 };
+  size_t start = fake_journal_len (k), made = 0;
+
+  publish_crossed (f, shared);
+  publish_crossed (f2, again);
+  fake_on_call (k, SYS_ID_flock, 3, start_pull_two, &p);
+  FX_CHECK (k, pull (s, "reg.test/lib/app:one", &o, &name, &err), err);
+  assert_true (p.pid > 0);
+  assert_int_equal (sys_waitid (P_PID, (id_t)p.pid, &info, WEXITED), 0);
+  assert_int_equal (info.si_code, CLD_EXITED);
+  assert_int_equal (info.si_status, 0);
+  layer_has (k, s, shared[0], "shared-0");
+  layer_has (k, s, shared[1], "shared-1");
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if ((c->id == SYS_ID_openat || c->id == SYS_ID_openat2) && strstr (c->args, "shared-")
+          && c->result >= 0)
+        made++;
+    }
+  assert_int_equal (made, 2);
+  assert_int_equal (children_left (k, true), 0);
+  fx_store_check (STORE);
+  fake_reg_free (f2);
+  WORLD_END (k, f, s);
+}
+
+/* The registry's CAs: the *.crt of its certs.d directory (or of cert_dir), in name order, go
+ * with every request to it; other files there are not CAs. */
+static void
+a_registrys_cert_dir_is_its_ca (void **state)
+{
+  for (int own = 0; own <= 1; own++)
+    {
+      WORLD (k, f, s, o);
+      _cleanup_err_ struct focker_err *err = NULL;
+      _cleanup_free_ char *name = NULL;
+      const char *dir = own ? "/home/me/certs" : REG_CERTS_D "/reg.test";
+      _cleanup_free_ char *b = xasprintf ("%s/b.crt", dir), *a = xasprintf ("%s/a.crt", dir),
+                          *key = xasprintf ("%s/client.key", dir);
+
+      assert_int_equal (fake_write_file (k, b, "CERT B", 0644), 0);
+      assert_int_equal (fake_write_file (k, a, "CERT A", 0644), 0);
+      assert_int_equal (fake_write_file (k, key, "KEY", 0600), 0);
+      if (own)
+        o.cert_dir = dir;
+      f->ca_expect = "CERT A\nCERT B\n";
+      publish_image (f, "latest", "app", "amd64", NULL);
+      FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+      assert_true (f->ca_asks >= 5); /* the manifest, the config and the three layers */
+      WORLD_END (k, f, s);
+    }
+}
+
 /* A layer that would write outside itself: the pull fails naming the entry, and neither the
  * unpacker's tree nor any process is left. */
 static void
@@ -1409,8 +1571,9 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
   _cleanup_free_ char *name = NULL;
   size_t start = fake_journal_len (k), ahead = 0;
   pid_t self = fake_current_pid (k);
+  struct img_digests d;
 
-  publish_image (f, "latest", "app", "amd64", NULL);
+  publish_image (f, "latest", "app", "amd64", &d);
   assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
   fake_program (k, "/focker-fetch", fake_fetch, f);
   o.t = reg_proc_new ("/focker-fetch");
@@ -1434,6 +1597,15 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
   fake_settle (k);
   assert_int_equal (children_left (k, true), 0);
   assert_int_equal (fake_open_fds (k, self), 5); /* + the store's two */
+  /* by a digest the store has: no helper but the manifest's */
+  _cleanup_free_ char *by_digest = xasprintf ("reg.test/lib/app@%s", d.manifest);
+  o.t = reg_proc_new ("/focker-fetch");
+  free (TAKE_PTR (name));
+  start = fake_journal_len (k);
+  FX_CHECK (k, pull (s, by_digest, &o, &name, &err), err);
+  assert_int_equal (children_left (k, true), 0);
+  assert_int_equal (calls_with (k, start, SYS_ID_execve, "focker-fetch"), 1);
+  reg_proc_free (o.t);
   fx_store_check (STORE);
   WORLD_END (k, f, s);
 }
@@ -1548,6 +1720,8 @@ main (void)
     cmocka_unit_test (a_download_a_killed_pull_left_is_resumed),
     cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
+    cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
+    cmocka_unit_test (a_registrys_cert_dir_is_its_ca),
     cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
