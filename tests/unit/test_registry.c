@@ -1498,6 +1498,15 @@ the_helper_process_transport_pulls_as_nobody (void **state)
   WORLD_END (k, f, s);
 }
 
+/* The helper transport with a fake focker-fetch at /focker-fetch running fn. */
+static struct reg_transport *
+fetch_helper (struct fake_kernel *k, fake_program_fn fn, void *arg)
+{
+  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
+  fake_program (k, "/focker-fetch", fn, arg);
+  return reg_proc_new ("/focker-fetch");
+}
+
 /* The blob fsyncs wait until every transfer has ended (one in the copy loop held the other
  * transfers up), every blob is renamed after its fsync, and index.json names the image last. */
 static void
@@ -1511,9 +1520,7 @@ blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
   long last_fsync = -1, first_rename = -1, index_rename = -1;
 
   publish_image (f, "latest", "app", "amd64", NULL);
-  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
-  fake_program (k, "/focker-fetch", fake_fetch, f);
-  o.t = reg_proc_new ("/focker-fetch");
+  o.t = fetch_helper (k, fake_fetch, f);
   FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
   reg_proc_free (o.t);
   for (size_t i = start; i < fake_journal_len (k); i++)
@@ -1574,9 +1581,7 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
   struct img_digests d;
 
   publish_image (f, "latest", "app", "amd64", &d);
-  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
-  fake_program (k, "/focker-fetch", fake_fetch, f);
-  o.t = reg_proc_new ("/focker-fetch");
+  o.t = fetch_helper (k, fake_fetch, f);
   FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
   reg_proc_free (o.t);
   /* helpers cloned before the first one (the manifest's) was reaped */
@@ -1637,9 +1642,7 @@ the_helper_exits_when_focker_died_before_its_death_signal (void **state)
 
   (void)state;
   publish_image (f, "latest", "app", "amd64", NULL);
-  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
-  fake_program (k, "/focker-fetch", records_it_ran, &ran);
-  o.t = reg_proc_new ("/focker-fetch");
+  o.t = fetch_helper (k, records_it_ran, &ran);
   fake_on_call (k, SYS_ID_setresuid, 1, focker_dies, &focker);
   assert_true (pull (s, "reg.test/lib/app", &o, &name, &err) < 0);
   reg_proc_free (o.t);
@@ -1663,9 +1666,7 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
 
   (void)ctx;
   publish_image (f, "latest", "app", "amd64", NULL);
-  assert_int_equal (fake_write_file (k, "/focker-fetch", "ELF", 0755), 0);
-  fake_program (k, "/focker-fetch", fake_fetch, f);
-  o.t = reg_proc_new ("/focker-fetch");
+  o.t = fetch_helper (k, fake_fetch, f);
   fx_fault_arm (fault, k);
   r = pull (s, "reg.test/lib/app", &o, &name, &err);
   fx_fault_disarm (fault);
