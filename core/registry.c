@@ -41,19 +41,23 @@ name_cmp (const void *a, const void *b)
 }
 
 /* The *.crt files of the registry's cert dir, in name order, one PEM text.  A missing or
- * unreadable dir (or file) adds nothing: TLS then fails naming --cert-dir. */
-static char *
-load_cas (const char *dir)
+ * unreadable certs.d dir (or file) adds nothing: TLS then fails naming --cert-dir.  A
+ * --cert-dir the user named must be there: a typo would otherwise read as an untrusted
+ * registry. */
+static int
+load_cas (const char *dir, bool named, char **out, struct focker_err **err)
 {
   _cleanup_strv_ char **names = NULL;
   struct focker_err *e = NULL;
   char *pem = NULL;
   size_t len = 0;
+  int r;
 
-  if (list_dir_at (&names, AT_FDCWD, dir, &e) < 0)
+  *out = NULL;
+  if ((r = list_dir_at (&names, AT_FDCWD, dir, &e)) < 0)
     {
       focker_err_free (e);
-      return NULL;
+      return named ? focker_fail (err, r, "--cert-dir %s", dir) : 0;
     }
   qsort (names, strv_length (names), sizeof *names, name_cmp);
   for (char **n = names; *n; n++)
@@ -74,7 +78,8 @@ load_cas (const char *dir)
       pem[len++] = '\n';
       pem[len] = '\0';
     }
-  return pem;
+  *out = pem;
+  return 0;
 }
 
 const char *
@@ -109,7 +114,12 @@ session_init (struct session *x, const char *ref, const struct reg_opts *o, cons
     {
       _cleanup_free_ char *dir
           = o->cert_dir ? xstrdup (o->cert_dir) : xasprintf (REG_CERTS_D "/%s", x->ref.host);
-      x->ca_pem = load_cas (dir);
+      int r = load_cas (dir, o->cert_dir != NULL, &x->ca_pem, err);
+      if (r < 0)
+        {
+          session_free (x);
+          return r;
+        }
     }
   return 0;
 }

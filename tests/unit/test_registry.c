@@ -1245,6 +1245,28 @@ a_registrys_cert_dir_is_its_ca (void **state)
     }
 }
 
+/* A --cert-dir that is not there is an error naming it, before any request (a typo would
+ * otherwise read as an untrusted registry); a missing certs.d dir is no error. */
+static void
+a_missing_cert_dir_fails_naming_it (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+
+  publish_image (f, "latest", "app", "amd64", NULL);
+  o.cert_dir = "/home/me/no-such-certs";
+  assert_int_equal (pull (s, "reg.test/lib/app", &o, &name, &err), -EINVAL);
+  assert_non_null (strstr (err->msg, "--cert-dir /home/me/no-such-certs"));
+  assert_int_equal (f->blob_gets, 0);
+  assert_null (name);
+  focker_err_free (TAKE_PTR (err));
+  o.cert_dir = NULL;
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  fx_store_check (STORE);
+  WORLD_END (k, f, s);
+}
+
 /* A layer that would write outside itself: the pull fails naming the entry, and neither the
  * unpacker's tree nor any process is left. */
 static void
@@ -1723,6 +1745,7 @@ main (void)
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
     cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
     cmocka_unit_test (a_registrys_cert_dir_is_its_ca),
+    cmocka_unit_test (a_missing_cert_dir_fails_naming_it),
     cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
