@@ -3,7 +3,7 @@
 # cgroup is made (none is delegated here) and a config asking for limits fails with one
 # line.  The runner is root; each test runs focker as uid 65534 (or, for subordinate ids,
 # a user /etc/subuid already lists) through setpriv, with a bundle and runtime dir that uid
-# owns.  Sourced by run.sh.
+# owns.  The user face's image commands are refused with one line.  Sourced by run.sh.
 # shellcheck shell=bash
 
 RL_UID=65534
@@ -181,3 +181,27 @@ test_rootless_subordinate_ids_through_newuidmap() {
   assert_eq "$(echo $out)" "0 $uid 1 1 $start $count 0 $uid 1 1 $start $count 0 5" || { rl_nothing_left "$uid"; return 1; }
   rl_nothing_left "$uid"
 }
+
+# The user face (`run IMAGE` and the commands that unpack or mount an image) is root's: a
+# plain user gets one line saying so, and no store is made.
+test_rootless_user_face_images_refused_with_one_line() {
+  command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+  mkdir -p "$E2E_TMP/xdg"
+  chmod 755 "$E2E_TMP"
+  chmod 700 "$E2E_TMP/xdg"
+  chown "$RL_UID:$RL_UID" "$E2E_TMP/xdg"
+  local args out rc
+  for args in "run --rm focker/busybox true" "create focker/busybox" "run -d focker/busybox" \
+    "pull localhost:1/x" "import $E2E_TMP/none.tar x" "load -i $E2E_TMP/none.tar" \
+    "image build-default" "bundle focker/busybox $E2E_TMP/xdg/b"; do
+    rc=0
+    # shellcheck disable=SC2086
+    out=$(rl_fk --storage-root "$E2E_TMP/xdg/store" $args 2>&1) || rc=$?
+    [ "$rc" != 0 ] || { echo "    $args succeeded: $out"; rl_nothing_left $RL_UID; return 1; }
+    assert_eq "$(echo "$out" | wc -l)" 1 "one line from $args: $out" || { rl_nothing_left $RL_UID; return 1; }
+    assert_contains "$out" "running rootless, images are not supported" || { rl_nothing_left $RL_UID; return 1; }
+    [ ! -e "$E2E_TMP/xdg/store" ] || { echo "    $args made a store"; rl_nothing_left $RL_UID; return 1; }
+  done
+  rl_nothing_left $RL_UID
+}
+
