@@ -208,60 +208,80 @@ test_rootless_user_face_images_refused_with_one_line() {
 }
 
 # What a podman-rootless user has: a login with subordinate ids in /etc/subuid and
-# /etc/subgid (useradd gives them), a runtime dir of its own, and containers whose uids 1...
-# are those ids, through newuidmap and newgidmap.  The user is made here (useradd, a name
-# unique to this run) and removed on any exit with its files.
-rl_user_cleanup() {
-  local id
-  if [ -d "$RL_XDG/focker" ]; then
-    for id in $(ls -A "$RL_XDG/focker"); do
-      case $id in *=*) continue ;; esac
-      setpriv --reuid "$RL_USER_UID" --regid "$RL_USER_GID" --init-groups \
-        "$FOCKER" --root "$RL_XDG/focker" delete --force "$id" >/dev/null 2>&1
-    done
-  fi
-  userdel "$RL_USER" 2>/dev/null
-  rm -rf "$RL_XDG" "$E2E_TMP/b"
-}
-
-test_rootless_subuid_user_runs_a_bundle_from_its_runtime_dir() {
+# /etc/subgid (useradd gives them), a home and a runtime dir of its own, newuidmap and
+# newgidmap.  rl_user_make makes the user (useradd, a name unique to this run) and sets
+# RL_USER, RL_USER_UID, RL_USER_GID (its primary group: newuidmap wants the caller's gid to
+# be it), RL_SUBUID and RL_SUBGID ("start count"), RL_XDG and RL_HOME; everything is removed
+# on any exit of the test (rl_user_cleanup): its containers, its processes (by pid: podman's
+# pause process outlives its commands), the user and its files.
+rl_user_make() {
   rl_need_userns
   command -v newuidmap >/dev/null && command -v newgidmap >/dev/null || skip "no newuidmap/newgidmap (package uidmap)"
   command -v useradd >/dev/null && command -v userdel >/dev/null || skip "no useradd/userdel (package passwd)"
   grep -q '^NoNewPrivs:[[:space:]]*1' /proc/self/status \
     && skip "no_new_privs is set: a setuid newuidmap cannot write the maps"
-  RL_USER=fkrl$$$RANDOM RL_XDG=$E2E_TMP/xdg-user
+  RL_USER=fkrl$$$RANDOM RL_XDG=$E2E_TMP/xdg-user RL_HOME=$E2E_TMP/home-user
   trap rl_user_cleanup EXIT
-  useradd -M -N -d /nonexistent -s /usr/sbin/nologin "$RL_USER" || { echo "    useradd failed"; return 1; }
+  useradd -M -N -d "$RL_HOME" -s /usr/sbin/nologin "$RL_USER" || { echo "    useradd failed"; return 1; }
   RL_USER_UID=$(id -u "$RL_USER") && RL_USER_GID=$(id -g "$RL_USER") || return 1
+  RL_SUBUID=$(grep "^$RL_USER:" /etc/subuid | cut -d: -f2,3 | tr : ' ')
+  RL_SUBGID=$(grep "^$RL_USER:" /etc/subgid | cut -d: -f2,3 | tr : ' ')
+  [ -n "$RL_SUBUID" ] && [ -n "$RL_SUBGID" ] || skip "useradd gave no subordinate ids (SUB_UID_COUNT in /etc/login.defs)"
+  chmod 755 "$E2E_TMP"
+  mkdir -p "$RL_XDG" "$RL_HOME"
+  chmod 700 "$RL_XDG" "$RL_HOME"
+  chown "$RL_USER_UID:$RL_USER_GID" "$RL_XDG" "$RL_HOME"
+}
+
+# rl_user CMD...: CMD as the user, with its groups, home, runtime dir and name.
+rl_user() {
+  setpriv --reuid "$RL_USER_UID" --regid "$RL_USER_GID" --init-groups --inh-caps=-all \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_XDG" \
+    USER="$RL_USER" LOGNAME="$RL_USER" "$@"
+}
+
+rl_user_cleanup() {
+  local id pid
+  [ -n "${RL_USER_UID:-}" ] || { userdel "$RL_USER" 2>/dev/null; return 0; }
+  if [ -d "$RL_XDG/focker" ]; then
+    for id in $(ls -A "$RL_XDG/focker"); do
+      case $id in *=*) continue ;; esac
+      rl_user "$FOCKER" --root "$RL_XDG/focker" delete --force "$id" >/dev/null 2>&1
+    done
+  fi
+  for pid in $(ps -o pid= -u "$RL_USER_UID"); do kill -9 "$pid" 2>/dev/null; done
+  for pid in $(ps -o pid= -u "$RL_USER_UID"); do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  userdel "$RL_USER" 2>/dev/null
+  rm -rf "$RL_XDG" "$RL_HOME" "$E2E_TMP/b"
+}
+
+test_rootless_subuid_user_runs_a_bundle_from_its_runtime_dir() {
+  rl_user_make || return 1
   local start count gstart gcount uid=$RL_USER_UID gid=$RL_USER_GID out st
-  IFS=: read -r _ start count < <(grep "^$RL_USER:" /etc/subuid)
-  IFS=: read -r _ gstart gcount < <(grep "^$RL_USER:" /etc/subgid)
-  [ -n "$start" ] && [ -n "$gstart" ] || skip "useradd gave no subordinate ids (SUB_UID_COUNT in /etc/login.defs)"
-  # newuidmap wants the caller's gid to be the user's primary group (useradd -N: users)
+  read -r start count <<<"$RL_SUBUID"
+  read -r gstart gcount <<<"$RL_SUBGID"
   rl_bundle "$uid" '["sh","-c","cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f; chown 1000:1000 /tmp/f; chmod 1777 /tmp"]'
-  mkdir -p "$RL_XDG"
-  chmod 700 "$RL_XDG"
-  chown "$uid:$uid" "$RL_XDG"
   local maps='[{"containerID":0,"hostID":%s,"size":1},{"containerID":1,"hostID":%s,"size":%s}]'
   # CAP_CHOWN (not in spec's runc-like default set; podman's has it)
   edit_config "$E2E_TMP/b" "c['linux']['uidMappings'] = $(printf "$maps" "$uid" "$start" "$count"); c['linux']['gidMappings'] = $(printf "$maps" "$gid" "$gstart" "$gcount"); [c['process']['capabilities'][k].append('CAP_CHOWN') for k in ('bounding', 'effective', 'permitted')]"
-  local as=(setpriv --reuid "$uid" --regid "$gid" --init-groups --inh-caps=-all env HOME=/nonexistent XDG_RUNTIME_DIR="$RL_XDG")
-  out=$("${as[@]}" "$FOCKER" --root "$RL_XDG/focker" run --bundle "$E2E_TMP/b" rl6 2>&1) || { echo "    run: $out"; return 1; }
+  out=$(rl_user "$FOCKER" --root "$RL_XDG/focker" run --bundle "$E2E_TMP/b" rl6 2>&1) || { echo "    run: $out"; return 1; }
   assert_eq "$(echo $out)" "0 $uid 1 1 $start $count 0 $gid 1 1 $gstart $gcount 0" || return 1
   # uid 1000 in the container is the user's subordinate id start+999 on the host
   assert_eq "$(stat -c %u:%g "$E2E_TMP/b/rootfs/tmp/f")" "$((start + 999)):$((gstart + 999))" "owner of a file chowned to 1000:1000" || return 1
   # the lifecycle with those maps: exec as another container user, list, kill, delete
   edit_config "$E2E_TMP/b" "c['process']['args'] = ['sleep', '30']"
-  "${as[@]}" "$FOCKER" --root "$RL_XDG/focker" create --bundle "$E2E_TMP/b" rl7 </dev/null || return 1
-  "${as[@]}" "$FOCKER" --root "$RL_XDG/focker" start rl7 || return 1
-  out=$("${as[@]}" "$FOCKER" --root "$RL_XDG/focker" exec --user 1000:1000 rl7 sh -c 'id -u; id -g; touch /tmp/g' 2>&1)
+  rl_user "$FOCKER" --root "$RL_XDG/focker" create --bundle "$E2E_TMP/b" rl7 </dev/null || return 1
+  rl_user "$FOCKER" --root "$RL_XDG/focker" start rl7 || return 1
+  out=$(rl_user "$FOCKER" --root "$RL_XDG/focker" exec --user 1000:1000 rl7 sh -c 'id -u; id -g; touch /tmp/g' 2>&1)
   assert_eq "$(echo $out)" "1000 1000" "exec --user 1000:1000" || return 1
   assert_eq "$(stat -c %u:%g "$E2E_TMP/b/rootfs/tmp/g")" "$((start + 999)):$((gstart + 999))" "owner of exec's file" || return 1
-  st=$("${as[@]}" "$FOCKER" --root "$RL_XDG/focker" list | awk '$1 == "rl7" {print $3, $NF}')
+  st=$(rl_user "$FOCKER" --root "$RL_XDG/focker" list | awk '$1 == "rl7" {print $3, $NF}')
   assert_eq "$st" "running $RL_USER" "list" || return 1
-  "${as[@]}" "$FOCKER" --root "$RL_XDG/focker" kill rl7 KILL || return 1
-  "${as[@]}" "$FOCKER" --root "$RL_XDG/focker" delete --force rl7 || return 1
+  rl_user "$FOCKER" --root "$RL_XDG/focker" kill rl7 KILL || return 1
+  rl_user "$FOCKER" --root "$RL_XDG/focker" delete --force rl7 || return 1
   assert_eq "$(ls -A "$RL_XDG/focker")" "" "state left in the runtime dir" || return 1
   assert_eq "$(run_cgroups "$RL_XDG/focker")" "" "cgroups left"
 }
+
