@@ -4,8 +4,9 @@
 # line.  The runner is root; each test runs focker as uid 65534 (or, for subordinate ids,
 # a user /etc/subuid already lists) through setpriv, with a bundle and runtime dir that uid
 # owns.  A user made with useradd (subordinate ids in /etc/subuid, newuidmap from the uidmap
-# package) runs a bundle mapping its range from a runtime dir of its own; the user face's
-# image commands are refused with one line.  Sourced by run.sh.
+# package) runs a bundle mapping its range from a runtime dir of its own, and rootless
+# podman with focker as its runtime; the user face's image commands are refused with one
+# line.  Sourced by run.sh.
 # shellcheck shell=bash
 
 RL_UID=65534
@@ -285,3 +286,25 @@ test_rootless_subuid_user_runs_a_bundle_from_its_runtime_dir() {
   assert_eq "$(run_cgroups "$RL_XDG/focker")" "" "cgroups left"
 }
 
+# Rootless podman with focker as its runtime: podman calls it as root of podman's own user
+# namespace (the user's id and subordinate ids), where focker must act rootless (runc's
+# rule: euid 0 in a user namespace, $USER not root): its root in $XDG_RUNTIME_DIR/focker,
+# no cgroup.  The image is a busybox rootfs imported with `podman import`.
+test_rootless_podman_user_runs_focker_as_its_runtime() {
+  command -v podman >/dev/null || skip "podman is not installed"
+  rl_user_make || return 1
+  local pm=(podman --root "$RL_HOME/storage" --runroot "$RL_XDG/run" --storage-driver vfs
+    --cgroup-manager cgroupfs --events-backend file --runtime "$FOCKER") out rc=0 start count
+  read -r start count <<<"$RL_SUBUID"
+  make_bundle "$E2E_TMP/b" '["true"]'
+  tar -C "$E2E_TMP/b/rootfs" -cf "$RL_HOME/rootfs.tar" . && chown "$RL_USER_UID" "$RL_HOME/rootfs.tar" || return 1
+  out=$(cd "$RL_HOME" && rl_user "${pm[@]}" import rootfs.tar localhost/rl-busybox 2>&1) || { echo "    podman import: $out"; return 1; }
+  out=$(cd "$RL_HOME" && rl_user "${pm[@]}" run --rm --network none localhost/rl-busybox sh -c 'id -u; cat /proc/self/uid_map' 2>&1 | grep -v 'is not a shared mount') ||
+    { echo "    podman run: $out"; return 1; }
+  assert_eq "$(echo $out)" "0 0 $RL_USER_UID 1 1 $start $count" || return 1
+  out=$(cd "$RL_HOME" && rl_user "${pm[@]}" run --rm --network none localhost/rl-busybox sh -c 'exit 42' 2>&1) || rc=$?
+  assert_eq "$rc" 42 "exit status ($out)" || return 1
+  # focker kept its state in the user's runtime dir, and left nothing there
+  [ -d "$RL_XDG/focker" ] || { echo "    no $RL_XDG/focker"; return 1; }
+  assert_eq "$(ls -A "$RL_XDG/focker")" "" "state left in the runtime dir"
+}
