@@ -105,6 +105,9 @@ int monitor_detached (const struct monitor_opts *o);
 /* Open the image store (creating it), shared or exclusive; 1 with the error reported. */
 struct store;
 int cli_open_store (struct store **s, bool exclusive);
+/* Rootless (g.rootless), refuse a command that unpacks or mounts an image (`cmd` names it):
+ * 1 with one line reported, else 0. */
+int cli_images_need_root (const char *cmd);
 /* Receive one fd sent with SCM_RIGHTS on conn; -1 if none. */
 int cli_recv_fd (int conn);
 

@@ -27,6 +27,21 @@ cli_open_store (struct store **s, bool exclusive)
   return 0;
 }
 
+/* A layer is unpacked with its files' owners and an image's rootfs is an overlay mounted on
+ * the host: neither is allowed to a plain user outside a user namespace (rootless podman
+ * does both inside one, with its subordinate ids; focker does not yet).  One line saying
+ * so, before the store is opened, rather than the chown or mount error met half-way. */
+int
+cli_images_need_root (const char *cmd)
+{
+  if (!g.rootless)
+    return 0;
+  cli_usage_error (cmd, "running rootless, images are not supported (unpacking layers and "
+                        "mounting their rootfs need root): run an OCI bundle made with "
+                        "`focker spec --rootless` (focker run --bundle DIR ID)");
+  return 1;
+}
+
 /* Options common to the simple commands: only --help and those listed. */
 static int
 parse (int argc, char **argv, const char *cmd, const struct option *opts, const char *shortopts,
@@ -61,7 +76,8 @@ cmd_import (int argc, char **argv)
   char id[DIGEST_LEN + 1];
   int r;
 
-  if (parse (argc, argv, "import", no_opts, "+", NULL, NULL, 2, 2) || cli_open_store (&s, false))
+  if (parse (argc, argv, "import", no_opts, "+", NULL, NULL, 2, 2)
+      || cli_images_need_root ("import") || cli_open_store (&s, false))
     return 1;
   r = image_import (s, AT_FDCWD, argv[optind], argv[optind + 1], id, &err);
   store_close (s);
@@ -243,7 +259,8 @@ cmd_bundle (int argc, char **argv)
   bool copied = false;
   int r;
 
-  if (parse (argc, argv, "bundle", opts, "+", bundle_opt, &o.copy, 2, 2))
+  if (parse (argc, argv, "bundle", opts, "+", bundle_opt, &o.copy, 2, 2)
+      || cli_images_need_root ("bundle"))
     return 1;
   dir = absolute (argv[optind + 1]);
   if (dir == NULL)
@@ -314,7 +331,8 @@ cmd_image (int argc, char **argv)
 
   if (argc < 2 || strcmp (argv[1], "build-default") != 0)
     return cli_usage_error ("image", "usage: focker image build-default [--busybox PATH] [NAME]");
-  if (parse (argc - 1, argv + 1, "image build-default", opts, "+:", busybox_opt, &busybox, 0, 1))
+  if (parse (argc - 1, argv + 1, "image build-default", opts, "+:", busybox_opt, &busybox, 0, 1)
+      || cli_images_need_root ("image build-default"))
     return 1;
   if (cli_open_store (&s, false))
     return 1;
@@ -348,7 +366,8 @@ cmd_load (int argc, char **argv)
   char **names = NULL;
   int r;
 
-  if (parse (argc, argv, "load", opts, "+:i:", input_opt, &input, 0, 1))
+  if (parse (argc, argv, "load", opts, "+:i:", input_opt, &input, 0, 1)
+      || cli_images_need_root ("load"))
     return 1;
   if (input == NULL && optind < argc)
     input = argv[optind];

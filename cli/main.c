@@ -226,6 +226,35 @@ rootless_root (void)
   return root;
 }
 
+/* In a user namespace other than the initial one: its uid_map is not the whole range mapped
+ * to itself (runc's test). */
+static bool
+in_user_namespace (void)
+{
+  FILE *f = fopen ("/proc/self/uid_map", "re");
+  unsigned long a, b, n;
+  bool initial;
+
+  if (f == NULL)
+    return false;
+  initial = fscanf (f, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL;
+  fclose (f);
+  return !initial;
+}
+
+/* --rootless auto, runc's rule: euid != 0, or euid 0 in a user namespace that is not the
+ * initial one (rootless podman calls the runtime as root of its own namespace, where no
+ * cgroup can be made and /run/focker is not ours) unless $USER says root. */
+static bool
+rootless_auto (void)
+{
+  const char *user = getenv ("USER");
+
+  if (geteuid () != 0)
+    return true;
+  return in_user_namespace () && (user == NULL || strcmp (user, "root") != 0);
+}
+
 enum
 {
   OPT_ROOT = 256,
@@ -323,7 +352,7 @@ main (int argc, char **argv)
       usage (stderr);
       return 1;
     }
-  g.rootless = strcmp (rootless, "auto") == 0 ? geteuid () != 0 : strcmp (rootless, "true") == 0;
+  g.rootless = strcmp (rootless, "auto") == 0 ? rootless_auto () : strcmp (rootless, "true") == 0;
   if (!root_given && g.rootless)
     g.root = rootless_root ();
   for (const struct cli_command *cmd = commands; cmd->name; cmd++)

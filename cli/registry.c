@@ -293,7 +293,7 @@ cmd_pull (int argc, char **argv)
   struct reg_cli c = { 0 };
   struct pull_args a = { 0 };
 
-  if (parse_reg (argc, argv, "pull", &c, 1))
+  if (parse_reg (argc, argv, "pull", &c, 1) || cli_images_need_root ("pull"))
     return 1;
   a.ref = argv[optind];
   if (run (&c, a.ref, "fetching", do_pull, &a))

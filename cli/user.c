@@ -362,7 +362,7 @@ cmd_user_run (int argc, char **argv, bool start)
   char hostname[CTR_SHORT_LEN + 1];
   int r;
 
-  if (parse_run (argc, argv, &a))
+  if (parse_run (argc, argv, &a) || cli_images_need_root (argv[0]))
     {
       run_args_free (&a);
       return 125;

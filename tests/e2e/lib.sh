@@ -106,6 +106,75 @@ run_cgroups() {
   return 0
 }
 
+# cgroup_mounts: the mount point of each cgroup hierarchy (v1 and v2) mounted at its root in
+# this mount namespace, one a line.
+cgroup_mounts() {
+  [ -n "${CGROUP_MOUNTS:-}" ] && { echo "$CGROUP_MOUNTS"; return 0; }
+  awk '{ for (i = 7; $i != "-"; i++) ; if (($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") && $4 == "/") print $5 }' \
+    /proc/self/mountinfo
+}
+# read once: they do not change during a run, and a check after every crash point asks
+CGROUP_MOUNTS=$(cgroup_mounts)
+
+# pid_cgroups PID: the cgroup dirs of process PID, one a line: each line of /proc/PID/cgroup
+# under its hierarchy's mount point (a hierarchy's root, no container's own, left out).  Read
+# while the container runs; check with cgroups_left that they are gone after its delete.
+pid_cgroups() {
+  awk -F: 'NR == FNR {
+      n = split($0, f, " "); for (i = 7; f[i] != "-"; i++) ;
+      if (f[4] != "/") next
+      if (f[i + 1] == "cgroup2") mnt[""] = f[5]
+      else if (f[i + 1] == "cgroup") { k = split(f[i + 3], o, ","); for (j = 1; j <= k; j++) mnt[o[j]] = f[5] }
+      next }
+    { split($2, c, ","); key = $2 == "" ? "" : c[1]
+      if ((key in mnt) && $3 != "/") print mnt[key] $3 }' /proc/self/mountinfo "/proc/$1/cgroup" | sort
+}
+
+# default_cgroups ID [ROOT]: where focker makes container ID's cgroups when its config names
+# no cgroupsPath: /<root_parent ROOT>-<ID> in every mounted hierarchy (those it made no dir in
+# too, so a superset).  Exact paths: checking them reads no other cgroup of the machine.
+default_cgroups() {
+  local m p
+  p=$(root_parent "${2:-$ROOT}")
+  for m in $(cgroup_mounts); do echo "$m/$p-$1"; done
+}
+
+# cgroups_left DIR...: those of the DIRs that still exist, one a line (nothing when all are
+# gone).
+cgroups_left() {
+  local d
+  for d in "$@"; do [ -e "$d" ] && echo "$d"; done
+  return 0
+}
+
+# cgroups_not_in PID DIRS: the cgroups of PID (pid_cgroups) missing from DIRS (one a line):
+# nothing when DIRS covers all of them (and PID has a cgroup of its own).  Checks that the
+# paths a test looks at after a delete are where the kernel put the container.
+cgroups_not_in() {
+  local own
+  own=$(pid_cgroups "$1" 2>/dev/null)
+  [ -n "$own" ] || { echo "no cgroup of its own for pid [$1]"; return 0; }
+  echo "$own" | grep -vxF -f <(printf '%s\n' "$2") || true
+}
+
+# default_cgroups_hold ID: container ID created from $E2E_TMP/b has its cgroups among
+# default_cgroups ID, and after delete --force none is left; prints what is wrong.  Run once
+# before a test relies on default_cgroups to find what other containers leave.
+default_cgroups_hold() {
+  local w
+  fk create --bundle "$E2E_TMP/b" "$1" >/dev/null || { echo "create $1 failed"; return 0; }
+  w=$(cgroups_not_in "$(state_pid "$1")" "$(default_cgroups "$1")")
+  fk delete --force "$1" || echo "delete --force $1 failed"
+  [ -n "$w" ] && echo "cgroups of $1 not where looked for: $w"
+  # shellcheck disable=SC2046 # one path a word
+  w=$(cgroups_left $(default_cgroups "$1"))
+  [ -n "$w" ] && echo "cgroups of $1 left after delete --force: $w"
+  return 0
+}
+
+# state_pid ID: the init pid of runtime container ID (from `focker state`).
+state_pid() { fk state "$1" | sed -n 's/^ *"pid": \([0-9]*\),$/\1/p'; }
+
 assert_eq() {
   if [ "$1" != "$2" ]; then
     echo "    expected [$2], got [$1] ${3:-}"

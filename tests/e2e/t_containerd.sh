@@ -154,8 +154,10 @@ ctd_stop() {
   # the shims' mounts of the container rootfs, if a task was left half-deleted
   grep -o " $CTD_DIR/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
   # cgroups of our namespace (/<namespace>/<id> in each hierarchy), deepest first
-  find /sys/fs/cgroup -maxdepth 4 -depth -type d \( -path "*/$CTD_NS" -o -path "*/$CTD_NS/*" \) \
-    -exec rmdir {} + 2>/dev/null
+  local m
+  for m in $(cgroup_mounts); do
+    [ -d "$m/$CTD_NS" ] && find "$m/$CTD_NS" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
   rm -rf "$CTD_DIR/state" "$CTD_DIR/fifo" "$CTD_DIR/runc"
   return 0
 }
@@ -164,7 +166,8 @@ ctd_stop() {
 ctd_left() {
   local left=""
   [ -n "$(ls -A "$CTD_DIR/runc/$CTD_NS" 2>/dev/null)" ] && left="$left focker-state"
-  [ -n "$(find /sys/fs/cgroup -maxdepth 2 -name "$CTD_NS" 2>/dev/null)" ] && left="$left cgroups"
+  # shellcheck disable=SC2046
+  [ -n "$(cgroups_left $(cgroup_mounts | sed "s|\$|/$CTD_NS|"))" ] && left="$left cgroups"
   [ -n "$(ctr_ task ls -q 2>/dev/null)" ] && left="$left tasks"
   [ -n "$(ctr_ container ls -q 2>/dev/null)" ] && left="$left containers"
   for _ in $(seq 20); do # a shim exits just after the delete it answered

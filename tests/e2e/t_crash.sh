@@ -41,7 +41,8 @@ crash_leftovers() {
     echo "mounts changed: $(diff "$E2E_TMP/crash-mounts" "$E2E_TMP/crash-mounts-now" | grep '^[<>]' | tr '\n' ' ')"
   fi
   local cg
-  cg=$(find /sys/fs/cgroup -name "$CRASH_CGPREFIX-$id" 2>/dev/null)
+  # shellcheck disable=SC2046 # one path a word
+  cg=$(cgroups_left $(default_cgroups "$id"))
   [ -n "$cg" ] && echo "cgroups left: $(echo "$cg" | tr '\n' ' ')"
   return 0
 }
@@ -73,8 +74,10 @@ crash_loop() {
   local bin=$FOCKER
   local FOCKER="$E2E_TMP/crash-focker"
   cp "$bin" "$FOCKER" || return 1
-  CRASH_CGPREFIX=$(root_parent) # the cgroups of this root: focker-<hash>-<id>
   host_mounts >"$E2E_TMP/crash-mounts"
+  # a container's cgroups are looked for where the kernel put those of one like it
+  out=$(default_cgroups_hold "crash$CRASH_SLEEP-ref")
+  [ -n "$out" ] && { echo "    $out"; return 1; }
   for ((n = 1; n <= CRASH_MAX; n += CRASH_STEP)); do
     id="crash$CRASH_SLEEP-$cmd-$n" # unique per run
     # output to a file, not $(...): a started container holds its stdout open
@@ -147,8 +150,16 @@ test_crash_at_every_call_of_exec_leaves_nothing_after_delete_force() {
 crash_user_run() { fr run -d --name "$1" focker/busybox sleep "$CRASH_SLEEP" >/dev/null; }
 
 crash_user_check() {
-  local name=$1 n=$2 cmd=$3 out left id ids
+  local name=$1 n=$2 cmd=$3 out left id ids pid
   ids=$(ls "$URS/containers" 2>/dev/null | grep -v '^names$')
+  # a running one: its cgroups are where the check after rm -f looks
+  for id in $ids; do
+    pid=$(state_pid "$id" 2>/dev/null)
+    [ -n "$pid" ] && [ "$pid" != 0 ] || continue
+    out=$(cgroups_not_in "$pid" "$(default_cgroups "$id")")
+    [ -z "$out" ] || { echo "    cgroups of $id not where looked for: $out"; return 1; }
+    CRASH_USER_CG_SEEN=1
+  done
   if ! out=$(fr rm -f "$name" 2>&1) && [ "${out#*no such container}" = "$out" ]; then
     echo "    $cmd killed after call $n: rm -f $name failed: $out"
     return 1
@@ -158,8 +169,9 @@ crash_user_check() {
     fr rm -f "$id" >/dev/null 2>&1
   done
   left=$(crash_leftovers "$name"; ur_nothing_left 2>&1)
-  for id in $ids; do
-    [ -n "$(find /sys/fs/cgroup -maxdepth 3 -name "*$id" 2>/dev/null)" ] && left="$left cgroup of $id"
+  for id in $ids; do # a record's runtime container has its id
+    # shellcheck disable=SC2046 # one path a word
+    [ -n "$(cgroups_left $(default_cgroups "$id"))" ] && left="$left cgroup of $id"
   done
   if [ -n "$left" ]; then
     echo "    $cmd killed after call $n, then rm -f: $left"
@@ -169,6 +181,8 @@ crash_user_check() {
 
 test_crash_at_every_call_of_user_run_detached_leaves_nothing_after_rm_force() {
   ur_init || return 1
-  printf '%s\n' "$CRASH_SLEEP" >"$E2E_TMP/crash-pat"
-  CRASH_USER=1 crash_loop user-run crash_nothing crash_user_run
+  crash_bundle # for crash_loop's check of where cgroups are
+  CRASH_USER_CG_SEEN=0
+  CRASH_USER=1 crash_loop user-run crash_nothing crash_user_run || return 1
+  assert_eq "$CRASH_USER_CG_SEEN" 1 "a running container's cgroups seen"
 }

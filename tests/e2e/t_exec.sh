@@ -121,12 +121,10 @@ test_exec_confinement_matches_the_container() {
 
 test_exec_cgroup_flag_runs_in_sub_cgroups() {
   start_sleeper || return 1
-  local rel dirs d out mem
-  # the container's path (the same in every hierarchy focker made it in)
-  rel=$(cut -d: -f3 "/proc/$(init_pid c1)/cgroup" | grep -vx / | head -1)
-  [ -n "$rel" ] && [ "$rel" != / ] || { fk delete --force c1; skip "no cgroup for the container"; }
+  local dirs d out mem
   # the container's directory in every hierarchy
-  dirs=$(find /sys/fs/cgroup -maxdepth 6 -type d -path "*$rel" 2>/dev/null)
+  dirs=$(pid_cgroups "$(init_pid c1)")
+  [ -n "$dirs" ] || { fk delete --force c1; skip "no cgroup for the container"; }
   for d in $dirs; do
     mkdir "$d/s"
     # a v1 cpuset starts empty: no process may join it until it has cpus and mems
@@ -137,6 +135,9 @@ test_exec_cgroup_flag_runs_in_sub_cgroups() {
   done
   mem=$(echo "$dirs" | grep '/memory/' | head -1)
   [ -z "$mem" ] || mkdir "$mem/m"
+  # a failure below must not leave them: the container's cgroups could not be removed
+  # shellcheck disable=SC2064
+  trap "rmdir $(printf '%s/s ' $dirs) ${mem:+$mem/m} 2>/dev/null" EXIT
   # seen from the container's cgroup namespace, rooted at its cgroup
   out=$(fk exec --cgroup s c1 cat /proc/self/cgroup)
   local rc=$?
@@ -154,7 +155,9 @@ test_exec_cgroup_flag_runs_in_sub_cgroups() {
   fi
   out=$(one_line_error fk exec --cgroup nope c1 true) || { echo "$out"; return 1; }
   assert_contains "$out" "--cgroup nope" || return 1
-  fk delete --force c1
+  fk delete --force c1 || return 1
+  # shellcheck disable=SC2086
+  assert_eq "$(cgroups_left $dirs)" "" "cgroups left"
 }
 
 # one_line_error CMD...: fails, with exactly one line on stderr; prints it

@@ -8,7 +8,9 @@
 
 PM_DIR=${E2E_TMP:-/tmp}/pm
 PM_IMAGE=localhost/focker-e2e-busybox:latest
-PM_CGPARENT=/focker-e2e-podman
+# this run's own cgroup parent: other runs of this suite on the machine have theirs
+PM_CGPARENT=$(printf %s "${E2E_TMP##*.}" | tr -cd 'A-Za-z0-9')
+PM_CGPARENT=/focker-e2e-podman-${PM_CGPARENT:-$$}
 
 pm() {
   CONTAINERS_CONF="$PM_DIR/containers.conf" podman --root "$PM_DIR/storage" \
@@ -81,7 +83,10 @@ pm_cleanup() {
 pm_left() {
   local left=""
   [ -n "$(pm ps -aq 2>/dev/null)" ] && left="$left containers"
-  [ -n "$(find /sys/fs/cgroup -path "*$PM_CGPARENT/*libpod-*" -type d 2>/dev/null)" ] && left="$left cgroups"
+  local m
+  for m in $(cgroup_mounts); do # podman's cgroupfs names: <parent>/libpod-<id>
+    compgen -G "$m$PM_CGPARENT/libpod-*" >/dev/null && { left="$left cgroups"; break; }
+  done
   [ -z "$left" ] || echo "    podman left:$left"
   [ -z "$left" ]
 }

@@ -3,7 +3,10 @@
 # cgroup is made (none is delegated here) and a config asking for limits fails with one
 # line.  The runner is root; each test runs focker as uid 65534 (or, for subordinate ids,
 # a user /etc/subuid already lists) through setpriv, with a bundle and runtime dir that uid
-# owns.  Sourced by run.sh.
+# owns.  A user made with useradd (subordinate ids in /etc/subuid, newuidmap from the uidmap
+# package) runs a bundle mapping its range from a runtime dir of its own, and rootless
+# podman with focker as its runtime; the user face's image commands are refused with one
+# line.  Sourced by run.sh.
 # shellcheck shell=bash
 
 RL_UID=65534
@@ -180,4 +183,128 @@ test_rootless_subordinate_ids_through_newuidmap() {
     || { echo "    $out"; rl_nothing_left "$uid"; return 1; }
   assert_eq "$(echo $out)" "0 $uid 1 1 $start $count 0 $uid 1 1 $start $count 0 5" || { rl_nothing_left "$uid"; return 1; }
   rl_nothing_left "$uid"
+}
+
+# The user face (`run IMAGE` and the commands that unpack or mount an image) is root's: a
+# plain user gets one line saying so, and no store is made.
+test_rootless_user_face_images_refused_with_one_line() {
+  command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+  mkdir -p "$E2E_TMP/xdg"
+  chmod 755 "$E2E_TMP"
+  chmod 700 "$E2E_TMP/xdg"
+  chown "$RL_UID:$RL_UID" "$E2E_TMP/xdg"
+  local args out rc
+  for args in "run --rm focker/busybox true" "create focker/busybox" "run -d focker/busybox" \
+    "pull localhost:1/x" "import $E2E_TMP/none.tar x" "load -i $E2E_TMP/none.tar" \
+    "image build-default" "bundle focker/busybox $E2E_TMP/xdg/b"; do
+    rc=0
+    # shellcheck disable=SC2086
+    out=$(rl_fk --storage-root "$E2E_TMP/xdg/store" $args 2>&1) || rc=$?
+    [ "$rc" != 0 ] || { echo "    $args succeeded: $out"; rl_nothing_left $RL_UID; return 1; }
+    assert_eq "$(echo "$out" | wc -l)" 1 "one line from $args: $out" || { rl_nothing_left $RL_UID; return 1; }
+    assert_contains "$out" "running rootless, images are not supported" || { rl_nothing_left $RL_UID; return 1; }
+    [ ! -e "$E2E_TMP/xdg/store" ] || { echo "    $args made a store"; rl_nothing_left $RL_UID; return 1; }
+  done
+  rl_nothing_left $RL_UID
+}
+
+# What a podman-rootless user has: a login with subordinate ids in /etc/subuid and
+# /etc/subgid (useradd gives them), a home and a runtime dir of its own, newuidmap and
+# newgidmap.  rl_user_make makes the user (useradd, a name unique to this run) and sets
+# RL_USER, RL_USER_UID, RL_USER_GID (its primary group: newuidmap wants the caller's gid to
+# be it), RL_SUBUID and RL_SUBGID ("start count"), RL_XDG and RL_HOME; everything is removed
+# on any exit of the test (rl_user_cleanup): its containers, its processes (by pid: podman's
+# pause process outlives its commands), the user and its files.
+rl_user_make() {
+  rl_need_userns
+  command -v newuidmap >/dev/null && command -v newgidmap >/dev/null || skip "no newuidmap/newgidmap (package uidmap)"
+  command -v useradd >/dev/null && command -v userdel >/dev/null || skip "no useradd/userdel (package passwd)"
+  grep -q '^NoNewPrivs:[[:space:]]*1' /proc/self/status \
+    && skip "no_new_privs is set: a setuid newuidmap cannot write the maps"
+  RL_USER=fkrl$$$RANDOM RL_XDG=$E2E_TMP/xdg-user RL_HOME=$E2E_TMP/home-user
+  trap rl_user_cleanup EXIT
+  useradd -M -N -d "$RL_HOME" -s /usr/sbin/nologin "$RL_USER" || { echo "    useradd failed"; return 1; }
+  RL_USER_UID=$(id -u "$RL_USER") && RL_USER_GID=$(id -g "$RL_USER") || return 1
+  RL_SUBUID=$(grep "^$RL_USER:" /etc/subuid | cut -d: -f2,3 | tr : ' ')
+  RL_SUBGID=$(grep "^$RL_USER:" /etc/subgid | cut -d: -f2,3 | tr : ' ')
+  [ -n "$RL_SUBUID" ] && [ -n "$RL_SUBGID" ] || skip "useradd gave no subordinate ids (SUB_UID_COUNT in /etc/login.defs)"
+  chmod 755 "$E2E_TMP"
+  mkdir -p "$RL_XDG" "$RL_HOME"
+  chmod 700 "$RL_XDG" "$RL_HOME"
+  chown "$RL_USER_UID:$RL_USER_GID" "$RL_XDG" "$RL_HOME"
+}
+
+# rl_user CMD...: CMD as the user, with its groups, home, runtime dir and name.
+rl_user() {
+  setpriv --reuid "$RL_USER_UID" --regid "$RL_USER_GID" --init-groups --inh-caps=-all \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_XDG" \
+    USER="$RL_USER" LOGNAME="$RL_USER" "$@"
+}
+
+rl_user_cleanup() {
+  local id pid
+  [ -n "${RL_USER_UID:-}" ] || { userdel "$RL_USER" 2>/dev/null; return 0; }
+  if [ -d "$RL_XDG/focker" ]; then
+    for id in $(ls -A "$RL_XDG/focker"); do
+      case $id in *=*) continue ;; esac
+      rl_user "$FOCKER" --root "$RL_XDG/focker" delete --force "$id" >/dev/null 2>&1
+    done
+  fi
+  for pid in $(ps -o pid= -u "$RL_USER_UID"); do kill -9 "$pid" 2>/dev/null; done
+  for pid in $(ps -o pid= -u "$RL_USER_UID"); do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
+  userdel "$RL_USER" 2>/dev/null
+  rm -rf "$RL_XDG" "$RL_HOME" "$E2E_TMP/b"
+}
+
+test_rootless_subuid_user_runs_a_bundle_from_its_runtime_dir() {
+  rl_user_make || return 1
+  local start count gstart gcount uid=$RL_USER_UID gid=$RL_USER_GID out st
+  read -r start count <<<"$RL_SUBUID"
+  read -r gstart gcount <<<"$RL_SUBGID"
+  rl_bundle "$uid" '["sh","-c","cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/f; chown 1000:1000 /tmp/f; chmod 1777 /tmp"]'
+  local maps='[{"containerID":0,"hostID":%s,"size":1},{"containerID":1,"hostID":%s,"size":%s}]'
+  # CAP_CHOWN (not in spec's runc-like default set; podman's has it)
+  edit_config "$E2E_TMP/b" "c['linux']['uidMappings'] = $(printf "$maps" "$uid" "$start" "$count"); c['linux']['gidMappings'] = $(printf "$maps" "$gid" "$gstart" "$gcount"); [c['process']['capabilities'][k].append('CAP_CHOWN') for k in ('bounding', 'effective', 'permitted')]"
+  out=$(rl_user "$FOCKER" --root "$RL_XDG/focker" run --bundle "$E2E_TMP/b" rl6 2>&1) || { echo "    run: $out"; return 1; }
+  assert_eq "$(echo $out)" "0 $uid 1 1 $start $count 0 $gid 1 1 $gstart $gcount 0" || return 1
+  # uid 1000 in the container is the user's subordinate id start+999 on the host
+  assert_eq "$(stat -c %u:%g "$E2E_TMP/b/rootfs/tmp/f")" "$((start + 999)):$((gstart + 999))" "owner of a file chowned to 1000:1000" || return 1
+  # the lifecycle with those maps: exec as another container user, list, kill, delete
+  edit_config "$E2E_TMP/b" "c['process']['args'] = ['sleep', '30']"
+  rl_user "$FOCKER" --root "$RL_XDG/focker" create --bundle "$E2E_TMP/b" rl7 </dev/null || return 1
+  rl_user "$FOCKER" --root "$RL_XDG/focker" start rl7 || return 1
+  out=$(rl_user "$FOCKER" --root "$RL_XDG/focker" exec --user 1000:1000 rl7 sh -c 'id -u; id -g; touch /tmp/g' 2>&1)
+  assert_eq "$(echo $out)" "1000 1000" "exec --user 1000:1000" || return 1
+  assert_eq "$(stat -c %u:%g "$E2E_TMP/b/rootfs/tmp/g")" "$((start + 999)):$((gstart + 999))" "owner of exec's file" || return 1
+  st=$(rl_user "$FOCKER" --root "$RL_XDG/focker" list | awk '$1 == "rl7" {print $3, $NF}')
+  assert_eq "$st" "running $RL_USER" "list" || return 1
+  rl_user "$FOCKER" --root "$RL_XDG/focker" kill rl7 KILL || return 1
+  rl_user "$FOCKER" --root "$RL_XDG/focker" delete --force rl7 || return 1
+  assert_eq "$(ls -A "$RL_XDG/focker")" "" "state left in the runtime dir" || return 1
+  assert_eq "$(run_cgroups "$RL_XDG/focker")" "" "cgroups left"
+}
+
+# Rootless podman with focker as its runtime: podman calls it as root of podman's own user
+# namespace (the user's id and subordinate ids), where focker must act rootless (runc's
+# rule: euid 0 in a user namespace, $USER not root): its root in $XDG_RUNTIME_DIR/focker,
+# no cgroup.  The image is a busybox rootfs imported with `podman import`.
+test_rootless_podman_user_runs_focker_as_its_runtime() {
+  command -v podman >/dev/null || skip "podman is not installed"
+  rl_user_make || return 1
+  local pm=(podman --root "$RL_HOME/storage" --runroot "$RL_XDG/run" --storage-driver vfs
+    --cgroup-manager cgroupfs --events-backend file --runtime "$FOCKER") out rc=0 start count
+  read -r start count <<<"$RL_SUBUID"
+  make_bundle "$E2E_TMP/b" '["true"]'
+  tar -C "$E2E_TMP/b/rootfs" -cf "$RL_HOME/rootfs.tar" . && chown "$RL_USER_UID" "$RL_HOME/rootfs.tar" || return 1
+  out=$(cd "$RL_HOME" && rl_user "${pm[@]}" import rootfs.tar localhost/rl-busybox 2>&1) || { echo "    podman import: $out"; return 1; }
+  out=$(cd "$RL_HOME" && rl_user "${pm[@]}" run --rm --network none localhost/rl-busybox sh -c 'id -u; cat /proc/self/uid_map' 2>&1 | grep -v 'is not a shared mount') ||
+    { echo "    podman run: $out"; return 1; }
+  assert_eq "$(echo $out)" "0 0 $RL_USER_UID 1 1 $start $count" || return 1
+  out=$(cd "$RL_HOME" && rl_user "${pm[@]}" run --rm --network none localhost/rl-busybox sh -c 'exit 42' 2>&1) || rc=$?
+  assert_eq "$rc" 42 "exit status ($out)" || return 1
+  # focker kept its state in the user's runtime dir, and left nothing there
+  [ -d "$RL_XDG/focker" ] || { echo "    no $RL_XDG/focker"; return 1; }
+  assert_eq "$(ls -A "$RL_XDG/focker")" "" "state left in the runtime dir"
 }
