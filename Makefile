@@ -25,8 +25,9 @@ WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
             -DFOCKER_FETCH_PATH='"$(PREFIX)/libexec/focker/focker-fetch"'
 # focker-fetch, the registry transfer helper: dynamic, because libcurl cannot be linked
-# statically on Debian 12 (see CONTRIBUTING.md).
-FETCH_PKGS := libcurl jansson
+# statically on Debian 12 (see CONTRIBUTING.md).  libssl: libcurl's own TLS library, asked
+# directly only to learn that a registry wants a client certificate.
+FETCH_PKGS := libcurl jansson libssl
 # build/focker is linked statically unless DYNAMIC=1: a runtime lives a few milliseconds, and
 # the dynamic loader alone costs about a quarter of that (see CONTRIBUTING.md).
 ifeq ($(DYNAMIC),1)

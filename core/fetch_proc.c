@@ -120,8 +120,15 @@ request_json (const struct reg_request *rq)
   json_object_set_new (j, "headers", h);
   if (rq->body)
     json_object_set_new (j, "body", json_string (rq->body));
-  if (rq->ca_pem)
-    json_object_set_new (j, "ca_pem", json_string (rq->ca_pem));
+  /* the client key travels this way only: on the helper's stdin, never in argv, a file or
+   * the environment */
+  if (rq->tls.ca_pem)
+    json_object_set_new (j, "ca_pem", json_string (rq->tls.ca_pem));
+  if (rq->tls.cert_pem && rq->tls.key_pem)
+    {
+      json_object_set_new (j, "cert_pem", json_string (rq->tls.cert_pem));
+      json_object_set_new (j, "key_pem", json_string (rq->tls.key_pem));
+    }
   if (rq->body_fd >= 0)
     json_object_set_new (j, "body_size", json_integer ((json_int_t)rq->body_size));
   text = json_dumps (j, JSON_COMPACT);
