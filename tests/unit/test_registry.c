@@ -752,6 +752,13 @@ children_left (struct fake_kernel *k, bool helpers)
   return n;
 }
 
+/* focker-fetch processes left (live or zombies). */
+static int
+helpers_left (struct fake_kernel *k)
+{
+  return children_left (k, true) - children_left (k, false);
+}
+
 /* Journal entries from `from` on of `id` whose arguments hold `needle`. */
 static size_t
 calls_with (struct fake_kernel *k, size_t from, enum sys_id id, const char *needle)
@@ -1802,11 +1809,11 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
   reg_proc_free (o.t);
   fake_settle (k);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
-  /* unpackers only: a helper whose waitid failed stays a zombie until focker exits */
-  if (children_left (k, false) != 0)
+  /* a helper whose wait failed too: reg_proc_free reaps it */
+  if (children_left (k, true) != 0)
     {
       fx_dump_journal (k, 60);
-      fail_msg ("n %ld: %d unpackers left", fault->n, children_left (k, false));
+      fail_msg ("n %ld: %d processes left", fault->n, children_left (k, true));
     }
   if (r < 0)
     {
@@ -1821,6 +1828,59 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
     }
   WORLD_END (k, f, s);
   return r;
+}
+
+/* Two pulls, each with its own transport: the image, then the image again (one request:
+ * the three helpers started ahead go unused and are killed). */
+static int
+helper_wait_run (struct fx_fault *fault, void *ctx)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct reg_transport *t[2];
+  int r = 0;
+
+  (void)ctx;
+  publish_image (f, "latest", "app", "amd64", NULL);
+  fx_fault_arm (fault, k);
+  for (int i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *name = NULL;
+      o.t = t[i] = fetch_helper (k, fake_fetch, f);
+      int ri = pull (s, "reg.test/lib/app", &o, &name, &err);
+      if (fault->error == EINTR)
+        FX_CHECK (k, ri, err); /* a wait interrupted is a wait repeated */
+      else if (ri < 0)
+        assert_int_equal (err->code, ri);
+      focker_err_free (TAKE_PTR (err));
+      r = r < 0 ? r : ri;
+      /* a single fault, in reg_proc_free's waits too, leaves nothing: its retry reaps */
+      if (!fault->persist)
+        reg_proc_free (t[i]);
+    }
+  fx_fault_disarm (fault);
+  for (int i = 0; i < 2 && fault->persist; i++)
+    reg_proc_free (t[i]);
+  if (helpers_left (k) != 0)
+    {
+      fx_dump_journal (k, 40);
+      fail_msg ("%s %s at waitid %ld: %d helpers left", fault->persist ? "persistent" : "one",
+                strerrorname_np (fault->error), fault->n, helpers_left (k));
+    }
+  fake_settle (k);
+  WORLD_END (k, f, s);
+  return r;
+}
+
+/* Every wait for a helper (a request's, a spare's, a cancelled one's): interrupted once, it is
+ * repeated and the pull succeeds; failing (once or from then on), the pull fails or not, and
+ * reg_proc_free still kills and reaps every helper: none stays a zombie until focker exits. */
+static void
+every_helper_is_reaped_when_a_wait_fails (void **state)
+{
+  (void)state;
+  fx_fault_loop_calls (FX_FAULT_ONCE, EINTR, SYS_MASK (waitid), helper_wait_run, NULL);
+  fx_fault_loop_calls (FX_FAULT_ONCE_THEN_PERSIST, EIO, SYS_MASK (waitid), helper_wait_run, NULL);
 }
 
 /* The fault loop again, through the helper processes: a failing clone, pipe, dup, poll,
@@ -1862,6 +1922,7 @@ main (void)
     cmocka_unit_test (helpers_start_ahead_and_unused_ones_are_reaped),
     cmocka_unit_test (the_helper_exits_when_focker_died_before_its_death_signal),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),
+    cmocka_unit_test (every_helper_is_reaped_when_a_wait_fails),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
