@@ -144,10 +144,11 @@ $(B)/enosys: tests/e2e/enosys.c
 coverage:
 	tests/coverage.sh
 
-# libFuzzer targets (clang) over the parsers and the in-root path walk, each run FUZZ_SECONDS.
+# libFuzzer targets (clang) over the parsers and the in-root path walk, each run FUZZ_SECONDS;
+# everything they build and find goes under $(B)/fuzz.
 FUZZ_SECONDS ?= 15
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(B)/fuzz tests/fuzz/run.sh
 
 test: $(B)/focker $(B)/focker-fetch
 	tests/run-all.sh
