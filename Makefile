@@ -25,8 +25,9 @@ WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 CPPFLAGS += -I. -D_GNU_SOURCE -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
             -DFOCKER_FETCH_PATH='"$(PREFIX)/libexec/focker/focker-fetch"'
 # focker-fetch, the registry transfer helper: dynamic, because libcurl cannot be linked
-# statically on Debian 12 (see CONTRIBUTING.md).
-FETCH_PKGS := libcurl jansson
+# statically on Debian 12 (see CONTRIBUTING.md).  libssl: libcurl's own TLS library, asked
+# directly only to learn that a registry wants a client certificate.
+FETCH_PKGS := libcurl jansson libssl
 # build/focker is linked statically unless DYNAMIC=1: a runtime lives a few milliseconds, and
 # the dynamic loader alone costs about a quarter of that (see CONTRIBUTING.md).
 ifeq ($(DYNAMIC),1)
@@ -143,10 +144,11 @@ $(B)/enosys: tests/e2e/enosys.c
 coverage:
 	tests/coverage.sh
 
-# libFuzzer targets (clang) over the parsers and the in-root path walk, each run FUZZ_SECONDS.
+# libFuzzer targets (clang) over the parsers and the in-root path walk, each run FUZZ_SECONDS;
+# everything they build and find goes under $(B)/fuzz.
 FUZZ_SECONDS ?= 15
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(B)/fuzz tests/fuzz/run.sh
 
 test: $(B)/focker $(B)/focker-fetch
 	tests/run-all.sh

@@ -114,6 +114,11 @@ cli_usage_error (const char *cmd, const char *fmt, ...)
   return 1;
 }
 
+/* What a registry's cert dir holds, as podman and skopeo read it (core/registry.c). */
+#define CERT_DIR_HELP                                                                              \
+  "--cert-dir DIR, else /etc/containers/certs.d/HOST[:PORT]: its *.crt are the registry's CAs, "   \
+  "NAME.cert with NAME.key a client certificate"
+
 static const struct cli_command commands[] = {
   { "create", cmd_create, "create a container: IMAGE [CMD...] (user), --bundle B ID (OCI)" },
   { "start", cmd_start, "start a container: NAME (user, [-a] [-i]), ID (OCI)" },
@@ -146,11 +151,11 @@ static const struct cli_command commands[] = {
     true },
   { "pull", cmd_pull,
     "fetch an image from a registry: pull [--platform OS/ARCH[/VARIANT]] [--creds USER:PASS] "
-    "[--cert-dir DIR] [--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST]",
+    "[--cert-dir DIR] [--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST] (" CERT_DIR_HELP ")",
     true },
   { "push", cmd_push,
     "send an image to a registry: push [--creds USER:PASS] [--cert-dir DIR] "
-    "[--tls-verify=false] IMAGE REGISTRY/NAME[:TAG]",
+    "[--tls-verify=false] IMAGE REGISTRY/NAME[:TAG] (" CERT_DIR_HELP ")",
     true },
   { "images", cmd_images, "list images [--format table|json] [-q]", true },
   { "inspect", cmd_inspect, "print a user container's record, or an image's manifest and config",

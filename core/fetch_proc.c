@@ -57,7 +57,9 @@ struct proc_transport
   size_t n;
   struct spare spares[SPARES];
   size_t n_spares;
-  bool spared; /* the spares were started (once per transport) */
+  bool spared;     /* the spares were started (once per transport) */
+  pid_t *unreaped; /* helpers whose wait failed: proc_cancel kills and reaps them */
+  size_t n_unreaped;
 };
 
 struct child_args
@@ -120,8 +122,15 @@ request_json (const struct reg_request *rq)
   json_object_set_new (j, "headers", h);
   if (rq->body)
     json_object_set_new (j, "body", json_string (rq->body));
-  if (rq->ca_pem)
-    json_object_set_new (j, "ca_pem", json_string (rq->ca_pem));
+  /* the client key travels this way only: on the helper's stdin, never in argv, a file or
+   * the environment */
+  if (rq->tls.ca_pem)
+    json_object_set_new (j, "ca_pem", json_string (rq->tls.ca_pem));
+  if (rq->tls.cert_pem && rq->tls.key_pem)
+    {
+      json_object_set_new (j, "cert_pem", json_string (rq->tls.cert_pem));
+      json_object_set_new (j, "key_pem", json_string (rq->tls.key_pem));
+    }
   if (rq->body_fd >= 0)
     json_object_set_new (j, "body_size", json_integer ((json_int_t)rq->body_size));
   text = json_dumps (j, JSON_COMPACT);
@@ -176,8 +185,44 @@ spawn (struct proc_transport *p, bool body, int body_fd, struct spare *h, struct
   return 0;
 }
 
+/* Reap helper `pid` (waitid again on EINTR).  One whose wait fails otherwise is remembered,
+ * for proc_cancel to kill and reap: left alone it would stay a zombie until focker exits, one
+ * more per failure in a long command.  Not after ECHILD: the pid is no longer ours to kill
+ * (another process may have it). */
+static int
+reap (struct proc_transport *p, pid_t pid, siginfo_t *info)
+{
+  int r;
+
+  do
+    {
+      memset (info, 0, sizeof *info);
+      r = sys_waitid (P_PID, (id_t)pid, info, WEXITED);
+    }
+  while (r == -EINTR);
+  if (r < 0 && r != -ECHILD)
+    {
+      p->unreaped = xrealloc (p->unreaped, (p->n_unreaped + 1) * sizeof *p->unreaped);
+      p->unreaped[p->n_unreaped++] = pid;
+    }
+  return r;
+}
+
+/* Kill and reap an unreaped helper: its pid is still ours (an unreaped child's pid is not
+ * reused), so the signal cannot reach another process. */
 static void
-spare_kill (struct spare *h)
+kill_and_reap (struct proc_transport *p, pid_t pid)
+{
+  siginfo_t info;
+
+  sys_kill (pid, SIGKILL);
+  (void)reap (p, pid, &info);
+}
+
+/* Killed before its pipes close: a spare that read the end of its stdin would say "bad
+ * request" on focker's stderr. */
+static void
+spare_kill (struct proc_transport *p, struct spare *h)
 {
   siginfo_t info;
 
@@ -186,7 +231,7 @@ spare_kill (struct spare *h)
   sys_close (h->res_rd);
   if (h->body_rd >= 0)
     sys_close (h->body_rd);
-  sys_waitid (P_PID, (id_t)h->pid, &info, WEXITED);
+  (void)reap (p, h->pid, &info);
 }
 
 static int
@@ -302,10 +347,7 @@ finish (struct proc_transport *p, size_t slot, struct reg_response *resp, struct
   siginfo_t info;
   int r;
 
-  memset (&info, 0, sizeof info);
-  do
-    r = sys_waitid (P_PID, (id_t)q->pid, &info, WEXITED);
-  while (r == -EINTR);
+  r = reap (p, q->pid, &info);
   if (r < 0)
     r = focker_fail (err, r, "%s: wait", p->helper);
   else if (info.si_code == CLD_EXITED && info.si_status == 127)
@@ -466,6 +508,8 @@ static void
 proc_cancel (struct reg_transport *t)
 {
   struct proc_transport *p = (struct proc_transport *)t;
+  pid_t *again;
+  size_t n_again;
 
   for (size_t i = 0; i < p->n; i++)
     if (p->reqs[i].used)
@@ -476,11 +520,19 @@ proc_cancel (struct reg_transport *t)
           sys_close (p->reqs[i].res_fd);
         if (p->reqs[i].body_rd >= 0)
           sys_close (p->reqs[i].body_rd);
-        sys_waitid (P_PID, (id_t)p->reqs[i].pid, &info, WEXITED);
+        (void)reap (p, p->reqs[i].pid, &info);
         free (p->reqs[i].buf);
         free (p->reqs[i].pend);
         p->reqs[i] = (struct proc_req){ 0 };
       }
+  /* every helper whose wait failed, before or just now: once more (one that fails again is
+   * kept for the next cancel) */
+  again = TAKE_PTR (p->unreaped);
+  n_again = p->n_unreaped;
+  p->n_unreaped = 0;
+  for (size_t i = 0; i < n_again; i++)
+    kill_and_reap (p, again[i]);
+  free (again);
 }
 
 struct reg_transport *
@@ -502,9 +554,10 @@ reg_proc_free (struct reg_transport *t)
 
   if (p == NULL)
     return;
-  proc_cancel (t);
   while (p->n_spares > 0)
-    spare_kill (&p->spares[--p->n_spares]);
+    spare_kill (p, &p->spares[--p->n_spares]);
+  proc_cancel (t); /* after the spares: it retries every wait that failed */
+  free (p->unreaped);
   free (p->reqs);
   free (p->helper);
   free (p);

@@ -32,6 +32,8 @@ session_free (struct session *x)
   free (x->challenge);
   free (x->pick);
   free (x->ca_pem);
+  free (x->cert_pem);
+  free (x->key_pem);
 }
 
 static int
@@ -40,31 +42,38 @@ name_cmp (const void *a, const void *b)
   return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
-/* The *.crt files of the registry's cert dir, in name order, one PEM text.  A missing or
- * unreadable certs.d dir (or file) adds nothing: TLS then fails naming --cert-dir.  A
- * --cert-dir the user named must be there: a typo would otherwise read as an untrusted
- * registry. */
-static int
-load_cas (const char *dir, bool named, char **out, struct focker_err **err)
+/* `name` ends in `suffix`, after at least one character. */
+static bool
+has_suffix (const char *name, const char *suffix)
 {
-  _cleanup_strv_ char **names = NULL;
+  size_t l = strlen (name), n = strlen (suffix);
+
+  return l > n && strcmp (name + l - n, suffix) == 0;
+}
+
+static bool
+listed (char **names, const char *name)
+{
+  for (char **n = names; *n; n++)
+    if (strcmp (*n, name) == 0)
+      return true;
+  return false;
+}
+
+/* The *.crt files of the cert dir, in name order, one PEM text.  An unreadable one (in
+ * certs.d, perhaps another user's) adds nothing: TLS then fails naming --cert-dir. */
+static char *
+read_cas (const char *dir, char **names)
+{
   struct focker_err *e = NULL;
   char *pem = NULL;
   size_t len = 0;
-  int r;
 
-  *out = NULL;
-  if ((r = list_dir_at (&names, AT_FDCWD, dir, &e)) < 0)
-    {
-      focker_err_free (e);
-      return named ? focker_fail (err, r, "--cert-dir %s", dir) : 0;
-    }
-  qsort (names, strv_length (names), sizeof *names, name_cmp);
   for (char **n = names; *n; n++)
     {
-      size_t l = strlen (*n), got = 0;
+      size_t got = 0;
       _cleanup_free_ char *path = NULL, *text = NULL;
-      if (l <= 4 || strcmp (*n + l - 4, ".crt") != 0)
+      if (!has_suffix (*n, ".crt"))
         continue;
       path = path_join (dir, *n);
       if (read_file_at (&text, &got, AT_FDCWD, path, 1 << 20, &e) < 0)
@@ -78,20 +87,73 @@ load_cas (const char *dir, bool named, char **out, struct focker_err **err)
       pem[len++] = '\n';
       pem[len] = '\0';
     }
-  *out = pem;
+  return pem;
+}
+
+/* The client certificate: NAME.cert and its NAME.key, as docker and podman pair them; one
+ * without the other is an error naming it.  libcurl presents one certificate: the first pair
+ * in name order.  The key is read by focker (the helper runs as nobody) and goes to the
+ * helper on its request pipe only: error messages name its file, never its content. */
+static int
+read_client_pair (struct session *x, const char *dir, char **names, struct focker_err **err)
+{
+  for (char **n = names; *n; n++)
+    {
+      bool cert = has_suffix (*n, ".cert");
+      _cleanup_free_ char *other = NULL, *cpath = NULL, *kpath = NULL;
+      size_t len = 0;
+      int r;
+
+      if (!cert && !has_suffix (*n, ".key"))
+        continue;
+      other
+          = xasprintf ("%.*s%s", (int)(strlen (*n) - (cert ? 5 : 4)), *n, cert ? ".key" : ".cert");
+      if (!listed (names, other))
+        return focker_fail (err, -EINVAL,
+                            cert ? "%s/%s: a client certificate without its key %s"
+                                 : "%s/%s: a client key without its certificate %s",
+                            dir, *n, other);
+      if (!cert || x->cert_pem)
+        continue;
+      cpath = path_join (dir, *n);
+      kpath = path_join (dir, other);
+      if ((r = read_file_at (&x->cert_pem, &len, AT_FDCWD, cpath, 1 << 20, err)) < 0
+          || (r = read_file_at (&x->key_pem, &len, AT_FDCWD, kpath, 1 << 20, err)) < 0)
+        return r;
+    }
   return 0;
 }
 
-const char *
-session_ca (struct session *x, const char *url)
+/* The registry's cert dir, read as podman and skopeo read theirs: its *.crt are the CAs, a
+ * NAME.cert with its NAME.key the client certificate.  A missing certs.d dir is no error (most
+ * registries have none); a --cert-dir the user named must be there: a typo would otherwise
+ * read as an untrusted registry. */
+static int
+load_cert_dir (struct session *x, const char *dir, bool named, struct focker_err **err)
+{
+  _cleanup_strv_ char **names = NULL;
+  struct focker_err *e = NULL;
+  int r;
+
+  if ((r = list_dir_at (&names, AT_FDCWD, dir, &e)) < 0)
+    {
+      focker_err_free (e);
+      return named ? focker_fail (err, r, "--cert-dir %s", dir) : 0;
+    }
+  qsort (names, strv_length (names), sizeof *names, name_cmp);
+  x->ca_pem = read_cas (dir, names);
+  return read_client_pair (x, dir, names, err);
+}
+
+struct reg_tls
+session_tls (struct session *x, const char *url)
 {
   const char *p = strstr (url, "://");
   size_t n = strlen (x->ref.host);
 
-  if (x->ca_pem == NULL || p == NULL || strncmp (p + 3, x->ref.host, n) != 0
-      || (p[3 + n] != '/' && p[3 + n] != '\0'))
-    return NULL;
-  return x->ca_pem;
+  if (p == NULL || strncmp (p + 3, x->ref.host, n) != 0 || (p[3 + n] != '/' && p[3 + n] != '\0'))
+    return (struct reg_tls){ 0 };
+  return (struct reg_tls){ .ca_pem = x->ca_pem, .cert_pem = x->cert_pem, .key_pem = x->key_pem };
 }
 
 int
@@ -110,18 +172,13 @@ session_init (struct session *x, const char *ref, const struct reg_opts *o, cons
    * --tls-verify=false. */
   x->http_ok = !o->tls_verify || reg_host_is_local (x->ref.host);
   x->base = xasprintf ("%s://%s", reg_host_is_local (x->ref.host) ? "http" : "https", x->ref.host);
-  if (o->tls_verify)
-    {
-      _cleanup_free_ char *dir
-          = o->cert_dir ? xstrdup (o->cert_dir) : xasprintf (REG_CERTS_D "/%s", x->ref.host);
-      int r = load_cas (dir, o->cert_dir != NULL, &x->ca_pem, err);
-      if (r < 0)
-        {
-          session_free (x);
-          return r;
-        }
-    }
-  return 0;
+  /* with --tls-verify=false too: a registry that asks for a client certificate still does */
+  _cleanup_free_ char *dir
+      = o->cert_dir ? xstrdup (o->cert_dir) : xasprintf (REG_CERTS_D "/%s", x->ref.host);
+  int r = load_cert_dir (x, dir, o->cert_dir != NULL, err);
+  if (r < 0)
+    session_free (x);
+  return r;
 }
 
 static char *
@@ -181,6 +238,11 @@ int
 session_fail_status (struct session *x, const struct reg_response *r, struct focker_err **err,
                      const char *what)
 {
+  if (r->status == 0 && r->error && strstr (r->error, "client certificate"))
+    return focker_fail (err, -EACCES,
+                        "%s: %s: %s (give it NAME.cert with its NAME.key in --cert-dir DIR or "
+                        "%s/%s/)",
+                        x->ref.registry, what, r->error, REG_CERTS_D, x->ref.host);
   if (r->status == 0 && r->error && strstr (r->error, "certificate"))
     return focker_fail (err, -EIO,
                         "%s: %s: %s (trust its CA with --cert-dir DIR or %s/%s/*.crt, or skip "
@@ -274,7 +336,7 @@ authenticate (struct session *x, const char *header, struct focker_err **err)
                             .out_fd = -1,
                             .tee_fd = -1,
                             .tls_verify = x->o->tls_verify,
-                            .ca_pem = session_ca (x, url),
+                            .tls = session_tls (x, url),
                             .spares = !x->no_spares };
   r = transfer (x, &rq, &resp, err);
   free (headers[0]);
@@ -365,7 +427,7 @@ session_request (struct session *x, const char *method, const char *path, const 
                                 .out_fd = -1,
                                 .tee_fd = -1,
                                 .tls_verify = x->o->tls_verify,
-                                .ca_pem = session_ca (x, url),
+                                .tls = session_tls (x, url),
                                 .spares = !x->no_spares };
       memset (resp, 0, sizeof *resp);
       r = transfer (x, &rq, resp, err);

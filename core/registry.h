@@ -79,6 +79,15 @@ int reg_creds_from_file (char **user, char **pass, const char *path, const char 
 
 /* ---- the transport ---- */
 
+/* What a request trusts and presents in TLS (all NULL: the system's CAs, no client
+ * certificate). */
+struct reg_tls
+{
+  const char *ca_pem;   /* PEM certificates trusted instead of the system's CAs */
+  const char *cert_pem; /* a client certificate (PEM), presented with key_pem */
+  const char *key_pem;  /* its private key (PEM): goes to the helper's stdin only */
+};
+
 struct reg_request
 {
   const char *method, *url;
@@ -96,8 +105,8 @@ struct reg_request
                           it drains.  A tee_fd that fails (EPIPE: its reader is gone) is
                           dropped and the transfer goes on without it */
   bool tls_verify;
-  const char *ca_pem; /* NULL, or PEM certificates trusted instead of the system's CAs */
-  bool spares;        /* a hint: more requests usually follow (helpers may start ahead) */
+  struct reg_tls tls;
+  bool spares; /* a hint: more requests usually follow (helpers may start ahead) */
 };
 
 struct reg_response
@@ -151,8 +160,9 @@ struct reg_progress
   } what;
 };
 
-/* Where a registry's CA certificates are looked for without --cert-dir, as podman and skopeo
- * look: the .crt files of REG_CERTS_D/HOST[:PORT]. */
+/* Where a registry's CA certificates (*.crt) and client certificate (NAME.cert with its
+ * NAME.key) are looked for without --cert-dir, as podman and skopeo look: REG_CERTS_D/HOST[:PORT].
+ */
 #define REG_CERTS_D "/etc/containers/certs.d"
 
 struct reg_opts
@@ -161,7 +171,8 @@ struct reg_opts
   const char *user, *pass; /* credentials, or NULL */
   const char *platform;    /* pull: "OS/ARCH[/VARIANT]" or NULL for this host */
   bool tls_verify;         /* false: no certificate checks, plain HTTP allowed */
-  const char *cert_dir;    /* its *.crt are the registry's CAs; NULL: REG_CERTS_D/HOST[:PORT] */
+  const char *cert_dir;    /* its *.crt are the registry's CAs, NAME.cert and NAME.key its
+                              client certificate; NULL: REG_CERTS_D/HOST[:PORT] */
   unsigned parallel;       /* blobs fetched at once (0: 3) */
   int progress_ms;         /* how often `progress` gets byte counts (0: 200) */
   void (*progress) (void *arg, const struct reg_progress *p);

@@ -22,15 +22,17 @@ struct session
   char *challenge; /* a 401's challenge seen while fetches run, answered when they end */
   char *pick;      /* the manifest chosen from an index */
   char *ca_pem;    /* the registry's CA certificates (its cert dir's *.crt), or NULL */
+  char *cert_pem;  /* its client certificate (NAME.cert there), or NULL */
+  char *key_pem;   /* and that certificate's key (NAME.key) */
   bool no_spares;  /* no blob transfers are expected: start no helpers ahead */
 };
 
 int session_init (struct session *x, const char *ref, const struct reg_opts *o, const char *actions,
                   struct focker_err **err);
 void session_free (struct session *x);
-/* The CAs to trust for `url`: the registry's own (NULL for another host, a token service,
- * which keeps the system's). */
-const char *session_ca (struct session *x, const char *url);
+/* The TLS material for `url`: the registry's CAs and client certificate (none for another
+ * host, a token service, which keeps the system's CAs and gets no client certificate). */
+struct reg_tls session_tls (struct session *x, const char *url);
 /* base + path (a path that is a URL already is kept). */
 char *session_url (struct session *x, const char *path);
 /* The request headers for `url`: `extra` (may be NULL) and the Authorization header when the

@@ -247,7 +247,7 @@ job_start (struct session *x, struct job *j, struct focker_err **err)
                             .hash = j->d,
                             .tee_fd = j->feed,
                             .tls_verify = x->o->tls_verify,
-                            .ca_pem = session_ca (x, url),
+                            .tls = session_tls (x, url),
                             .spares = true };
   j->handle = x->o->t->start (x->o->t, &rq, err);
   if (j->handle < 0)

@@ -11,7 +11,9 @@
  *         otherwise it follows the result line on stdout), "range_from": N (asks for bytes
  *         N-: a server answering 200 instead of 206 gets nothing written and the error "the
  *         server ignored the range"), "tls_verify": bool, "ca_file": path,
- *         "ca_pem": PEM text of the CAs to trust (instead of the system's)}
+ *         "ca_pem": PEM text of the CAs to trust (instead of the system's), "cert_pem" and
+ *         "key_pem": a client certificate and its key, PEM text (never a file: the helper
+ *         runs as nobody, and the key goes nowhere but this pipe)}
  *   fd 1  the result: one JSON line {"status": N, "headers": [[name, value], ...] (the
  *         final response's, after redirects), "error": "..." (the transfer failed: no
  *         answer, or a body cut off)}, then the body when it did not go to fd 3 (at most
@@ -28,6 +30,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #define MEM_MAX (16 * 1024 * 1024)
 #define REQ_MAX (16 * 1024 * 1024)
@@ -42,6 +45,13 @@ struct xfer
   const char *body;
   size_t body_len, body_off;
 };
+
+/* The server asked for a client certificate and the request had none (set by OpenSSL's
+ * callback, which it calls only when no certificate is set).  How the refusal then shows in
+ * libcurl's error varies (an alert, a reset, a closed connection), so a transfer that got no
+ * HTTP answer after such a request says so instead (a server that only invites one, and
+ * answered, is not refusing). */
+static bool cert_asked;
 
 static size_t
 on_header (char *buf, size_t size, size_t n, void *arg)
@@ -184,6 +194,20 @@ write_out (const char *buf, size_t len)
   return 0;
 }
 
+static int
+on_client_cert (SSL *ssl, X509 **cert, EVP_PKEY **key)
+{
+  cert_asked = true;
+  return 0; /* none: the handshake goes on without one, and the server decides */
+}
+
+static CURLcode
+on_ssl_ctx (CURL *c, void *ctx, void *arg)
+{
+  SSL_CTX_set_client_cert_cb (ctx, on_client_cert);
+  return CURLE_OK;
+}
+
 static void
 setup (struct xfer *x, json_t *req, struct curl_slist **hdrs)
 {
@@ -191,6 +215,8 @@ setup (struct xfer *x, json_t *req, struct curl_slist **hdrs)
   const char *url = json_string_value (json_object_get (req, "url"));
   const char *ca = json_string_value (json_object_get (req, "ca_file"));
   const char *pem = json_string_value (json_object_get (req, "ca_pem"));
+  const char *cert = json_string_value (json_object_get (req, "cert_pem"));
+  const char *key = json_string_value (json_object_get (req, "key_pem"));
   json_int_t from = json_integer_value (json_object_get (req, "range_from"));
   json_t *h;
   size_t i;
@@ -206,6 +232,8 @@ setup (struct xfer *x, json_t *req, struct curl_slist **hdrs)
   curl_easy_setopt (x->c, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt (x->c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (x->c, CURLOPT_USERAGENT, "focker");
+  /* a libcurl over another TLS library refuses the option: no harm, a plainer error */
+  curl_easy_setopt (x->c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
   curl_easy_setopt (x->c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (x->c, CURLOPT_HEADERDATA, x);
   curl_easy_setopt (x->c, CURLOPT_WRITEFUNCTION, on_body);
@@ -222,6 +250,16 @@ setup (struct xfer *x, json_t *req, struct curl_slist **hdrs)
       /* the registry's CAs, read by focker (this helper may not be able to read them) */
       struct curl_blob b = { .data = (void *)pem, .len = strlen (pem), .flags = CURL_BLOB_COPY };
       curl_easy_setopt (x->c, CURLOPT_CAINFO_BLOB, &b);
+    }
+  if (cert && key)
+    {
+      /* the client certificate, for a registry that asks for one (mutual TLS) */
+      struct curl_blob cb = { .data = (void *)cert, .len = strlen (cert), .flags = CURL_BLOB_COPY };
+      struct curl_blob kb = { .data = (void *)key, .len = strlen (key), .flags = CURL_BLOB_COPY };
+      curl_easy_setopt (x->c, CURLOPT_SSLCERT_BLOB, &cb);
+      curl_easy_setopt (x->c, CURLOPT_SSLCERTTYPE, "PEM");
+      curl_easy_setopt (x->c, CURLOPT_SSLKEY_BLOB, &kb);
+      curl_easy_setopt (x->c, CURLOPT_SSLKEYTYPE, "PEM");
     }
   json_array_foreach (json_object_get (req, "headers"), i, h) *hdrs
       = curl_slist_append (*hdrs, json_string_value (h));
@@ -302,9 +340,11 @@ main (int argc, char **argv)
   curl_easy_getinfo (x.c, CURLINFO_RESPONSE_CODE, &status);
   res = json_pack ("{s:I, s:O}", "status", (json_int_t)status, "headers", x.headers);
   if (cr != CURLE_OK)
-    json_object_set_new (
-        res, "error",
-        json_string (x.write_failed ? "cannot write the response body" : curl_easy_strerror (cr)));
+    json_object_set_new (res, "error",
+                         json_string (x.write_failed ? "cannot write the response body"
+                                      : cert_asked && status == 0
+                                          ? "the registry asks for a client certificate"
+                                          : curl_easy_strerror (cr)));
   line = json_dumps (res, JSON_COMPACT);
   if (line == NULL || write_out (line, strlen (line)) < 0 || write_out ("\n", 1) < 0
       || (x.mem_len > 0 && write_out (x.mem, x.mem_len) < 0))

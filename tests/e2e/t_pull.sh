@@ -4,8 +4,8 @@
 # and run it, pull by digest, an index with two platforms (written with curl), a missing
 # image, a pull killed half way then resumed (through a throttling proxy that logs the Range
 # asked for), htpasswd Basic auth (--creds and an auth file), images moved by skopeo both
-# ways, and a registry that speaks only TLS (self-signed, its key under $PD/tls, removed on
-# exit); and, host-only (issue 9), four pulls of one image at once and a pull killed
+# ways, a registry that speaks only TLS (self-signed, its key under $PD/tls, removed on
+# exit), and one that also asks for a client certificate; and, host-only (issue 9), four pulls of one image at once and a pull killed
 # after each of its calls that change the store.  Skipped (with the reason) where docker-registry is missing or does not answer.
 
 pull_init() {
@@ -44,10 +44,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# reg_start [htpasswd FILE | token REALM CERT | tls CERT KEY]: a registry on 127.0.0.1:$PORT
-# (speaking only TLS with `tls`); REG is its host:port.
+# reg_start [htpasswd FILE | token REALM CERT | tls CERT KEY [CLIENT_CA CLIENT_CERT CLIENT_KEY]]: a
+# registry on 127.0.0.1:$PORT (speaking only TLS with `tls`, and asking for a client certificate
+# signed by CLIENT_CA when given one, which the readiness probe presents); REG is its host:port.
 reg_start() {
-  local scheme=http
+  local scheme=http probe=()
   PORT=$(free_port)
   REG="127.0.0.1:$PORT"
   mkdir -p "$PD/reg"
@@ -57,7 +58,12 @@ reg_start() {
     echo "storage: {filesystem: {rootdirectory: $PD/reg/data}, delete: {enabled: true}}"
     if [ "${1:-}" = tls ]; then
       scheme=https
-      echo "http: {addr: \"$REG\", tls: {certificate: $2, key: $3}}"
+      if [ -n "${4:-}" ]; then
+        echo "http: {addr: \"$REG\", tls: {certificate: $2, key: $3, clientcas: [$4]}}"
+        probe=(--cert "$5" --key "$6")
+      else
+        echo "http: {addr: \"$REG\", tls: {certificate: $2, key: $3}}"
+      fi
     else
       echo "http: {addr: \"$REG\"}"
     fi
@@ -69,14 +75,15 @@ reg_start() {
   } >"$PD/reg/config.yml"
   docker-registry serve "$PD/reg/config.yml" >"$PD/reg/log" 2>&1 &
   REG_PID=$!
-  wait_http "$scheme://$REG/v2/" "$REG_PID" ||
+  wait_http "$scheme://$REG/v2/" "$REG_PID" "${probe[@]}" ||
     skip "docker-registry does not answer on $REG: $(tail -1 "$PD/reg/log")"
 }
 
-# wait_http URL PID: up to 5 s for URL to answer (any certificate), while PID lives.
+# wait_http URL PID [CURL_ARG...]: up to 5 s for URL to answer (any certificate), while PID
+# lives.
 wait_http() {
   for _ in $(seq 50); do
-    curl -sk -o /dev/null "$1" && return 0
+    curl -sk -o /dev/null "${@:3}" "$1" && return 0
     kill -0 "$2" 2>/dev/null || return 1
     sleep 0.1
   done
@@ -439,6 +446,42 @@ test_pull_from_a_local_tls_registry() {
   fkp rmi "$REG/tls/small:1" >/dev/null && fkp gc >/dev/null || return 1
   nothing_pulled || return 1
   fkp pull -q --tls-verify=false "$REG/tls/small:1" >/dev/null || return 1
+}
+
+# A local TLS registry that asks for a client certificate (docker-registry's
+# http.tls.clientcas; the client's key under $PD/tls, removed on exit).  With only the CA in
+# --cert-dir, push and pull fail with one line saying the registry asks for a client
+# certificate and where NAME.cert and NAME.key go, nothing stored; a NAME.cert without its
+# NAME.key is refused naming the file; with the pair beside the CA both succeed.
+test_pull_and_push_with_a_client_certificate() {
+  pull_init
+  command -v openssl >/dev/null || skip "openssl is not installed"
+  local t=$PD/tls ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1)
+  mkdir -p "$t/ca-only" "$t/half" "$t/pair"
+  openssl req -x509 "${ec[@]}" -keyout "$t/key.pem" -out "$t/ca.crt" -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 || skip "openssl cannot make a certificate"
+  openssl req -x509 "${ec[@]}" -keyout "$t/client-ca.key" -out "$t/client-ca.crt" \
+    -subj /CN=focker-client-ca >/dev/null 2>&1 || return 1
+  openssl req "${ec[@]}" -keyout "$t/pair/me.key" -subj /CN=focker-client 2>/dev/null |
+    openssl x509 -req -CA "$t/client-ca.crt" -CAkey "$t/client-ca.key" -days 1 \
+      -out "$t/pair/me.cert" >/dev/null 2>&1 || return 1
+  cp "$t/ca.crt" "$t/ca-only/" && cp "$t/ca.crt" "$t/pair/" && cp "$t/ca.crt" "$t/pair/me.cert" "$t/half/"
+  reg_start tls "$t/ca.crt" "$t/key.pem" "$t/client-ca.crt" "$t/pair/me.cert" "$t/pair/me.key"
+  busybox_layer_tar "$PD/small.tar"
+  fkp import "$PD/small.tar" small >/dev/null || return 1
+  bad_expect "the registry asks for a client certificate" --storage-root "$STORE" \
+    push -q --cert-dir "$t/ca-only" small "$REG/mtls/small:1" || return 1
+  assert_contains "$(cat "$E2E_TMP/bad-err")" "NAME.cert with its NAME.key in --cert-dir DIR" || return 1
+  bad_expect "$t/half/me.cert: a client certificate without its key me.key" \
+    --storage-root "$STORE" push -q --cert-dir "$t/half" small "$REG/mtls/small:1" || return 1
+  fkp push -q --cert-dir "$t/pair" small "$REG/mtls/small:1" >/dev/null || return 1
+  fkp rmi small >/dev/null && fkp gc >/dev/null || return 1
+  bad_expect "the registry asks for a client certificate" --storage-root "$STORE" \
+    pull --cert-dir "$t/ca-only" "$REG/mtls/small:1" || return 1
+  nothing_pulled || return 1
+  assert_eq "$(fkp images -q)" "" "(images after the refused pull)" || return 1
+  fkp pull -q --cert-dir "$t/pair" "$REG/mtls/small:1" >/dev/null || return 1
+  assert_eq "$(fkp images -q | wc -l)" 1 "(images after the pull)" || return 1
 }
 
 # Bad command lines: one line each, nothing fetched or written (no registry needed: each is

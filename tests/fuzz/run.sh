@@ -2,14 +2,16 @@
 # run.sh: `make fuzz` = build every libFuzzer target (tests/fuzz/fuzz_*.c, clang with
 # -fsanitize=fuzzer,address,undefined over core/, sys/ and the fake kernel) and run each for
 # FUZZ_SECONDS (default 15) from its checked-in corpus tests/fuzz/corpus/<target>/.
-# New inputs go to build/fuzz/corpus/<target>/ (never into the checked-in seeds); a crash
-# leaves its input in build/fuzz/ and fails the run.  Prints one line per target and a closing
-# "fuzz: N passed, N failed" line.  Run some targets only: tests/fuzz/run.sh spec state
+# Everything built and found goes under $FUZZ_OUT (default build/fuzz; `make B=DIR fuzz` sets
+# DIR/fuzz; relative to the repository): objects, targets, new inputs in corpus/<target>/
+# (never into the checked-in seeds), and a crash's input, which fails the run.  Prints one line
+# per target and a closing "fuzz: N passed, N failed" line.  Run some targets only:
+# tests/fuzz/run.sh spec state
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-15}
 CLANG=${CLANG:-clang}
-B=build/fuzz
+B=${FUZZ_OUT:-build/fuzz}
 if ! command -v "$CLANG" >/dev/null; then
   echo "fuzz: $CLANG not installed (apt-get install clang libclang-rt-14-dev), skipped"
   exit 0

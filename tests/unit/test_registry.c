@@ -79,6 +79,8 @@ struct fake_reg
   uint64_t last_range;
   size_t ca_asks; /* requests that carried CAs: each ca_pem equal to ca_expect */
   const char *ca_expect;
+  size_t cert_asks; /* requests that carried a client certificate: cert_expect, key_expect */
+  const char *cert_expect, *key_expect;
 };
 
 static struct fake_reg *the_reg;
@@ -192,6 +194,27 @@ serve_blob (struct fake_reg *f, const struct reg_request *rq, struct item *it,
     }
 }
 
+/* The TLS material a request carries: the CAs and client certificate expected, and the
+ * certificate only to the registry itself (never to the token service or blob storage). */
+static void
+check_tls (struct fake_reg *f, const struct reg_request *rq)
+{
+  if (rq->tls.ca_pem)
+    {
+      assert_non_null (f->ca_expect);
+      assert_string_equal (rq->tls.ca_pem, f->ca_expect);
+      f->ca_asks++;
+    }
+  if (rq->tls.cert_pem || rq->tls.key_pem)
+    {
+      assert_non_null (f->cert_expect);
+      assert_string_equal (rq->tls.cert_pem, f->cert_expect);
+      assert_string_equal (rq->tls.key_pem, f->key_expect);
+      assert_int_equal (strncmp (rq->url, REG "/", strlen (REG "/")), 0);
+      f->cert_asks++;
+    }
+}
+
 static void
 serve (struct fake_reg *f, const struct reg_request *rq, struct reg_response *r)
 {
@@ -199,6 +222,7 @@ serve (struct fake_reg *f, const struct reg_request *rq, struct reg_response *r)
   char digest[DIGEST_LEN + 1];
   struct item *it;
 
+  check_tls (f, rq);
   if (strncmp (rq->url, "https://storage.test/", 21) == 0)
     {
       /* blob storage on another host (the upload Location points here) */
@@ -297,12 +321,6 @@ fake_start (struct reg_transport *t, const struct reg_request *rq, struct focker
   assert_true (f->nq < 8);
   memset (d, 0, sizeof *d);
   d->h = f->next_h++;
-  if (rq->ca_pem)
-    {
-      assert_non_null (f->ca_expect);
-      assert_string_equal (rq->ca_pem, f->ca_expect);
-      f->ca_asks++;
-    }
   if (f->local && strstr (rq->url, "://localhost:5000/") != NULL)
     {
       const char *path = strstr (rq->url, "://localhost:5000/") + strlen ("://localhost:5000");
@@ -732,6 +750,13 @@ children_left (struct fake_kernel *k, bool helpers)
     n += p != fake_current_pid (k) && fake_proc (k, p) != NULL
          && (helpers || !execs_after (k, p, 0));
   return n;
+}
+
+/* focker-fetch processes left (live or zombies). */
+static int
+helpers_left (struct fake_kernel *k)
+{
+  return children_left (k, true) - children_left (k, false);
 }
 
 /* Journal entries from `from` on of `id` whose arguments hold `needle`. */
@@ -1218,31 +1243,112 @@ pulls_sharing_blobs_in_opposite_orders_both_finish (void **state)
   WORLD_END (k, f, s);
 }
 
-/* The registry's CAs: the *.crt of its certs.d directory (or of cert_dir), in name order, go
- * with every request to it; other files there are not CAs. */
+static int fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg);
+static struct reg_transport *fetch_helper (struct fake_kernel *k, fake_program_fn fn, void *arg);
+
+/* The registry's cert dir, read as podman reads it: its *.crt, in name order, are the CAs;
+ * NAME.cert with its NAME.key the client certificate (the first pair in name order); other
+ * files are neither.  Both go with every request to the registry, in a pull and a push, in
+ * memory and through the helper (on its stdin), and the certificate to no other host. */
 static void
-a_registrys_cert_dir_is_its_ca (void **state)
+a_registrys_cert_dir_is_its_cas_and_client_certificate (void **state)
 {
-  for (int own = 0; own <= 1; own++)
+  for (int round = 0; round < 3; round++)
     {
       WORLD (k, f, s, o);
       _cleanup_err_ struct focker_err *err = NULL;
       _cleanup_free_ char *name = NULL;
-      const char *dir = own ? "/home/me/certs" : REG_CERTS_D "/reg.test";
-      _cleanup_free_ char *b = xasprintf ("%s/b.crt", dir), *a = xasprintf ("%s/a.crt", dir),
-                          *key = xasprintf ("%s/client.key", dir);
+      const char *dir = round ? "/home/me/certs" : REG_CERTS_D "/reg.test";
+      static const char *const files[][2] = {
+        { "b.crt", "CERT B" },    { "a.crt", "CERT A" },    { "z.cert", "CLIENT Z" },
+        { "z.key", "KEY Z" },     { "c.cert", "CLIENT C" }, { "c.key", "KEY C" },
+        { "notes.txt", "NOTES" },
+      };
+      char digest[DIGEST_LEN + 1];
+      size_t asks;
 
-      assert_int_equal (fake_write_file (k, b, "CERT B", 0644), 0);
-      assert_int_equal (fake_write_file (k, a, "CERT A", 0644), 0);
-      assert_int_equal (fake_write_file (k, key, "KEY", 0600), 0);
-      if (own)
+      for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        {
+          _cleanup_free_ char *path = xasprintf ("%s/%s", dir, files[i][0]);
+          assert_int_equal (fake_write_file (k, path, files[i][1], 0600), 0);
+        }
+      if (round > 0)
         o.cert_dir = dir;
+      if (round == 2)
+        o.t = fetch_helper (k, fake_fetch, f);
       f->ca_expect = "CERT A\nCERT B\n";
+      f->cert_expect = "CLIENT C";
+      f->key_expect = "KEY C";
+      f->auth = AUTH_BEARER; /* the token service gets neither */
+      o.user = "u";
+      o.pass = "p";
       publish_image (f, "latest", "app", "amd64", NULL);
       FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
       assert_true (f->ca_asks >= 5); /* the manifest, the config and the three layers */
+      assert_true (f->cert_asks >= 5);
+      assert_int_equal (f->token_gets, 1);
+      asks = f->cert_asks;
+      FX_CHECK (k, registry_push (s, name, "reg.test/lib/app:back", &o, digest, &err), err);
+      assert_true (f->cert_asks >= asks + 3); /* a blob's HEAD at least, and the manifest */
+      if (round == 2)
+        reg_proc_free (o.t);
       WORLD_END (k, f, s);
     }
+}
+
+/* NAME.cert and NAME.key go in pairs, as docker and podman pair them: one without the other
+ * (a .key beside a CA's .crt is not a pair) fails naming the dir and the file, before any
+ * request, in a pull and a push, and no message holds the key. */
+static void
+a_client_certificate_without_its_key_fails_naming_the_file (void **state)
+{
+  static const struct
+  {
+    const char *dir, *files[2], *msg;
+  } cases[] = {
+    { "/home/me/certs",
+      { "me.cert", NULL },
+      "/home/me/certs/me.cert: a client certificate without its key me.key" },
+    { "/home/me/certs",
+      { "me.key", NULL },
+      "/home/me/certs/me.key: a client key without its certificate me.cert" },
+    { "/home/me/certs",
+      { "me.crt", "me.key" },
+      "/home/me/certs/me.key: a client key without its certificate me.cert" },
+    { "/home/me/certs",
+      { "me.cert", "you.key" },
+      "/home/me/certs/me.cert: a client certificate without its key me.key" },
+    { NULL,
+      { "me.key", NULL },
+      REG_CERTS_D "/reg.test/me.key: a client key without its certificate me.cert" },
+  };
+
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    for (int push = 0; push <= 1; push++)
+      {
+        WORLD (k, f, s, o);
+        _cleanup_err_ struct focker_err *err = NULL;
+        _cleanup_free_ char *name = NULL;
+        const char *dir = cases[i].dir ? cases[i].dir : REG_CERTS_D "/reg.test";
+        char digest[DIGEST_LEN + 1];
+        int r;
+
+        for (int j = 0; j < 2 && cases[i].files[j]; j++)
+          {
+            _cleanup_free_ char *path = xasprintf ("%s/%s", dir, cases[i].files[j]);
+            assert_int_equal (fake_write_file (k, path, "SECRET KEY", 0600), 0);
+          }
+        o.cert_dir = cases[i].dir;
+        publish_image (f, "latest", "app", "amd64", NULL);
+        r = push ? registry_push (s, "x", "reg.test/lib/app:x", &o, digest, &err)
+                 : pull (s, "reg.test/lib/app", &o, &name, &err);
+        assert_true (r < 0);
+        assert_int_equal (err->code, r);
+        assert_string_equal (err->msg, cases[i].msg);
+        assert_int_equal (f->next_h, 0); /* no request */
+        assert_null (name);
+        WORLD_END (k, f, s);
+      }
 }
 
 /* A --cert-dir that is not there is an error naming it, before any request (a typo would
@@ -1431,7 +1537,15 @@ fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void 
     .out_fd = json_is_true (json_object_get (req, "out_fd")) ? 3 : -1,
     .tee_fd = -1, /* focker tees, never the helper */
     .range_from = (uint64_t)json_integer_value (json_object_get (req, "range_from")),
+    .tls = { .ca_pem = json_string_value (json_object_get (req, "ca_pem")),
+             .cert_pem = json_string_value (json_object_get (req, "cert_pem")),
+             .key_pem = json_string_value (json_object_get (req, "key_pem")) },
   };
+  /* the key comes on stdin only */
+  for (char *const *e = envp; e && *e && f->key_expect; e++)
+    assert_null (strstr (*e, f->key_expect));
+  for (char *const *a = argv; a && *a && f->key_expect; a++)
+    assert_null (strstr (*a, f->key_expect));
   if (rq.out_fd >= 0)
     {
       struct stat st;
@@ -1695,11 +1809,11 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
   reg_proc_free (o.t);
   fake_settle (k);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
-  /* unpackers only: a helper whose waitid failed stays a zombie until focker exits */
-  if (children_left (k, false) != 0)
+  /* a helper whose wait failed too: reg_proc_free reaps it */
+  if (children_left (k, true) != 0)
     {
       fx_dump_journal (k, 60);
-      fail_msg ("n %ld: %d unpackers left", fault->n, children_left (k, false));
+      fail_msg ("n %ld: %d processes left", fault->n, children_left (k, true));
     }
   if (r < 0)
     {
@@ -1714,6 +1828,59 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
     }
   WORLD_END (k, f, s);
   return r;
+}
+
+/* Two pulls, each with its own transport: the image, then the image again (one request:
+ * the three helpers started ahead go unused and are killed). */
+static int
+helper_wait_run (struct fx_fault *fault, void *ctx)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct reg_transport *t[2];
+  int r = 0;
+
+  (void)ctx;
+  publish_image (f, "latest", "app", "amd64", NULL);
+  fx_fault_arm (fault, k);
+  for (int i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *name = NULL;
+      o.t = t[i] = fetch_helper (k, fake_fetch, f);
+      int ri = pull (s, "reg.test/lib/app", &o, &name, &err);
+      if (fault->error == EINTR)
+        FX_CHECK (k, ri, err); /* a wait interrupted is a wait repeated */
+      else if (ri < 0)
+        assert_int_equal (err->code, ri);
+      focker_err_free (TAKE_PTR (err));
+      r = r < 0 ? r : ri;
+      /* a single fault, in reg_proc_free's waits too, leaves nothing: its retry reaps */
+      if (!fault->persist)
+        reg_proc_free (t[i]);
+    }
+  fx_fault_disarm (fault);
+  for (int i = 0; i < 2 && fault->persist; i++)
+    reg_proc_free (t[i]);
+  if (helpers_left (k) != 0)
+    {
+      fx_dump_journal (k, 40);
+      fail_msg ("%s %s at waitid %ld: %d helpers left", fault->persist ? "persistent" : "one",
+                strerrorname_np (fault->error), fault->n, helpers_left (k));
+    }
+  fake_settle (k);
+  WORLD_END (k, f, s);
+  return r;
+}
+
+/* Every wait for a helper (a request's, a spare's, a cancelled one's): interrupted once, it is
+ * repeated and the pull succeeds; failing (once or from then on), the pull fails or not, and
+ * reg_proc_free still kills and reaps every helper: none stays a zombie until focker exits. */
+static void
+every_helper_is_reaped_when_a_wait_fails (void **state)
+{
+  (void)state;
+  fx_fault_loop_calls (FX_FAULT_ONCE, EINTR, SYS_MASK (waitid), helper_wait_run, NULL);
+  fx_fault_loop_calls (FX_FAULT_ONCE_THEN_PERSIST, EIO, SYS_MASK (waitid), helper_wait_run, NULL);
 }
 
 /* The fault loop again, through the helper processes: a failing clone, pipe, dup, poll,
@@ -1744,7 +1911,8 @@ main (void)
     cmocka_unit_test (a_blob_with_the_wrong_content_is_refused_and_nothing_is_left),
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
     cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
-    cmocka_unit_test (a_registrys_cert_dir_is_its_ca),
+    cmocka_unit_test (a_registrys_cert_dir_is_its_cas_and_client_certificate),
+    cmocka_unit_test (a_client_certificate_without_its_key_fails_naming_the_file),
     cmocka_unit_test (a_missing_cert_dir_fails_naming_it),
     cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
     cmocka_unit_test (pull_survives_every_fault),
@@ -1754,6 +1922,7 @@ main (void)
     cmocka_unit_test (helpers_start_ahead_and_unused_ones_are_reaped),
     cmocka_unit_test (the_helper_exits_when_focker_died_before_its_death_signal),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),
+    cmocka_unit_test (every_helper_is_reaped_when_a_wait_fails),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
