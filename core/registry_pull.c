@@ -137,6 +137,8 @@ job_verify (struct session *x, struct job *j, struct focker_err **err)
 static int
 cover_verified (struct session *x, struct job *jobs, size_t n, struct focker_err **err)
 {
+  bool any = false;
+
   for (size_t i = 0; i < n; i++)
     {
       _cleanup_free_ char *text = NULL;
@@ -146,6 +148,7 @@ cover_verified (struct session *x, struct job *jobs, size_t n, struct focker_err
       size_t len, k;
       if (!jobs[i].verified)
         continue;
+      any = true;
       store_intent_add (x->s, 'B', jobs[i].digest);
       if (jobs[i].layer || read_file_at (&text, &len, x->s->fd, jobs[i].w.tmp, 1 << 22, &e2) < 0)
         {
@@ -159,7 +162,8 @@ cover_verified (struct session *x, struct job *jobs, size_t n, struct focker_err
           store_intent_add (x->s, 'L', json_string_value (d));
       }
     }
-  return store_intent_sync (x->s, err);
+  /* nothing fetched (the image is here): no record, unless the manifest is named */
+  return any ? store_intent_sync (x->s, err) : 0;
 }
 
 /* Name the verified downloads, in a row after every transfer has ended, once the names are

@@ -81,16 +81,14 @@ store_intent_add (struct store *s, char kind, const char *digest)
   struct store_intent *in = intent_get (s);
   _cleanup_free_ char *line = xasprintf ("%c %s", kind, digest);
 
-  if (!digest_valid (digest) || strv_has (in->listed, line)
-      || strv_has (in->pending, line))
+  if (!digest_valid (digest) || strv_has (in->listed, line) || strv_has (in->pending, line))
     return;
   strv_push (&in->pending, line);
 }
 
 /* Create the record (flocked, as .new-<name> then renamed) with `text`, durable. */
 static int
-intent_create (struct store *s, struct store_intent *in, const char *text,
-               struct focker_err **err)
+intent_create (struct store *s, struct store_intent *in, const char *text, struct focker_err **err)
 {
   static unsigned counter;
   char boot[BOOT_ID_LEN + 1];
@@ -228,7 +226,8 @@ recover_blob (struct store *s, const char *digest, struct focker_err **err)
       if (n == 0 && strcmp (got, digest) == 0)
         return 0;
     }
-  focker_log ("warning", "image store %s: blob %s was damaged by a crash: removed", s->root, digest);
+  focker_log ("warning", "image store %s: blob %s was damaged by a crash: removed", s->root,
+              digest);
   r = sys_unlinkat (s->fd, path, 0);
   if (r < 0 && r != -ENOENT)
     return focker_fail (err, r, "remove %s/%s", s->root, path);
@@ -296,8 +295,7 @@ recover_other_boots (struct store *s, const char *boot, struct focker_err **err)
  * `all` (the store held exclusive: no record is being made) .new- ones too, and at any
  * count; else only when at least TIDY_MIN are free. */
 static int
-tidy_this_boot (struct store *s, char **names, const char *boot, bool all,
-                struct focker_err **err)
+tidy_this_boot (struct store *s, char **names, const char *boot, bool all, struct focker_err **err)
 {
   _cleanup_close_ int dfd = -1;
   _cleanup_free_ int *fds = NULL;
