@@ -432,7 +432,10 @@ image_bundle (struct store *s, const struct bundle_opts *o, bool *copied, struct
       r = store_layer_ensure (s, img->layers[i], img->diff_ids[i], diff, err);
     }
   if (r < 0)
-    goto out;
+    {
+      focker_err_prefix (err, "image %s", o->image);
+      goto out;
+    }
   r = sys_mkdirat (AT_FDCWD, o->dir, 0700);
   if (r == 0)
     made_dir = true;

@@ -598,6 +598,7 @@ registry_pull (struct store *s, const char *ref, const struct reg_opts *o, char 
   if (r == 0)
     {
       man = json_loadb (body, len, 0, NULL);
+      store_intent_add (s, 'B', digest); /* listed with the other blobs, in one write */
       r = pull_blobs (&x, man, &streams, &n_streams, err);
     }
   if (r == 0)

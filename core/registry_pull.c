@@ -130,21 +130,61 @@ job_verify (struct session *x, struct job *j, struct focker_err **err)
   return 0;
 }
 
-/* Make the verified downloads durable and name them: one fsync each, in a row after every
- * transfer has ended (an fsync in the copy loop held up the other transfers), then the
- * renames.  Their writeback began when each was verified.  Each blob's lock is held until
- * its name exists, so nobody else writes its temporary meanwhile (a streamed layer's until
- * the layer is named too: see pull_stream).  After a failure the blobs verified so far are
- * still named, as `load` keeps what it verified. */
+/* List in the store's record, in one write and one fsync, every name the pull is about to
+ * make: the verified blobs and, from the config among them, the layers' diff-ids (the
+ * manifest's digest the caller added).  A config that cannot be read here lists nothing:
+ * each layer is then listed, with an fsync of its own, when it is named. */
+static int
+cover_verified (struct session *x, struct job *jobs, size_t n, struct focker_err **err)
+{
+  bool any = false;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      _cleanup_free_ char *text = NULL;
+      _cleanup_json_ json_t *cfg = NULL;
+      struct focker_err *e2 = NULL;
+      json_t *d;
+      size_t len, k;
+      if (!jobs[i].verified)
+        continue;
+      any = true;
+      store_intent_add (x->s, 'B', jobs[i].digest);
+      if (jobs[i].layer || read_file_at (&text, &len, x->s->fd, jobs[i].w.tmp, 1 << 22, &e2) < 0)
+        {
+          focker_err_free (e2);
+          continue;
+        }
+      cfg = json_loadb (text, len, 0, NULL);
+      json_array_foreach (json_object_get (json_object_get (cfg, "rootfs"), "diff_ids"), k, d)
+      {
+        if (json_is_string (d))
+          store_intent_add (x->s, 'L', json_string_value (d));
+      }
+    }
+  /* nothing fetched (the image is here): no record, unless the manifest is named */
+  return any ? store_intent_sync (x->s, err) : 0;
+}
+
+/* Name the verified downloads, in a row after every transfer has ended, once the names are
+ * listed in the store's durable record (no fsync of the data: see store_intent.c).  Each
+ * blob's lock is held until its name exists, so nobody else writes its temporary meanwhile
+ * (a streamed layer's until the layer is named too: see pull_stream).  After a failure the
+ * blobs verified so far are still named, as `load` keeps what it verified. */
 static int
 commit_verified (struct session *x, struct job *jobs, size_t n, int r, struct focker_err **err)
 {
+  struct focker_err *e1 = NULL;
+  int c = cover_verified (x, jobs, n, r < 0 ? &e1 : err);
+
+  focker_err_free (e1);
+  if (r == 0 && c < 0)
+    r = c;
   for (size_t i = 0; i < n; i++)
     if (jobs[i].verified)
       {
         struct focker_err *e2 = NULL;
         char got[DIGEST_LEN + 1];
-        int c;
 
         jobs[i].verified = false; /* blob_commit releases the writer, whatever happens */
         c = blob_commit (&jobs[i].w, jobs[i].digest, got, r < 0 ? &e2 : err);

@@ -1,9 +1,10 @@
 /* store.c: the image store's directories, locks, blobs and layers (see store.h).
  *
  * Invariants: a name under blobs/sha256/ or layers/sha256/ is only ever created by a rename
- * of a complete, verified temporary; every command holds locks/store shared, so gc (which
- * holds it exclusive) never removes a temporary or an unreferenced blob another command is
- * about to use. */
+ * of a complete, verified temporary, listed first in the command's durable record under
+ * unsynced/ (store_intent.c) instead of an fsync of its data; every command holds locks/store
+ * shared, so gc (which holds it exclusive) never removes a temporary or an unreferenced blob
+ * another command is about to use. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,13 +19,14 @@
 #define SMALL_BLOB_MAX (4 * 1024 * 1024)
 
 static const char *const store_dirs[]
-    = { "blobs", "blobs/sha256", "layers", "layers/sha256", "locks", "bundles", NULL };
+    = { "blobs", "blobs/sha256", "layers", "layers/sha256", "locks", "bundles", "unsynced", NULL };
 
 void
 store_close (struct store *s)
 {
   if (s == NULL)
     return;
+  store_intent_close (s);
   if (s->lockfd >= 0)
     sys_close (s->lockfd);
   if (s->fd >= 0)
@@ -98,6 +100,8 @@ store_open (struct store **out, const char *root, bool create, bool exclusive,
       goto fail;
     }
   if (create && !exists_at (s->fd, "oci-layout") && (r = write_layout (s, err)) < 0)
+    goto fail;
+  if ((r = store_recover (s, create, exclusive, err)) < 0)
     goto fail;
   *out = s;
   return 0;
@@ -192,8 +196,6 @@ blob_check (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
 
   if (r < 0)
     return r;
-  /* only a head start for the fsync in blob_commit, which reports any write error */
-  (void)sys_sync_file_range (w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   memcpy (out, w->got, DIGEST_LEN + 1);
   return 0;
 }
@@ -208,12 +210,14 @@ blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1]
 
   if (!w->checked && (r = blob_verify (w, expect, err)) < 0)
     return r;
-  r = sys_fsync (w->fd);
+  /* no fsync: the name is listed in a durable record first, and checked after a crash */
+  r = sys_close (TAKE_FD (w->fd));
+  if (r < 0)
+    r = focker_fail (err, r, "write %s/%s", w->s->root, w->tmp);
   if (r == 0)
-    r = sys_close (TAKE_FD (w->fd));
+    r = store_intent_cover (w->s, 'B', w->got, err);
   if (r < 0)
     {
-      r = focker_fail (err, r, "write %s/%s", w->s->root, w->tmp);
       blob_abort (w);
       return r;
     }
@@ -373,6 +377,15 @@ store_blob_size (struct store *s, const char *digest, uint64_t *size, struct foc
   return 0;
 }
 
+/* A blob an image needs is not in the store (recovery removed it after a crash, or
+ * someone removed it): what to do about it. */
+static int
+blob_missing (struct focker_err **err, const char *digest)
+{
+  return focker_fail (err, -ENOENT, "blob %s is missing from the store: pull the image again",
+                      digest);
+}
+
 int
 store_blob_open (struct store *s, const char *digest, struct focker_err **err)
 {
@@ -383,6 +396,8 @@ store_blob_open (struct store *s, const char *digest, struct focker_err **err)
     return focker_fail (err, -EINVAL, "blob \"%s\": not a sha256 digest", digest);
   path = blob_path (digest);
   fd = sys_openat (s->fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (fd == -ENOENT)
+    return blob_missing (err, digest);
   if (fd < 0)
     return focker_fail (err, fd, "blob %s", digest);
   return fd;
@@ -401,6 +416,11 @@ store_blob_read (char **out, size_t *len, struct store *s, const char *digest,
     return focker_fail (err, -EINVAL, "blob \"%s\": not a sha256 digest", digest);
   path = blob_path (digest);
   r = read_file_at (&buf, &n, s->fd, path, SMALL_BLOB_MAX, err);
+  if (r == -ENOENT)
+    {
+      focker_err_free (TAKE_PTR (*err));
+      return blob_missing (err, digest);
+    }
   if (r < 0)
     return focker_err_prefix (err, "blob %s", digest);
   digest_buffer (buf, n, got);
@@ -494,6 +514,10 @@ layer_rename (struct store *s, const char *tmp, const char *got, struct focker_e
 
   if (exists_at (s->fd, final))
     return rm_rf_at (s->fd, tmp), 0;
+  /* its files are not fsync'd: listed first, removed by recovery after a crash */
+  r = store_intent_cover (s, 'L', got, err);
+  if (r < 0)
+    return r;
   r = sys_renameat (s->fd, tmp, s->fd, final);
   if (r < 0)
     return focker_fail (err, r, "rename %s/%s to %s", s->root, tmp, final);

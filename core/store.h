@@ -1,15 +1,18 @@
 /* store.h: the image store (default /var/lib/focker).
  *
  *   blobs/sha256/<hex>     content-addressed blobs, verified while written: bytes go to
- *                          blobs/.tmp-* and are renamed to their digest only when complete,
- *                          fsync'd and hashed to the digest expected (a reader never sees a
- *                          partial blob under a final name)
+ *                          blobs/.tmp-* and are renamed to their digest only when complete
+ *                          and hashed to the digest expected, listed in a durable record
+ *                          under unsynced/ first (a reader never sees a partial blob under a
+ *                          final name; after a power cut, recovery removes a damaged one)
  *   index.json, oci-layout an OCI image layout; names are the manifests'
  *                          org.opencontainers.image.ref.name annotations
  *   layers/sha256/<hex>    each layer unpacked once, by diff-id, shared by every image using
  *                          it (unpacked into layers/.tmp-* and renamed when complete)
  *   bundles/<key>.json     bundles made from images: the layers they use, a reference for gc
  *                          while the bundle's rootfs directory exists
+ *   unsynced/<boot>.<pid>.<n>  records of names made before their data was durable (see
+ *                          "unsynced records" below and core/store_intent.c)
  *   locks/                 flock files: `store` (every command holds it shared, gc
  *                          exclusive), `index` (read-modify-write of index.json), one per
  *                          layer being unpacked
@@ -35,11 +38,14 @@
 #define MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
 #define ANNOT_REF_NAME "org.opencontainers.image.ref.name"
 
+struct store_intent;
+
 struct store
 {
   char *root;
-  int fd;     /* the store's top directory */
-  int lockfd; /* locks/store, held shared (exclusive for gc) until store_close */
+  int fd;                      /* the store's top directory */
+  int lockfd;                  /* locks/store, held shared (exclusive for gc) until store_close */
+  struct store_intent *intent; /* this command's record of unsynced names, once it has one */
 };
 
 /* Open (creating with `create`) the store at root and take its lock, shared or exclusive. */
@@ -52,6 +58,32 @@ int store_lock (struct store *s, const char *name, int op, struct focker_err **e
 /* Scope-bound json_decref for jansson documents (json_t *). */
 void store_json_decrefp (void *j);
 #define _cleanup_json_ __attribute__ ((cleanup (store_json_decrefp)))
+
+/* ---- unsynced records (core/store_intent.c) ---- */
+
+/* Names under blobs/sha256 and layers/sha256 are made by renames without an fsync of the
+ * data; before the first such rename the names to be made are listed in a record,
+ * unsynced/<boot-id>.<pid>.<n>, which is fsync'd (with its directory) and flocked until
+ * store_close.  After a reboot the records of the old boot are checked (store_recover). */
+
+/* List a name to be made (kind 'B': blobs/sha256/<hex>, 'L': layers/sha256/<hex>), to be
+ * written by the next store_intent_sync (no I/O now). */
+void store_intent_add (struct store *s, char kind, const char *digest);
+/* Make every name added durable in the record (creating it the first time).  Only after it
+ * returned 0 may those names be made without an fsync of their data.  On failure they are
+ * not covered, and a record this call made is removed. */
+int store_intent_sync (struct store *s, struct focker_err **err);
+/* store_intent_add + store_intent_sync. */
+int store_intent_cover (struct store *s, char kind, const char *digest, struct focker_err **err);
+/* Release the record's lock (store_close): it stays until its data is known durable. */
+void store_intent_close (struct store *s);
+/* Called by store_open with the store lock held.  Records of another boot: with the store
+ * lock taken exclusive for the time, each listed blob is hashed again and removed if its
+ * content is not its digest, each listed layer is removed (unpacked again when next
+ * needed), then the record.  A `writer` also removes the records of this boot whose
+ * command ended, after a syncfs: all of them when `exclusive` (gc), else once there are
+ * enough to be worth the wait.  With no record: one openat and getdents of unsynced/. */
+int store_recover (struct store *s, bool writer, bool exclusive, struct focker_err **err);
 
 /* ---- blobs ---- */
 
@@ -68,13 +100,13 @@ struct blob_writer
 
 int blob_begin (struct blob_writer *w, struct store *s, struct focker_err **err);
 int blob_write (struct blob_writer *w, const void *buf, size_t len, struct focker_err **err);
-/* Check the content: its digest against `expect` (NULL: any); *out gets the digest.  The
- * data is then handed to writeback (sync_file_range, not waited for), so that a later
- * blob_commit's fsync mostly finds it written.  On failure the writer is released and its
- * temporary removed; on success it stays open, unnamed, until blob_commit or blob_abort. */
+/* Check the content: its digest against `expect` (NULL: any); *out gets the digest.  On failure the
+ * writer is released and its temporary removed; on success it stays open, unnamed, until
+ * blob_commit or blob_abort. */
 int blob_check (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
                 struct focker_err **err);
-/* Finish: check (unless blob_check did), fsync, rename into place.  *out gets the digest.
+/* Finish: check (unless blob_check did), list the digest in the store's record of unsynced
+ * names (store_intent_cover), rename into place.  *out gets the digest.
  * The writer is released whatever the result. */
 int blob_commit (struct blob_writer *w, const char *expect, char out[DIGEST_LEN + 1],
                  struct focker_err **err);

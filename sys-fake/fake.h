@@ -239,6 +239,10 @@ const struct fake_mount *fake_mount_at (struct fake_kernel *k, pid_t pid, size_t
 int fake_conn_take_fd (struct fake_kernel *k, pid_t pid, int fd);
 /* Everything written to the console (fds 0-2 of spawned processes); NUL-terminated. */
 const char *fake_console (struct fake_kernel *k);
+/* /proc/sys/kernel/random/boot_id until a test writes another (a reboot: see fake_reboot). */
+#define FAKE_BOOT_ID "00000000-0000-4000-8000-000000000001"
+/* A reboot as the store sees one: a new boot_id (the files stay: writes are durable at once). */
+void fake_reboot (struct fake_kernel *k, const char *boot_id);
 /* Value of a /proc/sys key ("net/ipv4/ip_forward") as seen by pid, NULL if never written. */
 const char *fake_sysctl (struct fake_kernel *k, pid_t pid, const char *key);
 /* The id of a process's namespace of a type (as fake_ns_file returns), 0 if no process. */

@@ -623,6 +623,17 @@ fake_do_fsync (int fd)
   return f->kind == FF_VNODE ? 0 : -EINVAL;
 }
 
+/* Writeback is not modelled: every write is durable at once, so there is nothing to wait
+ * for; the fd is checked as the kernel does. */
+int
+fake_do_syncfs (int fd)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_file *f = fake_fd_get (fake_self (k), fd);
+
+  return f == NULL ? -EBADF : 0;
+}
+
 /* Writeback is not modelled: only the fd is checked, as the kernel does (ESPIPE for a pipe,
  * EINVAL for unknown flags). */
 int

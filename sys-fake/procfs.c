@@ -282,6 +282,8 @@ fake_procfs_content (struct fake_kernel *k, struct fake_inode *ino)
       const char *v = fake_sysctl (k, fake_self (k)->pid, ino->skey);
       if (!v && strcmp (ino->skey, "kernel/osrelease") == 0)
         return fake_xasprintf ("%d.%d.0-fake\n", k->pers.major, k->pers.minor);
+      if (!v && strcmp (ino->skey, "kernel/random/boot_id") == 0)
+        return fake_xstrdup (FAKE_BOOT_ID "\n");
       return fake_xasprintf ("%s%s", v ? v : "", v ? "\n" : "");
     }
   if (t == NULL)
@@ -396,6 +398,12 @@ fake_sysctl_write (struct fake_kernel *k, const char *key, const char *v, size_t
   return (ssize_t)n;
 }
 
+void
+fake_reboot (struct fake_kernel *k, const char *boot_id)
+{
+  (void)fake_sysctl_write (k, "kernel/random/boot_id", boot_id, strlen (boot_id));
+}
+
 ssize_t
 fake_procfs_write (struct fake_kernel *k, struct fake_file *f, const void *buf, size_t n)
 {
@@ -406,7 +414,9 @@ fake_procfs_write (struct fake_kernel *k, struct fake_file *f, const void *buf, 
 
   memcpy (v, buf, n);
   v[n] = '\0';
-  if (ino->synth == FS_SYSCTL)
+  if (ino->synth == FS_SYSCTL && strcmp (ino->skey, "kernel/random/boot_id") == 0)
+    r = -EPERM; /* read-only; fake_reboot changes it */
+  else if (ino->synth == FS_SYSCTL)
     r = fake_sysctl_write (k, ino->skey, v, n);
   else if (ino->synth != FS_PROC_FILE)
     r = -EINVAL;

@@ -141,6 +141,7 @@ struct sys_clone_args
   X (int, fsync, (int fd), (fd))                                                                   \
   X (int, sync_file_range, (int fd, off_t offset, off_t nbytes, unsigned flags),                   \
      (fd, offset, nbytes, flags))                                                                  \
+  X (int, syncfs, (int fd), (fd))                                                                  \
   X (int, flock, (int fd, int op), (fd, op))                                                       \
   X (ssize_t, getdents64, (int fd, void *buf, size_t count), (fd, buf, count))                     \
   X (int, dup3, (int oldfd, int newfd, int flags), (oldfd, newfd, flags))                          \

@@ -100,6 +100,43 @@ test_image_import_bundle_run() {
   [ ! -e "$IMG/b" ] || { echo "    $IMG/b left"; return 1; }
 }
 
+# A record of another boot (as a power cut leaves one) listing a torn blob and a layer: the
+# next command hashes the blob again and removes it, removes the layer, then the record; the
+# image then fails naming the blob and saying to pull it again, and once the blob is back
+# (import again) the layer is unpacked anew.
+test_image_a_record_of_another_boot_is_recovered() {
+  img_init
+  busybox_tar "$IMG/rootfs.tar.gz" -z
+  fki import "$IMG/rootfs.tar.gz" bb >/dev/null || return 1
+  local blob diff rec out
+  read -r blob diff < <(fki inspect bb | python3 -c '
+import json, sys
+i = json.load(sys.stdin)
+print(i["layers"][0]["digest"][7:], i["layers"][0]["diff_id"][7:])') || return 1
+  [ -f "$STORE/blobs/sha256/$blob" ] && [ -d "$STORE/layers/sha256/$diff" ] ||
+    { echo "    no blob $blob or layer $diff"; return 1; }
+  fki gc >/dev/null || return 1 # syncs, and removes the import's record (its command ended)
+  [ -z "$(ls -A "$STORE/unsynced")" ] || { echo "    gc left records: $(ls "$STORE/unsynced")"; return 1; }
+  rec="$STORE/unsynced/00000000-0000-4000-8000-00000000dead.1.1-1"
+  printf 'B sha256:%s\nL sha256:%s\n' "$blob" "$diff" >"$rec"
+  truncate -s 100 "$STORE/blobs/sha256/$blob"
+  out=$(fki bundle bb "$IMG/b" 2>&1) && { echo "    bundle of a damaged image succeeded"; return 1; }
+  assert_contains "$out" "image bb" || return 1
+  assert_contains "$out" "blob sha256:$blob is missing from the store: pull the image again" || return 1
+  assert_contains "$out" "warning: image store $STORE: blob sha256:$blob was damaged by a crash: removed" ||
+    return 1
+  [ "$(printf '%s\n' "$out" | grep -vc warning:)" = 1 ] || { echo "    not one line: $out"; return 1; }
+  [ ! -e "$rec" ] && [ ! -e "$STORE/blobs/sha256/$blob" ] && [ ! -e "$STORE/layers/sha256/$diff" ] ||
+    { echo "    record, torn blob or layer left: $(ls "$STORE/unsynced" "$STORE/layers/sha256")"; return 1; }
+  [ ! -e "$IMG/b" ] || { echo "    $IMG/b left"; return 1; }
+  fki import "$IMG/rootfs.tar.gz" bb >/dev/null || return 1
+  rm -rf "$STORE/layers/sha256/$diff" # what recovery does to a listed layer
+  fki bundle bb "$IMG/b" >/dev/null || return 1
+  [ -x "$STORE/layers/sha256/$diff/bin/busybox" ] || [ -e "$STORE/layers/sha256/$diff/bin/sh" ] ||
+    { echo "    layer $diff not unpacked again"; return 1; }
+  fki unbundle "$IMG/b" || return 1
+}
+
 test_image_crun_runs_a_focker_bundle() {
   command -v crun >/dev/null || skip "crun not installed"
   img_init

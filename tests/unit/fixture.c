@@ -218,6 +218,51 @@ fx_store_check (const char *root)
   strv_free (ltops);
 }
 
+/* Is "<kind> sha256:<hex>" a line of any record's text in `texts`? */
+static bool
+fx_listed (char **texts, char kind, const char *hex)
+{
+  _cleanup_free_ char *line = xasprintf ("%c sha256:%s\n", kind, hex);
+
+  for (char **t = texts; *t; t++)
+    if (strstr (*t, line))
+      return true;
+  return false;
+}
+
+size_t
+fx_store_covered (const char *root)
+{
+  _cleanup_free_ char *udir = xasprintf ("%s/unsynced", root);
+  _cleanup_free_ char *bdir = xasprintf ("%s/blobs/sha256", root);
+  _cleanup_free_ char *ldir = xasprintf ("%s/layers/sha256", root);
+  char **records = fx_names_in (udir), **blobs = fx_names_in (bdir), **layers = fx_names_in (ldir);
+  char **texts = xcalloc (1, sizeof *texts);
+  size_t n = 0;
+
+  for (char **r = records; *r; r++, n++)
+    {
+      _cleanup_free_ char *path = xasprintf ("%s/%s", udir, *r), *buf = NULL;
+      _cleanup_err_ struct focker_err *err = NULL;
+      size_t len;
+      if ((*r)[0] == '.')
+        fail_msg ("half-made record %s/%s left", udir, *r);
+      assert_int_equal (read_file_at (&buf, &len, AT_FDCWD, path, 1 << 20, &err), 0);
+      strv_push (&texts, buf);
+    }
+  for (char **b = blobs; *b; b++)
+    if (!fx_listed (texts, 'B', *b))
+      fail_msg ("blob %s named but in no record", *b);
+  for (char **l = layers; *l; l++)
+    if (!fx_listed (texts, 'L', *l))
+      fail_msg ("layer %s named but in no record", *l);
+  strv_free (texts);
+  strv_free (records);
+  strv_free (blobs);
+  strv_free (layers);
+  return n;
+}
+
 struct store *
 fx_store_open (const char *root, bool exclusive)
 {

@@ -51,6 +51,10 @@ size_t fx_count_in (const char *dir);
 /* The image store at `root` is consistent: every blob's content hashes to its name, and no
  * temporary is left under blobs/ or layers/. */
 void fx_store_check (const char *root);
+/* Every name under root's blobs/sha256 and layers/sha256 is listed in a record under
+ * unsynced/ (for a store whose names were all made since its records were last removed),
+ * and no half-made record (.new-*) is left.  Returns how many records there are. */
+size_t fx_store_covered (const char *root);
 
 /* The fault loop (SQLite's driver): `body` runs once for each n = 1, 2, ... with the nth
  * counted call of its operation failing with EIO, once (persist false) and then from the nth

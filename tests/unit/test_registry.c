@@ -1184,10 +1184,14 @@ pull_two (void *arg)
 
   /* another focker process: it shares only the store's descriptors with the first pull (a
    * copy of one holding a pull lock would hold that lock) */
+  struct store own = *p->s; /* its own record (the coroutine shares the first's memory) */
+
+  own.intent = NULL;
   for (int fd = 3; fd < 64; fd++)
     if (fd != p->s->fd && fd != p->s->lockfd)
       (void)sys_close (fd);
-  r = pull (p->s, "reg.test/lib/app:two", &p->o, &name, &err);
+  r = pull (&own, "reg.test/lib/app:two", &p->o, &name, &err);
+  store_intent_close (&own);
 
   if (r < 0)
     fprintf (stderr, "second pull: %s\n", err->msg);
@@ -1643,17 +1647,22 @@ fetch_helper (struct fake_kernel *k, fake_program_fn fn, void *arg)
   return reg_proc_new ("/focker-fetch");
 }
 
-/* The blob fsyncs wait until every transfer has ended (one in the copy loop held the other
- * transfers up), every blob is renamed after its fsync, and index.json names the image last. */
+/* No fsync runs while transfers do (one in the copy loop held the other transfers up); no
+ * blob's data is fsync'd: after the transfers one record lists every blob and layer the
+ * pull names, made durable (its fsync and its directory's) before the first blob's rename,
+ * and index.json names the image last. */
 static void
-blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
+blobs_are_listed_in_one_record_after_the_transfers_and_before_the_name (void **state)
 {
   WORLD (k, f, s, o);
   _cleanup_err_ struct focker_err *err = NULL;
   _cleanup_free_ char *name = NULL;
   pid_t self = fake_current_pid (k), running[16];
   size_t n_running = 0, fsyncs = 0, renames = 0, start = fake_journal_len (k);
-  long last_fsync = -1, first_rename = -1, index_rename = -1;
+  long last_fsync = -1, first_rename = -1, index_rename = -1, record = -1;
+  _cleanup_free_ char *text = NULL, *path = NULL;
+  char **names;
+  size_t len, lines = 0;
 
   publish_image (f, "latest", "app", "amd64", NULL);
   o.t = fetch_helper (k, fake_fetch, f);
@@ -1687,6 +1696,8 @@ blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
           fsyncs++;
           last_fsync = (long)i;
         }
+      else if (c->id == SYS_ID_renameat && strstr (c->args, ".new-"))
+        record = (long)i;
       else if (c->id == SYS_ID_renameat && strstr (c->args, "blobs/sha256/"))
         {
           renames++;
@@ -1697,9 +1708,20 @@ blobs_are_made_durable_after_the_transfers_and_before_the_name (void **state)
         index_rename = (long)i;
     }
   assert_int_equal (renames, 5); /* config, three layers, the manifest */
-  assert_true (fsyncs >= 6);     /* and index.json */
+  assert_int_equal (fsyncs, 3);  /* the record, unsynced/, index.json */
+  assert_true (record > 0 && record < first_rename);
   assert_true (index_rename > first_rename && index_rename > last_fsync - 2);
-  assert_true (fx_count_calls (k, SYS_ID_sync_file_range) >= 4);
+  assert_int_equal (fx_count_calls (k, SYS_ID_sync_file_range), 0);
+  names = fx_names_in (STORE "/unsynced");
+  assert_non_null (names[0]);
+  assert_null (names[1]);
+  path = xasprintf (STORE "/unsynced/%s", names[0]);
+  assert_true (strncmp (names[0], FAKE_BOOT_ID ".", strlen (FAKE_BOOT_ID) + 1) == 0);
+  strv_free (names);
+  FX_CHECK (k, read_file_at (&text, &len, AT_FDCWD, path, 1 << 16, &err), err);
+  for (char *l = text; (l = strchr (l, '\n')); l++)
+    lines++;
+  assert_int_equal (lines, 5 + 3); /* five blobs, three layers: one write */
   fx_store_check (STORE);
   WORLD_END (k, f, s);
 }
@@ -1729,15 +1751,20 @@ helpers_start_ahead_and_unused_ones_are_reaped (void **state)
       ahead += c->pid == self && c->id == SYS_ID_clone && c->result > 0;
     }
   assert_int_equal (ahead, 1 + 3);
-  /* the image is there: one request, and the helpers started for blobs go unused */
+  /* the image is there: one request, and the helpers started for blobs go unused; nothing
+   * named, so nothing written to the record (index.json's fsync only) */
   o.t = reg_proc_new ("/focker-fetch");
   free (TAKE_PTR (name));
+  store_close (s); /* another command */
+  s = fx_store_open (STORE, false);
+  size_t fsyncs = fx_count_calls (k, SYS_ID_fsync);
   FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fsync), fsyncs + 1);
   assert_int_equal (children_left (k, true), 3);
   reg_proc_free (o.t);
   fake_settle (k);
   assert_int_equal (children_left (k, true), 0);
-  assert_int_equal (fake_open_fds (k, self), 5); /* + the store's two */
+  assert_int_equal (fake_open_fds (k, self), 5); /* + the store's two: no record */
   /* by a digest the store has: no helper but the manifest's */
   _cleanup_free_ char *by_digest = xasprintf ("reg.test/lib/app@%s", d.manifest);
   o.t = reg_proc_new ("/focker-fetch");
@@ -1808,7 +1835,8 @@ pull_helper_run (struct fx_fault *fault, void *ctx)
   fx_fault_disarm (fault);
   reg_proc_free (o.t);
   fake_settle (k);
-  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store's two */
+  /* + the store's two, and the record of what it named if it named anything */
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5 + fx_store_covered (STORE));
   /* a helper whose wait failed too: reg_proc_free reaps it */
   if (children_left (k, true) != 0)
     {
@@ -1918,7 +1946,7 @@ main (void)
     cmocka_unit_test (pull_survives_every_fault),
     cmocka_unit_test (push_uploads_missing_blobs_then_the_manifest),
     cmocka_unit_test (the_helper_process_transport_pulls_as_nobody),
-    cmocka_unit_test (blobs_are_made_durable_after_the_transfers_and_before_the_name),
+    cmocka_unit_test (blobs_are_listed_in_one_record_after_the_transfers_and_before_the_name),
     cmocka_unit_test (helpers_start_ahead_and_unused_ones_are_reaped),
     cmocka_unit_test (the_helper_exits_when_focker_died_before_its_death_signal),
     cmocka_unit_test (pull_through_the_helper_survives_every_fault),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/file.h>
 #include <linux/fs.h>
 #include <jansson.h>
 #include "core/cleanup.h"
@@ -291,6 +292,159 @@ bundle_mounts_an_overlay_and_gc_keeps_its_layers (void **state)
   fake_kernel_free (k);
 }
 
+#define OTHER_BOOT "11111111-2222-4333-8444-555555555555"
+
+/* Import "app", close the store (the record's lock goes), reboot. */
+static struct image *
+import_then_reboot (struct fake_kernel *k)
+{
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct image *img;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  assert_int_equal (store_image_get (&img, s, "app", &err), 0);
+  assert_int_equal (fx_store_covered (STORE), 1);
+  store_close (s);
+  fake_reboot (k, OTHER_BOOT);
+  return img;
+}
+
+/* After a power cut a blob listed in a record may be torn: the first command after the
+ * reboot hashes it again and removes it, and the image then fails naming it and saying what
+ * to do, where it once trusted the name. */
+static void
+a_blob_torn_by_a_crash_is_removed_after_the_reboot (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct image *img = import_then_reboot (k);
+  _cleanup_free_ char *blob = xasprintf (STORE "/blobs/sha256/%s", DIGEST_HEX (img->layers[0]));
+  _cleanup_free_ char *layer = xasprintf (STORE "/layers/sha256/%s", DIGEST_HEX (img->diff_ids[0]));
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b5" };
+  struct store *s;
+  bool copied;
+
+  put_bytes (blob, "\x1f\x8b", 2); /* a prefix of the gzip stream: what writeback got to */
+  s = fx_store_open (STORE, false);
+  assert_false (fake_exists (k, blob));
+  assert_false (fake_exists (k, layer));
+  assert_int_equal (fx_count_in (STORE "/unsynced"), 0);
+  fx_store_check (STORE);
+  assert_int_equal (image_bundle (s, &o, &copied, &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "image app"));
+  assert_non_null (strstr (err->msg, img->layers[0]));
+  assert_non_null (strstr (err->msg, "pull the image again"));
+  assert_null (strchr (err->msg, '\n'));
+  assert_false (fake_exists (k, "/b5"));
+  image_free (img);
+  store_close (s);
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
+  fake_kernel_free (k);
+}
+
+/* A layer listed in a record is removed after the reboot (its files may be empty: nothing
+ * fsync'd them), and the next bundle unpacks it again from its blob, which checked good. */
+static void
+a_layer_named_before_a_crash_is_unpacked_again (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct image *img = import_then_reboot (k);
+  _cleanup_free_ char *layer = xasprintf (STORE "/layers/sha256/%s", DIGEST_HEX (img->diff_ids[0]));
+  _cleanup_free_ char *passwd = xasprintf ("%s/etc/passwd", layer);
+  _cleanup_err_ struct focker_err *err = NULL;
+  struct bundle_opts o = { .image = "app", .dir = "/b6" };
+  struct store *s;
+  bool copied;
+
+  put_bytes (passwd, "", 0); /* a file whose data never reached the disk */
+  s = fx_store_open (STORE, false);
+  assert_false (fake_exists (k, layer));
+  assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 3); /* config, manifest, layer */
+  assert_int_equal (fx_count_in (STORE "/unsynced"), 0);
+  if (image_bundle (s, &o, &copied, &err) < 0)
+    fail_msg ("bundle: %s", err->msg);
+  assert_true (fake_exists (k, passwd));
+  /* unpacked again: listed again, alone (the blobs checked good after the reboot) */
+  char **names = fx_names_in (STORE "/unsynced");
+  _cleanup_free_ char *path = xasprintf (STORE "/unsynced/%s", names[0]), *text = NULL;
+  _cleanup_free_ char *line = xasprintf ("L %s\n", img->diff_ids[0]);
+  size_t len;
+  assert_null (names[1]);
+  strv_free (names);
+  assert_int_equal (read_file_at (&text, &len, AT_FDCWD, path, 4096, &err), 0);
+  assert_string_equal (text, line);
+  assert_int_equal (image_unbundle (s, "/b6", &err), 0);
+  image_free (img);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
+/* Records of this boot: one whose flock is held (its command runs) stays; once it ended, gc
+ * (the store held exclusive) syncs the file system and only then removes the record. */
+static void
+records_of_this_boot_go_after_a_syncfs_once_their_command_ended (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false), *gc;
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  size_t start;
+  long synced = -1, removed = -1;
+
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  store_close (s);
+  char **names = fx_names_in (STORE "/unsynced");
+  _cleanup_free_ char *path = xasprintf (STORE "/unsynced/%s", names[0]);
+  strv_free (names);
+  int held = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0); /* a command still running */
+  assert_int_equal (sys_flock (held, LOCK_EX), 0);
+  gc = fx_store_open (STORE, true);
+  store_close (gc);
+  assert_true (fake_exists (k, path));
+  sys_close (held);
+  start = fake_journal_len (k);
+  gc = fx_store_open (STORE, true);
+  assert_int_equal (fx_count_in (STORE "/unsynced"), 0);
+  for (size_t i = start; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->id == SYS_ID_syncfs && synced < 0)
+        synced = (long)i;
+      if (c->id == SYS_ID_unlinkat && removed < 0)
+        removed = (long)i;
+    }
+  assert_true (synced >= 0 && removed > synced);
+  store_close (gc);
+  fake_kernel_free (k);
+}
+
+/* A writing command that is not gc removes the ended records of this boot only once 16 have
+ * piled up (a syncfs waits for everything dirty on the file system). */
+static void
+a_writer_removes_records_once_sixteen_piled_up (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  _cleanup_err_ struct focker_err *err = NULL;
+  char id[DIGEST_LEN + 1];
+  struct store *s;
+
+  for (int i = 0; i < 16; i++)
+    {
+      s = fx_store_open (STORE, false);
+      assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+      store_close (s);
+      assert_int_equal (fx_count_in (STORE "/unsynced"), (size_t)i + 1);
+    }
+  assert_int_equal (fx_count_calls (k, SYS_ID_syncfs), 0);
+  s = fx_store_open (STORE, false);
+  assert_int_equal (fx_count_in (STORE "/unsynced"), 0);
+  assert_int_equal (fx_count_calls (k, SYS_ID_syncfs), 1);
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 static void
 bundle_copies_when_asked (void **state)
 {
@@ -363,6 +517,8 @@ store_fault_run (struct fx_fault *f, void *ctx)
   fx_fault_arm (f, k);
   r = o->op (s, &err);
   fx_fault_disarm (f);
+  if (!f->persist)
+    fx_store_covered (STORE); /* nothing named without a record, no half-made record */
   store_close (s);
   assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 3);
   s = fx_store_open (STORE, true);
@@ -383,6 +539,8 @@ store_fault_run (struct fx_fault *f, void *ctx)
         fx_store_check (STORE); /* a single fault: cleanup ran */
       assert_int_equal (store_gc (s, &rep, &err), 0);
       fx_store_check (STORE);
+      /* the exclusive open removed the records, half-made ones too: their command ended */
+      assert_int_equal (fx_count_in (STORE "/unsynced"), 0);
       assert_int_equal (fx_count_in (STORE "/blobs/sha256"), 0);
       assert_int_equal (fx_count_in (STORE "/layers/sha256"), 0);
     }
@@ -550,7 +708,8 @@ bundle_run (struct fx_fault *f, void *ctx)
   fx_fault_arm (f, k);
   r = image_bundle (s, &o, &copied, &err);
   fx_fault_disarm (f);
-  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 5); /* + the store and its lock */
+  /* + the store, its lock and the import's record */
+  assert_int_equal (fake_open_fds (k, fake_current_pid (k)), 6);
   if (r == 0)
     {
       assert_true (fake_exists (k, "/b3/config.json"));
@@ -737,6 +896,10 @@ main (void)
     cmocka_unit_test (a_blob_with_another_digest_is_refused),
     cmocka_unit_test (image_config_becomes_config_json),
     cmocka_unit_test (bundle_mounts_an_overlay_and_gc_keeps_its_layers),
+    cmocka_unit_test (a_blob_torn_by_a_crash_is_removed_after_the_reboot),
+    cmocka_unit_test (a_layer_named_before_a_crash_is_unpacked_again),
+    cmocka_unit_test (records_of_this_boot_go_after_a_syncfs_once_their_command_ended),
+    cmocka_unit_test (a_writer_removes_records_once_sixteen_piled_up),
     cmocka_unit_test (bundle_copies_when_asked),
     cmocka_unit_test (bundle_falls_back_to_a_copy_without_overlay),
     cmocka_unit_test (import_survives_every_fault),
