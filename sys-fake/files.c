@@ -5,7 +5,8 @@
  * ENOTEMPTY, ELOOP, EBADF, EINVAL, EXDEV (openat2 containment), EBUSY (mount points, cgroups
  * with members).  Permission bits are stored and reported but not enforced, except that
  * execve needs an x bit and device nodes need privilege in the initial user namespace.
- * New files get mode & ~umask and the caller's effective uid/gid. */
+ * New files get mode & ~umask and the caller's effective uid/gid (the group of a set-group-ID
+ * parent directory instead). */
 #include "sys-fake/internal.h"
 #include <dirent.h>
 #include <sys/file.h>
@@ -175,6 +176,7 @@ fake_open_new (struct fake_kernel *k, struct fake_proc *p, struct fake_lookup *l
   ino = fake_inode_new (k, S_IFREG | (mode & 07777 & ~p->umask));
   ino->uid = p->euid;
   ino->gid = p->egid;
+  fake_inherit_gid (lk->dir, ino);
   fake_dir_link (lk->dir, ino, lk->name);
   *out = ino;
   return 0;
