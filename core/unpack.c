@@ -107,6 +107,11 @@ struct unpack
   struct strset made;      /* directories made for entries below them (no entry of their own yet) */
   char *pdir;              /* the directory pfd is open on (NULL: none), the last entries' parent */
   int pfd;
+  bool pgid_known; /* pgid is the group a new entry in pdir gets (asked once per pfd) */
+  gid_t pgid;
+  bool psgid;            /* pdir is set-group-ID: new directories in it are too */
+  uid_t euid;            /* the owner a created entry gets */
+  gid_t egid;            /* its group, outside set-group-ID directories */
   struct dir_time *dirs; /* directory mtimes, set last (later entries change them) */
   size_t n_dirs;
   char inbuf[64 * 1024];
@@ -276,6 +281,7 @@ parent_fd (struct unpack *u, const char *dir, const char *raw, struct focker_err
     sys_close (u->pfd);
   free (u->pdir);
   u->pdir = NULL;
+  u->pgid_known = false;
   u->pfd = open_dir (u, dir, true, raw, err);
   if (u->pfd >= 0)
     u->pdir = xstrdup (dir);
@@ -338,6 +344,44 @@ entry_owner (struct archive_entry *e, uid_t *uid, gid_t *gid, const char *raw,
                         (long long)u, (long long)g);
   *uid = (uid_t)u;
   *gid = (gid_t)g;
+  return 0;
+}
+
+/* What an entry needs after its create: chown unless the create already gave its owner (the
+ * caller's euid, and the parent's group in a set-group-ID parent, else the caller's egid).
+ * pfd -1: not known (the top, made by someone else): chown. */
+struct meta
+{
+  uid_t uid;
+  gid_t gid;
+  bool chown;
+};
+
+static int
+entry_meta (struct unpack *u, struct archive_entry *e, int pfd, struct meta *m, const char *raw,
+            struct focker_err **err)
+{
+  struct stat st;
+  int r;
+
+  r = entry_owner (e, &m->uid, &m->gid, raw, err);
+  if (r < 0)
+    return r;
+  m->chown = true;
+  if (pfd < 0 || m->uid != u->euid)
+    return 0;
+  if (!u->pgid_known)
+    {
+      /* once per parent fd, not per entry: its mode and group cannot change while it is the
+       * parent (an entry for pdir itself has another parent, so pfd moves first) */
+      r = sys_fstatat (pfd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      if (r < 0)
+        return focker_fail (err, r, "layer entry \"%s\": stat its directory", raw);
+      u->psgid = (st.st_mode & S_ISGID) != 0;
+      u->pgid = u->psgid ? st.st_gid : u->egid;
+      u->pgid_known = true;
+    }
+  m->chown = m->gid != u->pgid;
   return 0;
 }
 
@@ -445,23 +489,21 @@ write_data (struct unpack *u, int fd, const char *raw, struct focker_err **err)
     }
 }
 
-/* Owner, mode (unless fd is an O_PATH fd) and xattrs of what fd refers to, and with
- * `times` its mtime. */
+/* Owner (if the create did not give it), mode (unless fd is an O_PATH fd) and xattrs of what
+ * fd refers to, and with `times` its mtime. */
 static int
-finish_fd (struct unpack *u, struct archive_entry *e, int fd, bool is_path_fd, bool times,
-           const char *raw, struct focker_err **err)
+finish_fd (struct unpack *u, struct archive_entry *e, const struct meta *m, int fd, bool is_path_fd,
+           bool times, const char *raw, struct focker_err **err)
 {
   struct timespec ts[2];
-  uid_t uid = 0;
-  gid_t gid = 0;
   int r;
 
-  r = entry_owner (e, &uid, &gid, raw, err);
-  if (r < 0)
-    return r;
-  r = sys_fchownat (fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-  if (r < 0)
-    return focker_fail (err, r, "layer entry \"%s\": chown", raw);
+  if (m->chown)
+    {
+      r = sys_fchownat (fd, "", m->uid, m->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      if (r < 0)
+        return focker_fail (err, r, "layer entry \"%s\": chown", raw);
+    }
   /* after chown, which clears set-id bits */
   if (!is_path_fd)
     {
@@ -484,8 +526,14 @@ unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path
             bool exists, bool opaque, const char *raw, struct focker_err **err)
 {
   _cleanup_close_ int fd = -1;
+  struct meta m;
   int r;
 
+  /* a directory made earlier for entries below it got its group from its parent as it was
+   * then, which a later entry may have changed: chown it */
+  r = entry_meta (u, e, exists ? -1 : pfd, &m, raw, err);
+  if (r < 0)
+    return r;
   if (*path == '\0')
     fd = sys_openat (u->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   else
@@ -496,7 +544,7 @@ unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path
     }
   if (fd < 0)
     return focker_fail (err, fd, "layer entry \"%s\": open", raw);
-  r = finish_fd (u, e, fd, false, false, raw, err);
+  r = finish_fd (u, e, &m, fd, false, false, raw, err);
   if (r == 0 && opaque)
     r = set_opaque (fd, raw, err);
   if (r < 0)
@@ -541,15 +589,19 @@ unpack_file (struct unpack *u, struct archive_entry *e, int pfd, const char *bas
              struct focker_err **err)
 {
   _cleanup_close_ int fd = -1;
+  struct meta m;
   int r;
 
+  r = entry_meta (u, e, pfd, &m, raw, err);
+  if (r < 0)
+    return r;
   fd = sys_openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return focker_fail (err, fd, "layer entry \"%s\": create", raw);
   r = write_data (u, fd, raw, err);
   if (r < 0)
     return r;
-  return finish_fd (u, e, fd, false, true, raw, err);
+  return finish_fd (u, e, &m, fd, false, true, raw, err);
 }
 
 /* Symlinks, devices and fifos: made by name, then finished through an O_PATH fd. */
@@ -559,8 +611,12 @@ unpack_special (struct unpack *u, struct archive_entry *e, int pfd, const char *
 {
   mode_t type = archive_entry_filetype (e);
   _cleanup_close_ int fd = -1;
+  struct meta m;
   int r;
 
+  r = entry_meta (u, e, pfd, &m, raw, err);
+  if (r < 0)
+    return r;
   if (type == AE_IFLNK)
     {
       const char *target = archive_entry_symlink (e);
@@ -580,7 +636,7 @@ unpack_special (struct unpack *u, struct archive_entry *e, int pfd, const char *
   fd = sys_openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0)
     return focker_fail (err, fd, "layer entry \"%s\": open", raw);
-  r = finish_fd (u, e, fd, true, false, raw, err);
+  r = finish_fd (u, e, &m, fd, true, false, raw, err);
   if (r < 0)
     return r;
   /* by name: AT_SYMLINK_NOFOLLOW keeps it on the entry itself, even a symlink */
@@ -710,6 +766,7 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
   u->dirfd = dirfd;
   u->srcfd = srcfd;
   u->pfd = -1;
+  sys_getids (&u->euid, &u->egid);
   u->raw = archive_read_new ();
   u->tar = archive_read_new ();
   u->diff = digest_new ();

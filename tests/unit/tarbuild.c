@@ -113,6 +113,16 @@ tarb_xattr_file (struct tarb *t, const char *path, const char *content, const ch
 }
 
 void
+tarb_dir_owned (struct tarb *t, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+  struct archive_entry *e = tarb_entry (path, S_IFDIR | mode, 1000);
+
+  archive_entry_set_uid (e, uid);
+  archive_entry_set_gid (e, gid);
+  tarb_put (t, e, NULL);
+}
+
+void
 tarb_dir (struct tarb *t, const char *path, mode_t mode, long mtime)
 {
   tarb_put (t, tarb_entry (path, S_IFDIR | mode, mtime), NULL);

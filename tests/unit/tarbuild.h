@@ -21,6 +21,7 @@ void tarb_file_owned (struct tarb *t, const char *path, const char *content, mod
                       gid_t gid, long mtime);
 void tarb_bytes (struct tarb *t, const char *path, const void *data, size_t len);
 void tarb_dir (struct tarb *t, const char *path, mode_t mode, long mtime);
+void tarb_dir_owned (struct tarb *t, const char *path, mode_t mode, uid_t uid, gid_t gid);
 void tarb_symlink (struct tarb *t, const char *path, const char *target);
 void tarb_hardlink (struct tarb *t, const char *path, const char *target);
 void tarb_node (struct tarb *t, const char *path, mode_t type, dev_t rdev);

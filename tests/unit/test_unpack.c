@@ -522,7 +522,50 @@ files_of_one_directory_cost_no_walk_and_no_stat (void **state)
   /* one open of each parent directory at a change of directory, and the directories' own
    * (their times are set last, by path) */
   assert_true (fx_count_calls (k, SYS_ID_openat2) <= 8);
-  assert_int_equal (fx_count_calls (k, SYS_ID_fstatat), 0);
+  /* one stat of each parent directory (the group its new entries get), none per name */
+  assert_true (fx_count_calls (k, SYS_ID_fstatat) <= 4);
+  /* root's entries owned 0:0 are created so: no chown */
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchownat), 0);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
+static void
+expect_owner (struct fake_kernel *k, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+  struct stat st;
+
+  assert_int_equal (fake_lstat (k, path, &st), 0);
+  assert_int_equal (st.st_mode, mode);
+  assert_int_equal (st.st_uid, uid);
+  assert_int_equal (st.st_gid, gid);
+}
+
+/* The chown is skipped only where the create gave the entry's owner already: root's 0:0
+ * outside set-group-ID directories, the directory's group inside one.  Every other owner is
+ * set, and a directory made early for entries below it is chowned whatever its parent is now. */
+static void
+entries_not_created_with_their_owner_are_chowned (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_NONE);
+
+  tarb_dir_owned (t, "srv", 02775, 0, 5);
+  tarb_file_owned (t, "srv/root", "r", 0644, 0, 0, 1);     /* the create gives group 5 */
+  tarb_file_owned (t, "srv/staff", "s", 0644, 0, 5, 1);    /* the create gives it all */
+  tarb_file_owned (t, "srv/user", "u", 0644, 1000, 5, 1);  /* another owner */
+  tarb_dir_owned (t, "srv/sub", 0755, 0, 0);               /* made set-group-ID, group 5 */
+  tarb_file_owned (t, "late/early/f", "f", 0644, 0, 0, 1); /* makes late/ and late/early/ */
+  tarb_dir_owned (t, "late", 02755, 0, 7);
+  tarb_dir_owned (t, "late/early", 0755, 0, 7); /* its parent is group 7 now, it is not */
+  expect_ok (t);
+  expect_owner (k, LAYER "/srv", S_IFDIR | 02775, 0, 5);
+  expect_owner (k, LAYER "/srv/root", S_IFREG | 0644, 0, 0);
+  expect_owner (k, LAYER "/srv/staff", S_IFREG | 0644, 0, 5);
+  expect_owner (k, LAYER "/srv/user", S_IFREG | 0644, 1000, 5);
+  expect_owner (k, LAYER "/srv/sub", S_IFDIR | 0755, 0, 0);
+  expect_owner (k, LAYER "/late/early", S_IFDIR | 0755, 0, 7);
+  expect_owner (k, LAYER "/late/early/f", S_IFREG | 0644, 0, 0);
   tarb_free (t);
   fake_kernel_free (k);
 }
@@ -610,6 +653,7 @@ main (void)
     cmocka_unit_test (garbage_is_refused),
     cmocka_unit_test (tar_writer_output_unpacks),
     cmocka_unit_test (files_of_one_directory_cost_no_walk_and_no_stat),
+    cmocka_unit_test (entries_not_created_with_their_owner_are_chowned),
     cmocka_unit_test (unpack_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
