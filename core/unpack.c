@@ -112,6 +112,8 @@ struct unpack
   bool psgid;            /* pdir is set-group-ID: new directories in it are too */
   uid_t euid;            /* the owner a created entry gets */
   gid_t egid;            /* its group, outside set-group-ID directories */
+  int old_umask;         /* the caller's, restored at the end (the unpack runs with 0) */
+  bool exact;            /* a create's mode is what it asks: umask 0, no default ACL seen */
   struct dir_time *dirs; /* directory mtimes, set last (later entries change them) */
   size_t n_dirs;
   char inbuf[64 * 1024];
@@ -299,7 +301,7 @@ entry_times (struct archive_entry *e, struct timespec ts[2])
 }
 
 static int
-check_xattrs (struct archive_entry *e, const char *raw, struct focker_err **err)
+check_xattrs (struct unpack *u, struct archive_entry *e, const char *raw, struct focker_err **err)
 {
   const char *name;
   const void *value;
@@ -307,11 +309,16 @@ check_xattrs (struct archive_entry *e, const char *raw, struct focker_err **err)
 
   archive_entry_xattr_reset (e);
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
-    /* overlayfs reads its own trusted.overlay.* xattrs in lower layers (opaque, redirect,
-     * metacopy): only the whiteout translation may set them */
-    if (strncmp (name, "trusted.overlay.", 16) == 0)
-      return focker_fail (err, -EINVAL, "layer entry \"%s\": xattr %s is reserved for overlayfs",
-                          raw, name);
+    {
+      /* overlayfs reads its own trusted.overlay.* xattrs in lower layers (opaque, redirect,
+       * metacopy): only the whiteout translation may set them */
+      if (strncmp (name, "trusted.overlay.", 16) == 0)
+        return focker_fail (err, -EINVAL, "layer entry \"%s\": xattr %s is reserved for overlayfs",
+                            raw, name);
+      /* a default ACL masks the mode of what is created below it, as the umask would */
+      if (strcmp (name, "system.posix_acl_default") == 0)
+        u->exact = false;
+    }
   return 0;
 }
 
@@ -348,13 +355,16 @@ entry_owner (struct archive_entry *e, uid_t *uid, gid_t *gid, const char *raw,
 }
 
 /* What an entry needs after its create: chown unless the create already gave its owner (the
- * caller's euid, and the parent's group in a set-group-ID parent, else the caller's egid).
- * pfd -1: not known (the top, made by someone else): chown. */
+ * caller's euid, and the parent's group in a set-group-ID parent, else the caller's egid);
+ * chmod unless the create can give its mode (`exact`: no set-id bit, which a chown or a write
+ * could clear, and for a directory no set-group-ID parent, which would add one).  pfd -1: not
+ * created now (the top, or a directory made earlier): chown and chmod. */
 struct meta
 {
   uid_t uid;
   gid_t gid;
-  bool chown;
+  mode_t perm;
+  bool chown, exact;
 };
 
 static int
@@ -367,8 +377,10 @@ entry_meta (struct unpack *u, struct archive_entry *e, int pfd, struct meta *m, 
   r = entry_owner (e, &m->uid, &m->gid, raw, err);
   if (r < 0)
     return r;
+  m->perm = archive_entry_perm (e) & 07777;
   m->chown = true;
-  if (pfd < 0 || m->uid != u->euid)
+  m->exact = false;
+  if (pfd < 0)
     return 0;
   if (!u->pgid_known)
     {
@@ -381,7 +393,9 @@ entry_meta (struct unpack *u, struct archive_entry *e, int pfd, struct meta *m, 
       u->pgid = u->psgid ? st.st_gid : u->egid;
       u->pgid_known = true;
     }
-  m->chown = m->gid != u->pgid;
+  m->chown = m->uid != u->euid || m->gid != u->pgid;
+  m->exact = u->exact && !(m->perm & (S_ISUID | S_ISGID))
+             && !(archive_entry_filetype (e) == AE_IFDIR && u->psgid);
   return 0;
 }
 
@@ -505,9 +519,9 @@ finish_fd (struct unpack *u, struct archive_entry *e, const struct meta *m, int 
         return focker_fail (err, r, "layer entry \"%s\": chown", raw);
     }
   /* after chown, which clears set-id bits */
-  if (!is_path_fd)
+  if (!is_path_fd && !m->exact)
     {
-      r = sys_fchmod (fd, archive_entry_perm (e) & 07777);
+      r = sys_fchmod (fd, m->perm);
       if (r < 0)
         return focker_fail (err, r, "layer entry \"%s\": chmod", raw);
     }
@@ -521,11 +535,31 @@ finish_fd (struct unpack *u, struct archive_entry *e, const struct meta *m, int 
   return 0;
 }
 
+/* Owner, mode, xattrs and opaqueness of the directory `base` in pfd (the top if path is ""). */
+static int
+finish_dir (struct unpack *u, struct archive_entry *e, const struct meta *m, int pfd,
+            const char *path, const char *base, bool opaque, const char *raw,
+            struct focker_err **err)
+{
+  _cleanup_close_ int fd = -1;
+  int r;
+
+  if (*path == '\0')
+    fd = sys_openat (u->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  else
+    fd = sys_openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0)
+    return focker_fail (err, fd, "layer entry \"%s\": open", raw);
+  r = finish_fd (u, e, m, fd, false, false, raw, err);
+  if (r == 0 && opaque)
+    r = set_opaque (fd, raw, err);
+  return r;
+}
+
 static int
 unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path, const char *base,
             bool exists, bool opaque, const char *raw, struct focker_err **err)
 {
-  _cleanup_close_ int fd = -1;
   struct meta m;
   int r;
 
@@ -534,21 +568,15 @@ unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path
   r = entry_meta (u, e, exists ? -1 : pfd, &m, raw, err);
   if (r < 0)
     return r;
-  if (*path == '\0')
-    fd = sys_openat (u->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  else
+  if (!exists && (r = sys_mkdirat (pfd, base, m.exact ? m.perm : 0700)) < 0)
+    return focker_fail (err, r, "layer entry \"%s\": mkdir", raw);
+  /* made with its owner and mode, it needs an fd only for xattrs; its time is set last */
+  if (m.chown || !m.exact || opaque || archive_entry_xattr_count (e) > 0)
     {
-      if (!exists && (r = sys_mkdirat (pfd, base, 0700)) < 0)
-        return focker_fail (err, r, "layer entry \"%s\": mkdir", raw);
-      fd = sys_openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+      r = finish_dir (u, e, &m, pfd, path, base, opaque, raw, err);
+      if (r < 0)
+        return r;
     }
-  if (fd < 0)
-    return focker_fail (err, fd, "layer entry \"%s\": open", raw);
-  r = finish_fd (u, e, &m, fd, false, false, raw, err);
-  if (r == 0 && opaque)
-    r = set_opaque (fd, raw, err);
-  if (r < 0)
-    return r;
   u->dirs = xrealloc (u->dirs, (u->n_dirs + 1) * sizeof *u->dirs);
   u->dirs[u->n_dirs].path = xstrdup (path);
   struct timespec ts[2];
@@ -595,7 +623,8 @@ unpack_file (struct unpack *u, struct archive_entry *e, int pfd, const char *bas
   r = entry_meta (u, e, pfd, &m, raw, err);
   if (r < 0)
     return r;
-  fd = sys_openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = sys_openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   m.exact ? m.perm : 0600);
   if (fd < 0)
     return focker_fail (err, fd, "layer entry \"%s\": create", raw);
   r = write_data (u, fd, raw, err);
@@ -627,18 +656,21 @@ unpack_special (struct unpack *u, struct archive_entry *e, int pfd, const char *
     }
   else
     {
-      r = sys_mknodat (pfd, base, type | 0600, archive_entry_rdev (e));
-      if (r == 0)
-        r = sys_fchmodat (pfd, base, archive_entry_perm (e) & 07777, 0);
+      r = sys_mknodat (pfd, base, type | (m.exact ? m.perm : 0600), archive_entry_rdev (e));
+      if (r == 0 && !m.exact)
+        r = sys_fchmodat (pfd, base, m.perm, 0);
     }
   if (r < 0)
     return focker_fail (err, r, "layer entry \"%s\": create", raw);
-  fd = sys_openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0)
-    return focker_fail (err, fd, "layer entry \"%s\": open", raw);
-  r = finish_fd (u, e, &m, fd, true, false, raw, err);
-  if (r < 0)
-    return r;
+  if (m.chown || archive_entry_xattr_count (e) > 0)
+    {
+      fd = sys_openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+      if (fd < 0)
+        return focker_fail (err, fd, "layer entry \"%s\": open", raw);
+      r = finish_fd (u, e, &m, fd, true, false, raw, err);
+      if (r < 0)
+        return r;
+    }
   /* by name: AT_SYMLINK_NOFOLLOW keeps it on the entry itself, even a symlink */
   struct timespec ts[2];
   entry_times (e, ts);
@@ -661,7 +693,7 @@ unpack_entry (struct unpack *u, struct archive_entry *e, struct focker_err **err
   r = clean_path (&path, raw, err);
   if (r < 0)
     return r;
-  r = check_xattrs (e, raw, err);
+  r = check_xattrs (u, e, raw, err);
   if (r < 0)
     return r;
   dir = split_path (path, &base);
@@ -767,6 +799,10 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
   u->srcfd = srcfd;
   u->pfd = -1;
   sys_getids (&u->euid, &u->egid);
+  /* creates then give the entry's mode; a default ACL on the layer directory would mask it */
+  u->old_umask = sys_umask (0);
+  r = (int)sys_fgetxattr (dirfd, "system.posix_acl_default", NULL, 0);
+  u->exact = r == -ENODATA || r == -EOPNOTSUPP;
   u->raw = archive_read_new ();
   u->tar = archive_read_new ();
   u->diff = digest_new ();
@@ -775,6 +811,7 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
   r = unpack_run (u, err);
   if (r == 0)
     digest_final (u->diff, diff_id);
+  sys_umask ((mode_t)u->old_umask);
   archive_read_free (u->tar);
   archive_read_free (u->raw);
   digest_free (u->diff);

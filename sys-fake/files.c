@@ -598,6 +598,10 @@ fake_do_fchownat (int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
     ino->uid = uid;
   if (gid != (gid_t)-1)
     ino->gid = gid;
+  /* as notify_change: chown clears set-user-ID, and set-group-ID with group execute, of
+   * anything but a directory, even for root */
+  if (!S_ISDIR (ino->mode))
+    ino->mode &= (ino->mode & S_IXGRP) ? ~(mode_t)(S_ISUID | S_ISGID) : ~(mode_t)S_ISUID;
   return 0;
 }
 
@@ -1051,7 +1055,8 @@ fake_do_fsetxattr (int fd, const char *name, const void *value, size_t size, int
   if (name == NULL || *name == '\0' || strlen (name) > 255)
     return -ERANGE;
   if (strncmp (name, "user.", 5) != 0 && strncmp (name, "trusted.", 8) != 0
-      && strncmp (name, "security.", 9) != 0)
+      && strncmp (name, "security.", 9) != 0 && strcmp (name, "system.posix_acl_access") != 0
+      && strcmp (name, "system.posix_acl_default") != 0)
     return -EOPNOTSUPP;
   if (strncmp (name, "trusted.", 8) == 0 && !fake_proc_privileged (fake_self (k)))
     return -EPERM;

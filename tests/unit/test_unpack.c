@@ -570,6 +570,56 @@ entries_not_created_with_their_owner_are_chowned (void **state)
   fake_kernel_free (k);
 }
 
+/* The unpack clears the umask, so a create gives the entry's mode and no chmod follows; a
+ * default ACL (on the layer directory or from an entry) would mask it as the umask did, so
+ * from there on every mode is set by chmod.  The caller's umask is back afterwards. */
+static void
+modes_come_from_the_create_while_nothing_masks_them (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_NONE);
+
+  assert_int_equal (sys_umask (022), 022);
+  tarb_dir (t, "tmp", 01777, 1);
+  tarb_file (t, "tmp/shared", "s", 0666);
+  tarb_file_owned (t, "tmp/su", "s", 04755, 0, 0, 1);
+  tarb_node (t, "tmp/fifo", S_IFIFO, 0);
+  expect_ok (t);
+  expect_mode (k, LAYER "/tmp", S_IFDIR | 01777);
+  expect_mode (k, LAYER "/tmp/shared", S_IFREG | 0666);
+  expect_mode (k, LAYER "/tmp/su", S_IFREG | 04755);
+  expect_mode (k, LAYER "/tmp/fifo", S_IFIFO | 0640);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmod), 1); /* tmp/su's */
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmodat), 0);
+  assert_int_equal (sys_umask (022), 022);
+  tarb_free (t);
+  fake_kernel_free (k);
+
+  /* a default ACL from an entry: what is created below it is chmod'ed */
+  k = kernel (NULL);
+  t = tarb_new (TARB_NONE);
+  tarb_file (t, "a", "a", 0644);
+  tarb_xattr_file (t, "acl", "", "system.posix_acl_default", "acl");
+  tarb_file (t, "b", "b", 0644);
+  expect_ok (t);
+  expect_mode (k, LAYER "/b", S_IFREG | 0644);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmod), 2); /* acl's and b's */
+  tarb_free (t);
+  fake_kernel_free (k);
+
+  /* a default ACL on the layer directory: every mode is chmod'ed */
+  k = kernel (NULL);
+  t = tarb_new (TARB_NONE);
+  int fd = sys_openat (AT_FDCWD, LAYER, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  assert_int_equal (sys_fsetxattr (fd, "system.posix_acl_default", "acl", 3, 0), 0);
+  sys_close (fd);
+  tarb_file (t, "a", "a", 0644);
+  expect_ok (t);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmod), 1);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
 static void
 unpack_survives_every_fault (void **state)
 {
@@ -654,6 +704,7 @@ main (void)
     cmocka_unit_test (tar_writer_output_unpacks),
     cmocka_unit_test (files_of_one_directory_cost_no_walk_and_no_stat),
     cmocka_unit_test (entries_not_created_with_their_owner_are_chowned),
+    cmocka_unit_test (modes_come_from_the_create_while_nothing_masks_them),
     cmocka_unit_test (unpack_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
