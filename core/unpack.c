@@ -117,9 +117,11 @@ struct unpack
   struct dir_time *dirs; /* directory mtimes, set last (later entries change them) */
   size_t n_dirs;
   char inbuf[64 * 1024];
-  char midbuf[64 * 1024];
-  char iobuf[64 * 1024];
 };
+
+/* libarchive hands out blocks of its own buffers (archive_read_data_block): the uncompressed
+ * stream is hashed and the entries' data written from there, never copied. */
+static const char zeros[64 * 1024];
 
 static la_ssize_t
 raw_read (struct archive *a, void *data, const void **buf)
@@ -137,19 +139,30 @@ raw_read (struct archive *a, void *data, const void **buf)
   return n;
 }
 
+/* The next block of the uncompressed stream, hashed; valid until the next call. */
+static la_ssize_t
+raw_block (struct unpack *u, const void **buf)
+{
+  size_t n = 0;
+  la_int64_t offset;
+  int r = archive_read_data_block (u->raw, buf, &n, &offset);
+
+  if (r == ARCHIVE_EOF)
+    return 0;
+  if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+    return -1;
+  digest_update (u->diff, *buf, n);
+  return (la_ssize_t)n;
+}
+
 static la_ssize_t
 tar_read (struct archive *a, void *data, const void **buf)
 {
   struct unpack *u = data;
-  la_ssize_t n = archive_read_data (u->raw, u->midbuf, sizeof u->midbuf);
+  la_ssize_t n = raw_block (u, buf);
 
   if (n < 0)
-    {
-      archive_set_error (a, EINVAL, "%s", archive_error_string (u->raw));
-      return -1;
-    }
-  digest_update (u->diff, u->midbuf, (size_t)n);
-  *buf = u->midbuf;
+    archive_set_error (a, EINVAL, "%s", archive_error_string (u->raw));
   return n;
 }
 
@@ -487,19 +500,47 @@ prepare_name (struct unpack *u, int pfd, const char *path, const char *base, boo
   return focker_fail (err, -EINVAL, "layer entry \"%s\": conflicts with earlier entries", raw);
 }
 
+/* The entry's data at fd's offset `*pos`, up to `to`: zeros first if the block starts
+ * later (a sparse entry's hole, written out as archive_read_data would). */
+static int
+write_at (int fd, int64_t *pos, int64_t to, const void *buf, size_t n)
+{
+  int r;
+
+  while (*pos < to)
+    {
+      size_t gap = to - *pos < (int64_t)sizeof zeros ? (size_t)(to - *pos) : sizeof zeros;
+      r = write_all (fd, zeros, gap);
+      if (r < 0)
+        return r;
+      *pos += (int64_t)gap;
+    }
+  r = n ? write_all (fd, buf, n) : 0;
+  *pos += (int64_t)n;
+  return r;
+}
+
 static int
 write_data (struct unpack *u, int fd, const char *raw, struct focker_err **err)
 {
+  int64_t pos = 0;
+
   for (;;)
     {
-      la_ssize_t n = archive_read_data (u->tar, u->iobuf, sizeof u->iobuf);
-      if (n < 0)
+      const void *buf;
+      size_t n = 0;
+      la_int64_t offset = pos;
+      int r = archive_read_data_block (u->tar, &buf, &n, &offset);
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF)
         return archive_fail (u, u->tar, err, raw);
-      if (n == 0)
+      if (offset < pos)
+        return focker_fail (err, -EINVAL, "layer entry \"%s\": data out of order", raw);
+      /* at the end, offset is the entry's size: a trailing hole is written too */
+      int w = write_at (fd, &pos, offset, buf, r == ARCHIVE_EOF ? 0 : n);
+      if (w < 0)
+        return focker_fail (err, w, "layer entry \"%s\": write", raw);
+      if (r == ARCHIVE_EOF)
         return 0;
-      int r = write_all (fd, u->iobuf, (size_t)n);
-      if (r < 0)
-        return focker_fail (err, r, "layer entry \"%s\": write", raw);
     }
 }
 
@@ -779,12 +820,12 @@ unpack_run (struct unpack *u, struct focker_err **err)
   /* what follows the end marker is part of the uncompressed stream the diff-id covers */
   for (;;)
     {
-      la_ssize_t n = archive_read_data (u->raw, u->midbuf, sizeof u->midbuf);
+      const void *buf;
+      la_ssize_t n = raw_block (u, &buf);
       if (n < 0)
         return archive_fail (u, u->raw, err, "read");
       if (n == 0)
         break;
-      digest_update (u->diff, u->midbuf, (size_t)n);
     }
   return set_dir_times (u, err);
 }

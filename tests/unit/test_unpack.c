@@ -620,6 +620,57 @@ modes_come_from_the_create_while_nothing_masks_them (void **state)
   fake_kernel_free (k);
 }
 
+/* The first `len` bytes of path (read through the seam: the data may hold NULs), malloc'd. */
+static char *
+read_bytes (const char *path, size_t len)
+{
+  char *buf = calloc (1, len);
+  int fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+  size_t got = 0;
+  ssize_t n = 1;
+
+  assert_true (fd >= 0);
+  while (got < len && (n = sys_read (fd, buf + got, len - got)) > 0)
+    got += (size_t)n;
+  assert_int_equal (got, len);
+  sys_close (fd);
+  return buf;
+}
+
+/* Data is written from libarchive's blocks as they come: a sparse entry's holes, the
+ * trailing one included, are written as zeros, and a file larger than a block is whole. */
+static void
+sparse_and_large_files_are_written_whole (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_GZIP);
+  const size_t len = 300 * 1024, big = 200 * 1024 + 7;
+  char *data = calloc (1, len), *got;
+  struct stat st;
+
+  memcpy (data + 100 * 1024, "middle", 6);
+  tarb_sparse (t, "sparse", data, len, 100 * 1024, 4096);
+  for (size_t i = 0; i < big; i++)
+    data[i] = (char)(i * 7 + i / 65536);
+  tarb_bytes (t, "big", data, big);
+  expect_ok (t);
+  assert_int_equal (fake_lstat (k, LAYER "/sparse", &st), 0);
+  assert_int_equal (st.st_size, len);
+  got = read_bytes (LAYER "/sparse", len);
+  for (size_t i = 0; i < len; i++)
+    if (got[i] != (i >= 100 * 1024 && i < 100 * 1024 + 6 ? "middle"[i - 100 * 1024] : 0))
+      fail_msg ("sparse: byte %zu is %d", i, got[i]);
+  free (got);
+  assert_int_equal (fake_lstat (k, LAYER "/big", &st), 0);
+  assert_int_equal (st.st_size, big);
+  got = read_bytes (LAYER "/big", big);
+  assert_memory_equal (got, data, big);
+  free (got);
+  free (data);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
 static void
 unpack_survives_every_fault (void **state)
 {
@@ -705,6 +756,7 @@ main (void)
     cmocka_unit_test (files_of_one_directory_cost_no_walk_and_no_stat),
     cmocka_unit_test (entries_not_created_with_their_owner_are_chowned),
     cmocka_unit_test (modes_come_from_the_create_while_nothing_masks_them),
+    cmocka_unit_test (sparse_and_large_files_are_written_whole),
     cmocka_unit_test (unpack_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
