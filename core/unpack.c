@@ -107,12 +107,21 @@ struct unpack
   struct strset made;      /* directories made for entries below them (no entry of their own yet) */
   char *pdir;              /* the directory pfd is open on (NULL: none), the last entries' parent */
   int pfd;
+  bool pgid_known; /* pgid is the group a new entry in pdir gets (asked once per pfd) */
+  gid_t pgid;
+  bool psgid;            /* pdir is set-group-ID: new directories in it are too */
+  uid_t euid;            /* the owner a created entry gets */
+  gid_t egid;            /* its group, outside set-group-ID directories */
+  int old_umask;         /* the caller's, restored at the end (the unpack runs with 0) */
+  bool exact;            /* a create's mode is what it asks: umask 0, no default ACL seen */
   struct dir_time *dirs; /* directory mtimes, set last (later entries change them) */
   size_t n_dirs;
   char inbuf[64 * 1024];
-  char midbuf[64 * 1024];
-  char iobuf[64 * 1024];
 };
+
+/* libarchive hands out blocks of its own buffers (archive_read_data_block): the uncompressed
+ * stream is hashed and the entries' data written from there, never copied. */
+static const char zeros[64 * 1024];
 
 static la_ssize_t
 raw_read (struct archive *a, void *data, const void **buf)
@@ -130,19 +139,30 @@ raw_read (struct archive *a, void *data, const void **buf)
   return n;
 }
 
+/* The next block of the uncompressed stream, hashed; valid until the next call. */
+static la_ssize_t
+raw_block (struct unpack *u, const void **buf)
+{
+  size_t n = 0;
+  la_int64_t offset;
+  int r = archive_read_data_block (u->raw, buf, &n, &offset);
+
+  if (r == ARCHIVE_EOF)
+    return 0;
+  if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+    return -1;
+  digest_update (u->diff, *buf, n);
+  return (la_ssize_t)n;
+}
+
 static la_ssize_t
 tar_read (struct archive *a, void *data, const void **buf)
 {
   struct unpack *u = data;
-  la_ssize_t n = archive_read_data (u->raw, u->midbuf, sizeof u->midbuf);
+  la_ssize_t n = raw_block (u, buf);
 
   if (n < 0)
-    {
-      archive_set_error (a, EINVAL, "%s", archive_error_string (u->raw));
-      return -1;
-    }
-  digest_update (u->diff, u->midbuf, (size_t)n);
-  *buf = u->midbuf;
+    archive_set_error (a, EINVAL, "%s", archive_error_string (u->raw));
   return n;
 }
 
@@ -276,6 +296,7 @@ parent_fd (struct unpack *u, const char *dir, const char *raw, struct focker_err
     sys_close (u->pfd);
   free (u->pdir);
   u->pdir = NULL;
+  u->pgid_known = false;
   u->pfd = open_dir (u, dir, true, raw, err);
   if (u->pfd >= 0)
     u->pdir = xstrdup (dir);
@@ -293,7 +314,7 @@ entry_times (struct archive_entry *e, struct timespec ts[2])
 }
 
 static int
-check_xattrs (struct archive_entry *e, const char *raw, struct focker_err **err)
+check_xattrs (struct unpack *u, struct archive_entry *e, const char *raw, struct focker_err **err)
 {
   const char *name;
   const void *value;
@@ -301,11 +322,16 @@ check_xattrs (struct archive_entry *e, const char *raw, struct focker_err **err)
 
   archive_entry_xattr_reset (e);
   while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
-    /* overlayfs reads its own trusted.overlay.* xattrs in lower layers (opaque, redirect,
-     * metacopy): only the whiteout translation may set them */
-    if (strncmp (name, "trusted.overlay.", 16) == 0)
-      return focker_fail (err, -EINVAL, "layer entry \"%s\": xattr %s is reserved for overlayfs",
-                          raw, name);
+    {
+      /* overlayfs reads its own trusted.overlay.* xattrs in lower layers (opaque, redirect,
+       * metacopy): only the whiteout translation may set them */
+      if (strncmp (name, "trusted.overlay.", 16) == 0)
+        return focker_fail (err, -EINVAL, "layer entry \"%s\": xattr %s is reserved for overlayfs",
+                            raw, name);
+      /* a default ACL masks the mode of what is created below it, as the umask would */
+      if (strcmp (name, "system.posix_acl_default") == 0)
+        u->exact = false;
+    }
   return 0;
 }
 
@@ -338,6 +364,51 @@ entry_owner (struct archive_entry *e, uid_t *uid, gid_t *gid, const char *raw,
                         (long long)u, (long long)g);
   *uid = (uid_t)u;
   *gid = (gid_t)g;
+  return 0;
+}
+
+/* What an entry needs after its create: chown unless the create already gave its owner (the
+ * caller's euid, and the parent's group in a set-group-ID parent, else the caller's egid);
+ * chmod unless the create can give its mode (`exact`: no set-id bit, which a chown or a write
+ * could clear, and for a directory no set-group-ID parent, which would add one).  pfd -1: not
+ * created now (the top, or a directory made earlier): chown and chmod. */
+struct meta
+{
+  uid_t uid;
+  gid_t gid;
+  mode_t perm;
+  bool chown, exact;
+};
+
+static int
+entry_meta (struct unpack *u, struct archive_entry *e, int pfd, struct meta *m, const char *raw,
+            struct focker_err **err)
+{
+  struct stat st;
+  int r;
+
+  r = entry_owner (e, &m->uid, &m->gid, raw, err);
+  if (r < 0)
+    return r;
+  m->perm = archive_entry_perm (e) & 07777;
+  m->chown = true;
+  m->exact = false;
+  if (pfd < 0)
+    return 0;
+  if (!u->pgid_known)
+    {
+      /* once per parent fd, not per entry: its mode and group cannot change while it is the
+       * parent (an entry for pdir itself has another parent, so pfd moves first) */
+      r = sys_fstatat (pfd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      if (r < 0)
+        return focker_fail (err, r, "layer entry \"%s\": stat its directory", raw);
+      u->psgid = (st.st_mode & S_ISGID) != 0;
+      u->pgid = u->psgid ? st.st_gid : u->egid;
+      u->pgid_known = true;
+    }
+  m->chown = m->uid != u->euid || m->gid != u->pgid;
+  m->exact = u->exact && !(m->perm & (S_ISUID | S_ISGID))
+             && !(archive_entry_filetype (e) == AE_IFDIR && u->psgid);
   return 0;
 }
 
@@ -429,43 +500,69 @@ prepare_name (struct unpack *u, int pfd, const char *path, const char *base, boo
   return focker_fail (err, -EINVAL, "layer entry \"%s\": conflicts with earlier entries", raw);
 }
 
+/* The entry's data at fd's offset `*pos`, up to `to`: zeros first if the block starts
+ * later (a sparse entry's hole, written out as archive_read_data would). */
+static int
+write_at (int fd, int64_t *pos, int64_t to, const void *buf, size_t n)
+{
+  int r;
+
+  while (*pos < to)
+    {
+      size_t gap = to - *pos < (int64_t)sizeof zeros ? (size_t)(to - *pos) : sizeof zeros;
+      r = write_all (fd, zeros, gap);
+      if (r < 0)
+        return r;
+      *pos += (int64_t)gap;
+    }
+  r = n ? write_all (fd, buf, n) : 0;
+  *pos += (int64_t)n;
+  return r;
+}
+
 static int
 write_data (struct unpack *u, int fd, const char *raw, struct focker_err **err)
 {
+  int64_t pos = 0;
+
   for (;;)
     {
-      la_ssize_t n = archive_read_data (u->tar, u->iobuf, sizeof u->iobuf);
-      if (n < 0)
+      const void *buf;
+      size_t n = 0;
+      la_int64_t offset = pos;
+      int r = archive_read_data_block (u->tar, &buf, &n, &offset);
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF)
         return archive_fail (u, u->tar, err, raw);
-      if (n == 0)
+      if (offset < pos)
+        return focker_fail (err, -EINVAL, "layer entry \"%s\": data out of order", raw);
+      /* at the end, offset is the entry's size: a trailing hole is written too */
+      int w = write_at (fd, &pos, offset, buf, r == ARCHIVE_EOF ? 0 : n);
+      if (w < 0)
+        return focker_fail (err, w, "layer entry \"%s\": write", raw);
+      if (r == ARCHIVE_EOF)
         return 0;
-      int r = write_all (fd, u->iobuf, (size_t)n);
-      if (r < 0)
-        return focker_fail (err, r, "layer entry \"%s\": write", raw);
     }
 }
 
-/* Owner, mode (unless fd is an O_PATH fd) and xattrs of what fd refers to, and with
- * `times` its mtime. */
+/* Owner (if the create did not give it), mode (unless fd is an O_PATH fd) and xattrs of what
+ * fd refers to, and with `times` its mtime. */
 static int
-finish_fd (struct unpack *u, struct archive_entry *e, int fd, bool is_path_fd, bool times,
-           const char *raw, struct focker_err **err)
+finish_fd (struct unpack *u, struct archive_entry *e, const struct meta *m, int fd, bool is_path_fd,
+           bool times, const char *raw, struct focker_err **err)
 {
   struct timespec ts[2];
-  uid_t uid = 0;
-  gid_t gid = 0;
   int r;
 
-  r = entry_owner (e, &uid, &gid, raw, err);
-  if (r < 0)
-    return r;
-  r = sys_fchownat (fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-  if (r < 0)
-    return focker_fail (err, r, "layer entry \"%s\": chown", raw);
-  /* after chown, which clears set-id bits */
-  if (!is_path_fd)
+  if (m->chown)
     {
-      r = sys_fchmod (fd, archive_entry_perm (e) & 07777);
+      r = sys_fchownat (fd, "", m->uid, m->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      if (r < 0)
+        return focker_fail (err, r, "layer entry \"%s\": chown", raw);
+    }
+  /* after chown, which clears set-id bits */
+  if (!is_path_fd && !m->exact)
+    {
+      r = sys_fchmod (fd, m->perm);
       if (r < 0)
         return focker_fail (err, r, "layer entry \"%s\": chmod", raw);
     }
@@ -479,9 +576,11 @@ finish_fd (struct unpack *u, struct archive_entry *e, int fd, bool is_path_fd, b
   return 0;
 }
 
+/* Owner, mode, xattrs and opaqueness of the directory `base` in pfd (the top if path is ""). */
 static int
-unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path, const char *base,
-            bool exists, bool opaque, const char *raw, struct focker_err **err)
+finish_dir (struct unpack *u, struct archive_entry *e, const struct meta *m, int pfd,
+            const char *path, const char *base, bool opaque, const char *raw,
+            struct focker_err **err)
 {
   _cleanup_close_ int fd = -1;
   int r;
@@ -489,18 +588,36 @@ unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path
   if (*path == '\0')
     fd = sys_openat (u->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   else
-    {
-      if (!exists && (r = sys_mkdirat (pfd, base, 0700)) < 0)
-        return focker_fail (err, r, "layer entry \"%s\": mkdir", raw);
-      fd = sys_openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-    }
+    fd = sys_openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0)
     return focker_fail (err, fd, "layer entry \"%s\": open", raw);
-  r = finish_fd (u, e, fd, false, false, raw, err);
+  r = finish_fd (u, e, m, fd, false, false, raw, err);
   if (r == 0 && opaque)
     r = set_opaque (fd, raw, err);
+  return r;
+}
+
+static int
+unpack_dir (struct unpack *u, struct archive_entry *e, int pfd, const char *path, const char *base,
+            bool exists, bool opaque, const char *raw, struct focker_err **err)
+{
+  struct meta m;
+  int r;
+
+  /* a directory made earlier for entries below it got its group from its parent as it was
+   * then, which a later entry may have changed: chown it */
+  r = entry_meta (u, e, exists ? -1 : pfd, &m, raw, err);
   if (r < 0)
     return r;
+  if (!exists && (r = sys_mkdirat (pfd, base, m.exact ? m.perm : 0700)) < 0)
+    return focker_fail (err, r, "layer entry \"%s\": mkdir", raw);
+  /* made with its owner and mode, it needs an fd only for xattrs; its time is set last */
+  if (m.chown || !m.exact || opaque || archive_entry_xattr_count (e) > 0)
+    {
+      r = finish_dir (u, e, &m, pfd, path, base, opaque, raw, err);
+      if (r < 0)
+        return r;
+    }
   u->dirs = xrealloc (u->dirs, (u->n_dirs + 1) * sizeof *u->dirs);
   u->dirs[u->n_dirs].path = xstrdup (path);
   struct timespec ts[2];
@@ -541,15 +658,20 @@ unpack_file (struct unpack *u, struct archive_entry *e, int pfd, const char *bas
              struct focker_err **err)
 {
   _cleanup_close_ int fd = -1;
+  struct meta m;
   int r;
 
-  fd = sys_openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  r = entry_meta (u, e, pfd, &m, raw, err);
+  if (r < 0)
+    return r;
+  fd = sys_openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   m.exact ? m.perm : 0600);
   if (fd < 0)
     return focker_fail (err, fd, "layer entry \"%s\": create", raw);
   r = write_data (u, fd, raw, err);
   if (r < 0)
     return r;
-  return finish_fd (u, e, fd, false, true, raw, err);
+  return finish_fd (u, e, &m, fd, false, true, raw, err);
 }
 
 /* Symlinks, devices and fifos: made by name, then finished through an O_PATH fd. */
@@ -559,8 +681,12 @@ unpack_special (struct unpack *u, struct archive_entry *e, int pfd, const char *
 {
   mode_t type = archive_entry_filetype (e);
   _cleanup_close_ int fd = -1;
+  struct meta m;
   int r;
 
+  r = entry_meta (u, e, pfd, &m, raw, err);
+  if (r < 0)
+    return r;
   if (type == AE_IFLNK)
     {
       const char *target = archive_entry_symlink (e);
@@ -571,18 +697,21 @@ unpack_special (struct unpack *u, struct archive_entry *e, int pfd, const char *
     }
   else
     {
-      r = sys_mknodat (pfd, base, type | 0600, archive_entry_rdev (e));
-      if (r == 0)
-        r = sys_fchmodat (pfd, base, archive_entry_perm (e) & 07777, 0);
+      r = sys_mknodat (pfd, base, type | (m.exact ? m.perm : 0600), archive_entry_rdev (e));
+      if (r == 0 && !m.exact)
+        r = sys_fchmodat (pfd, base, m.perm, 0);
     }
   if (r < 0)
     return focker_fail (err, r, "layer entry \"%s\": create", raw);
-  fd = sys_openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0)
-    return focker_fail (err, fd, "layer entry \"%s\": open", raw);
-  r = finish_fd (u, e, fd, true, false, raw, err);
-  if (r < 0)
-    return r;
+  if (m.chown || archive_entry_xattr_count (e) > 0)
+    {
+      fd = sys_openat (pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+      if (fd < 0)
+        return focker_fail (err, fd, "layer entry \"%s\": open", raw);
+      r = finish_fd (u, e, &m, fd, true, false, raw, err);
+      if (r < 0)
+        return r;
+    }
   /* by name: AT_SYMLINK_NOFOLLOW keeps it on the entry itself, even a symlink */
   struct timespec ts[2];
   entry_times (e, ts);
@@ -605,7 +734,7 @@ unpack_entry (struct unpack *u, struct archive_entry *e, struct focker_err **err
   r = clean_path (&path, raw, err);
   if (r < 0)
     return r;
-  r = check_xattrs (e, raw, err);
+  r = check_xattrs (u, e, raw, err);
   if (r < 0)
     return r;
   dir = split_path (path, &base);
@@ -691,12 +820,12 @@ unpack_run (struct unpack *u, struct focker_err **err)
   /* what follows the end marker is part of the uncompressed stream the diff-id covers */
   for (;;)
     {
-      la_ssize_t n = archive_read_data (u->raw, u->midbuf, sizeof u->midbuf);
+      const void *buf;
+      la_ssize_t n = raw_block (u, &buf);
       if (n < 0)
         return archive_fail (u, u->raw, err, "read");
       if (n == 0)
         break;
-      digest_update (u->diff, u->midbuf, (size_t)n);
     }
   return set_dir_times (u, err);
 }
@@ -710,6 +839,11 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
   u->dirfd = dirfd;
   u->srcfd = srcfd;
   u->pfd = -1;
+  sys_getids (&u->euid, &u->egid);
+  /* creates then give the entry's mode; a default ACL on the layer directory would mask it */
+  u->old_umask = sys_umask (0);
+  r = (int)sys_fgetxattr (dirfd, "system.posix_acl_default", NULL, 0);
+  u->exact = r == -ENODATA || r == -EOPNOTSUPP;
   u->raw = archive_read_new ();
   u->tar = archive_read_new ();
   u->diff = digest_new ();
@@ -718,6 +852,7 @@ unpack_layer (int dirfd, int srcfd, char diff_id[DIGEST_LEN + 1], struct focker_
   r = unpack_run (u, err);
   if (r == 0)
     digest_final (u->diff, diff_id);
+  sys_umask ((mode_t)u->old_umask);
   archive_read_free (u->tar);
   archive_read_free (u->raw);
   digest_free (u->diff);

@@ -5,7 +5,8 @@
  * ENOTEMPTY, ELOOP, EBADF, EINVAL, EXDEV (openat2 containment), EBUSY (mount points, cgroups
  * with members).  Permission bits are stored and reported but not enforced, except that
  * execve needs an x bit and device nodes need privilege in the initial user namespace.
- * New files get mode & ~umask and the caller's effective uid/gid. */
+ * New files get mode & ~umask and the caller's effective uid/gid (the group of a set-group-ID
+ * parent directory instead). */
 #include "sys-fake/internal.h"
 #include <dirent.h>
 #include <sys/file.h>
@@ -175,6 +176,7 @@ fake_open_new (struct fake_kernel *k, struct fake_proc *p, struct fake_lookup *l
   ino = fake_inode_new (k, S_IFREG | (mode & 07777 & ~p->umask));
   ino->uid = p->euid;
   ino->gid = p->egid;
+  fake_inherit_gid (lk->dir, ino);
   fake_dir_link (lk->dir, ino, lk->name);
   *out = ino;
   return 0;
@@ -596,6 +598,10 @@ fake_do_fchownat (int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
     ino->uid = uid;
   if (gid != (gid_t)-1)
     ino->gid = gid;
+  /* as notify_change: chown clears set-user-ID, and set-group-ID with group execute, of
+   * anything but a directory, even for root */
+  if (!S_ISDIR (ino->mode))
+    ino->mode &= (ino->mode & S_IXGRP) ? ~(mode_t)(S_ISUID | S_ISGID) : ~(mode_t)S_ISUID;
   return 0;
 }
 
@@ -1060,7 +1066,8 @@ fake_do_fsetxattr (int fd, const char *name, const void *value, size_t size, int
   if (name == NULL || *name == '\0' || strlen (name) > 255)
     return -ERANGE;
   if (strncmp (name, "user.", 5) != 0 && strncmp (name, "trusted.", 8) != 0
-      && strncmp (name, "security.", 9) != 0)
+      && strncmp (name, "security.", 9) != 0 && strcmp (name, "system.posix_acl_access") != 0
+      && strcmp (name, "system.posix_acl_default") != 0)
     return -EOPNOTSUPP;
   if (strncmp (name, "trusted.", 8) == 0 && !fake_proc_privileged (fake_self (k)))
     return -EPERM;

@@ -112,6 +112,7 @@ fake_body (struct fake_inode *ino)
 }
 
 struct fake_inode *fake_inode_new (struct fake_kernel *k, mode_t mode);
+void fake_inherit_gid (struct fake_inode *dir, struct fake_inode *ino);
 struct fake_inode *fake_dir_lookup (struct fake_inode *dir, const char *name);
 void fake_dir_link (struct fake_inode *dir, struct fake_inode *child, const char *name);
 void fake_dir_unlink (struct fake_inode *child);

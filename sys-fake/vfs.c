@@ -31,6 +31,18 @@ fake_inode_dtor (void *p)
   free (ino->xattr_vals);
 }
 
+/* In a set-group-ID directory a new entry takes the directory's group, and a new directory
+ * is set-group-ID too (inode_init_owner). */
+void
+fake_inherit_gid (struct fake_inode *dir, struct fake_inode *ino)
+{
+  if (!(dir->mode & S_ISGID))
+    return;
+  ino->gid = dir->gid;
+  if (S_ISDIR (ino->mode))
+    ino->mode |= S_ISGID;
+}
+
 struct fake_inode *
 fake_inode_new (struct fake_kernel *k, mode_t mode)
 {
@@ -373,6 +385,7 @@ fake_create_at (struct fake_kernel *k, struct fake_proc *p, int dirfd, const cha
   ino->rdev = rdev;
   ino->uid = p ? p->euid : 0;
   ino->gid = p ? p->egid : 0;
+  fake_inherit_gid (lk.dir, ino);
   fake_dir_link (lk.dir, ino, lk.name);
   *out = ino;
   return 0;

@@ -96,6 +96,23 @@ tarb_bytes (struct tarb *t, const char *path, const void *data, size_t len)
 }
 
 void
+tarb_sparse (struct tarb *t, const char *path, const void *data, size_t len, size_t data_at,
+             size_t data_len)
+{
+  struct archive_entry *e = tarb_entry (path, S_IFREG | 0644, 1000);
+
+  archive_entry_set_size (e, (la_int64_t)len);
+  archive_entry_sparse_add_entry (e, (la_int64_t)data_at, (la_int64_t)data_len);
+  for (int i = 0; i < 2; i++)
+    {
+      if (archive_write_header (t->a[i], e) != ARCHIVE_OK)
+        abort ();
+      archive_write_data (t->a[i], data, len);
+    }
+  archive_entry_free (e);
+}
+
+void
 tarb_file (struct tarb *t, const char *path, const char *content, mode_t mode)
 {
   tarb_file_owned (t, path, content, mode, 0, 0, 1000);
@@ -110,6 +127,16 @@ tarb_xattr_file (struct tarb *t, const char *path, const char *content, const ch
   archive_entry_set_size (e, (la_int64_t)strlen (content));
   archive_entry_xattr_add_entry (e, xname, xvalue, strlen (xvalue));
   tarb_put (t, e, content);
+}
+
+void
+tarb_dir_owned (struct tarb *t, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+  struct archive_entry *e = tarb_entry (path, S_IFDIR | mode, 1000);
+
+  archive_entry_set_uid (e, uid);
+  archive_entry_set_gid (e, gid);
+  tarb_put (t, e, NULL);
 }
 
 void

@@ -20,7 +20,12 @@ void tarb_file (struct tarb *t, const char *path, const char *content, mode_t mo
 void tarb_file_owned (struct tarb *t, const char *path, const char *content, mode_t mode, uid_t uid,
                       gid_t gid, long mtime);
 void tarb_bytes (struct tarb *t, const char *path, const void *data, size_t len);
+/* A sparse entry of len bytes (holes must be zeros in data) whose only data region is
+ * [data_at, data_at + data_len): the holes before and after it are not stored. */
+void tarb_sparse (struct tarb *t, const char *path, const void *data, size_t len, size_t data_at,
+                  size_t data_len);
 void tarb_dir (struct tarb *t, const char *path, mode_t mode, long mtime);
+void tarb_dir_owned (struct tarb *t, const char *path, mode_t mode, uid_t uid, gid_t gid);
 void tarb_symlink (struct tarb *t, const char *path, const char *target);
 void tarb_hardlink (struct tarb *t, const char *path, const char *target);
 void tarb_node (struct tarb *t, const char *path, mode_t type, dev_t rdev);

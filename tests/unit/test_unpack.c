@@ -522,7 +522,151 @@ files_of_one_directory_cost_no_walk_and_no_stat (void **state)
   /* one open of each parent directory at a change of directory, and the directories' own
    * (their times are set last, by path) */
   assert_true (fx_count_calls (k, SYS_ID_openat2) <= 8);
-  assert_int_equal (fx_count_calls (k, SYS_ID_fstatat), 0);
+  /* one stat of each parent directory (the group its new entries get), none per name */
+  assert_true (fx_count_calls (k, SYS_ID_fstatat) <= 4);
+  /* root's entries owned 0:0 are created so: no chown */
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchownat), 0);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
+static void
+expect_owner (struct fake_kernel *k, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+  struct stat st;
+
+  assert_int_equal (fake_lstat (k, path, &st), 0);
+  assert_int_equal (st.st_mode, mode);
+  assert_int_equal (st.st_uid, uid);
+  assert_int_equal (st.st_gid, gid);
+}
+
+/* The chown is skipped only where the create gave the entry's owner already: root's 0:0
+ * outside set-group-ID directories, the directory's group inside one.  Every other owner is
+ * set, and a directory made early for entries below it is chowned whatever its parent is now. */
+static void
+entries_not_created_with_their_owner_are_chowned (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_NONE);
+
+  tarb_dir_owned (t, "srv", 02775, 0, 5);
+  tarb_file_owned (t, "srv/root", "r", 0644, 0, 0, 1);     /* the create gives group 5 */
+  tarb_file_owned (t, "srv/staff", "s", 0644, 0, 5, 1);    /* the create gives it all */
+  tarb_file_owned (t, "srv/user", "u", 0644, 1000, 5, 1);  /* another owner */
+  tarb_dir_owned (t, "srv/sub", 0755, 0, 0);               /* made set-group-ID, group 5 */
+  tarb_file_owned (t, "late/early/f", "f", 0644, 0, 0, 1); /* makes late/ and late/early/ */
+  tarb_dir_owned (t, "late", 02755, 0, 7);
+  tarb_dir_owned (t, "late/early", 0755, 0, 7); /* its parent is group 7 now, it is not */
+  expect_ok (t);
+  expect_owner (k, LAYER "/srv", S_IFDIR | 02775, 0, 5);
+  expect_owner (k, LAYER "/srv/root", S_IFREG | 0644, 0, 0);
+  expect_owner (k, LAYER "/srv/staff", S_IFREG | 0644, 0, 5);
+  expect_owner (k, LAYER "/srv/user", S_IFREG | 0644, 1000, 5);
+  expect_owner (k, LAYER "/srv/sub", S_IFDIR | 0755, 0, 0);
+  expect_owner (k, LAYER "/late/early", S_IFDIR | 0755, 0, 7);
+  expect_owner (k, LAYER "/late/early/f", S_IFREG | 0644, 0, 0);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
+/* The unpack clears the umask, so a create gives the entry's mode and no chmod follows; a
+ * default ACL (on the layer directory or from an entry) would mask it as the umask did, so
+ * from there on every mode is set by chmod.  The caller's umask is back afterwards. */
+static void
+modes_come_from_the_create_while_nothing_masks_them (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_NONE);
+
+  assert_int_equal (sys_umask (022), 022);
+  tarb_dir (t, "tmp", 01777, 1);
+  tarb_file (t, "tmp/shared", "s", 0666);
+  tarb_file_owned (t, "tmp/su", "s", 04755, 0, 0, 1);
+  tarb_node (t, "tmp/fifo", S_IFIFO, 0);
+  expect_ok (t);
+  expect_mode (k, LAYER "/tmp", S_IFDIR | 01777);
+  expect_mode (k, LAYER "/tmp/shared", S_IFREG | 0666);
+  expect_mode (k, LAYER "/tmp/su", S_IFREG | 04755);
+  expect_mode (k, LAYER "/tmp/fifo", S_IFIFO | 0640);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmod), 1); /* tmp/su's */
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmodat), 0);
+  assert_int_equal (sys_umask (022), 022);
+  tarb_free (t);
+  fake_kernel_free (k);
+
+  /* a default ACL from an entry: what is created below it is chmod'ed */
+  k = kernel (NULL);
+  t = tarb_new (TARB_NONE);
+  tarb_file (t, "a", "a", 0644);
+  tarb_xattr_file (t, "acl", "", "system.posix_acl_default", "acl");
+  tarb_file (t, "b", "b", 0644);
+  expect_ok (t);
+  expect_mode (k, LAYER "/b", S_IFREG | 0644);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmod), 2); /* acl's and b's */
+  tarb_free (t);
+  fake_kernel_free (k);
+
+  /* a default ACL on the layer directory: every mode is chmod'ed */
+  k = kernel (NULL);
+  t = tarb_new (TARB_NONE);
+  int fd = sys_openat (AT_FDCWD, LAYER, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  assert_int_equal (sys_fsetxattr (fd, "system.posix_acl_default", "acl", 3, 0), 0);
+  sys_close (fd);
+  tarb_file (t, "a", "a", 0644);
+  expect_ok (t);
+  assert_int_equal (fx_count_calls (k, SYS_ID_fchmod), 1);
+  tarb_free (t);
+  fake_kernel_free (k);
+}
+
+/* The first `len` bytes of path (read through the seam: the data may hold NULs), malloc'd. */
+static char *
+read_bytes (const char *path, size_t len)
+{
+  char *buf = calloc (1, len);
+  int fd = sys_openat (AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+  size_t got = 0;
+  ssize_t n = 1;
+
+  assert_true (fd >= 0);
+  while (got < len && (n = sys_read (fd, buf + got, len - got)) > 0)
+    got += (size_t)n;
+  assert_int_equal (got, len);
+  sys_close (fd);
+  return buf;
+}
+
+/* Data is written from libarchive's blocks as they come: a sparse entry's holes, the
+ * trailing one included, are written as zeros, and a file larger than a block is whole. */
+static void
+sparse_and_large_files_are_written_whole (void **state)
+{
+  struct fake_kernel *k = kernel (NULL);
+  struct tarb *t = tarb_new (TARB_GZIP);
+  const size_t len = 300 * 1024, big = 200 * 1024 + 7;
+  char *data = calloc (1, len), *got;
+  struct stat st;
+
+  memcpy (data + 100 * 1024, "middle", 6);
+  tarb_sparse (t, "sparse", data, len, 100 * 1024, 4096);
+  for (size_t i = 0; i < big; i++)
+    data[i] = (char)(i * 7 + i / 65536);
+  tarb_bytes (t, "big", data, big);
+  expect_ok (t);
+  assert_int_equal (fake_lstat (k, LAYER "/sparse", &st), 0);
+  assert_int_equal (st.st_size, len);
+  got = read_bytes (LAYER "/sparse", len);
+  for (size_t i = 0; i < len; i++)
+    if (got[i] != (i >= 100 * 1024 && i < 100 * 1024 + 6 ? "middle"[i - 100 * 1024] : 0))
+      fail_msg ("sparse: byte %zu is %d", i, got[i]);
+  free (got);
+  assert_int_equal (fake_lstat (k, LAYER "/big", &st), 0);
+  assert_int_equal (st.st_size, big);
+  got = read_bytes (LAYER "/big", big);
+  assert_memory_equal (got, data, big);
+  free (got);
+  free (data);
   tarb_free (t);
   fake_kernel_free (k);
 }
@@ -610,6 +754,9 @@ main (void)
     cmocka_unit_test (garbage_is_refused),
     cmocka_unit_test (tar_writer_output_unpacks),
     cmocka_unit_test (files_of_one_directory_cost_no_walk_and_no_stat),
+    cmocka_unit_test (entries_not_created_with_their_owner_are_chowned),
+    cmocka_unit_test (modes_come_from_the_create_while_nothing_masks_them),
+    cmocka_unit_test (sparse_and_large_files_are_written_whole),
     cmocka_unit_test (unpack_survives_every_fault),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
