@@ -535,7 +535,7 @@ cgroup_v2_dir (const struct cgroup *cg)
 }
 
 int
-cgroup_enter (const struct cgroup *cg, pid_t pid, bool skip_v2, struct focker_err **err)
+cgroup_enter (const struct cgroup *cg, pid_t pid, unsigned skip, struct focker_err **err)
 {
   char v[32];
 
@@ -543,13 +543,65 @@ cgroup_enter (const struct cgroup *cg, pid_t pid, bool skip_v2, struct focker_er
   for (size_t i = 0; i < cg->n; i++)
     {
       int r;
-      if (skip_v2 && *cg->dirs[i].ctls == '\0')
+      if (skip & (*cg->dirs[i].ctls == '\0' ? CGROUP_SKIP_V2 : CGROUP_SKIP_V1))
         continue;
       r = cg_write (cg->dirs[i].path, "cgroup.procs", v);
       if (r < 0)
         return focker_fail (err, r, "cgroup: move %d into %s", (int)pid, cg->dirs[i].path);
     }
   return 0;
+}
+
+int
+cgroup_self_place_open (const struct cgroup *cg, int **out, struct focker_err **err)
+{
+  int *fds = xmalloc (cg->n * sizeof *fds);
+
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      _cleanup_free_ char *path = NULL;
+      fds[i] = -1;
+      if (*cg->dirs[i].ctls == '\0')
+        continue;
+      path = path_join (cg->dirs[i].path, "tasks");
+      fds[i] = sys_openat (AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+      if (fds[i] < 0)
+        {
+          int r = fds[i];
+          cgroup_self_place_close (cg, fds);
+          return focker_fail (err, r, "cgroup: open %s", path);
+        }
+    }
+  *out = fds;
+  return 0;
+}
+
+void
+cgroup_self_place_close (const struct cgroup *cg, int *fds)
+{
+  if (fds == NULL)
+    return;
+  for (size_t i = 0; i < cg->n; i++)
+    if (fds[i] >= 0)
+      sys_close (fds[i]);
+  free (fds);
+}
+
+int
+cgroup_self_place (const struct cgroup *cg, const int *fds, struct focker_err **err)
+{
+  int r = 0;
+
+  for (size_t i = 0; i < cg->n; i++)
+    if (fds[i] >= 0)
+      {
+        /* "0": the writer itself, and through `tasks` the thread alone */
+        ssize_t n = r < 0 ? 0 : sys_write (fds[i], "0", 1);
+        if (n < 0)
+          r = focker_fail (err, (int)n, "cgroup: move into %s", cg->dirs[i].path);
+        sys_close (fds[i]);
+      }
+  return r;
 }
 
 /* ---- controllers ---- */

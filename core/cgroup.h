@@ -103,9 +103,25 @@ int cgroup_apply_devices (const struct cgroup *cg, const struct spec_resources *
  * CONTRIBUTING.md); never set in normal use. */
 extern bool cgroup_devices_prefer_bpf;
 
-/* Move `pid` into every directory (with `skip_v2`, not the v2 one: the process was cloned
- * into it with CLONE_INTO_CGROUP). */
-int cgroup_enter (const struct cgroup *cg, pid_t pid, bool skip_v2, struct focker_err **err);
+/* Move `pid` into every directory but those `skip` names: CGROUP_SKIP_V2, the v2 one (the
+ * process was cloned into it with CLONE_INTO_CGROUP); CGROUP_SKIP_V1, the v1 ones (it
+ * placed itself there: cgroup_self_place). */
+#define CGROUP_SKIP_V1 1u
+#define CGROUP_SKIP_V2 2u
+int cgroup_enter (const struct cgroup *cg, pid_t pid, unsigned skip, struct focker_err **err);
+
+/* A process may place itself in its v1 cgroups: `cgroup_self_place_open` opens each v1
+ * directory's `tasks` for writing (out[i] for dirs[i], -1 for the v2 one), and the process,
+ * single-threaded, writes "0" to each (`cgroup_self_place`): the kernel moves the writing
+ * thread alone without taking cgroup_threadgroup_rwsem for writing (Linux 6.0, and stable
+ * kernels since 2022), so the move never waits for the RCU grace period that a first move by pid
+ * after a quiet spell does (4-20 ms here).  The permission check is the opener's credentials, so
+ * the fds may be opened by the runtime and written by its child in a new user namespace.
+ * The writer's copies of the fds are closed by cgroup_self_place, whatever happens; the
+ * opener's (and the array) by cgroup_self_place_close. */
+int cgroup_self_place_open (const struct cgroup *cg, int **out, struct focker_err **err);
+void cgroup_self_place_close (const struct cgroup *cg, int *fds);
+int cgroup_self_place (const struct cgroup *cg, const int *fds, struct focker_err **err);
 
 /* The v2 directory, or NULL. */
 const char *cgroup_v2_dir (const struct cgroup *cg);

@@ -593,7 +593,17 @@ create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
       if (r < 0)
         return focker_fail (err, r, "join pid namespace");
     }
+  if (cr->cg)
+    {
+      /* the init moves itself into its v1 cgroups (see cgroup_self_place_open) */
+      r = cgroup_self_place_open (cr->cg, &cr->init.place_fds, err);
+      if (r < 0)
+        return r;
+      cr->init.place_cg = cr->cg;
+    }
   cr->pid = clone_init (cr, &ca);
+  cgroup_self_place_close (cr->cg, cr->init.place_fds);
+  cr->init.place_fds = NULL;
   if (cr->pid_restore_fd >= 0)
     sys_setns (cr->pid_restore_fd, CLONE_NEWPID);
   if (cr->pid < 0)
@@ -696,7 +706,8 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
       r = sync_send (cr->init.to_init[1], SYNC_GO, 0, json);
     }
   if (r >= 0 && place)
-    r = cgroup_enter (cr->cg, cr->pid, cr->cloned_into_cgroup, err);
+    r = cgroup_enter (cr->cg, cr->pid,
+                      CGROUP_SKIP_V1 | (cr->cloned_into_cgroup ? CGROUP_SKIP_V2 : 0), err);
   if (r >= 0)
     r = sync_send (cr->init.to_init[1], SYNC_PLACED, 0, NULL);
   if (r < 0)
@@ -940,12 +951,15 @@ create_internal (const struct create_opts *o, pid_t *pid, struct container_state
       struct undo_child *uc = xmalloc (sizeof *uc);
       uc->pid = cr.pid;
       undo_push (&undo, container_undo_kill_child, uc);
-      /* Runtime hooks may look for the container's cgroup: then the init is placed before
-       * they run.  Otherwise after GO, while the init mounts (its cgroup_gate waits). */
+      /* The init moves itself into its v1 cgroups first thing; only a v2 directory that
+       * the clone could not enter is the parent's to fill.  Runtime hooks may look for the
+       * container's cgroup: then that comes before they run.  Otherwise after GO, while the
+       * init mounts (its cgroup_gate waits). */
       bool early
           = cr.spec->n_hooks[SPEC_HOOK_PRESTART] || cr.spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME];
       if (cr.cg && early)
-        r = cgroup_enter (cr.cg, cr.pid, cr.cloned_into_cgroup, err);
+        r = cgroup_enter (cr.cg, cr.pid,
+                          CGROUP_SKIP_V1 | (cr.cloned_into_cgroup ? CGROUP_SKIP_V2 : 0), err);
       if (r >= 0)
         r = create_handshake (&cr, o, cr.cg && !early, err);
     }

@@ -3,8 +3,9 @@
  * Three processes, so that the new one ends up in the container's pid namespace as a child
  * of the runtime (which waits for it):
  *   runtime (P)  clones
- *   joiner  (C)  non-dumpable, inherited fds close-on-exec; waits until P has placed it in
- *                the container's cgroup and set the rlimits; joins the namespaces of the
+ *   joiner  (C)  non-dumpable; moves itself into the container's v1 cgroups (tasks files P
+ *                opened); inherited fds close-on-exec; waits until P has placed it in the
+ *                v2 cgroup and set the rlimits; joins the namespaces of the
  *                container's init that differ from ours (setns on a pidfd with every flag at
  *                once on 5.8+, which orders the user namespace first itself; else each
  *                /proc/PID/ns file, user first, all opened before the first setns); clones
@@ -65,6 +66,8 @@ struct exec_ctx
   int to_child[2], from_child[2];
   int console_fd;
   int preserve_fds;
+  const struct cgroup *place_cg; /* v1 cgroups the joiner moves itself into first, or NULL */
+  int *place_fds;                /* their `tasks`, opened by the runtime */
 };
 
 /* ---- the process ---- */
@@ -325,8 +328,8 @@ joiner_main (void *arg)
   /* nobody in the container may ptrace us or read our memory while we hold the runtime's
    * state; the flag is copied to the process we clone and lasts until its execve */
   sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  r = init_fds_hygiene (c->preserve_fds);
-  if (r < 0)
+  r = c->place_cg ? cgroup_self_place (c->place_cg, c->place_fds, &err) : 0;
+  if (r >= 0 && (r = init_fds_hygiene (c->preserve_fds)) < 0)
     focker_fail (&err, r, "close inherited fds");
   if (r >= 0)
     r = sync_expect (c->to_child[0], SYNC_GO, &m, &err);
@@ -609,7 +612,17 @@ exec_spawn (struct exec_run *x, struct undo *undo, struct focker_err **err)
   siginfo_t info;
   int r;
 
+  if (x->cg)
+    {
+      /* the joiner moves itself into the v1 cgroups (see cgroup_self_place_open) */
+      r = cgroup_self_place_open (x->cg, &x->ctx.place_fds, err);
+      if (r < 0)
+        return r;
+      x->ctx.place_cg = x->cg;
+    }
   x->joiner = sys_clone (&ca);
+  cgroup_self_place_close (x->cg, x->ctx.place_fds);
+  x->ctx.place_fds = NULL;
   if (x->joiner < 0)
     return focker_fail (err, x->joiner, "clone");
   joiner_undo = push_kill (undo, x->joiner);
@@ -618,7 +631,7 @@ exec_spawn (struct exec_run *x, struct undo *undo, struct focker_err **err)
   x->ctx.to_child[0] = x->ctx.from_child[1] = -1;
   if (x->cg)
     {
-      r = cgroup_enter (x->cg, x->joiner, false, err);
+      r = cgroup_enter (x->cg, x->joiner, CGROUP_SKIP_V1, err);
       if (r < 0)
         return r;
     }

@@ -221,8 +221,8 @@ init_terminal (const struct spec_process *p, int *console_fd, struct focker_err 
   return 0;
 }
 
-/* Wait until the parent has placed us in every cgroup of the container (on a v1 host the
- * first move costs the kernel an RCU grace period, which the work before this overlaps),
+/* Wait until the parent has placed us in every cgroup of the container (the v1 ones we
+ * entered ourselves first thing: this waits only for a v2 directory the clone did not enter),
  * then enter the cgroup namespace, rooted there.  `cgroup_self` may be NULL when no mount
  * needs it (the gate after the mounts). */
 static int
@@ -479,9 +479,15 @@ init_main (void *arg)
   /* 1: nobody may ptrace or read /proc/PID/mem of the init while it holds host fds */
   sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   sys_prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  r = init_fds_hygiene (c->preserve_fds);
-  if (r < 0)
-    focker_fail (&err, r, "close inherited fds");
+  /* before anything else: whatever the init starts, and the runtime's hooks, find it in its
+   * cgroups */
+  r = c->place_cg ? cgroup_self_place (c->place_cg, c->place_fds, &err) : 0;
+  if (r >= 0)
+    {
+      r = init_fds_hygiene (c->preserve_fds);
+      if (r < 0)
+        focker_fail (&err, r, "close inherited fds");
+    }
   if (r >= 0)
     r = init_prepare (c, &exe, &err);
   if (r < 0)

@@ -34,6 +34,8 @@ struct init_ctx
   int join_types[INIT_MAX_JOIN];
   int n_join;
   const struct cgroup_host *cgroup_host; /* the runtime's, found before the clone, or NULL */
+  const struct cgroup *place_cg;         /* v1 cgroups the init moves itself into first */
+  int *place_fds;                        /* their `tasks`, opened by the runtime */
 };
 
 /* The container init, run in the clone child; returns the exit status on failure (after

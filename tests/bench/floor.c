@@ -9,11 +9,12 @@
    It does what the bundle's config asks, hard-coded: one state file in the runtime root
    written atomically (no directory: focker's layout since it dropped its own), one directory per
    cgroup hierarchy (cpuset copied, the default device rules on v1 devices), clone3 with the pid,
-   network, ipc, uts and mount namespaces (into the cgroup2 directory), the v1 moves while the child
-   mounts, the seven mounts of the config, default device nodes and links, pivot_root, masked and
-   read-only paths, a read-only root, the hostname, no_new_privs, the bounding set and capabilities
-   of the config, RLIMIT_NOFILE, then exec of /bin/true; the parent waits, removes the cgroups and
-   the state file.  No error is recovered from: a failing step exits non-zero.
+   network, ipc, uts and mount namespaces (into the cgroup2 directory), the child's moves of itself
+   into the v1 cgroups (a write of "0" to each `tasks` the parent opened), the seven mounts of the
+   config, default device nodes and links, pivot_root, masked and read-only paths, a read-only root,
+   the hostname, no_new_privs, the bounding set and capabilities of the config, RLIMIT_NOFILE, then
+   exec of /bin/true; the parent waits, removes the cgroups and the state file.  No error is
+   recovered from: a failing step exits non-zero.
 
    Not part of focker and never run by the tests: build and run it by hand, e.g.
      cc -O2 -static -o /tmp/floor tests/bench/floor.c
@@ -243,8 +244,8 @@ int
 main (int argc, char **argv)
 {
   const char *root = NULL, *bundle = NULL, *id = NULL;
-  char rootfs[512], state[512], tmp[512], p[600], pidbuf[32];
-  int go[2], cgfd, status, fd;
+  char rootfs[512], state[512], tmp[512], p[600];
+  int tasks[32], cgfd, status, fd;
   struct clone_args ca = { 0 };
   pid_t pid;
 
@@ -270,8 +271,14 @@ main (int argc, char **argv)
     die ("state");
   find_hierarchies ();
   make_cgroups ();
-  if (pipe2 (go, O_CLOEXEC) < 0)
-    die ("pipe");
+  /* the v1 `tasks` files, for the child to move itself (no RCU grace period, as focker) */
+  for (int i = 0; i < nhiers; i++)
+    {
+      snprintf (p, sizeof p, CG "/%s/%s/tasks", hiers[i], cgname);
+      tasks[i] = open (p, O_WRONLY | O_CLOEXEC);
+      if (tasks[i] < 0)
+        die (p);
+    }
   snprintf (p, sizeof p, CG "/unified/%s", cgname);
   cgfd = open (p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   ca.flags
@@ -283,24 +290,14 @@ main (int argc, char **argv)
     die ("clone3");
   if (pid == 0)
     {
-      char c;
-      close (go[1]);
+      for (int i = 0; i < nhiers; i++)
+        if (write (tasks[i], "0", 1) != 1)
+          _exit (1);
       child_mounts (rootfs);
-      /* wait until placed in the v1 cgroups (the mounts above overlap the moves) */
-      if (read (go[0], &c, 1) != 1)
-        _exit (1);
       child_become ();
     }
-  close (go[0]);
-  snprintf (pidbuf, sizeof pidbuf, "%d", (int)pid);
   for (int i = 0; i < nhiers; i++)
-    {
-      snprintf (p, sizeof p, CG "/%s/%s/cgroup.procs", hiers[i], cgname);
-      put (p, pidbuf);
-    }
-  if (write (go[1], "g", 1) != 1)
-    die ("go");
-  close (go[1]);
+    close (tasks[i]);
   if (waitpid (pid, &status, 0) < 0)
     die ("wait");
   for (int i = 0; i < nhiers; i++)

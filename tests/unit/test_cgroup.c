@@ -195,11 +195,11 @@ v1_writes_v1_files_and_places_before_the_namespace (void **state)
   long unshare = -1, last_procs = -1;
 
   (void)state;
-  /* the pid went into cgroup.procs before the init unshared its cgroup namespace */
+  /* the init's tasks were opened (it moves itself) before it unshared its cgroup namespace */
   for (size_t i = 0; i < fake_journal_len (w->k); i++)
     {
       const struct fake_call *c = fake_journal_at (w->k, i);
-      if (c->id == SYS_ID_openat && strstr (c->args, "c1/cgroup.procs"))
+      if (c->id == SYS_ID_openat && strstr (c->args, "c1/tasks"))
         last_procs = (long)i;
       if (c->id == SYS_ID_unshare && unshare < 0)
         unshare = (long)i;

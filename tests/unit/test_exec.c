@@ -484,6 +484,23 @@ cgroup_flag_picks_sub_cgroups_per_controller (void **state)
   assert_non_null (strstr (procs, want));
   free (procs);
   assert_string_equal (fake_proc (w->k, pid)->cgroup_path, "/focker-c1/s");
+  /* the v1 moves are the joiner's own (a write to each `tasks` the runtime opened): no pid is
+   * written to a cgroup.procs but the unified one */
+  {
+    int v1_procs = 0, tasks = 0;
+    for (size_t i = 0; i < fake_journal_len (w->k); i++)
+      {
+        const struct fake_call *c = fake_journal_at (w->k, i);
+        if (c->id != SYS_ID_openat)
+          continue;
+        if (strstr (c->args, "/cgroup.procs -100 524289") && !strstr (c->args, "/unified/"))
+          v1_procs++;
+        if (strstr (c->args, "/s/tasks -100 524289") || strstr (c->args, "/m/tasks -100 524289"))
+          tasks++;
+      }
+    assert_int_equal (v1_procs, 0);
+    assert_int_equal (tasks, 9);
+  }
   /* a sub-cgroup that does not exist is an error naming it */
   {
     struct focker_err *err = NULL;

@@ -86,7 +86,8 @@ static const char *const placed_config
       "\"options\":[\"ro\"]}]%s,"
       "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"}%s]}}";
 
-/* Index in the journal of the first (or last) call matching pid, id and an args substring. */
+/* Index in the journal of the first (or last) call matching pid (-1: any), id and an args
+ * substring. */
 static long
 journal_index (struct fake_kernel *k, pid_t pid, enum sys_id id, const char *arg, bool last)
 {
@@ -95,7 +96,7 @@ journal_index (struct fake_kernel *k, pid_t pid, enum sys_id id, const char *arg
   for (size_t i = 0; i < fake_journal_len (k); i++)
     {
       const struct fake_call *c = fake_journal_at (k, i);
-      if (c->pid == pid && c->id == id && (arg == NULL || strstr (c->args, arg)))
+      if ((pid < 0 || c->pid == pid) && c->id == id && (arg == NULL || strstr (c->args, arg)))
         {
           found = (long)i;
           if (!last)
@@ -141,14 +142,35 @@ delete_and_end (struct fx_world *w)
   fx_world_fini (w);
 }
 
-/* On a v1 host the init is moved into its cgroups while it sets up its root (the first move
- * waits for an RCU grace period).  With a cgroup namespace, the mounts before the first
- * cgroup mount come first, the namespace and the cgroup mount after the last move; without
- * one, the whole root (pivot_root included) is made before the first move.  With runtime
- * hooks, which may look for the cgroup, the moves come before the init goes on; without, GO
- * and the moves come before the init's first report is read. */
+/* The init's v1 cgroup `tasks` files, opened by the parent before the clone: the number of
+ * them (journal indexes of the first and last in *first, *last). */
+static int
+tasks_opens (struct fx_world *w, long *first, long *last)
+{
+  int n = 0;
+
+  *first = *last = -1;
+  for (size_t i = 0; i < fake_journal_len (w->k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (w->k, i);
+      if (c->pid == w->cli && c->id == SYS_ID_openat && strstr (c->args, "/tasks -100 524289"))
+        {
+          if (n++ == 0)
+            *first = (long)i;
+          *last = (long)i;
+        }
+    }
+  return n;
+}
+
+/* On a v1 host the init moves itself into its cgroups, first thing: a write of "0" to each
+ * `tasks` the parent opened before the clone (the kernel moves a thread writing about itself
+ * without the RCU grace period a move by pid may wait for).  So the runtime's hooks, a
+ * cgroup namespace and the init's mounts all find it placed, and the parent moves nothing.
+ * The init's first calls (closes aside) are its two prctls, then one write a hierarchy,
+ * before any report or mount. */
 static void
-v1_placement_overlaps_the_root_setup_unless_hooks_run (void **state)
+the_init_places_itself_in_v1_before_anything_else (void **state)
 {
   (void)state;
   for (int hooks = 0; hooks < 2; hooks++)
@@ -156,37 +178,32 @@ v1_placement_overlaps_the_root_setup_unless_hooks_run (void **state)
       {
         struct fx_world w;
         pid_t init = create_on_v1 (&w, hooks, cgns);
-        long first_move, last_move, proc_mount, unshare, cgroup_mount, pivot;
+        long first_tasks, last_tasks, clone, unshare;
+        int n = tasks_opens (&w, &first_tasks, &last_tasks), seen = 0, writes = 0;
 
-        /* the moves: cgroup.procs opened O_WRONLY|O_CLOEXEC (the args say flags in decimal) */
-        first_move = journal_index (w.k, w.cli, SYS_ID_openat, "cgroup.procs -100 524289", false);
-        last_move = journal_index (w.k, w.cli, SYS_ID_openat, "cgroup.procs -100 524289", true);
-        proc_mount = journal_index (w.k, init, SYS_ID_mount, "proc /proc/self/fd", false);
+        clone = journal_index (w.k, w.cli, SYS_ID_clone, NULL, false);
         unshare = journal_index (w.k, init, SYS_ID_unshare, NULL, false);
-        pivot = journal_index (w.k, init, SYS_ID_pivot_root, NULL, false);
-        /* /sys/fs/cgroup on a v1 host: a tmpfs, then one cgroup mount per hierarchy */
-        cgroup_mount = journal_index (w.k, init, SYS_ID_mount, "tmpfs /proc/self/fd", false);
-        assert_true (first_move >= 0 && proc_mount >= 0 && cgroup_mount >= 0 && pivot >= 0);
-        /* the parent reads the init's first report only after the moves: with hooks the moves
-         * come first, without them GO and the moves follow the clone at once */
-        long after_clone = journal_index (w.k, w.cli, SYS_ID_clone, NULL, false);
-        long first_read = -1;
-        for (size_t i = (size_t)after_clone; first_read < 0 && i < fake_journal_len (w.k); i++)
-          if (fake_journal_at (w.k, i)->pid == w.cli && fake_journal_at (w.k, i)->id == SYS_ID_read)
-            first_read = (long)i;
-        assert_true (after_clone >= 0 && first_read > after_clone);
-        assert_true (last_move < first_read);
-        if (hooks)
-          assert_true (last_move < proc_mount);
-        else if (cgns)
-          assert_true (proc_mount < first_move && pivot > last_move);
-        else
-          assert_true (pivot < first_move);
+        assert_true (n > 1 && clone > last_tasks);
+        /* nobody writes a pid to a cgroup.procs */
+        assert_int_equal (journal_index (w.k, -1, SYS_ID_openat, "cgroup.procs -100 524289", false),
+                          -1);
+        for (size_t i = (size_t)clone; i < fake_journal_len (w.k) && seen < 2 + n; i++)
+          {
+            const struct fake_call *c = fake_journal_at (w.k, i);
+            if (c->pid != init || c->id == SYS_ID_close)
+              continue;
+            seen++;
+            if (c->id == SYS_ID_write)
+              writes++;
+            else if (c->id != SYS_ID_prctl)
+              fail_msg ("init call %s before its cgroup moves", sys_names[c->id]);
+          }
+        assert_int_equal (writes, n);
         if (cgns)
-          assert_true (last_move < unshare && unshare < cgroup_mount);
+          assert_true (unshare > clone);
         else
           assert_true (unshare < 0);
-        /* placed in every hierarchy all the same */
+        /* placed in every hierarchy */
         assert_string_equal (fake_proc (w.k, init)->cgroup_path, "/focker-c1");
         delete_and_end (&w);
       }
@@ -241,40 +258,45 @@ an_init_failing_during_placement_reports_its_own_error (void **state)
   fx_world_fini (&w);
 }
 
-/* The parent fails to place the init while the init waits at its gate: the parent's own
- * error is reported (not a wait on each other), and nothing is left. */
+/* The init cannot move itself (a v1 cpuset without cpus refuses with ENOSPC): its error,
+ * naming the cgroup, is the one reported, and nothing is left.  The same when the parent
+ * cannot open a `tasks` file. */
 static void
-a_placement_failure_ends_the_waiting_init (void **state)
+a_placement_failure_is_reported_and_leaves_nothing (void **state)
 {
   struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
-  struct focker_err *err = NULL;
-  struct fx_world w;
   char cfg[4096];
-  long n = 0;
 
   (void)state;
   snprintf (cfg, sizeof cfg, placed_config, "", ",{\"type\":\"cgroup\"}");
-  /* a dry run: which openat is the parent's first move */
-  fx_world_init (&w, &p, cfg);
-  FX_OK (&w, container_create (&opts, NULL, &err), err);
-  for (size_t i = 0; i < fake_journal_len (w.k); i++)
+  for (int in_init = 0; in_init < 2; in_init++)
     {
-      const struct fake_call *c = fake_journal_at (w.k, i);
-      if (c->id != SYS_ID_openat)
-        continue;
-      n++;
-      if (c->pid == w.cli && strstr (c->args, "cgroup.procs -100 524289"))
-        break;
+      struct focker_err *err = NULL;
+      struct fx_world w;
+      long first_tasks, last_tasks, n = 0, at;
+      pid_t init;
+      int id = in_init ? SYS_ID_write : SYS_ID_openat;
+
+      /* a dry run: which write is the init's first move, or which openat the parent's last
+       * `tasks` */
+      fx_world_init (&w, &p, cfg);
+      FX_OK (&w, container_create (&opts, &init, &err), err);
+      tasks_opens (&w, &first_tasks, &last_tasks);
+      at = in_init ? journal_index (w.k, init, SYS_ID_write, NULL, false) : last_tasks;
+      assert_true (at >= 0);
+      for (long i = 0; i <= at; i++)
+        n += fake_journal_at (w.k, (size_t)i)->id == id;
+      fx_world_fini (&w);
+      fx_world_init (&w, &p, cfg);
+      fake_fail_nth (w.k, n, false, in_init ? ENOSPC : EACCES,
+                     in_init ? SYS_MASK (write) : SYS_MASK (openat));
+      assert_int_equal (container_create (&opts, NULL, &err), in_init ? -ENOSPC : -EACCES);
+      if (strstr (err->msg, in_init ? "cgroup: move into /sys/fs/cgroup/" : "/tasks") == NULL)
+        fail_msg ("expected an error naming the cgroup, got \"%s\"", err->msg);
+      focker_err_free (err);
+      assert_true (fx_nothing_left (&w, "c1"));
+      fx_world_fini (&w);
     }
-  fx_world_fini (&w);
-  fx_world_init (&w, &p, cfg);
-  fake_fail_nth (w.k, n, false, EACCES, SYS_MASK (openat));
-  assert_int_equal (container_create (&opts, NULL, &err), -EACCES);
-  if (strstr (err->msg, "cgroup: move") == NULL)
-    fail_msg ("expected the parent's move error, got \"%s\"", err->msg);
-  focker_err_free (err);
-  assert_true (fx_nothing_left (&w, "c1"));
-  fx_world_fini (&w);
 }
 
 int
@@ -282,10 +304,10 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (mount_label_goes_on_labelable_filesystems),
-    cmocka_unit_test (v1_placement_overlaps_the_root_setup_unless_hooks_run),
+    cmocka_unit_test (the_init_places_itself_in_v1_before_anything_else),
     cmocka_unit_test (cgroup_mounts_bind_the_hosts_outside_a_cgroup_namespace),
     cmocka_unit_test (an_init_failing_during_placement_reports_its_own_error),
-    cmocka_unit_test (a_placement_failure_ends_the_waiting_init),
+    cmocka_unit_test (a_placement_failure_is_reported_and_leaves_nothing),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
