@@ -202,6 +202,12 @@ l_fsync (int fd)
 }
 
 static int
+l_ftruncate (int fd, off_t length)
+{
+  return neg_errno (ftruncate (fd, length));
+}
+
+static int
 l_sync_file_range (int fd, off_t offset, off_t nbytes, unsigned flags)
 {
   return neg_errno (sync_file_range (fd, offset, nbytes, flags));
