@@ -1094,29 +1094,33 @@ cgroup_from_json (struct cgroup **out, const void *json)
 }
 
 int
-cgroup_write_intent (int dirfd, const char *name, const struct cgroup *cg, struct focker_err **err)
+cgroup_write_intent (int fd, const struct cgroup *cg, struct focker_err **err)
 {
   json_t *o = cgroup_to_json (cg);
   _cleanup_free_ char *text = json_dumps (o, JSON_COMPACT);
+  int r;
 
   json_decref (o);
   if (text == NULL)
     return focker_fail (err, -ENOMEM, "cgroup: encode");
-  return write_file_atomic_at (dirfd, name, text, strlen (text), 0600, false, err);
+  r = write_all (fd, text, strlen (text));
+  if (r < 0)
+    return focker_fail (err, r, "write the cgroup intent into the lock file");
+  return 0;
 }
 
 int
-cgroup_read_intent (struct cgroup **out, int dirfd, const char *name)
+cgroup_read_intent (struct cgroup **out, int fd)
 {
   _cleanup_free_ char *text = NULL;
-  struct focker_err *e = NULL;
   json_t *o;
   size_t len;
-  int r = read_file_at (&text, &len, dirfd, name, CG_FILE_MAX, &e);
+  int r = read_fd (&text, &len, fd, CG_FILE_MAX);
 
-  focker_err_free (e);
   if (r < 0)
     return r;
+  if (len == 0)
+    return -ENODATA;
   o = json_loadb (text, len, 0, NULL);
   r = o ? cgroup_from_json (out, o) : -EINVAL;
   json_decref (o);

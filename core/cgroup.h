@@ -167,11 +167,15 @@ int cgroup_mount_container (const char *target, unsigned long flags,
 /* State: to and from the JSON object kept in state.json ("cgroup"). */
 void *cgroup_to_json (const struct cgroup *cg);
 int cgroup_from_json (struct cgroup **out, const void *json);
-/* The intent file (the state's <id>=cgroup.json, core/state.h): written before any directory
- * is made. */
-int cgroup_write_intent (int dirfd, const char *name, const struct cgroup *cg,
-                         struct focker_err **err);
-int cgroup_read_intent (struct cgroup **out, int dirfd, const char *name);
+/* The intent: the dirs create is about to make, written before any is made, into the
+ * container's lock file (core/state.h).  cgroup_write_intent writes it at `fd`'s offset, in
+ * a new empty file.  A write of less than a page is not torn by SIGKILL; a longer one torn
+ * by it, or a short one for want of space (an error here), leaves text that does not parse,
+ * and only before any dir was made.  cgroup_read_intent reads it from `fd`'s offset:
+ * -ENODATA for an empty file (no intent), -EINVAL for text that is not a whole intent
+ * (nothing was made), another negative errno when it cannot be read. */
+int cgroup_write_intent (int fd, const struct cgroup *cg, struct focker_err **err);
+int cgroup_read_intent (struct cgroup **out, int fd);
 
 void cgroup_free (struct cgroup *cg);
 

@@ -34,7 +34,7 @@ undo_rm_state (void *data)
 {
   struct undo_state *u = data;
   if (!u->cancelled)
-    state_remove (u->rootfd, u->id);
+    state_remove (u->rootfd, u->id, false);
 }
 
 void
@@ -464,9 +464,11 @@ rootless_no_cgroup (struct create_run *cr, const struct create_opts *o, struct f
   focker_err_free (e);
   cgroup_free (cr->cg);
   cr->cg = NULL;
+  /* no intent any more: a delete must not remove dirs of that name someone makes later */
   {
-    _cleanup_free_ char *intent = state_name (o->id, STATE_CGROUP);
-    sys_unlinkat (cr->rootfd, intent, 0);
+    int r = sys_ftruncate (cr->lockfd, 0);
+    if (r < 0)
+      return focker_fail (err, r, "container %s: clear the cgroup intent in the lock file", o->id);
   }
   if (cr->spec->has_linux && l->cgroups_path && *l->cgroups_path)
     return focker_fail (err, -EACCES,
@@ -485,7 +487,7 @@ rootless_no_cgroup (struct create_run *cr, const struct create_opts *o, struct f
   return 0;
 }
 
-/* The container's cgroup: recorded in the state dir first (so `delete --force` finds what a
+/* The container's cgroup: recorded in the lock file first (so `delete --force` finds what a
  * killed create made), then made, then limited, all before the init exists. */
 static int
 create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *undo,
@@ -522,12 +524,9 @@ create_cgroup (struct create_run *cr, const struct create_opts *o, struct undo *
                    o->systemd_cgroup, err);
   if (r < 0)
     return r;
-  {
-    _cleanup_free_ char *intent = state_name (o->id, STATE_CGROUP);
-    r = cgroup_write_intent (cr->rootfd, intent, cr->cg, err);
-    if (r < 0)
-      return focker_err_prefix (err, "container %s", o->id);
-  }
+  r = cgroup_write_intent (cr->lockfd, cr->cg, err);
+  if (r < 0)
+    return focker_err_prefix (err, "container %s", o->id);
   r = cgroup_create (cr->cg, undo, err);
   if (o->rootless && (r == -EACCES || r == -EPERM || r == -EROFS))
     {
@@ -1323,8 +1322,30 @@ kill_and_wait (const struct container_state *st)
   return state_init_alive (st) ? -EBUSY : 0;
 }
 
+/* The cgroup intent in the container's lock file; with `old`, for a container an older focker
+ * made (its lock file is empty), in <id>=cgroup.json.  NULL when there is none, when it
+ * cannot be read or does not parse (a write torn before any dir was made). */
+static struct cgroup *
+intent_read (const struct state_ref *ref, const char *id, bool old)
+{
+  struct cgroup *cg = NULL;
+  int r = cgroup_read_intent (&cg, ref->lockfd);
+
+  if (r == -ENODATA && old)
+    {
+      _cleanup_free_ char *name = state_name (id, STATE_CGROUP_OLD);
+      _cleanup_close_ int fd = sys_openat (ref->rootfd, name, O_RDONLY | O_CLOEXEC, 0);
+      if (fd >= 0)
+        cgroup_read_intent (&cg, fd);
+    }
+  return cg;
+}
+
+/* Delete the container `st` under its lock `ref`; `old`: its files may be an older focker's
+ * (not when this process made it). */
 static int
-delete_locked (int rootfd, struct container_state *st, bool force, struct focker_err **err)
+delete_locked (const struct state_ref *ref, struct container_state *st, bool force, bool old,
+               struct focker_err **err)
 {
   enum container_status status = state_status (st);
   struct spec *s;
@@ -1333,10 +1354,7 @@ delete_locked (int rootfd, struct container_state *st, bool force, struct focker
   _cleanup_cgroup_ struct cgroup *cg = NULL;
 
   if (st->cgroup == NULL || cgroup_from_json (&cg, st->cgroup) < 0)
-    {
-      _cleanup_free_ char *intent = state_name (st->id, STATE_CGROUP);
-      cgroup_read_intent (&cg, rootfd, intent);
-    }
+    cg = intent_read (ref, st->id, old);
   if (status != STATUS_STOPPED)
     {
       if (!force)
@@ -1367,7 +1385,7 @@ delete_locked (int rootfd, struct container_state *st, bool force, struct focker
         }
       spec_free (s);
     }
-  r = state_remove (rootfd, st->id);
+  r = state_remove (ref->rootfd, st->id, old);
   if (r < 0)
     return focker_fail (err, r, "container %s: remove state", st->id);
   return 0;
@@ -1398,19 +1416,18 @@ container_delete (const char *root, const char *id, bool force, struct focker_er
         return r;
       focker_err_free (TAKE_PTR (*err));
       {
-        _cleanup_cgroup_ struct cgroup *cg = NULL;
-        _cleanup_free_ char *intent = state_name (id, STATE_CGROUP);
-        if (cgroup_read_intent (&cg, ref.rootfd, intent) == 0)
+        _cleanup_cgroup_ struct cgroup *cg = intent_read (&ref, id, true);
+        if (cg)
           {
             r = cgroup_destroy (cg, err);
             if (r < 0)
               return focker_err_prefix (err, "container %s", id);
           }
       }
-      r = state_remove (ref.rootfd, id);
+      r = state_remove (ref.rootfd, id, true);
       return r < 0 ? focker_fail (err, r, "container %s: remove state", id) : 0;
     }
-  return delete_locked (ref.rootfd, st, force, err);
+  return delete_locked (&ref, st, force, true, err);
 }
 
 /* runc's OWNER: who owns the container's state, the uid owning its path under the runtime
@@ -1538,7 +1555,7 @@ delete_run (const char *root, struct container_state *st, struct focker_err **er
     }
   if (r < 0)
     return r;
-  return delete_locked (ref.rootfd, st, true, err);
+  return delete_locked (&ref, st, true, false, err);
 }
 
 int

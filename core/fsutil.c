@@ -41,16 +41,11 @@ write_all (int fd, const void *buf, size_t len)
 }
 
 int
-read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
-              struct focker_err **err)
+read_fd (char **out, size_t *len, int fd, size_t max)
 {
-  _cleanup_close_ int fd = -1;
   _cleanup_free_ char *buf = NULL;
   size_t cap = 4096, used = 0;
 
-  fd = sys_openat (dirfd, path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    return focker_fail (err, fd, "open %s", path);
   buf = xmalloc (cap);
   for (;;)
     {
@@ -58,23 +53,41 @@ read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
       if (used + 1 >= cap)
         {
           if (cap > max)
-            return focker_fail (err, -EFBIG, "read %s: larger than %zu bytes", path, max);
+            return -EFBIG;
           cap *= 2;
           buf = xrealloc (buf, cap);
         }
       r = sys_read (fd, buf + used, cap - used - 1);
       if (r < 0)
-        return focker_fail (err, (int)r, "read %s", path);
+        return (int)r;
       if (r == 0)
         break;
       used += (size_t)r;
     }
   if (used > max)
-    return focker_fail (err, -EFBIG, "read %s: larger than %zu bytes", path, max);
+    return -EFBIG;
   buf[used] = '\0';
   if (len)
     *len = used;
   *out = TAKE_PTR (buf);
+  return 0;
+}
+
+int
+read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
+              struct focker_err **err)
+{
+  _cleanup_close_ int fd = -1;
+  int r;
+
+  fd = sys_openat (dirfd, path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return focker_fail (err, fd, "open %s", path);
+  r = read_fd (out, len, fd, max);
+  if (r == -EFBIG)
+    return focker_fail (err, r, "read %s: larger than %zu bytes", path, max);
+  if (r < 0)
+    return focker_fail (err, r, "read %s", path);
   return 0;
 }
 

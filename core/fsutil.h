@@ -15,6 +15,9 @@
 int read_file_at (char **out, size_t *len, int dirfd, const char *path, size_t max,
                   struct focker_err **err);
 
+/* The same from an open fd, from its offset on: 0, or a negative errno (-EFBIG past `max`). */
+int read_fd (char **out, size_t *len, int fd, size_t max);
+
 /* Write `len` bytes to fd, retrying short writes. */
 int write_all (int fd, const void *buf, size_t len);
 

@@ -62,7 +62,7 @@ state_name (const char *id, const char *what)
 int
 state_lock_create (int rootfd, const char *id, struct focker_err **err)
 {
-  int fd = sys_openat (rootfd, id, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = sys_openat (rootfd, id, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd == -EEXIST)
     return focker_fail (err, fd, "container %s already exists", id);
   if (fd < 0)
@@ -111,14 +111,10 @@ state_check_linked (int rootfd, int lockfd, const char *id, struct focker_err **
   return 0;
 }
 
-int
-state_remove (int rootfd, const char *id)
+static int
+unlink_names (int rootfd, const char *id, const char *const *what, size_t n)
 {
-  /* state.json before cgroup.json: without a state a delete --force reads the intent */
-  static const char *const what[] = { STATE_EXEC_SOCK, STATE_JSON, "." STATE_JSON ".tmp",
-                                      STATE_CGROUP, "." STATE_CGROUP ".tmp" };
-
-  for (size_t i = 0; i < sizeof what / sizeof *what; i++)
+  for (size_t i = 0; i < n; i++)
     {
       _cleanup_free_ char *name = what[i][0] == '.'
                                       ? xasprintf (".%s" STATE_SEP "%s", id, what[i] + 1)
@@ -127,10 +123,23 @@ state_remove (int rootfd, const char *id)
       if (r < 0 && r != -ENOENT)
         return r;
     }
-  {
-    int r = sys_unlinkat (rootfd, id, 0);
-    return r == -ENOENT ? 0 : r;
-  }
+  return 0;
+}
+
+int
+state_remove (int rootfd, const char *id, bool old)
+{
+  static const char *const what[] = { STATE_EXEC_SOCK, STATE_JSON, "." STATE_JSON ".tmp" };
+  /* after state.json: without a state a delete --force reads the intent */
+  static const char *const what_old[] = { STATE_CGROUP_OLD, "." STATE_CGROUP_OLD ".tmp" };
+  int r = unlink_names (rootfd, id, what, sizeof what / sizeof *what);
+
+  if (r == 0 && old)
+    r = unlink_names (rootfd, id, what_old, sizeof what_old / sizeof *what_old);
+  if (r < 0)
+    return r;
+  r = sys_unlinkat (rootfd, id, 0);
+  return r == -ENOENT ? 0 : r;
 }
 
 void

@@ -1,11 +1,13 @@
 /* state.h: a container's record on disk, under the runtime root (--root, /run/focker).
  *
  * Flat: no directory per container (its rmdir cost a synchronous ext4 discard).  <root>/<id>
- * is an empty lock file, made with O_EXCL by create (which claims the id) and unlinked last
- * by delete; its siblings are <root>/<id>=state.json, =cgroup.json and =exec.sock ('=' is
- * not an id character, so no id's names can be another's).  state.json is written whole
- * (temp file + rename) while the lock file is locked with flock, so concurrent commands
- * never see a torn or half-updated state; a command that waited for the lock checks that
+ * is the lock file, made with O_EXCL by create (which claims the id) and unlinked last by
+ * delete; it holds the cgroup intent (core/cgroup.h: written once by create before any
+ * cgroup dir is made; empty when there is none), so that a killed create costs no file of
+ * its own.  Its siblings are <root>/<id>=state.json and =exec.sock ('=' is not an id
+ * character, so no id's names can be another's); an older focker also made =cgroup.json. state.json
+ * is written whole (temp file + rename) while the lock file is locked with flock, so concurrent
+ * commands never see a torn or half-updated state; a command that waited for the lock checks that
  * <root>/<id> is still the file it locked (state_check_linked).
  * The status is never stored: it is derived from the init process (alive? same start time?
  * a zombie?) and whether it was started, so `state` says "stopped" as soon as the init exits
@@ -22,10 +24,13 @@
 /* The separator between an id and the name of one of its files, and those names. */
 #define STATE_SEP "="
 #define STATE_JSON "state.json"
-#define STATE_CGROUP "cgroup.json"  /* cgroup dirs about to be made (core/cgroup.h) */
 #define STATE_EXEC_SOCK "exec.sock" /* the start handshake's socket (core/container.c) */
-/* The longest id: its longest name, ".<id>=cgroup.json.tmp" (a temp file), fits NAME_MAX. */
-#define STATE_ID_MAX (255 - sizeof ("." STATE_SEP STATE_CGROUP ".tmp") + 1)
+/* The cgroup intent of a container an older focker made (this one keeps it in the lock
+ * file): read, and removed, by delete. */
+#define STATE_CGROUP_OLD "cgroup.json"
+/* The longest id: its longest name, an older focker's ".<id>=cgroup.json.tmp" (a temp
+ * file), fits NAME_MAX.  Kept at that value: changing it would change which ids are valid. */
+#define STATE_ID_MAX (255 - sizeof ("." STATE_SEP STATE_CGROUP_OLD ".tmp") + 1)
 
 enum container_status
 {
@@ -74,8 +79,9 @@ char *state_name (const char *id, const char *what);
 /* Open (creating it 0700 when `create`) the runtime root directory. */
 int state_root_open (const char *root, bool create, struct focker_err **err);
 
-/* Create the lock file <root>/<id> and return its fd (fails when the id is taken, with
- * "container ID already exists"). */
+/* Create the lock file <root>/<id> and return its fd, open for reading and writing (the
+ * cgroup intent goes into it) (fails when the id is taken, with "container ID already
+ * exists"). */
 int state_lock_create (int rootfd, const char *id, struct focker_err **err);
 
 /* Open <root>/<id> ("container ID does not exist" when missing). */
@@ -90,8 +96,9 @@ int state_lock (int lockfd, const char *id, struct focker_err **err);
 int state_check_linked (int rootfd, int lockfd, const char *id, struct focker_err **err);
 
 /* Remove every file of the container, the lock file last (a delete killed half-way leaves
- * the lock file, which a later delete --force finds).  0 or a negative errno. */
-int state_remove (int rootfd, const char *id);
+ * the lock file, which a later delete --force finds); with `old`, also the files only an
+ * older focker made (=cgroup.json and its temporary).  0 or a negative errno. */
+int state_remove (int rootfd, const char *id, bool old);
 
 int state_write (int rootfd, const struct container_state *st, struct focker_err **err);
 

@@ -640,6 +640,34 @@ fake_do_syncfs (int fd)
   return f == NULL ? -EBADF : 0;
 }
 
+/* Regular files only, through a writable fd (EINVAL otherwise, as the kernel says for pipes,
+ * directories and read-only fds alike but EBADF for O_PATH); growing fills with zeros. */
+int
+fake_do_ftruncate (int fd, off_t length)
+{
+  struct fake_kernel *k = fake_current_kernel;
+  struct fake_file *f = fake_fd_get (fake_self (k), fd);
+  struct fake_inode *ino;
+
+  if (f == NULL || (f->flags & O_PATH))
+    return -EBADF;
+  if (length < 0 || f->kind != FF_VNODE || !S_ISREG (f->ino->mode) || f->ino->synth != FS_NONE)
+    return -EINVAL;
+  if (!f->wr)
+    return -EINVAL;
+  ino = fake_body (f->ino);
+  if ((size_t)length + 1 > ino->data.cap)
+    {
+      ino->data.cap = (size_t)length + 1;
+      ino->data.d = fake_xrealloc (ino->data.d, ino->data.cap);
+    }
+  if ((size_t)length > ino->data.len)
+    memset (ino->data.d + ino->data.len, 0, (size_t)length - ino->data.len);
+  ino->data.len = (size_t)length;
+  ino->data.d[length] = '\0';
+  return 0;
+}
+
 /* Writeback is not modelled: only the fd is checked, as the kernel does (ESPIPE for a pipe,
  * EINVAL for unknown flags). */
 int

@@ -208,6 +208,12 @@ l_syncfs (int fd)
 }
 
 static int
+l_ftruncate (int fd, off_t length)
+{
+  return neg_errno (ftruncate (fd, length));
+}
+
+static int
 l_sync_file_range (int fd, off_t offset, off_t nbytes, unsigned flags)
 {
   return neg_errno (sync_file_range (fd, offset, nbytes, flags));

@@ -139,6 +139,7 @@ struct sys_clone_args
   X (int, fs_getflags, (int fd, unsigned *flags), (fd, flags))                                     \
   X (int, fs_setflags, (int fd, unsigned flags), (fd, flags))                                      \
   X (int, fsync, (int fd), (fd))                                                                   \
+  X (int, ftruncate, (int fd, off_t length), (fd, length))                                         \
   X (int, sync_file_range, (int fd, off_t offset, off_t nbytes, unsigned flags),                   \
      (fd, offset, nbytes, flags))                                                                  \
   X (int, syncfs, (int fd), (fd))                                                                  \

@@ -23,8 +23,11 @@
 #   (namespaces, mounts, pivot_root, cgroups, state file) with no runtime around it,
 #   so focker/floor is focker's own overhead and floor/crun the best ratio this host allows.
 #
+# - FOCKER_BASE=/path/to/another/focker (main's build, say) adds that build as runtime
+#   "base", in the same interleaved rounds: focker/base is what a change gained.
+#
 # Environment: BENCH_ITERS (30), BENCH_WARMUP (3), BENCH_SPLIT (1), BENCH_FLOOR (0), FOCKER
-# (build/focker), CRUN, RUNC, BUSYBOX (paths; default from PATH and /bin/busybox), CC (cc),
+# (build/focker), FOCKER_BASE, CRUN, RUNC, BUSYBOX (paths; default from PATH and /bin/busybox), CC (cc),
 # BENCH_HIDE_CGROUP2 (auto; 0 never, 1 always), BENCH_OUT (build/bench: where measure and floor
 # are built; `make bench` passes $(B)/bench and $(B)/focker).
 set -euo pipefail
@@ -93,9 +96,10 @@ cleanup () {
   trap - EXIT INT TERM
   set +e
   # Containers: whatever a runtime still lists or keeps state for, if it is ours.
-  for name in focker crun runc; do
+  for name in focker base crun runc; do
     case $name in
       focker) bin=$focker ;;
+      base) bin=${FOCKER_BASE:-} ;;
       crun) bin=$crun ;;
       runc) bin=$runc ;;
     esac
@@ -197,6 +201,11 @@ if [ -n "$focker_problem" ]; then
   say "FOCKER NOT BENCHMARKED: $focker_problem"
   say "reporting crun vs runc only; exit status will be 1"
   status=1
+fi
+if [ -n "${FOCKER_BASE:-}" ]; then
+  [ -x "$FOCKER_BASE" ] || fail "FOCKER_BASE=$FOCKER_BASE is not an executable"
+  names+=(base)
+  bins+=("$FOCKER_BASE")
 fi
 for name in crun runc; do
   bin=${!name}

@@ -431,6 +431,56 @@ persistent_create_faults_are_cleaned_by_delete_force (void **state)
   fx_fault_loop (FX_FAULT_PERSIST, create_fault_run, (void *)&hybrid);
 }
 
+/* An older focker kept the cgroup intent in <id>=cgroup.json and left the lock file empty:
+ * delete --force of its container reads the intent there (a create killed before its
+ * state.json, init dead) and removes the file either way. */
+static void
+delete_force_reads_an_older_fockers_cgroup_json (void **state)
+{
+  (void)state;
+  for (int killed = 0; killed <= 1; killed++)
+    {
+      struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, resources);
+      struct focker_err *err = NULL;
+      pid_t pid = create_ok (w);
+      char *intent = fx_read (ROOT "/c1");
+
+      assert_true (intent && intent[0] == '{');
+      assert_int_equal (fake_write_file (w->k, ROOT "/c1=cgroup.json", intent, 0600), 0);
+      assert_int_equal (fake_write_file (w->k, ROOT "/c1", "", 0600), 0);
+      free (intent);
+      if (killed)
+        {
+          siginfo_t info;
+          assert_int_equal (sys_kill (pid, SIGKILL), 0);
+          assert_int_equal (sys_waitid (P_PID, (id_t)pid, &info, WEXITED), 0);
+          assert_int_equal (sys_unlinkat (AT_FDCWD, ROOT "/c1=state.json", 0), 0);
+        }
+      assert_false (no_cgroup_left (w));
+      fx_next_command (w);
+      assert_ok (container_delete (ROOT, "c1", true, &err), err);
+      assert_true (fx_nothing_left (w, "c1"));
+      world_free (w);
+    }
+}
+
+/* A lock file whose intent does not parse (a write torn by SIGKILL, before any cgroup dir
+ * was made): delete --force removes the state and nothing else. */
+static void
+delete_force_takes_a_torn_intent_for_none (void **state)
+{
+  struct fx_world *w = world_new (FAKE_CGROUP_HYBRID, NULL, NULL);
+  struct focker_err *err = NULL;
+
+  (void)state;
+  assert_int_equal (fake_mkdir_p (w->k, ROOT, 0700), 0);
+  assert_int_equal (fake_write_file (w->k, ROOT "/c1", "{\"dirs\":[{\"controllers\":\"cpu", 0600),
+                    0);
+  assert_ok (container_delete (ROOT, "c1", true, &err), err);
+  assert_true (fx_nothing_left (w, "c1"));
+  world_free (w);
+}
+
 static int
 delete_fault_run (struct fx_fault *f, void *ctx)
 {
@@ -940,6 +990,8 @@ main (void)
     cmocka_unit_test (create_faults_leave_no_cgroup),
     cmocka_unit_test (persistent_create_faults_are_cleaned_by_delete_force),
     cmocka_unit_test (delete_faults_leave_no_cgroup),
+    cmocka_unit_test (delete_force_reads_an_older_fockers_cgroup_json),
+    cmocka_unit_test (delete_force_takes_a_torn_intent_for_none),
     cmocka_unit_test (bpf_program_last_matching_rule_wins),
     cmocka_unit_test (v2_device_program_allows_the_listed_devices_only),
     cmocka_unit_test (v2_update_replaces_the_device_program),

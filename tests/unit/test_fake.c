@@ -130,6 +130,36 @@ trunc_and_append_change_content (void **state)
 }
 
 static void
+ftruncate_shrinks_and_zero_fills_through_a_writable_fd_only (void **state)
+{
+  struct fake_kernel *k = *state;
+  int fd, ro, path;
+  char *s;
+
+  fake_write_file (k, "/etc/f", "abcdef", 0644);
+  fd = sys_openat (AT_FDCWD, "/etc/f", O_RDWR, 0);
+  ro = sys_openat (AT_FDCWD, "/etc/f", O_RDONLY, 0);
+  path = sys_openat (AT_FDCWD, "/etc/f", O_PATH, 0);
+  assert_int_equal (sys_ftruncate (fd, 2), 0);
+  s = fake_read_file (k, "/etc/f");
+  assert_string_equal (s, "ab");
+  free (s);
+  assert_int_equal (sys_ftruncate (fd, 4), 0);
+  assert_memory_equal (read_fd (ro), "ab\0\0", 4);
+  assert_int_equal (sys_ftruncate (fd, 0), 0);
+  s = fake_read_file (k, "/etc/f");
+  assert_string_equal (s, "");
+  free (s);
+  assert_int_equal (sys_ftruncate (ro, 0), -EINVAL);
+  assert_int_equal (sys_ftruncate (fd, -1), -EINVAL);
+  assert_int_equal (sys_ftruncate (path, 0), -EBADF);
+  assert_int_equal (sys_ftruncate (99, 0), -EBADF);
+  sys_close (fd);
+  sys_close (ro);
+  sys_close (path);
+}
+
+static void
 symlinks_are_followed_except_with_nofollow (void **state)
 {
   struct fake_kernel *k = *state;
@@ -1357,6 +1387,7 @@ main (void)
     T (created_file_reads_back_with_mode_minus_umask),
     T (open_errors_match_linux),
     T (trunc_and_append_change_content),
+    T (ftruncate_shrinks_and_zero_fills_through_a_writable_fd_only),
     T (symlinks_are_followed_except_with_nofollow),
     T (symlink_loop_gives_eloop),
     T (dotdot_cannot_climb_above_process_root),
