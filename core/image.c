@@ -10,6 +10,7 @@
 #include "core/cleanup.h"
 #include "core/fsutil.h"
 #include "core/image.h"
+#include "core/log.h"
 #include "core/state.h"
 #include "core/tar_write.h"
 
@@ -248,6 +249,7 @@ int
 image_list_json (char **out, struct store *s, struct focker_err **err)
 {
   _cleanup_json_ json_t *idx = NULL, *res = json_array ();
+  struct focker_err *e = NULL;
   json_t *m;
   size_t i;
   int r;
@@ -262,9 +264,22 @@ image_list_json (char **out, struct store *s, struct focker_err **err)
     struct image *img;
     if (name == NULL)
       continue;
-    r = store_image_from_manifest (&img, s, json_string_value (json_object_get (m, "digest")), err);
+    r = store_image_from_manifest (&img, s, json_string_value (json_object_get (m, "digest")), &e);
+    if (r == -ENOENT)
+      {
+        /* a blob of it is gone (removed after a crash): the others are still listed */
+        focker_log ("warning", "image %s: %s (or remove it: focker rmi %s)", name, e->msg, name);
+        focker_err_free (TAKE_PTR (e));
+        continue;
+      }
     if (r < 0)
-      return focker_err_prefix (err, "image %s", name);
+      {
+        r = focker_err_prefix (&e, "image %s", name);
+        if (err)
+          *err = TAKE_PTR (e);
+        focker_err_free (e);
+        return r;
+      }
     json_array_append_new (
         res, json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s?}", "name", name, "id", img->id, "digest",
                         img->manifest_digest, "size", (json_int_t)img->size, "layers",
@@ -318,22 +333,27 @@ image_inspect_json (char **out, struct store *s, const char *ref, struct focker_
 int
 image_remove (struct store *s, const char *ref, struct focker_err **err)
 {
-  _cleanup_free_ char *name = store_normalize_ref (ref);
+  _cleanup_free_ char *name = NULL;
   _cleanup_json_ json_t *idx = NULL;
+  struct focker_err *e = NULL;
   struct image *img;
   json_t *m;
   size_t i;
   int r;
 
+  /* by name: without reading the image (its blobs may be gone) */
+  r = store_name_find (&name, s, ref, &e);
+  if (r == 0 || r != -ENOENT)
+    {
+      if (r < 0 && err)
+        *err = TAKE_PTR (e);
+      focker_err_free (e);
+      return r < 0 ? r : store_untag (s, name, err);
+    }
+  focker_err_free (e);
   r = store_image_get (&img, s, ref, err);
   if (r < 0)
     return r;
-  if (img->name)
-    {
-      r = store_untag (s, img->name, err);
-      image_free (img);
-      return r;
-    }
   /* by id: every name of that image */
   r = store_index_load ((void **)&idx, s, err);
   json_array_foreach (json_object_get (idx, "manifests"), i, m)

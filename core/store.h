@@ -183,6 +183,10 @@ struct image
 /* Find an image by name (a missing tag means latest), by id ("sha256:<hex>", or a prefix of
  * at least 12 hex digits of it).  -ENOENT with an error naming the reference if none. */
 int store_image_get (struct image **out, struct store *s, const char *ref, struct focker_err **err);
+/* The name `ref` has in the index (as given, or as `focker pull` names it), found without
+ * reading the image's blobs: an image a crash damaged can still be removed.  -ENOENT if no
+ * image has that name. */
+int store_name_find (char **out, struct store *s, const char *ref, struct focker_err **err);
 /* From a manifest blob already in the store. */
 int store_image_from_manifest (struct image **out, struct store *s, const char *digest,
                                struct focker_err **err);

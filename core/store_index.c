@@ -306,12 +306,47 @@ docker_io_name (const char *name)
   return xasprintf ("docker.io/%s", name);
 }
 
+/* The index entry named `ref`: the name as given first, then as `focker pull` of it names it
+ * (docker.io/...); NULL if none. */
+static json_t *
+entry_find (json_t *idx, const char *ref)
+{
+  _cleanup_free_ char *name = store_normalize_ref (ref);
+  _cleanup_free_ char *pulled = docker_io_name (name);
+  json_t *m;
+  size_t i;
+
+  for (int pass = 0; pass < 2; pass++)
+    json_array_foreach (json_object_get (idx, "manifests"), i, m)
+    {
+      const char *n = entry_name (m);
+      const char *want = pass == 0 ? name : pulled;
+      if (want && n && strcmp (n, want) == 0)
+        return m;
+    }
+  return NULL;
+}
+
+int
+store_name_find (char **out, struct store *s, const char *ref, struct focker_err **err)
+{
+  _cleanup_json_ json_t *idx = NULL;
+  json_t *m;
+  int r = store_index_load ((void **)&idx, s, err);
+
+  if (r < 0)
+    return r;
+  m = entry_find (idx, ref);
+  if (m == NULL)
+    return focker_fail (err, -ENOENT, "image %s: not in the store %s", ref, s->root);
+  *out = xstrdup (entry_name (m));
+  return 0;
+}
+
 int
 store_image_get (struct image **out, struct store *s, const char *ref, struct focker_err **err)
 {
   _cleanup_json_ json_t *idx = NULL;
-  _cleanup_free_ char *name = store_normalize_ref (ref);
-  _cleanup_free_ char *pulled = docker_io_name (name);
   json_t *list, *m;
   size_t i;
   int r;
@@ -320,14 +355,10 @@ store_image_get (struct image **out, struct store *s, const char *ref, struct fo
   if (r < 0)
     return r;
   list = json_object_get (idx, "manifests");
-  /* the name as given first, then as `focker pull` of it names it (docker.io/...) */
-  for (int pass = 0; pass < 2; pass++)
-    json_array_foreach (list, i, m)
+  m = entry_find (idx, ref);
+  if (m)
     {
-      const char *n = entry_name (m);
-      const char *want = pass == 0 ? name : pulled;
-      if (want == NULL || n == NULL || strcmp (n, want) != 0)
-        continue;
+      const char *want = entry_name (m);
       r = store_image_from_manifest (out, s, json_string_value (json_object_get (m, "digest")),
                                      err);
       if (r < 0)
@@ -400,6 +431,11 @@ gc_mark_images (struct store *s, struct keep *blobs, struct keep *layers, struct
     struct image *img;
     keep_add (blobs, md);
     r = store_image_from_manifest (&img, s, md, err);
+    if (r < 0 && entry_name (m))
+      return focker_err_prefix (err,
+                                "gc: refusing to collect while image %s cannot be read (remove "
+                                "it with `focker rmi %s`, or pull it again)",
+                                entry_name (m), entry_name (m));
     if (r < 0)
       return focker_err_prefix (err, "gc: refusing to collect with an unreadable image");
     keep_add (blobs, img->id);

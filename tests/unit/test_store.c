@@ -344,6 +344,53 @@ a_blob_torn_by_a_crash_is_removed_after_the_reboot (void **state)
   fake_kernel_free (k);
 }
 
+/* An image whose config blob is gone (recovery removed it after a crash) does not hide the
+ * others: `images` lists them and warns about it, gc refuses naming it and saying how to
+ * remove it, and rmi removes it without reading it; gc then runs. */
+static void
+a_damaged_image_can_be_listed_around_and_removed (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct store *s = fx_store_open (STORE, false);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *config = NULL, *list = NULL;
+  struct tarb *t = tarb_new (TARB_GZIP);
+  char id[DIGEST_LEN + 1], other[DIGEST_LEN + 1];
+  struct gc_report rep;
+  struct image *img;
+  const char *buf;
+  size_t len;
+  json_t *l;
+
+  (void)state;
+  tarb_file (t, "other", "x", 0644);
+  buf = tarb_end (t, &len);
+  put_bytes ("/other.tar.gz", buf, len);
+  tarb_free (t);
+  assert_int_equal (image_import (s, AT_FDCWD, IN, "app", id, &err), 0);
+  assert_int_equal (image_import (s, AT_FDCWD, "/other.tar.gz", "other", other, &err), 0);
+  config = xasprintf (STORE "/blobs/sha256/%s", DIGEST_HEX (id));
+  assert_int_equal (sys_unlinkat (AT_FDCWD, config, 0), 0);
+  assert_int_equal (image_list_json (&list, s, &err), 0);
+  l = json_loads (list, 0, NULL);
+  assert_int_equal (json_array_size (l), 1);
+  assert_string_equal (json_string_value (json_object_get (json_array_get (l, 0), "id")), other);
+  json_decref (l);
+  assert_true (store_gc (s, &rep, &err) < 0);
+  assert_non_null (strstr (err->msg, "image app:latest cannot be read"));
+  assert_non_null (strstr (err->msg, "focker rmi app:latest"));
+  focker_err_free (TAKE_PTR (err));
+  assert_int_equal (image_remove (s, "app", &err), 0);
+  free (TAKE_PTR (config));
+  assert_int_equal (store_gc (s, &rep, &err), 0);
+  assert_true (rep.blobs > 0);
+  assert_int_equal (store_image_get (&img, s, "app", &err), -ENOENT);
+  assert_non_null (strstr (err->msg, "not in the store"));
+  focker_err_free (TAKE_PTR (err));
+  store_close (s);
+  fake_kernel_free (k);
+}
+
 /* A layer listed in a record is removed after the reboot (its files may be empty: nothing
  * fsync'd them), and the next bundle unpacks it again from its blob, which checked good. */
 static void
@@ -897,6 +944,7 @@ main (void)
     cmocka_unit_test (image_config_becomes_config_json),
     cmocka_unit_test (bundle_mounts_an_overlay_and_gc_keeps_its_layers),
     cmocka_unit_test (a_blob_torn_by_a_crash_is_removed_after_the_reboot),
+    cmocka_unit_test (a_damaged_image_can_be_listed_around_and_removed),
     cmocka_unit_test (a_layer_named_before_a_crash_is_unpacked_again),
     cmocka_unit_test (records_of_this_boot_go_after_a_syncfs_once_their_command_ended),
     cmocka_unit_test (a_writer_removes_records_once_sixteen_piled_up),
