@@ -558,9 +558,10 @@ cgroup_self_place_open (const struct cgroup *cg, int **out, struct focker_err **
   int *fds = xmalloc (cg->n * sizeof *fds);
 
   for (size_t i = 0; i < cg->n; i++)
+    fds[i] = -1; /* all of them: a failure closes what was opened */
+  for (size_t i = 0; i < cg->n; i++)
     {
       _cleanup_free_ char *path = NULL;
-      fds[i] = -1;
       if (*cg->dirs[i].ctls == '\0')
         continue;
       path = path_join (cg->dirs[i].path, "tasks");
