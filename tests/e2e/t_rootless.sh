@@ -221,6 +221,11 @@ rl_user_make() {
   command -v useradd >/dev/null && command -v userdel >/dev/null || skip "no useradd/userdel (package passwd)"
   grep -q '^NoNewPrivs:[[:space:]]*1' /proc/self/status \
     && skip "no_new_privs is set: a setuid newuidmap cannot write the maps"
+  # useradd locks /etc/passwd by making /etc/passwd.lock: a read-only /etc (the VM runs)
+  # cannot take a user
+  local probe=/etc/.focker-e2e-probe.$$
+  if ! (: >"$probe") 2>/dev/null; then skip "/etc is not writable: useradd cannot add a user"; fi
+  rm -f "$probe"
   RL_USER=fkrl$$$RANDOM RL_XDG=$E2E_TMP/xdg-user RL_HOME=$E2E_TMP/home-user
   trap rl_user_cleanup EXIT
   useradd -M -N -d "$RL_HOME" -s /usr/sbin/nologin "$RL_USER" || { echo "    useradd failed"; return 1; }
