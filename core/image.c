@@ -343,14 +343,16 @@ image_remove (struct store *s, const char *ref, struct focker_err **err)
 
   /* by name: without reading the image (its blobs may be gone) */
   r = store_name_find (&name, s, ref, &e);
-  if (r == 0 || r != -ENOENT)
+  if (r == 0)
+    return store_untag (s, name, err);
+  if (r != -ENOENT)
     {
-      if (r < 0 && err)
+      if (err)
         *err = TAKE_PTR (e);
       focker_err_free (e);
-      return r < 0 ? r : store_untag (s, name, err);
+      return r;
     }
-  focker_err_free (e);
+  focker_err_free (e); /* not a name: an id, maybe */
   r = store_image_get (&img, s, ref, err);
   if (r < 0)
     return r;
