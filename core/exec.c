@@ -602,6 +602,29 @@ push_kill (struct undo *undo, pid_t pid)
   return u;
 }
 
+/* Something on our side failed before the joiner was told to go (`r`, *err): the joiner may
+ * have failed first (its own move into a v1 cgroup, say) and exited, which is why; its
+ * message then says what went wrong.  Closing our end ends its wait for GO otherwise: it
+ * then reports -ECHILD, and our own error stands. */
+static int
+joiner_failed (struct exec_run *x, int r, struct focker_err **err)
+{
+  struct focker_err *joiner_err = NULL;
+  struct sync_msg m;
+
+  sys_close (x->ctx.to_child[1]);
+  x->ctx.to_child[1] = -1;
+  if (sync_expect (x->ctx.from_child[0], SYNC_CREATED, &m, &joiner_err) < 0
+      && joiner_err->code != -ECHILD)
+    {
+      focker_err_free (*err);
+      *err = joiner_err;
+      return joiner_err->code;
+    }
+  focker_err_free (joiner_err);
+  return r;
+}
+
 /* Clone the joiner, place it, let it join and clone the process, then let that exec. */
 static int
 exec_spawn (struct exec_run *x, struct undo *undo, struct focker_err **err)
@@ -629,18 +652,13 @@ exec_spawn (struct exec_run *x, struct undo *undo, struct focker_err **err)
   sys_close (x->ctx.to_child[0]);
   sys_close (x->ctx.from_child[1]);
   x->ctx.to_child[0] = x->ctx.from_child[1] = -1;
-  if (x->cg)
-    {
-      r = cgroup_enter (x->cg, x->joiner, CGROUP_SKIP_V1, err);
-      if (r < 0)
-        return r;
-    }
-  r = container_set_rlimits (x->process, x->joiner, err);
+  r = x->cg ? cgroup_enter (x->cg, x->joiner, CGROUP_SKIP_V1, err) : 0;
+  if (r >= 0)
+    r = container_set_rlimits (x->process, x->joiner, err);
+  if (r >= 0 && (r = sync_send (x->ctx.to_child[1], SYNC_GO, 0, NULL)) < 0)
+    focker_fail (err, r, "signal the exec process");
   if (r < 0)
-    return r;
-  r = sync_send (x->ctx.to_child[1], SYNC_GO, 0, NULL);
-  if (r < 0)
-    return focker_fail (err, r, "signal the exec process");
+    return joiner_failed (x, r, err);
   r = sync_expect (x->ctx.from_child[0], SYNC_CREATED, &m, err);
   if (r < 0)
     return r;

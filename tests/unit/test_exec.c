@@ -654,17 +654,18 @@ bad_flags_fail_before_any_process (void **state)
 }
 
 /* Fail each call once, then from that call on: a failed exec leaves the init alone and
- * nothing else (no process, no fd, no pid file); one the fault missed ran the process. */
+ * nothing else (no process, no fd, no pid file); one the fault missed ran the process.
+ * ctx: the kernel personality (NULL: v2; a hybrid host adds the runtime's opens of the v1
+ * `tasks` files and the joiner's own moves). */
 static int
 exec_fault_run (struct fx_fault *f, void *ctx)
 {
-  struct fx_world *w = world_new (NULL, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
+  struct fx_world *w = world_new (ctx, CONFINED_PROCESS, USERNS_NS, USERNS_MAPS SECCOMP);
   struct exec_opts o = detached ();
   struct focker_err *err = NULL;
   int status = 0, r;
   pid_t pid = 0;
 
-  (void)ctx;
   o.pid_file = "/run/e.pid";
   o.user_spec = "app";
   fx_fault_arm (f, w->k);
@@ -700,6 +701,75 @@ exec_survives_every_fault (void **state)
   fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, exec_fault_run, NULL);
 }
 
+static void
+exec_survives_every_fault_on_a_hybrid_host (void **state)
+{
+  struct fake_personality hybrid = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_HYBRID };
+
+  (void)state;
+  fx_fault_loop (FX_FAULT_ONCE_THEN_PERSIST, exec_fault_run, &hybrid);
+}
+
+/* The joiner cannot move itself (a v1 cpuset without cpus refuses with ENOSPC), or the
+ * runtime cannot open a `tasks` file: one line naming the cgroup, the init untouched,
+ * nothing else left. */
+static void
+a_placement_failure_of_the_joiner_is_reported_and_leaves_nothing (void **state)
+{
+  struct fake_personality hybrid = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_HYBRID };
+
+  (void)state;
+  for (int in_joiner = 0; in_joiner < 2; in_joiner++)
+    {
+      struct fx_world *w = world_new (&hybrid, "", "", "");
+      struct exec_opts o = detached ();
+      struct focker_err *err = NULL;
+      size_t mark = fake_journal_len (w->k);
+      long n = 0, at = -1;
+      int status;
+      enum sys_id id = in_joiner ? SYS_ID_write : SYS_ID_openat;
+
+      /* a dry run: the joiner's first write (its first move), or the runtime's last open of a
+       * `tasks` file; then the same exec with that call failing */
+      o.pid_file = "/run/e.pid";
+      exec_ok (w, &o);
+      for (size_t i = mark; i < fake_journal_len (w->k) && at < 0; i++)
+        {
+          const struct fake_call *c = fake_journal_at (w->k, i);
+          if (in_joiner ? c->id == SYS_ID_write && c->pid != w->cli
+                        : c->id == SYS_ID_openat && c->pid == w->cli
+                              && strstr (c->args, "/tasks -100") != NULL)
+            at = (long)i;
+        }
+      if (!in_joiner)
+        for (size_t i = (size_t)at + 1; i < fake_journal_len (w->k); i++)
+          {
+            const struct fake_call *c = fake_journal_at (w->k, i);
+            if (c->id == SYS_ID_openat && c->pid == w->cli && strstr (c->args, "/tasks -100"))
+              at = (long)i;
+          }
+      assert_true (at >= 0);
+      for (size_t i = mark; i <= (size_t)at; i++)
+        n += fake_journal_at (w->k, i)->id == id;
+      world_free (w);
+
+      w = world_new (&hybrid, "", "", "");
+      fake_fail_nth (w->k, n, false, in_joiner ? ENOSPC : EACCES,
+                     in_joiner ? SYS_MASK (write) : SYS_MASK (openat));
+      assert_int_equal (container_exec (&o, NULL, NULL, &status, &err),
+                        in_joiner ? -ENOSPC : -EACCES);
+      fake_settle (w->k);
+      if (strstr (err->msg, in_joiner ? "cgroup: move into /sys/fs/cgroup/" : "/tasks") == NULL)
+        fail_msg ("expected an error naming the cgroup, got \"%s\"", err->msg);
+      focker_err_free (err);
+      assert_int_equal (fx_live_processes (w), 1);
+      assert_true (fake_proc (w->k, w->init)->alive);
+      assert_int_equal (fake_open_fds (w->k, w->cli), 3);
+      assert_false (fake_exists (w->k, "/run/e.pid"));
+      world_free (w);
+    }
+}
+
 int
 main (void)
 {
@@ -722,6 +792,8 @@ main (void)
     cmocka_unit_test (refuses_a_created_container),
     cmocka_unit_test (bad_flags_fail_before_any_process),
     cmocka_unit_test (exec_survives_every_fault),
+    cmocka_unit_test (exec_survives_every_fault_on_a_hybrid_host),
+    cmocka_unit_test (a_placement_failure_of_the_joiner_is_reported_and_leaves_nothing),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
