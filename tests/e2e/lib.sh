@@ -192,6 +192,15 @@ assert_contains() {
   esac
 }
 
+assert_not_contains() {
+  case "$1" in
+  *"$2"*)
+    echo "    expected output without [$2], got [$1]"
+    return 1
+    ;;
+  esac
+}
+
 assert_nothing_left() {
   local m
   m=$(leftover_mounts)

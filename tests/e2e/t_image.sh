@@ -444,3 +444,35 @@ test_image_bundle_crash_at_every_call() {
   fki unbundle "$IMG/b" || return 1
   assert_eq "$out" "after crashes" || return 1
 }
+
+# An image whose manifest blob is gone (a user's rm, or recovery after a torn write) blocks
+# nothing else: images lists the others and names it, bundle and gc say what is wrong and
+# what to do, rmi removes it, and gc then runs.
+test_image_a_damaged_image_is_listed_around_and_removed() {
+  img_init
+  local out manifest
+  busybox_tar "$IMG/rootfs.tar"
+  mkdir -p "$IMG/small"
+  echo small >"$IMG/small/f"
+  tar -C "$IMG/small" -cf "$IMG/small.tar" .
+  fki import "$IMG/rootfs.tar" app >/dev/null || return 1
+  fki import "$IMG/small.tar" other >/dev/null || return 1
+  manifest=$(fki inspect app | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"].split(":")[1])') || return 1
+  rm "$STORE/blobs/sha256/$manifest" || return 1
+  out=$(fki images 2>"$IMG/err") || { echo "    images failed: $(cat "$IMG/err")"; return 1; }
+  assert_contains "$out" "other:latest" || return 1
+  assert_not_contains "$out" "app:latest" || return 1
+  assert_contains "$(cat "$IMG/err")" "app:latest" || return 1
+  out=$(fki bundle app "$IMG/b" 2>&1) && { echo "    bundle of a damaged image succeeded"; return 1; }
+  assert_contains "$out" "app" || return 1
+  assert_eq "$(echo "$out" | wc -l)" 1 "one line" || return 1
+  [ ! -e "$IMG/b" ] || { echo "    bundle left $IMG/b"; return 1; }
+  out=$(fki gc 2>&1) && { echo "    gc ran over a damaged image"; return 1; }
+  assert_contains "$out" "focker rmi app:latest" || return 1
+  fki rmi app >/dev/null || return 1
+  out=$(fki images) || return 1
+  assert_contains "$out" "other:latest" || return 1
+  fki gc >/dev/null || return 1
+  fki inspect other >/dev/null || return 1
+  assert_eq "$(ls "$STORE/layers/sha256" | wc -l)" 1 "only other's layer is left" || return 1
+}
