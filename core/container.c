@@ -358,6 +358,7 @@ struct create_run
   struct cgroup *cg;           /* NULL on a host without cgroups */
   struct cgroup_host *cg_host; /* as found by create_cgroup; the init uses it too */
   bool cloned_into_cgroup;
+  uint8_t *passed_fds; /* init_fds_passed, before anything was opened */
 };
 
 static void
@@ -936,6 +937,8 @@ create_internal (const struct create_opts *o, pid_t *pid, struct container_state
   uint64_t flags = 0;
   int r;
 
+  cr.passed_fds = init_fds_passed (o->preserve_fds);
+  cr.init.preserve_passed = cr.passed_fds;
   r = create_prepare (&cr, o, &undo, err);
   if (r >= 0)
     r = plan_namespaces (&cr.init, &flags, &cr.pid_join_fd, err);
@@ -973,6 +976,7 @@ create_internal (const struct create_opts *o, pid_t *pid, struct container_state
       undo_run (&undo);
       if (rootfd >= 0)
         sys_close (rootfd);
+      free (cr.passed_fds); /* after the undo: the init may be reading it (fake kernel) */
       return r;
     }
   undo_drop (&undo);
@@ -982,6 +986,7 @@ create_internal (const struct create_opts *o, pid_t *pid, struct container_state
   if (start)
     r = told_start ? start_detached (&cr, st, err) : start_locked (cr.rootfd, st, err);
   create_run_release (&cr);
+  free (cr.passed_fds);
   if (r >= 0 && started)
     *started = TAKE_PTR (st);
   return r;

@@ -66,8 +66,9 @@ struct exec_ctx
   int to_child[2], from_child[2];
   int console_fd;
   int preserve_fds;
-  const struct cgroup *place_cg; /* v1 cgroups the joiner moves itself into first, or NULL */
-  int *place_fds;                /* their `tasks`, opened by the runtime */
+  const uint8_t *preserve_passed; /* see init_fds_passed */
+  const struct cgroup *place_cg;  /* v1 cgroups the joiner moves itself into first, or NULL */
+  int *place_fds;                 /* their `tasks`, opened by the runtime */
 };
 
 /* ---- the process ---- */
@@ -329,7 +330,7 @@ joiner_main (void *arg)
    * state; the flag is copied to the process we clone and lasts until its execve */
   sys_prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   r = c->place_cg ? cgroup_self_place (c->place_cg, c->place_fds, &err) : 0;
-  if (r >= 0 && (r = init_fds_hygiene (c->preserve_fds)) < 0)
+  if (r >= 0 && (r = init_fds_hygiene (c->preserve_fds, c->preserve_passed)) < 0)
     focker_fail (&err, r, "close inherited fds");
   if (r >= 0)
     r = sync_expect (c->to_child[0], SYNC_GO, &m, &err);
@@ -472,6 +473,7 @@ struct exec_run
   struct cgroup *cg;
   char *state_json;
   pid_t joiner, pid;
+  uint8_t *passed_fds; /* init_fds_passed, before anything was opened */
 };
 
 static void
@@ -707,12 +709,15 @@ container_exec (const struct exec_opts *o, pending_signal_fn pending, pid_t *pid
   int r;
 
   *exit_status = 0;
+  x.passed_fds = init_fds_passed (o->preserve_fds);
+  x.ctx.preserve_passed = x.passed_fds;
   r = container_open_locked (&ref, &st, o->root, o->id, err);
   if (r >= 0)
     r = check_running (st, o->id, err);
   if (r < 0)
     {
       state_ref_close (&ref);
+      free (x.passed_fds);
       return r;
     }
   r = exec_prepare (&x, o, st, err);
@@ -727,10 +732,12 @@ container_exec (const struct exec_opts *o, pending_signal_fn pending, pid_t *pid
       /* close our ends first: a child blocked on a pipe sees EOF */
       exec_run_release (&x);
       undo_run (&undo);
+      free (x.passed_fds); /* after the undo: the joiner may be reading it (fake kernel) */
       return focker_err_prefix (err, "exec in %s", o->id);
     }
   undo_drop (&undo);
   exec_run_release (&x);
+  free (x.passed_fds);
   if (pid)
     *pid = x.pid;
   if (o->detach)

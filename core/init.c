@@ -64,8 +64,22 @@ init_find_executable (char **out, const char *arg0, char *const *env, struct foc
   return focker_fail (err, -ENOENT, "exec \"%s\": executable file not found in $PATH", arg0);
 }
 
+uint8_t *
+init_fds_passed (int preserve)
+{
+  uint8_t *bits;
+
+  if (preserve <= 0)
+    return NULL;
+  bits = xcalloc ((size_t)preserve / 8 + 1, 1);
+  for (int i = 0; i < preserve; i++)
+    if (sys_fcntl (3 + i, F_GETFD, 0) >= 0)
+      bits[i / 8] |= (uint8_t)(1u << (i % 8));
+  return bits;
+}
+
 int
-init_fds_hygiene (int preserve)
+init_fds_hygiene (int preserve, const uint8_t *passed)
 {
   unsigned first = 3u + (unsigned)preserve;
   int r = sys_close_range (first, ~0u, CLOSE_RANGE_CLOEXEC);
@@ -85,9 +99,15 @@ init_fds_hygiene (int preserve)
     return r;
   for (int fd = 3; fd < (int)first; fd++)
     {
-      int fl = sys_fcntl (fd, F_GETFD, 0);
-      if (fl >= 0 && (fl & FD_CLOEXEC))
+      int i = fd - 3, fl = sys_fcntl (fd, F_GETFD, 0);
+      bool theirs = passed == NULL || (passed[i / 8] & (1u << (i % 8)));
+
+      if (fl < 0)
+        continue;
+      if (theirs && (fl & FD_CLOEXEC))
         sys_fcntl (fd, F_SETFD, fl & ~FD_CLOEXEC);
+      else if (!theirs && !(fl & FD_CLOEXEC))
+        sys_fcntl (fd, F_SETFD, fl | FD_CLOEXEC);
     }
   return 0;
 }
@@ -484,7 +504,7 @@ init_main (void *arg)
   r = c->place_cg ? cgroup_self_place (c->place_cg, c->place_fds, &err) : 0;
   if (r >= 0)
     {
-      r = init_fds_hygiene (c->preserve_fds);
+      r = init_fds_hygiene (c->preserve_fds, c->preserve_passed);
       if (r < 0)
         focker_fail (&err, r, "close inherited fds");
     }

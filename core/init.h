@@ -3,6 +3,7 @@
 #define FOCKER_INIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "core/cgroup.h"
 #include "core/spec.h"
 
@@ -21,6 +22,7 @@ struct init_ctx
   int state_lockfd; /* the creator's locked lock file, or -1: closed first thing, so that the
                      * lock is the creator's alone and `start` can take it */
   int preserve_fds;
+  const uint8_t *preserve_passed; /* see init_fds_passed */
   bool no_pivot;
   bool no_new_keyring;         /* keep the caller's session keyring (--no-new-keyring) */
   struct confine *confine;     /* the init's own: made in init_prepare, used after `start` */
@@ -48,9 +50,17 @@ int init_find_executable (char **out, const char *arg0, char *const *env, struct
 
 /* Pieces the init shares with `exec` (core/exec.c), in the order they run: */
 
-/* Mark every fd >= 3 + preserve close-on-exec and clear the flag on 3 .. 3+preserve-1: no
- * host fd reaches the process unless --preserve-fds says so. */
-int init_fds_hygiene (int preserve);
+/* Which of fds 3 .. 3+preserve-1 are open now: a bit each, malloc'd, or NULL when preserve
+ * is 0.  Taken when a command begins, before it opens anything: the caller's fds.  A range
+ * with gaps ("--preserve-fds 2" with only fd 3 open) would otherwise hand the container
+ * whatever the runtime opened in a gap, such as its state directory. */
+uint8_t *init_fds_passed (int preserve);
+
+/* Mark every fd >= 3 + preserve close-on-exec and clear the flag on those of 3 .. 3+preserve-1
+ * that `passed` (from init_fds_passed; NULL: all of them) says the caller passed; any other
+ * fd there is the runtime's and stays close-on-exec.  No host fd reaches the process unless
+ * --preserve-fds says so. */
+int init_fds_hygiene (int preserve, const uint8_t *passed);
 
 /* A pty from the devpts of the current root; the master goes to the connected console
  * socket *console_fd (closed and set to -1), the slave becomes stdio and the controlling

@@ -143,7 +143,14 @@ test_preserve_fds_passes_exactly_n() {
   local out
   out=$( (exec 3<"$E2E_TMP/in" 4</dev/null; fk run --preserve-fds 1 --bundle "$E2E_TMP/b" c1) ) || return 1
   assert_eq "$out" "preserved
-0 1 2 3 4 " "(fd 3 preserved, 4 is ls' own)"
+0 1 2 3 4 " "(fd 3 preserved, 4 is ls' own)" || return 1
+  # a gap: --preserve-fds 3 with fds 3 and 5 open and 4 closed.  focker's own fds (its state
+  # directory, the lock file) land in the gap; the container gets 3 and 5, nothing at 4
+  edit_config "$E2E_TMP/b" "c['process']['args'] = ['sh', '-c', 'readlink /proc/self/fd/3; readlink /proc/self/fd/5; readlink /proc/self/fd/4 || echo no fd 4']"
+  out=$( (exec 3<"$E2E_TMP/in" 5</dev/null 4<&-; fk run --preserve-fds 3 --bundle "$E2E_TMP/b" c1 2>/dev/null) ) || return 1
+  assert_eq "$out" "$E2E_TMP/in
+/dev/null
+no fd 4" "fds 3, 4 and 5 in the container" || return 1
 }
 
 test_readonly_root_and_masked_paths() {

@@ -514,6 +514,32 @@ preserve_fds_reach_the_container (void **state)
   assert_int_equal (fake_open_fds (w->k, pid), 4);
 }
 
+/* --preserve-fds 2 with only fd 3 open in the caller: fd 4 is free, and whatever the
+ * runtime opens there itself (the runtime root, the lock file, a cgroup `tasks`) must not
+ * reach the container: it has fds 0-3 and nothing else. */
+static void
+a_gap_in_the_preserved_range_passes_no_runtime_fd (void **state)
+{
+  struct fx_world *w = *state;
+  struct create_opts o = opts;
+  struct focker_err *err = NULL;
+  pid_t pid = 0;
+  int fd = sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0);
+
+  assert_int_equal (fd, 3);
+  o.preserve_fds = 2;
+  assert_ok (container_create (&o, &pid, &err), err);
+  fx_next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  if (fake_open_fds (w->k, pid) != 4)
+    {
+      char path[64], target[256] = "";
+      snprintf (path, sizeof path, "/proc/%d/fd/4", (int)pid);
+      sys_readlinkat (AT_FDCWD, path, target, sizeof target - 1);
+      fail_msg ("the container has %zu fds; fd 4: \"%s\"", fake_open_fds (w->k, pid), target);
+    }
+}
+
 /* state.json's "created" is formatted by hand (no time zone load): it must agree with libc's
  * UTC for epoch, leap days, century years and times before 1970. */
 static void
@@ -556,6 +582,8 @@ main (void)
                                      teardown),
     cmocka_unit_test_setup_teardown (stray_fds_do_not_reach_the_container, setup, teardown),
     cmocka_unit_test_setup_teardown (preserve_fds_reach_the_container, setup, teardown),
+    cmocka_unit_test_setup_teardown (a_gap_in_the_preserved_range_passes_no_runtime_fd, setup,
+                                     teardown),
     cmocka_unit_test (create_survives_every_single_fault),
     cmocka_unit_test (create_persistent_fault_is_cleaned_by_delete_force),
     cmocka_unit_test (delete_survives_every_fault),
