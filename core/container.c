@@ -679,12 +679,13 @@ create_handshake (struct create_run *cr, const struct create_opts *o, bool place
   cr->init.to_init[0] = cr->init.from_init[1] = -1;
   if (cr->init.new_user)
     {
+      /* the init may have failed meanwhile (its own cgroup move comes before the wait for
+       * the maps): its error then is the one to report */
       r = write_id_maps (cr->spec, o->rootless, cr->pid, err);
+      if (r >= 0 && (r = sync_send (cr->init.to_init[1], SYNC_MAPS_DONE, 0, NULL)) < 0)
+        focker_fail (err, r, "signal container init");
       if (r < 0)
-        return r;
-      r = sync_send (cr->init.to_init[1], SYNC_MAPS_DONE, 0, NULL);
-      if (r < 0)
-        return focker_fail (err, r, "signal container init");
+        return handshake_failed (cr, true, r, err);
     }
   if (!pipelined)
     {

@@ -275,7 +275,7 @@ a_placement_failure_is_reported_and_leaves_nothing (void **state)
       struct fx_world w;
       long first_tasks, last_tasks, n = 0, at;
       pid_t init;
-      int id = in_init ? SYS_ID_write : SYS_ID_openat;
+      enum sys_id id = in_init ? SYS_ID_write : SYS_ID_openat;
 
       /* a dry run: which write is the init's first move, or which openat the parent's last
        * `tasks` */
@@ -299,6 +299,42 @@ a_placement_failure_is_reported_and_leaves_nothing (void **state)
     }
 }
 
+/* The same with a user namespace: the parent writes the init's id maps and then MAPS_DONE
+ * before anything else, so an init that failed its first move (and exited) must still be
+ * the one whose error is reported, not the parent's failed signal. */
+static void
+a_placement_failure_in_a_user_namespace_reports_the_inits_error (void **state)
+{
+  struct fake_personality p = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
+  char cfg[4096];
+  struct focker_err *err = NULL;
+  struct fx_world w;
+  long n = 0, at;
+  pid_t init;
+
+  (void)state;
+  snprintf (cfg, sizeof cfg, placed_config, "",
+            ",{\"type\":\"user\"}],"
+            "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+            "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+            "\"x\":[0");
+  fx_world_init (&w, &p, cfg);
+  FX_OK (&w, container_create (&opts, &init, &err), err);
+  at = journal_index (w.k, init, SYS_ID_write, NULL, false);
+  assert_true (at >= 0);
+  for (long i = 0; i <= at; i++)
+    n += fake_journal_at (w.k, (size_t)i)->id == SYS_ID_write;
+  fx_world_fini (&w);
+  fx_world_init (&w, &p, cfg);
+  fake_fail_nth (w.k, n, false, ENOSPC, SYS_MASK (write));
+  if (container_create (&opts, NULL, &err) != -ENOSPC
+      || strstr (err->msg, "cgroup: move into /sys/fs/cgroup/") == NULL)
+    fail_msg ("expected the init's ENOSPC naming the cgroup, got %d \"%s\"", err->code, err->msg);
+  focker_err_free (err);
+  assert_true (fx_nothing_left (&w, "c1"));
+  fx_world_fini (&w);
+}
+
 int
 main (void)
 {
@@ -308,6 +344,7 @@ main (void)
     cmocka_unit_test (cgroup_mounts_bind_the_hosts_outside_a_cgroup_namespace),
     cmocka_unit_test (an_init_failing_during_placement_reports_its_own_error),
     cmocka_unit_test (a_placement_failure_is_reported_and_leaves_nothing),
+    cmocka_unit_test (a_placement_failure_in_a_user_namespace_reports_the_inits_error),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
