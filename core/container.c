@@ -582,24 +582,30 @@ create_clone (struct create_run *cr, uint64_t flags, struct focker_err **err)
       = { .flags = flags, .exit_signal = SIGCHLD, .fn = init_main, .arg = &cr->init };
   int r;
 
+  if (cr->cg)
+    {
+      /* the init moves itself into its v1 cgroups (see cgroup_self_place_open); opened
+       * before the pid namespace is joined, so that a failure here has nothing to restore */
+      r = cgroup_self_place_open (cr->cg, &cr->init.place_fds, err);
+      if (r < 0)
+        return r;
+      cr->init.place_cg = cr->cg;
+    }
   if (cr->pid_join_fd >= 0)
     {
       /* setns(CLONE_NEWPID) only affects children: restore ours right after the clone so
        * that hooks run in the runtime's pid namespace */
       cr->pid_restore_fd = sys_openat (AT_FDCWD, "/proc/self/ns/pid", O_RDONLY | O_CLOEXEC, 0);
       if (cr->pid_restore_fd < 0)
-        return focker_fail (err, cr->pid_restore_fd, "open /proc/self/ns/pid");
-      r = sys_setns (cr->pid_join_fd, CLONE_NEWPID);
+        r = focker_fail (err, cr->pid_restore_fd, "open /proc/self/ns/pid");
+      else if ((r = sys_setns (cr->pid_join_fd, CLONE_NEWPID)) < 0)
+        focker_fail (err, r, "join pid namespace");
       if (r < 0)
-        return focker_fail (err, r, "join pid namespace");
-    }
-  if (cr->cg)
-    {
-      /* the init moves itself into its v1 cgroups (see cgroup_self_place_open) */
-      r = cgroup_self_place_open (cr->cg, &cr->init.place_fds, err);
-      if (r < 0)
-        return r;
-      cr->init.place_cg = cr->cg;
+        {
+          cgroup_self_place_close (cr->cg, cr->init.place_fds);
+          cr->init.place_fds = NULL;
+          return r;
+        }
     }
   cr->pid = clone_init (cr, &ca);
   cgroup_self_place_close (cr->cg, cr->init.place_fds);

@@ -168,19 +168,29 @@ a_namespace_path_that_cannot_be_opened_is_named (void **state)
   fx_world_fini (&w);
 }
 
-/* Every call of a create joining namespaces fails in turn: nothing is left. */
+/* Every call of a create joining namespaces fails in turn: nothing is left, and the
+ * runtime's children are born in its own pid namespace again (the join is for the init's
+ * clone only).  ctx: the kernel personality (NULL: v2; v1 adds the `tasks` opens). */
 static int
 create_joining_namespaces_run (struct fx_fault *f, void *ctx)
 {
+  char config[4096];
   struct fx_world w;
+  const struct fake_proc *cli;
   int r;
 
-  (void)ctx;
-  world_init (&w, ",{\"type\":\"network\",\"path\":\"/run/netns/n1\"},"
-                  "{\"type\":\"pid\",\"path\":\"/run/ns/pid\"}");
+  snprintf (config, sizeof config, config_fmt,
+            ",{\"type\":\"network\",\"path\":\"/run/netns/n1\"},"
+            "{\"type\":\"pid\",\"path\":\"/run/ns/pid\"}");
+  fx_world_init (&w, ctx, config);
   fake_ns_file (w.k, "/run/netns/n1", FAKE_NS_NET);
   fake_ns_file (w.k, "/run/ns/pid", FAKE_NS_PID);
   r = fx_create_fault_run (f, &w, &opts);
+  cli = fake_proc (w.k, w.cli);
+  if (cli->ns_for_children_id[FAKE_NS_PID] != cli->ns_id[FAKE_NS_PID])
+    fail_msg ("fault at call %ld: the runtime's children would be born in the joined pid "
+              "namespace",
+              f->n);
   fx_world_fini (&w);
   return r;
 }
@@ -188,8 +198,11 @@ create_joining_namespaces_run (struct fx_fault *f, void *ctx)
 static void
 create_joining_namespaces_fault_loop (void **state)
 {
+  static const struct fake_personality v1 = { .major = 6, .minor = 18, .cgroup = FAKE_CGROUP_V1 };
+
   (void)state;
   fx_fault_loop (FX_FAULT_ONCE, create_joining_namespaces_run, NULL);
+  fx_fault_loop (FX_FAULT_ONCE, create_joining_namespaces_run, (void *)&v1);
 }
 
 int
