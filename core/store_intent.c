@@ -202,7 +202,8 @@ record_of_boot (const char *name, const char *boot)
   return strncmp (name, boot, BOOT_ID_LEN) == 0 && name[BOOT_ID_LEN] == '.';
 }
 
-/* A listed blob: hashed again, removed when its content is not its digest. */
+/* A listed blob: hashed again, removed when its content is not its digest.  One that cannot
+ * be read (no fd left, EIO) is an error, not a verdict: it stays, and the record with it. */
 static int
 recover_blob (struct store *s, const char *digest, struct focker_err **err)
 {
@@ -216,16 +217,17 @@ recover_blob (struct store *s, const char *digest, struct focker_err **err)
 
   if (fd == -ENOENT)
     return 0;
-  if (fd >= 0)
-    {
-      buf = xmalloc (64 * 1024);
-      d = digest_new ();
-      while ((n = sys_read (fd, buf, 64 * 1024)) > 0)
-        digest_update (d, buf, (size_t)n);
-      digest_final (d, got);
-      if (n == 0 && strcmp (got, digest) == 0)
-        return 0;
-    }
+  if (fd < 0)
+    return focker_fail (err, fd, "check %s/%s after a crash: open", s->root, path);
+  buf = xmalloc (64 * 1024);
+  d = digest_new ();
+  while ((n = sys_read (fd, buf, 64 * 1024)) > 0)
+    digest_update (d, buf, (size_t)n);
+  if (n < 0)
+    return focker_fail (err, (int)n, "check %s/%s after a crash: read", s->root, path);
+  digest_final (d, got);
+  if (strcmp (got, digest) == 0)
+    return 0;
   focker_log ("warning", "image store %s: blob %s was damaged by a crash: removed", s->root,
               digest);
   r = sys_unlinkat (s->fd, path, 0);
@@ -244,6 +246,11 @@ recover_record (struct store *s, const char *name, struct focker_err **err)
 
   if (r < 0)
     return r;
+  /* a region the crash lost may read as zeros: garbage, like any torn line, and the lines
+   * after it still count */
+  for (size_t i = 0; i < len; i++)
+    if (text[i] == '\0')
+      text[i] = '\n';
   for (char *l = strtok_r (text, "\n", &save); l && r == 0; l = strtok_r (NULL, "\n", &save))
     {
       if (strlen (l) < 2 || l[1] != ' ' || !digest_valid (l + 2))

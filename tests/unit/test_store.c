@@ -492,6 +492,69 @@ a_writer_removes_records_once_sixteen_piled_up (void **state)
   fake_kernel_free (k);
 }
 
+/* Recovery removes only a blob it read whole and found wrong.  One it cannot open or read
+ * (EMFILE here, any transient error) is kept: the open fails and the next one checks it
+ * again.  Every openat of the open fails in turn. */
+static void
+a_blob_recovery_cannot_read_is_kept (void **state)
+{
+  for (long n = 1;; n++)
+    {
+      struct fake_kernel *k = kernel_with_tar ();
+      struct image *img = import_then_reboot (k);
+      struct focker_err *err = NULL;
+      struct store *s = NULL;
+      long hit;
+      int r;
+
+      fake_fail_nth (k, n, false, EMFILE, SYS_MASK (openat));
+      r = store_open (&s, STORE, true, false, &err);
+      hit = fake_faults_hit (k);
+      fake_fail_nth (k, 0, false, 0, 0);
+      focker_err_free (err);
+      if (r == 0)
+        store_close (s);
+      if (fx_count_in (STORE "/blobs/sha256") != 3)
+        fail_msg ("openat #%ld failing with EMFILE during recovery: %zu of 3 good blobs left", n,
+                  fx_count_in (STORE "/blobs/sha256"));
+      image_free (img);
+      fake_kernel_free (k);
+      if (hit == 0)
+        break;
+    }
+}
+
+/* A record holding a NUL byte (a region whose writeback failed, then a later append that
+ * synced) is read to its end: the NUL is garbage like a torn line, and a torn blob listed
+ * after it is removed. */
+static void
+a_record_with_a_nul_still_has_its_later_lines_recovered (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct image *img = import_then_reboot (k);
+  _cleanup_free_ char *blob = xasprintf (STORE "/blobs/sha256/%s", DIGEST_HEX (img->layers[0]));
+  _cleanup_err_ struct focker_err *err = NULL;
+  char **names = fx_names_in (STORE "/unsynced");
+  _cleanup_free_ char *path = xasprintf (STORE "/unsynced/%s", names[0]), *text = NULL;
+  size_t len;
+  struct store *s;
+
+  strv_free (names);
+  assert_int_equal (read_file_at (&text, &len, AT_FDCWD, path, 1 << 20, &err), 0);
+  char *nul = xmalloc (len + 2);
+  memcpy (nul, "\0\n", 2); /* a torn line, then every line as it was */
+  memcpy (nul + 2, text, len);
+  put_bytes (path, nul, len + 2);
+  free (nul);
+  put_bytes (blob, "\x1f\x8b", 2);
+  s = fx_store_open (STORE, false);
+  store_close (s);
+  if (fake_exists (k, blob))
+    fail_msg ("torn blob %s kept: the record's lines after a NUL were not read", img->layers[0]);
+  image_free (img);
+  fake_kernel_free (k);
+}
+
 static void
 bundle_copies_when_asked (void **state)
 {
@@ -948,6 +1011,8 @@ main (void)
     cmocka_unit_test (a_layer_named_before_a_crash_is_unpacked_again),
     cmocka_unit_test (records_of_this_boot_go_after_a_syncfs_once_their_command_ended),
     cmocka_unit_test (a_writer_removes_records_once_sixteen_piled_up),
+    cmocka_unit_test (a_blob_recovery_cannot_read_is_kept),
+    cmocka_unit_test (a_record_with_a_nul_still_has_its_later_lines_recovered),
     cmocka_unit_test (bundle_copies_when_asked),
     cmocka_unit_test (bundle_falls_back_to_a_copy_without_overlay),
     cmocka_unit_test (import_survives_every_fault),
