@@ -349,6 +349,45 @@ tidy_this_boot (struct store *s, char **names, const char *boot, bool all, struc
   return r;
 }
 
+/* Records of another boot seen by a command holding the store shared.  Nobody may use what
+ * is about to be checked, so recovery holds the store exclusive; but once one command has
+ * recovered, the others must not wait for it exclusive too: that would wait for every
+ * command holding the store, a pull of minutes say, with nothing left to do.  So one command
+ * at a time takes locks/recover, looks again, and only if records are still there waits for
+ * the store exclusive.  The store lock is let go before locks/recover is waited for: a
+ * recoverer waiting for the store exclusive would otherwise wait on us while we wait on
+ * it.  *names is listed again. */
+static int
+recover_shared (struct store *s, char ***names, const char *boot, struct focker_err **err)
+{
+  _cleanup_close_ int rfd = -1;
+  bool other = false;
+  int r = sys_flock (s->lockfd, LOCK_UN);
+
+  if (r < 0)
+    return focker_fail (err, r, "unlock %s/locks/store", s->root);
+  rfd = store_lock (s, "recover", LOCK_EX, err);
+  r = rfd < 0 ? rfd : 0;
+  if (r == 0)
+    {
+      strv_free (TAKE_PTR (*names));
+      r = list_dir_at (names, s->fd, "unsynced", err);
+    }
+  for (char **p = r == 0 ? *names : NULL; p && *p; p++)
+    other = other || !record_of_boot (*p, boot);
+  if (r == 0 && other && (r = sys_flock (s->lockfd, LOCK_EX)) < 0)
+    focker_fail (err, r, "lock %s/locks/store", s->root);
+  if (r == 0 && other)
+    r = recover_other_boots (s, boot, err);
+  /* shared again, whatever happened: the caller goes on (or fails) holding it */
+  {
+    int r2 = sys_flock (s->lockfd, LOCK_SH);
+    if (r == 0 && r2 < 0)
+      r = focker_fail (err, r2, "lock %s/locks/store", s->root);
+  }
+  return r;
+}
+
 int
 store_recover (struct store *s, bool writer, bool exclusive, struct focker_err **err)
 {
@@ -366,21 +405,12 @@ store_recover (struct store *s, bool writer, bool exclusive, struct focker_err *
     return r;
   for (char **p = names; *p; p++)
     other = other || !record_of_boot (*p, boot);
-  if (other)
-    {
-      /* nobody may use what is about to be checked: wait for every other command */
-      if (!exclusive && (r = sys_flock (s->lockfd, LOCK_EX)) < 0)
-        return focker_fail (err, r, "lock %s/locks/store", s->root);
-      r = recover_other_boots (s, boot, err);
-      if (!exclusive)
-        {
-          int r2 = sys_flock (s->lockfd, LOCK_SH);
-          if (r == 0 && r2 < 0)
-            r = focker_fail (err, r2, "lock %s/locks/store", s->root);
-        }
-      if (r < 0)
-        return r;
-    }
+  if (other && exclusive)
+    r = recover_other_boots (s, boot, err);
+  else if (other)
+    r = recover_shared (s, &names, boot, err);
+  if (r < 0)
+    return r;
   if (writer)
     r = tidy_this_boot (s, names, boot, exclusive, err);
   return r;

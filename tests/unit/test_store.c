@@ -556,6 +556,49 @@ a_record_with_a_nul_still_has_its_later_lines_recovered (void **state)
 }
 
 static void
+records_gone_and_a_command_runs (struct fake_kernel *k, void *arg)
+{
+  char **names = fx_names_in (STORE "/unsynced");
+  int *held = arg;
+
+  (void)k;
+  /* another command got the store exclusive first, recovered, and runs on (a pull) */
+  for (char **p = names; *p; p++)
+    {
+      _cleanup_free_ char *path = xasprintf (STORE "/unsynced/%s", *p);
+      assert_int_equal (sys_unlinkat (AT_FDCWD, path, 0), 0);
+    }
+  strv_free (names);
+  *held = sys_openat (AT_FDCWD, STORE "/locks/store", O_RDONLY | O_CLOEXEC, 0);
+  assert_int_equal (sys_flock (*held, LOCK_SH), 0);
+}
+
+/* Two commands start together after a reboot and both list the old records; one recovers
+ * and goes on holding the store shared (a long pull).  The other must not wait for the store
+ * exclusive, that is for the whole of that command, with nothing left to recover: it looks
+ * again under locks/recover and goes on shared.  (The fake reports such a wait as EDEADLK:
+ * nothing else can run.) */
+static void
+an_open_does_not_wait_for_exclusive_once_the_records_are_gone (void **state)
+{
+  struct fake_kernel *k = kernel_with_tar ();
+  struct image *img = import_then_reboot (k);
+  struct focker_err *err = NULL;
+  struct store *s = NULL;
+  int held = -1, r;
+
+  /* flock #1: store_open's LOCK_SH; #2: the next one, when the other command has recovered */
+  fake_on_call (k, SYS_ID_flock, 2, records_gone_and_a_command_runs, &held);
+  r = store_open (&s, STORE, true, false, &err);
+  if (r < 0)
+    fail_msg ("store_open waited for another command's whole run: %s", err->msg);
+  store_close (s);
+  sys_close (held);
+  image_free (img);
+  fake_kernel_free (k);
+}
+
+static void
 bundle_copies_when_asked (void **state)
 {
   struct fake_kernel *k = kernel_with_tar ();
@@ -1013,6 +1056,7 @@ main (void)
     cmocka_unit_test (a_writer_removes_records_once_sixteen_piled_up),
     cmocka_unit_test (a_blob_recovery_cannot_read_is_kept),
     cmocka_unit_test (a_record_with_a_nul_still_has_its_later_lines_recovered),
+    cmocka_unit_test (an_open_does_not_wait_for_exclusive_once_the_records_are_gone),
     cmocka_unit_test (bundle_copies_when_asked),
     cmocka_unit_test (bundle_falls_back_to_a_copy_without_overlay),
     cmocka_unit_test (import_survives_every_fault),
