@@ -87,6 +87,13 @@ store_open (struct store **out, const char *root, bool create, bool exclusive,
   for (const char *const *d = store_dirs; create && *d; d++)
     {
       r = sys_mkdirat (s->fd, *d, 0700);
+      /* records in unsynced/ are fsync'd with their directory: its own name must be durable
+       * first (once, when it is made) */
+      if (r == 0 && strcmp (*d, "unsynced") == 0 && (r = sys_fsync (s->fd)) < 0)
+        {
+          r = focker_fail (err, r, "sync %s", root);
+          goto fail;
+        }
       if (r < 0 && r != -EEXIST)
         {
           r = focker_fail (err, r, "mkdir %s/%s", root, *d);

@@ -103,8 +103,9 @@ intent_create (struct store *s, struct store_intent *in, const char *text, struc
   name = xasprintf ("%s.%d.%u-%ld%09ld", boot, (int)sys_getpid (), ++counter, (long)ts.tv_sec,
                     ts.tv_nsec);
   tmp = xasprintf (NEW_PREFIX "%s", name);
+  /* store_open made it (and synced the root) unless the store was opened without create */
   r = sys_mkdirat (s->fd, "unsynced", 0700);
-  if (r == 0 && (r = sys_fsync (s->fd)) < 0) /* a store made before records existed */
+  if (r == 0 && (r = sys_fsync (s->fd)) < 0)
     return focker_fail (err, r, "sync %s", s->root);
   if (r < 0 && r != -EEXIST)
     return focker_fail (err, r, "mkdir %s/unsynced", s->root);

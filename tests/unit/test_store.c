@@ -598,6 +598,37 @@ an_open_does_not_wait_for_exclusive_once_the_records_are_gone (void **state)
   fake_kernel_free (k);
 }
 
+/* The first open of a new store makes unsynced/ and syncs the root at once: a record is
+ * fsync'd with unsynced/, whose own name must be durable before it.  Later opens do not. */
+static void
+a_new_store_syncs_its_root_once_unsynced_is_made (void **state)
+{
+  struct fake_kernel *k = fake_kernel_new (NULL);
+  struct store *s;
+  long at;
+
+  (void)state;
+  s = fx_store_open (STORE, false);
+  store_close (s);
+  at = -1;
+  for (size_t i = 0; i < fake_journal_len (k); i++)
+    {
+      const struct fake_call *c = fake_journal_at (k, i);
+      if (c->id == SYS_ID_mkdirat && strncmp (c->args, "unsynced ", 9) == 0 && c->result == 0)
+        at = (long)i;
+    }
+  assert_true (at >= 0);
+  assert_int_equal (fake_journal_at (k, (size_t)at + 1)->id, SYS_ID_fsync);
+  assert_int_equal (fake_journal_at (k, (size_t)at + 1)->result, 0);
+  {
+    size_t fsyncs = fx_count_calls (k, SYS_ID_fsync);
+    s = fx_store_open (STORE, false);
+    store_close (s);
+    assert_int_equal (fx_count_calls (k, SYS_ID_fsync), fsyncs);
+  }
+  fake_kernel_free (k);
+}
+
 static void
 bundle_copies_when_asked (void **state)
 {
@@ -1057,6 +1088,7 @@ main (void)
     cmocka_unit_test (a_blob_recovery_cannot_read_is_kept),
     cmocka_unit_test (a_record_with_a_nul_still_has_its_later_lines_recovered),
     cmocka_unit_test (an_open_does_not_wait_for_exclusive_once_the_records_are_gone),
+    cmocka_unit_test (a_new_store_syncs_its_root_once_unsynced_is_made),
     cmocka_unit_test (bundle_copies_when_asked),
     cmocka_unit_test (bundle_falls_back_to_a_copy_without_overlay),
     cmocka_unit_test (import_survives_every_fault),
