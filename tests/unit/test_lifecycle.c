@@ -497,21 +497,29 @@ stray_fds_do_not_reach_the_container (void **state)
   assert_int_equal (fake_open_fds (w->k, pid), 3);
 }
 
+/* fd 3 open in the caller, then a container created with --preserve-fds n and started:
+ * its init's pid. */
+static pid_t
+started_with_fd_3_and_preserve (struct fx_world *w, int n)
+{
+  struct create_opts o = opts;
+  struct focker_err *err = NULL;
+  pid_t pid = 0;
+
+  assert_int_equal (sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0), 3);
+  o.preserve_fds = n;
+  assert_ok (container_create (&o, &pid, &err), err);
+  fx_next_command (w);
+  assert_ok (container_start (ROOT, "c1", &err), err);
+  return pid;
+}
+
 static void
 preserve_fds_reach_the_container (void **state)
 {
   struct fx_world *w = *state;
-  struct create_opts o = opts;
-  struct focker_err *err = NULL;
-  pid_t pid = 0;
-  int fd = sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0);
 
-  assert_int_equal (fd, 3);
-  o.preserve_fds = 1;
-  assert_ok (container_create (&o, &pid, &err), err);
-  fx_next_command (w);
-  assert_ok (container_start (ROOT, "c1", &err), err);
-  assert_int_equal (fake_open_fds (w->k, pid), 4);
+  assert_int_equal (fake_open_fds (w->k, started_with_fd_3_and_preserve (w, 1)), 4);
 }
 
 /* --preserve-fds 2 with only fd 3 open in the caller: fd 4 is free, and whatever the
@@ -521,16 +529,8 @@ static void
 a_gap_in_the_preserved_range_passes_no_runtime_fd (void **state)
 {
   struct fx_world *w = *state;
-  struct create_opts o = opts;
-  struct focker_err *err = NULL;
-  pid_t pid = 0;
-  int fd = sys_openat (AT_FDCWD, BUNDLE "/config.json", O_RDONLY, 0);
+  pid_t pid = started_with_fd_3_and_preserve (w, 2);
 
-  assert_int_equal (fd, 3);
-  o.preserve_fds = 2;
-  assert_ok (container_create (&o, &pid, &err), err);
-  fx_next_command (w);
-  assert_ok (container_start (ROOT, "c1", &err), err);
   if (fake_open_fds (w->k, pid) != 4)
     {
       char path[64], target[256] = "";
