@@ -398,7 +398,8 @@ entry_meta (struct unpack *u, struct archive_entry *e, int pfd, struct meta *m, 
   if (!u->pgid_known)
     {
       /* once per parent fd, not per entry: its mode and group cannot change while it is the
-       * parent (an entry for pdir itself has another parent, so pfd moves first) */
+       * parent (an entry for pdir itself has another parent, so pfd moves first; the top,
+       * its own parent, forgets it in unpack_entry) */
       r = sys_fstatat (pfd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
       if (r < 0)
         return focker_fail (err, r, "layer entry \"%s\": stat its directory", raw);
@@ -751,6 +752,8 @@ unpack_entry (struct unpack *u, struct archive_entry *e, struct focker_err **err
       if (strset_has (&u->entries, path))
         return focker_fail (err, -EINVAL, "layer entry \"%s\": duplicate entry", raw);
       strset_add (&u->entries, path);
+      /* the top is its own entries' parent: what was learnt of it may change now */
+      u->pgid_known = false;
       return unpack_dir (u, e, -1, path, base, true, false, raw, err);
     }
   pfd = parent_fd (u, dir, raw, err);
