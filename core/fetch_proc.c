@@ -86,9 +86,11 @@ child_main (void *arg)
   for (int i = 0; i < 5; i++)
     if (c->fds[i] >= 0 && sys_dup3 (high[i], i, 0) < 0)
       return 126;
-  sys_close_range (c->fds[3] >= 0 || c->fds[4] >= 0 ? 5 : 3, ~0U, 0);
-  if (c->fds[3] < 0 && c->fds[4] >= 0)
-    sys_close (3);
+  /* nothing of ours past stdio but what it was given (3: the body, 4: the output) */
+  sys_close_range (5, ~0U, 0);
+  for (int i = 3; i < 5; i++)
+    if (c->fds[i] < 0)
+      sys_close (i);
   sys_getids (&euid, &egid);
   if (euid == 0
       && (sys_setgroups (0, NULL) < 0 || sys_setresgid (NOBODY, NOBODY, NOBODY) < 0

@@ -1580,6 +1580,56 @@ fake_fetch (struct fake_kernel *k, char *const argv[], char *const envp[], void 
   return 0;
 }
 
+/* An fd focker inherited without close-on-exec (`focker pull ... 4<>file`) reaches no
+ * helper, whichever of fds 3 (the body pipe) and 4 (an upload) the helper is given: it runs
+ * as nobody, talking to a registry. */
+static int fd4_leaks;
+
+static int
+fetch_checking_fd4 (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
+{
+  if (sys_fcntl (3, F_GETFD, 0) >= 0 && sys_fcntl (4, F_GETFD, 0) >= 0)
+    fd4_leaks++;
+  return fake_fetch (k, argv, envp, arg);
+}
+
+static void
+a_helper_gets_no_fd_it_was_not_given (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  int moved = -1, secret;
+
+  /* make fd 4 an fd focker inherited, without close-on-exec */
+  if (s->fd == 4 || s->lockfd == 4)
+    {
+      moved = sys_fcntl (4, F_DUPFD_CLOEXEC, 20);
+      assert_true (moved >= 0);
+      if (s->fd == 4)
+        s->fd = moved;
+      else
+        s->lockfd = moved;
+      sys_close (4);
+    }
+  assert_int_equal (fake_write_file (k, "/root/secret", "SECRET", 0600), 0);
+  secret = sys_openat (AT_FDCWD, "/root/secret", O_RDWR, 0);
+  assert_true (secret >= 0);
+  if (secret != 4)
+    {
+      assert_int_equal (sys_dup3 (secret, 4, 0), 4);
+      sys_close (secret);
+    }
+  fd4_leaks = 0;
+  o.t = fetch_helper (k, fetch_checking_fd4, f);
+  publish_image (f, "latest", "app", "amd64", NULL);
+  FX_CHECK (k, pull (s, "reg.test/lib/app", &o, &name, &err), err);
+  reg_proc_free (o.t);
+  assert_int_equal (fd4_leaks, 0);
+  sys_close (4);
+  WORLD_END (k, f, s);
+}
+
 static int
 exits_2 (struct fake_kernel *k, char *const argv[], char *const envp[], void *arg)
 {
@@ -1940,6 +1990,7 @@ main (void)
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
     cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
     cmocka_unit_test (a_registrys_cert_dir_is_its_cas_and_client_certificate),
+    cmocka_unit_test (a_helper_gets_no_fd_it_was_not_given),
     cmocka_unit_test (a_client_certificate_without_its_key_fails_naming_the_file),
     cmocka_unit_test (a_missing_cert_dir_fails_naming_it),
     cmocka_unit_test (a_hostile_layer_fails_the_pull_and_leaves_nothing),
