@@ -60,10 +60,27 @@ listed (char **names, const char *name)
   return false;
 }
 
-/* The *.crt files of the cert dir, in name order, one PEM text.  An unreadable one (in
- * certs.d, perhaps another user's) adds nothing: TLS then fails naming --cert-dir. */
-static char *
-read_cas (const char *dir, char **names)
+/* A cert dir file goes to the helper in a JSON string: it must be text (PEM), or it would
+ * be dropped there without a word.  A DER file is the likely case: say how to convert it. */
+static int
+pem_text (const char *path, const char *text, size_t len, struct focker_err **err)
+{
+  json_t *j = memchr (text, '\0', len) ? NULL : json_stringn (text, len);
+
+  if (j == NULL)
+    return focker_fail (err, -EINVAL,
+                        "%s: not a PEM text file (a DER one converts with `openssl x509 -inform "
+                        "der -in FILE -out FILE.crt`)",
+                        path);
+  json_decref (j);
+  return 0;
+}
+
+/* The *.crt files of the cert dir, in name order, one PEM text in *out.  An unreadable one
+ * (in certs.d, perhaps another user's) adds nothing: TLS then fails naming --cert-dir.  One
+ * that is not text is an error naming it. */
+static int
+read_cas (char **out, const char *dir, char **names, struct focker_err **err)
 {
   struct focker_err *e = NULL;
   char *pem = NULL;
@@ -81,13 +98,19 @@ read_cas (const char *dir, char **names)
           focker_err_free (TAKE_PTR (e));
           continue;
         }
+      if (pem_text (path, text, got, err) < 0)
+        {
+          free (pem);
+          return -EINVAL;
+        }
       pem = xrealloc (pem, len + got + 2);
       memcpy (pem + len, text, got);
       len += got;
       pem[len++] = '\n';
       pem[len] = '\0';
     }
-  return pem;
+  *out = pem;
+  return 0;
 }
 
 /* The client certificate: NAME.cert and its NAME.key, as docker and podman pair them; one
@@ -118,7 +141,9 @@ read_client_pair (struct session *x, const char *dir, char **names, struct focke
       cpath = path_join (dir, *n);
       kpath = path_join (dir, other);
       if ((r = read_file_at (&x->cert_pem, &len, AT_FDCWD, cpath, 1 << 20, err)) < 0
-          || (r = read_file_at (&x->key_pem, &len, AT_FDCWD, kpath, 1 << 20, err)) < 0)
+          || (r = pem_text (cpath, x->cert_pem, len, err)) < 0
+          || (r = read_file_at (&x->key_pem, &len, AT_FDCWD, kpath, 1 << 20, err)) < 0
+          || (r = pem_text (kpath, x->key_pem, len, err)) < 0)
         return r;
     }
   return 0;
@@ -141,8 +166,8 @@ load_cert_dir (struct session *x, const char *dir, bool named, struct focker_err
       return named ? focker_fail (err, r, "--cert-dir %s", dir) : 0;
     }
   qsort (names, strv_length (names), sizeof *names, name_cmp);
-  x->ca_pem = read_cas (dir, names);
-  return read_client_pair (x, dir, names, err);
+  r = read_cas (&x->ca_pem, dir, names, err);
+  return r < 0 ? r : read_client_pair (x, dir, names, err);
 }
 
 struct reg_tls

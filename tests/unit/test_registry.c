@@ -1355,6 +1355,32 @@ a_client_certificate_without_its_key_fails_naming_the_file (void **state)
       }
 }
 
+/* A CA file that is not text (a Latin-1 comment pasted by hand, a DER .crt) must not make
+ * every CA of the dir vanish on the way to the helper (a JSON string cannot hold it): the
+ * pull fails before any request, naming the file and saying how to convert a DER one. */
+static void
+a_cert_dir_crt_that_is_not_utf8_is_not_silently_dropped (void **state)
+{
+  WORLD (k, f, s, o);
+  _cleanup_err_ struct focker_err *err = NULL;
+  _cleanup_free_ char *name = NULL;
+  int r;
+
+  assert_int_equal (fake_write_file (k, "/home/me/certs/a.crt", "CERT A\n", 0600), 0);
+  assert_int_equal (fake_write_file (k, "/home/me/certs/b.crt", "CERT B M\xfcller\n", 0600), 0);
+  o.cert_dir = "/home/me/certs";
+  o.t = fetch_helper (k, fake_fetch, f);
+  f->ca_expect = "CERT A\n\nCERT B M\xfcller\n\n";
+  publish_image (f, "latest", "app", "amd64", NULL);
+  r = pull (s, "reg.test/lib/app", &o, &name, &err);
+  assert_true (r < 0);
+  if (strstr (err->msg, "/home/me/certs/b.crt: not a PEM text file") == NULL)
+    fail_msg ("got \"%s\"", err->msg);
+  assert_int_equal (f->ca_asks, 0);
+  reg_proc_free (o.t);
+  WORLD_END (k, f, s);
+}
+
 /* A --cert-dir that is not there is an error naming it, before any request (a typo would
  * otherwise read as an untrusted registry); a missing certs.d dir is no error. */
 static void
@@ -1990,6 +2016,7 @@ main (void)
     cmocka_unit_test (layers_are_unpacked_as_their_blobs_download),
     cmocka_unit_test (pulls_sharing_blobs_in_opposite_orders_both_finish),
     cmocka_unit_test (a_registrys_cert_dir_is_its_cas_and_client_certificate),
+    cmocka_unit_test (a_cert_dir_crt_that_is_not_utf8_is_not_silently_dropped),
     cmocka_unit_test (a_helper_gets_no_fd_it_was_not_given),
     cmocka_unit_test (a_client_certificate_without_its_key_fails_naming_the_file),
     cmocka_unit_test (a_missing_cert_dir_fails_naming_it),
