@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
@@ -312,6 +313,15 @@ main (int argc, char **argv)
   long status = 0;
   CURLcode cr;
 
+  /* The request brings the client key and the registry's credentials.  Running as nobody
+   * after an exec with equal ids, the kernel makes us dumpable again: any other nobody
+   * process (another pull's helper, talking to a hostile registry) could then ptrace us or
+   * read /proc/PID/mem.  Not dumpable: only root can. */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      perror ("focker-fetch: prctl PR_SET_DUMPABLE");
+      return 2;
+    }
   if (argc > 1)
     {
       fprintf (stderr, "focker-fetch: a helper of focker, not meant to be run by hand\n");

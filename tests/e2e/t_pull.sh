@@ -644,3 +644,28 @@ test_crash_at_every_call_of_pull_leaves_the_prior_or_the_pulled_store() {
   out=$(run_pulled "$PREF" pullcrash1 'cat /etc/one /etc/d/two') || return 1
   assert_eq "$(echo $out)" "one two" || return 1
 }
+
+# The registry helper, running as nobody with the client key and credentials in its memory,
+# is not dumpable: another nobody process cannot ptrace it or read /proc/PID/mem (its /proc
+# files are root's).  Run by hand here as nobody, waiting for its request on a fifo.
+test_pull_helper_is_not_dumpable() {
+  local helper=${FOCKER_FETCH:-$(dirname "$FOCKER")/focker-fetch} pid owner="" i
+  [ -x "$helper" ] || skip "focker-fetch is not built next to $FOCKER"
+  command -v setpriv >/dev/null || skip "setpriv is not installed"
+  echo '{}' | "$helper" >/dev/null 2>&1
+  [ $? -ne 127 ] || skip "$helper cannot run here"
+  mkfifo "$E2E_TMP/req"
+  setpriv --reuid 65534 --regid 65534 --clear-groups "$helper" <"$E2E_TMP/req" >/dev/null 2>&1 &
+  pid=$!
+  exec 9>"$E2E_TMP/req"
+  for i in $(seq 1 100); do
+    if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$helper")" ]; then
+      owner=$(stat -c %u "/proc/$pid/mem" 2>/dev/null)
+      [ "$owner" = 0 ] && break
+    fi
+    sleep 0.02
+  done
+  exec 9>&-
+  wait "$pid" 2>/dev/null
+  assert_eq "$owner" 0 "owner of the nobody helper's /proc/PID/mem" || return 1
+}
